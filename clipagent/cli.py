@@ -1,0 +1,187 @@
+"""The command line. The only place that turns typed errors into messages and exit codes:
+0 done, 1 failed, 2 bad input or usage."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import functools
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import ClipAgentError, EDLError
+
+app = typer.Typer(
+    name="clipagent",
+    help="A video-editing agent: a creative brief and a folder of footage become a finished cut.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class EncoderOption(str, Enum):
+    auto = "auto"
+    libx264 = "libx264"
+    h264_nvenc = "h264_nvenc"
+
+
+def translate_errors(command):
+    """Typed library errors become a message on stderr and the error's exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ClipAgentError as exc:
+            _report(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted; no partial output was left[/yellow]")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"clipagent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    pass
+
+
+@app.command()
+@translate_errors
+def render(
+    edl_path: Annotated[Path, typer.Argument(metavar="EDL", help="An edl.json file.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output .mp4 (default: out/<EDL name>.mp4).")] = None,
+    media_root: Annotated[
+        Optional[Path], typer.Option("--media-root", help="Folder the EDL's media paths are relative to.")
+    ] = None,
+    encoder: Annotated[EncoderOption, typer.Option(help="Video encoder; auto tests NVENC, then libx264.")] = EncoderOption.auto,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ffmpeg command; write nothing.")] = False,
+) -> None:
+    """Render an EDL into a finished cut with one ffmpeg process."""
+    from .edl import load_edl
+    from .render.run import plan_render, run_render
+
+    edl = load_edl(edl_path)
+    root = media_root or (edl_path.parent / edl.media_root)
+    target = output or Path("out") / f"{edl_path.stem}.mp4"
+    job = plan_render(edl, root, target, encoder=encoder.value, protect=[edl_path])
+    if dry_run:
+        out.print(job.dry_run_text(), markup=False, highlight=False, soft_wrap=True)
+        return
+    err.print(f"[dim]{job.ffmpeg.describe()}; encoder {job.encoder.name} ({job.encoder.reason})[/dim]")
+    with Progress(
+        TextColumn("rendering"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), console=err
+    ) as bar:
+        task = bar.add_task("render", total=float(job.graph.duration))
+        result = run_render(job, progress=lambda done, total: bar.update(task, completed=done))
+    out.print(f"wrote {result.output} ({float(result.duration):.2f} s, {result.encoder}, {result.seconds:.1f} s to render)")
+
+
+@app.command()
+@translate_errors
+def validate(
+    edl_path: Annotated[Path, typer.Argument(metavar="EDL")],
+    media_root: Annotated[Optional[Path], typer.Option("--media-root")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the violations as JSON.")] = False,
+) -> None:
+    """Check an EDL against the real media; exit 2 when it does not fit."""
+    from .edl import load_edl
+    from .validate import validate_edl
+
+    try:
+        edl = load_edl(edl_path)
+        report = validate_edl(edl, media_root or (edl_path.parent / edl.media_root))
+        violations = report.violations
+        notes = report.notes
+    except EDLError as exc:
+        if not as_json:
+            raise
+        violations, notes = exc.violations, []
+    if as_json:
+        out.print_json(json.dumps({"ok": not violations, "violations": [v.model_dump() for v in violations], "notes": notes}))
+    else:
+        for note in notes:
+            out.print(f"[dim]note: {note}[/dim]")
+        out.print("[green]valid[/green]" if not violations else "")
+    if violations:
+        if as_json:
+            raise typer.Exit(2)
+        raise EDLError(f"{edl_path} does not fit the media ({len(violations)} problem(s))", violations=violations)
+
+
+@app.command()
+@translate_errors
+def schema() -> None:
+    """Print the EDL's JSON Schema."""
+    from .edl import edl_json_schema
+
+    print(json.dumps(edl_json_schema(), indent=2))
+
+
+@app.command()
+@translate_errors
+def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Report what this machine can do: ffmpeg, encoders, CUDA, fonts, model weights, LLM endpoint."""
+    from .doctor import run_doctor
+
+    report = run_doctor()
+    if as_json:
+        out.print_json(json.dumps({"ok": report.ok, "checks": [vars(c) for c in report.checks]}))
+    else:
+        table = Table(show_header=False, box=None)
+        for check in report.checks:
+            table.add_row(check.name, "[green]ok[/green]" if check.ok else "[yellow]no[/yellow]", check.detail)
+        out.print(table)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _report(exc: ClipAgentError) -> None:
+    err.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+    for violation in getattr(exc, "violations", []):
+        err.print(f"  - {violation}", markup=False, highlight=False)
+    if exc.hint:
+        err.print(f"  [dim]hint: {exc.hint}[/dim]", highlight=False)
+    tail = getattr(exc, "stderr_tail", "")
+    if tail:
+        err.print("  ffmpeg said:", highlight=False)
+        err.print("\n".join("    " + line for line in tail.splitlines()), markup=False, highlight=False)
+
+
+def _terminate(signum, frame) -> None:  # noqa: ANN001
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (typer reports usage errors itself, with code 2)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        app(args=argv, prog_name="clipagent")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""`clipagent doctor`: what this machine can do, found by trying, as a typed report."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ToolError
+from .ffmpeg import available_filters, find_ffmpeg
+from .render.encoders import ENCODERS, cuda_decode_works, cuda_present, encoder_works
+from .render.text import find_font
+
+REQUIRED_FILTERS = (
+    "drawtext", "xfade", "acrossfade", "loudnorm", "sidechaincompress", "amix", "overlay", "tpad", "fps", "ebur128",
+)  # fmt: skip
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class DoctorReport:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Rendering works: ffmpeg, its filters and one encoder. Optional extras do not count."""
+        return all(c.ok for c in self.checks if c.name in ("ffmpeg", "filters", "encoder"))
+
+
+def run_doctor() -> DoctorReport:
+    report = DoctorReport()
+    add = report.checks.append
+    try:
+        ffmpeg = find_ffmpeg()
+    except ToolError as exc:
+        add(Check("ffmpeg", False, str(exc)))
+        return report
+    add(Check("ffmpeg", True, ffmpeg.describe()))
+
+    missing = [name for name in REQUIRED_FILTERS if name not in available_filters(ffmpeg.path)]
+    add(Check("filters", not missing, "missing: " + ", ".join(missing) if missing else "all required filters present"))
+
+    working = [name for name in ENCODERS if encoder_works(ffmpeg, name)]
+    failing = [name for name in ENCODERS if name not in working]
+    detail = "works: " + (", ".join(working) or "none")
+    if failing:
+        detail += "; failed a test encode: " + ", ".join(failing)
+    add(Check("encoder", bool(working), detail))
+
+    gpu = _gpu_name()
+    add(Check("cuda", cuda_present(), gpu or "no NVIDIA device found"))
+    add(Check("nvdec", cuda_decode_works(ffmpeg), "-hwaccel cuda test decode " + ("works" if cuda_decode_works(ffmpeg) else "not available")))
+
+    try:
+        add(Check("font", True, str(find_font())))
+    except ToolError as exc:
+        add(Check("font", False, str(exc)))
+
+    add(_weights_check("whisper weights", "CLIPAGENT_WHISPER_MODEL", Path.home() / ".cache" / "whisper", "*.pt"))
+    add(_weights_check("clip weights", "CLIPAGENT_CLIP_CHECKPOINT", Path.home() / ".cache" / "huggingface" / "hub", "*open_clip*"))
+    add(_llm_check())
+    return report
+
+
+def _gpu_name() -> str:
+    if not shutil.which("nvidia-smi"):
+        return ""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=15
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip().replace("\n", ", ")
+
+
+def _weights_check(name: str, env: str, cache: Path, pattern: str) -> Check:
+    configured = os.environ.get(env)
+    if configured:
+        exists = Path(configured).exists()
+        return Check(name, exists, f"{env}={configured}" + ("" if exists else " (missing)"))
+    found = sorted(p.name for p in cache.glob(pattern)) if cache.is_dir() else []
+    if found:
+        return Check(name, True, f"{cache}: {', '.join(found)}")
+    return Check(name, False, f"none in {cache}; set {env} to a local checkpoint")
+
+
+def _llm_check() -> Check:
+    base = os.environ.get("OPENAI_BASE_URL")
+    has_key = bool(os.environ.get("OPENAI_API_KEY"))
+    if not base and not has_key:
+        return Check("llm", False, "no endpoint configured (set OPENAI_BASE_URL and/or OPENAI_API_KEY)")
+    where = base or "https://api.openai.com/v1 (default)"
+    return Check("llm", True, f"{where}; API key {'set' if has_key else 'not set'}")

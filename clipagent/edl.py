@@ -1,0 +1,260 @@
+"""The EDL: the one timeline model, the contract between planners and the renderer.
+
+An EDL names media by id (each id maps to a path relative to a media root) and says which
+ranges of them play, in what order, joined how, with which overlays and which music.
+Times are rational seconds (`timebase.Time`). Field types and simple bounds live here;
+checks that need the real media or several fields at once live in `validate.py`, which
+returns them as data so a planner can repair its plan.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import EDLError
+from .timebase import Rate, Time, frames
+
+SCHEMA_VERSION = 1
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Letters, digits, _ . -")]
+Color = Annotated[
+    str,
+    Field(pattern=r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$", description="#RRGGBB or #RRGGBBAA"),
+]
+Position = Literal[
+    "top", "center", "bottom", "lower_third", "top_left", "top_right", "bottom_left", "bottom_right"
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OutputSpec(_Model):
+    """What the finished cut is: frame size, constant frame rate, loudness."""
+
+    width: int = Field(1280, ge=16, le=7680)
+    height: int = Field(720, ge=16, le=7680)
+    fps: Rate = Fraction(30)
+    loudness_lufs: float = Field(-14.0, ge=-40, le=-5, description="Integrated loudness target (EBU R128)")
+    true_peak_db: float = Field(-1.5, ge=-9, le=0)
+    audio_rate: Literal[44100, 48000] = 48000
+    background: Color = "#000000"
+
+    @property
+    def frame(self) -> Fraction:
+        return 1 / self.fps
+
+
+class MediaRef(_Model):
+    """A source file, by id; `path` is relative to the EDL's media root."""
+
+    id: Id
+    path: str = Field(min_length=1, max_length=4096)
+
+
+class Crop(_Model):
+    """A reframing window in the source picture, as fractions of its displayed width and height."""
+
+    x: float = Field(0.0, ge=0, le=1)
+    y: float = Field(0.0, ge=0, le=1)
+    w: float = Field(1.0, gt=0, le=1)
+    h: float = Field(1.0, gt=0, le=1)
+
+
+class Transition(_Model):
+    """How a clip begins after the one before it. Crossfade and dip overlap the two clips."""
+
+    kind: Literal["cut", "crossfade", "dip"] = "cut"
+    duration: Time = Fraction(0)
+
+
+class Clip(_Model):
+    """A range of a source on the video track. Its own audio plays with it unless muted."""
+
+    id: Id
+    media: Id
+    src_in: Time
+    src_out: Time
+    speed: Rate = Field(Fraction(1), description="Playback speed, 0.25 to 4")
+    fit: Literal["contain", "cover"] = Field(
+        "contain", description="contain: letterbox to show all; cover: fill the frame, cropping the centre"
+    )
+    crop: Crop | None = None
+    gain_db: float = Field(0.0, ge=-60, le=24)
+    mute: bool = False
+    transition_in: Transition = Transition()
+    note: str = Field("", max_length=2000, description="Why this clip is here (for people)")
+
+    @property
+    def duration(self) -> Fraction:
+        """Seconds on the timeline."""
+        return (self.src_out - self.src_in) / self.speed
+
+
+class TextOverlay(_Model):
+    kind: Literal["text"] = "text"
+    start: Time
+    end: Time
+    text: str = Field(min_length=1, max_length=500)
+    position: Position = "center"
+    size: float = Field(0.06, gt=0, le=0.5, description="Font height as a fraction of the output height")
+    color: Color = "#FFFFFF"
+    box_color: Color | None = "#00000099"
+
+
+class ImageOverlay(_Model):
+    """A still picture (a logo) over the video."""
+
+    kind: Literal["image"] = "image"
+    start: Time
+    end: Time
+    media: Id
+    position: Position = "top_right"
+    width: float = Field(0.15, gt=0, le=1, description="Width as a fraction of the output width")
+    margin: float = Field(0.03, ge=0, le=0.5, description="Distance from the edges, fraction of output height")
+    opacity: float = Field(1.0, ge=0, le=1)
+
+
+class Cue(_Model):
+    start: Time
+    end: Time
+    text: str = Field(min_length=1, max_length=500)
+
+
+class Captions(_Model):
+    """Timed caption lines, drawn inside the frame's safe zone."""
+
+    kind: Literal["captions"] = "captions"
+    cues: list[Cue]
+    position: Literal["bottom", "top", "center"] = "bottom"
+    margin: float = Field(0.1, ge=0, le=0.5, description="Distance from the edge, fraction of output height")
+    size: float = Field(0.055, gt=0, le=0.3)
+    color: Color = "#FFFFFF"
+    box_color: Color | None = "#000000A0"
+    max_chars_per_line: int = Field(32, ge=8, le=120)
+
+
+Overlay = Annotated[Union[TextOverlay, ImageOverlay, Captions], Field(discriminator="kind")]
+
+
+class Music(_Model):
+    """A music bed under the whole cut, ducked under speech."""
+
+    media: Id
+    src_in: Time = Fraction(0)
+    gain_db: float = Field(-8.0, ge=-60, le=12)
+    duck: bool = Field(True, description="Lower the music while the clips' own audio is loud")
+    fade_in: Time = Fraction(0)
+    fade_out: Time = Fraction(1)
+    loop: bool = True
+
+
+class EDL(_Model):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    title: str = Field("", max_length=200)
+    media_root: str = Field(".", description="Folder the media paths are relative to, itself relative to the EDL file")
+    output: OutputSpec = OutputSpec()
+    media: list[MediaRef]
+    clips: list[Clip] = Field(min_length=1)
+    overlays: list[Overlay] = []
+    music: Music | None = None
+
+    def media_by_id(self) -> dict[str, MediaRef]:
+        return {ref.id: ref for ref in self.media}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a clip sits on the output timeline, in seconds and in output frames."""
+
+    clip: Clip
+    start: Fraction
+    end: Fraction
+    start_frame: int
+    end_frame: int
+
+    @property
+    def frame_count(self) -> int:
+        return self.end_frame - self.start_frame
+
+
+def place_clips(edl: EDL) -> list[Placement]:
+    """Lay the clips on the timeline. A transition of d seconds overlaps the clip with the one
+    before it by d. Frame boundaries round the exact positions, so rounding never accumulates."""
+    fps = edl.output.fps
+    placements: list[Placement] = []
+    cursor = Fraction(0)
+    for clip in edl.clips:
+        start = cursor - clip.transition_in.duration if placements else Fraction(0)
+        end = start + clip.duration
+        placements.append(Placement(clip, start, end, frames(start, fps), frames(end, fps)))
+        cursor = end
+    return placements
+
+
+def timeline_duration(edl: EDL) -> Fraction:
+    """The cut's exact length in seconds (before frame rounding)."""
+    return place_clips(edl)[-1].end
+
+
+def timeline_frames(edl: EDL) -> int:
+    return place_clips(edl)[-1].end_frame
+
+
+# ---- JSON in and out -------------------------------------------------------------------------
+
+
+def parse_edl(text: str, *, source: str = "EDL") -> EDL:
+    """An EDL from JSON text; every structural problem is reported at once as an EDLError."""
+    from .validate import Violation  # validate imports this module
+
+    try:
+        return EDL.model_validate_json(text)
+    except ValidationError as exc:
+        violations = [
+            Violation(code="schema", location=_location(err["loc"]), message=err["msg"]) for err in exc.errors()
+        ]
+        raise EDLError(
+            f"{source} is not a valid EDL ({len(violations)} problem(s))",
+            violations=violations,
+            hint="`clipagent schema` prints the EDL's JSON Schema",
+        ) from None
+
+
+def load_edl(path: Path) -> EDL:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EDLError(f"EDL not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EDLError(f"cannot read EDL {path}: {exc}") from None
+    return parse_edl(text, source=str(path))
+
+
+def dump_edl(edl: EDL) -> str:
+    return json.dumps(edl.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False) + "\n"
+
+
+def edl_json_schema() -> dict:
+    schema = EDL.model_json_schema(mode="validation")
+    schema["$id"] = f"https://clipagent.dev/schema/edl-{SCHEMA_VERSION}.json"
+    schema["title"] = "clipagent EDL"
+    return schema
+
+
+def _location(loc: tuple) -> str:
+    """("clips", 2, "src_in") -> "clips[2].src_in"."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(root)"

@@ -1,0 +1,53 @@
+"""Typed errors. Library code raises these; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+
+class ClipAgentError(Exception):
+    """Base class. `exit_code` is what the CLI exits with: 2 for bad input, 1 for a failure."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class BadInputError(ClipAgentError):
+    """The user gave us something we cannot use (a file, an option, a document)."""
+
+    exit_code = 2
+
+
+class MediaError(BadInputError):
+    """A media file is missing, unreadable, or lacks what is needed."""
+
+
+class EDLError(BadInputError):
+    """An EDL is malformed or does not fit the media it names."""
+
+    def __init__(self, message: str, *, violations: list | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.violations = violations or []
+
+
+class ToolError(ClipAgentError):
+    """A required external tool (ffmpeg, a font) is missing or broken."""
+
+
+class RenderError(ClipAgentError):
+    """ffmpeg failed while rendering; `stderr_tail` holds the end of its log."""
+
+    def __init__(self, message: str, *, stderr_tail: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.stderr_tail = stderr_tail
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.stderr_tail:
+            text += "\n  ffmpeg said:\n" + "\n".join("    " + line for line in self.stderr_tail.splitlines())
+        return text

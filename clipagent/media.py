@@ -1,0 +1,179 @@
+"""Probe media files (with PyAV, which bundles its own FFmpeg libraries) into frozen `MediaInfo`.
+
+A probe opens the container, reads the stream headers and decodes one video frame (for its
+rotation and to prove the stream decodes). Files whose container reports no duration are
+demuxed once, packets only, to find their end.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import MediaError
+from .timebase import Rate, Time
+
+IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "apng"}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class VideoStream(_Frozen):
+    index: int
+    codec: str
+    width: int
+    height: int
+    sample_aspect: Rate
+    rotation: int
+    """Clockwise degrees the player turns the picture (0, 90, 180, 270); ffmpeg applies it on decode."""
+    fps: Rate | None
+    variable_rate: bool
+    pix_fmt: str
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Width and height as shown: sample aspect applied, then rotation."""
+        width = round(self.width * self.sample_aspect) if self.sample_aspect > 0 else self.width
+        if self.rotation in (90, 270):
+            return self.height, width
+        return width, self.height
+
+
+class AudioStream(_Frozen):
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+
+
+class MediaInfo(_Frozen):
+    path: str
+    size_bytes: int
+    format: str
+    kind: Literal["video", "audio", "image"]
+    duration: Time | None
+    """Seconds; None for a still image."""
+    video: VideoStream | None
+    audio: AudioStream | None
+
+
+def probe(path: Path) -> MediaInfo:
+    """Facts about one media file, or a MediaError that says why it is not usable."""
+    import av  # heavy import; only probing needs it
+
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(f"{path}: file not found")
+    if not path.is_file():
+        raise MediaError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaError(f"{path}: empty file (0 bytes)")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path}: not a media file ffmpeg can read ({_reason(exc)})") from None
+    with container:
+        try:
+            return _describe(container, path, size)
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{path}: unreadable or truncated media ({_reason(exc)})") from None
+
+
+def _describe(container, path: Path, size: int) -> MediaInfo:
+    video_stream = next(
+        (s for s in container.streams.video if not s.disposition & _ATTACHED_PIC and s.codec_context.width),
+        None,
+    )
+    audio_stream = next((s for s in container.streams.audio if s.codec_context.sample_rate), None)
+    if video_stream is None and audio_stream is None:
+        raise MediaError(f"{path}: no video or audio stream")
+
+    is_image = container.format.name in IMAGE_FORMATS and audio_stream is None
+    video = _video_info(container, video_stream) if video_stream is not None else None
+    audio = (
+        AudioStream(
+            index=audio_stream.index,
+            codec=audio_stream.codec_context.name,
+            sample_rate=audio_stream.codec_context.sample_rate,
+            channels=audio_stream.codec_context.channels,
+        )
+        if audio_stream is not None
+        else None
+    )
+    duration = None if is_image else _duration(container, path)
+    return MediaInfo(
+        path=str(path),
+        size_bytes=size,
+        format=container.format.name,
+        kind="image" if is_image else ("video" if video else "audio"),
+        duration=duration,
+        video=video,
+        audio=audio,
+    )
+
+
+_ATTACHED_PIC = 1024  # AV_DISPOSITION_ATTACHED_PIC: a cover picture, not a video
+
+
+def _video_info(container, stream) -> VideoStream:
+    context = stream.codec_context
+    rotation = 0
+    for frame in container.decode(stream):
+        # PyAV reports the display matrix counter-clockwise, as ffprobe does.
+        rotation = (-int(round(frame.rotation or 0))) % 360
+        break
+    else:
+        raise MediaError(f"{container.name}: video stream {stream.index} has no decodable frame")
+    container.seek(0)
+    sar = context.sample_aspect_ratio or stream.sample_aspect_ratio
+    avg, base = stream.average_rate, stream.base_rate
+    variable = bool(avg and base and abs(float(avg) - float(base)) > 0.01 * float(base))
+    return VideoStream(
+        index=stream.index,
+        codec=context.name,
+        width=context.width,
+        height=context.height,
+        sample_aspect=Fraction(sar) if sar else Fraction(1),
+        rotation=rotation,
+        fps=Fraction(avg) if avg else (Fraction(base) if base else None),
+        variable_rate=variable,
+        pix_fmt=context.pix_fmt or "unknown",
+    )
+
+
+def _duration(container, path: Path) -> Fraction:
+    if container.duration and container.duration > 0:
+        return Fraction(container.duration, 1_000_000)
+    lengths = [
+        s.duration * s.time_base for s in container.streams if s.duration and s.time_base and s.duration > 0
+    ]
+    if lengths:
+        return Fraction(max(lengths))
+    return _demuxed_duration(container, path)
+
+
+def _demuxed_duration(container, path: Path) -> Fraction:
+    """The container does not say: read every packet's timestamp (no decoding)."""
+    end = Fraction(0)
+    start: Fraction | None = None
+    streams = [s for s in container.streams if s.type in ("video", "audio")]
+    for packet in container.demux(streams):
+        if packet.pts is None or packet.time_base is None:
+            continue
+        t = packet.pts * packet.time_base
+        start = t if start is None else min(start, t)
+        end = max(end, t + (packet.duration or 0) * packet.time_base)
+    if start is None or end <= start:
+        raise MediaError(f"{path}: could not determine the duration (no timestamps)")
+    return Fraction(end - start)
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(": '")[0]

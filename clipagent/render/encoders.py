@@ -1,0 +1,97 @@
+"""Which encoders and decoders really work here, found by tiny test runs, never by guessing
+from the hardware (H100s have CUDA but no NVENC)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from ..errors import BadInputError, ToolError
+from ..ffmpeg import FFmpeg
+
+EncoderName = Literal["libx264", "h264_nvenc"]
+ENCODERS: tuple[EncoderName, ...] = ("h264_nvenc", "libx264")
+"""In order of preference for `auto`."""
+
+_VIDEO_ARGS: dict[str, list[str]] = {
+    "libx264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
+    "h264_nvenc": ["-c:v", "h264_nvenc", "-preset", "p4", "-tune", "hq", "-rc", "vbr", "-cq", "23", "-b:v", "0"],
+}
+AUDIO_ARGS = ["-c:a", "aac", "-b:a", "192k"]
+
+
+@dataclass(frozen=True)
+class EncoderChoice:
+    name: str
+    args: list[str]
+    hwaccel_decode: bool
+    reason: str
+
+
+def encoder_args(name: str) -> list[str]:
+    return [*_VIDEO_ARGS[name], "-pix_fmt", "yuv420p"]
+
+
+@cache
+def encoder_works(ffmpeg: FFmpeg, name: str) -> bool:
+    """Encode one small frame with `name`; True when ffmpeg succeeds."""
+    if name == "h264_nvenc" and not cuda_present():
+        return False
+    cmd = [
+        ffmpeg.path, "-hide_banner", "-nostdin", "-v", "error",
+        "-f", "lavfi", "-i", "color=c=gray:s=256x256:r=30:d=0.1",
+        "-frames:v", "1", *encoder_args(name), "-f", "null", "-",
+    ]  # fmt: skip
+    return _succeeds(cmd)
+
+
+@cache
+def cuda_decode_works(ffmpeg: FFmpeg) -> bool:
+    """Decode a small H.264 clip with `-hwaccel cuda` (NVDEC)."""
+    if not cuda_present():
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = Path(tmp) / "probe.mp4"
+        made = _succeeds([
+            ffmpeg.path, "-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi",
+            "-i", "testsrc2=s=256x256:r=30:d=0.2", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(sample),
+        ])  # fmt: skip
+        return made and _succeeds([
+            ffmpeg.path, "-hide_banner", "-nostdin", "-v", "error",
+            "-hwaccel", "cuda", "-hwaccel_flags", "+allow_profile_mismatch", "-i", str(sample), "-f", "null", "-",
+        ])  # fmt: skip
+
+
+def cuda_present() -> bool:
+    """An NVIDIA device node exists (cheap; the test runs above say whether it is usable)."""
+    return any(Path("/dev").glob("nvidia[0-9]*")) or bool(os.environ.get("CLIPAGENT_ASSUME_CUDA"))
+
+
+def choose_encoder(ffmpeg: FFmpeg, requested: str = "auto") -> EncoderChoice:
+    if requested not in ("auto", *ENCODERS):
+        raise BadInputError(f"unknown encoder {requested!r}; choose auto, {', '.join(ENCODERS)}")
+    decode = cuda_decode_works(ffmpeg)
+    if requested != "auto":
+        if not encoder_works(ffmpeg, requested):
+            raise ToolError(
+                f"encoder {requested} does not work with {ffmpeg.describe()}",
+                hint="`clipagent doctor` lists the encoders that do; --encoder auto picks one",
+            )
+        return EncoderChoice(requested, encoder_args(requested), decode, "requested")
+    for name in ENCODERS:
+        if encoder_works(ffmpeg, name):
+            reason = "NVENC test encode succeeded" if name == "h264_nvenc" else "no working NVENC; software x264"
+            return EncoderChoice(name, encoder_args(name), decode, reason)
+    raise ToolError(f"no H.264 encoder works with {ffmpeg.describe()}", hint="install ffmpeg with libx264")
+
+
+def _succeeds(cmd: list[str]) -> bool:
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False

@@ -1,0 +1,342 @@
+"""Compile a valid EDL into one ffmpeg invocation: inputs and one filtergraph. Pure: no I/O.
+
+The graph, in order:
+  1. each clip: its own input (-ss/-t seek), normalised to the output size, rate, pixel
+     format and audio layout, then trimmed or padded to its exact frame and sample count;
+  2. clips joined by cuts are concatenated; runs joined by crossfade/dip go through xfade
+     and acrossfade;
+  3. overlays (text, images, captions) are drawn over the joined picture;
+  4. the music bed is ducked under the clips' audio, mixed in, and the mix is normalised
+     to the target loudness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from ..edl import EDL, Captions, Clip, ImageOverlay, Placement, TextOverlay, place_clips
+from ..media import MediaInfo
+from ..timebase import format_time, to_ffmpeg
+from .filters import chain, clean_text, f
+from .text import place_box, place_expression, wrap_lines
+
+SEEK_MARGIN = Fraction(1, 2)
+"""Extra source seconds read past a clip's end, so padding is only ever a safety net."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    info: MediaInfo
+
+
+@dataclass(frozen=True)
+class CompiledGraph:
+    input_args: list[str]
+    filtergraph: str
+    video_label: str
+    audio_label: str
+    duration: Fraction
+    frame_count: int
+    fps: Fraction
+
+
+@dataclass
+class _Builder:
+    edl: EDL
+    sources: dict[str, Source]
+    font: Path | None
+    hwaccel: bool
+    input_args: list[str] = field(default_factory=list)
+    chains: list[str] = field(default_factory=list)
+    n_inputs: int = 0
+
+    def add_input(self, path: Path, *before: str) -> int:
+        self.input_args += [*before, "-i", str(path)]
+        self.n_inputs += 1
+        return self.n_inputs - 1
+
+    def add(self, inputs: list[str], filters: list[str], outputs: list[str]) -> None:
+        self.chains.append(chain(inputs, filters, outputs))
+
+
+def compile_edl(edl: EDL, sources: dict[str, Source], *, font: Path | None = None, hwaccel: bool = False) -> CompiledGraph:
+    """The ffmpeg inputs and filtergraph for `edl`. `sources` maps every media id to its file and probe."""
+    b = _Builder(edl, sources, font, hwaccel)
+    placements = place_clips(edl)
+    for k, placement in enumerate(placements):
+        _clip_streams(b, k, placement)
+    video, audio = _join(b, placements)
+    video = _overlays(b, video)
+    audio = _finish_audio(b, audio, placements[-1].end_frame)
+    return CompiledGraph(
+        input_args=b.input_args,
+        filtergraph=";\n".join(b.chains),
+        video_label=video,
+        audio_label=audio,
+        duration=Fraction(placements[-1].end_frame) / edl.output.fps,
+        frame_count=placements[-1].end_frame,
+        fps=edl.output.fps,
+    )
+
+
+# ---- 1. each clip ---------------------------------------------------------------------------
+
+
+def _samples(frame: int, edl: EDL) -> int:
+    """The audio sample at an output frame boundary (so audio and video stay in step)."""
+    return round(Fraction(frame) * edl.output.audio_rate / edl.output.fps)
+
+
+def _clip_streams(b: _Builder, k: int, p: Placement) -> None:
+    clip, out = p.clip, b.edl.output
+    source = b.sources[clip.media]
+    read_for = clip.src_out - clip.src_in + SEEK_MARGIN * clip.speed
+    decode = ["-hwaccel", "cuda"] if b.hwaccel else []
+    index = b.add_input(source.path, *decode, "-ss", to_ffmpeg(clip.src_in), "-t", to_ffmpeg(read_for))
+
+    video = [f("setpts", "PTS-STARTPTS" if clip.speed == 1 else f"(PTS-STARTPTS)/{float(clip.speed):.6f}")]
+    video += [f("fps", fps=format_time(out.fps))]
+    video += _reframe(clip, source.info, out.width, out.height, out.background)
+    video += [
+        f("format", "yuv420p"),
+        # Pad with the last frame, then cut at the exact count: a clip is never a frame short or long.
+        f("tpad", stop_mode="clone", stop_duration=2),
+        f("trim", end_frame=p.frame_count),
+        f("setpts", "PTS-STARTPTS"),
+    ]
+    assert source.info.video is not None
+    # Absolute stream indexes: the probe chose the stream (a cover picture is never "the video").
+    b.add([f"{index}:{source.info.video.index}"], video, [f"v{k}"])
+
+    samples = _samples(p.end_frame, b.edl) - _samples(p.start_frame, b.edl)
+    layout = [f("aformat", sample_fmts="fltp", sample_rates=out.audio_rate, channel_layouts="stereo")]
+    if source.info.audio is None or clip.mute:
+        b.add([], [f("anullsrc", r=out.audio_rate, cl="stereo"), f("atrim", end_sample=samples), *layout], [f"a{k}"])
+        return
+    audio = [f("asetpts", "PTS-STARTPTS"), *_atempo(clip.speed), f("aresample", out.audio_rate), *layout]
+    if clip.gain_db:
+        audio.append(f("volume", f"{clip.gain_db}dB"))
+    audio += [f("apad", whole_len=samples), f("atrim", end_sample=samples), f("asetpts", "PTS-STARTPTS")]
+    b.add([f"{index}:{source.info.audio.index}"], audio, [f"a{k}"])
+
+
+def _reframe(clip: Clip, info: MediaInfo, width: int, height: int, background: str) -> list[str]:
+    """Crop (optional), then scale to fit (contain: pad; cover: crop the centre), square pixels."""
+    assert info.video is not None
+    display_w, display_h = info.video.display_size
+    filters = []
+    if clip.crop is not None:
+        c = clip.crop
+        filters.append(f("crop", w=f"iw*{c.w:.6f}", h=f"ih*{c.h:.6f}", x=f"iw*{c.x:.6f}", y=f"ih*{c.y:.6f}"))
+        display_w, display_h = display_w * c.w, display_h * c.h
+    cover = clip.fit == "cover"
+    scale = (max if cover else min)(width / display_w, height / display_h)
+    scaled_w = max(2, _even(display_w * scale))
+    scaled_h = max(2, _even(display_h * scale))
+    filters.append(f("scale", scaled_w, scaled_h, flags="bicubic"))
+    filters.append(f("setsar", 1))
+    if cover:
+        filters.append(f("crop", width, height, (scaled_w - width) // 2, (scaled_h - height) // 2))
+    elif (scaled_w, scaled_h) != (width, height):
+        pad_color = background[:7]
+        filters.append(f("pad", width, height, (width - scaled_w) // 2, (height - scaled_h) // 2, color=pad_color))
+    return filters
+
+
+def _even(value: float) -> int:
+    return int(round(value / 2)) * 2
+
+
+def _atempo(speed: Fraction) -> list[str]:
+    """atempo takes 0.5..2 per instance; chain instances for speeds outside that."""
+    filters, rest = [], float(speed)
+    while rest > 2.0:
+        filters.append(f("atempo", 2.0))
+        rest /= 2.0
+    while rest < 0.5:
+        filters.append(f("atempo", 0.5))
+        rest /= 0.5
+    if abs(rest - 1.0) > 1e-9:
+        filters.append(f("atempo", f"{rest:.6f}"))
+    return filters
+
+
+# ---- 2. joining -----------------------------------------------------------------------------
+
+
+def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
+    """Concatenate runs of cuts, then blend the runs with xfade/acrossfade."""
+    runs: list[list[int]] = []
+    for k, p in enumerate(placements):
+        if k == 0 or p.clip.transition_in.kind != "cut":
+            runs.append([k])
+        else:
+            runs[-1].append(k)
+
+    joined: list[tuple[str, str]] = []
+    for r, members in enumerate(runs):
+        if len(members) == 1:
+            joined.append((f"v{members[0]}", f"a{members[0]}"))
+            continue
+        pads = [label for k in members for label in (f"v{k}", f"a{k}")]
+        b.add(pads, [f("concat", n=len(members), v=1, a=1)], [f"run{r}cv", f"run{r}a"])
+        # concat works in microseconds; xfade needs both inputs in the output frame timebase.
+        b.add([f"run{r}cv"], [f("settb", f"1/{format_time(b.edl.output.fps)}")], [f"run{r}v"])
+        joined.append((f"run{r}v", f"run{r}a"))
+
+    video, audio = joined[0]
+    for r in range(1, len(runs)):
+        first = placements[runs[r][0]]
+        previous_end = placements[runs[r - 1][-1]].end_frame
+        overlap = previous_end - first.start_frame
+        fps = b.edl.output.fps
+        kind = "fadeblack" if first.clip.transition_in.kind == "dip" else "fade"
+        b.add(
+            [video, joined[r][0]],
+            [f("xfade", transition=kind, duration=to_ffmpeg(overlap / fps), offset=to_ffmpeg(first.start_frame / fps))],
+            [f"x{r}v"],
+        )
+        overlap_samples = _samples(previous_end, b.edl) - _samples(first.start_frame, b.edl)
+        b.add([audio, joined[r][1]], [f("acrossfade", ns=overlap_samples, c1="tri", c2="tri")], [f"x{r}a"])
+        video, audio = f"x{r}v", f"x{r}a"
+    return video, audio
+
+
+# ---- 3. overlays ----------------------------------------------------------------------------
+
+
+def _overlays(b: _Builder, video: str) -> str:
+    for i, overlay in enumerate(b.edl.overlays):
+        if isinstance(overlay, TextOverlay):
+            drawn = [_drawtext(b, overlay.text, overlay.start, overlay.end, overlay.position, overlay.size, overlay.color, overlay.box_color)]
+        elif isinstance(overlay, Captions):
+            drawn = _captions(b, overlay)
+        else:
+            video = _image(b, i, overlay, video)
+            continue
+        if drawn:
+            b.add([video], drawn, [f"o{i}"])
+            video = f"o{i}"
+    return video
+
+
+def _drawtext(
+    b: _Builder,
+    text: str,
+    start: Fraction,
+    end: Fraction,
+    position: str,
+    size: float,
+    color: str,
+    box_color: str | None,
+    margin: float = 0.05,
+) -> str:
+    height = b.edl.output.height
+    font_px = max(8, round(height * size))
+    x, y = place_expression(position, round(height * margin))
+    return f(
+        "drawtext",
+        fontfile=str(b.font) if b.font else None,
+        expansion="none",
+        text=clean_text(text),
+        fontsize=font_px,
+        fontcolor=color,
+        line_spacing=round(font_px * 0.25),
+        box=box_color is not None,
+        boxcolor=box_color,
+        boxborderw=round(font_px * 0.35) if box_color else None,
+        x=x,
+        y=y,
+        enable=f"between(t,{to_ffmpeg(start)},{to_ffmpeg(end)})",
+    )
+
+
+def _captions(b: _Builder, captions: Captions) -> list[str]:
+    position = {"bottom": "bottom", "top": "top", "center": "center"}[captions.position]
+    return [
+        _drawtext(
+            b,
+            wrap_lines(clean_text(cue.text), captions.max_chars_per_line),
+            cue.start,
+            cue.end,
+            position,
+            captions.size,
+            captions.color,
+            captions.box_color,
+            margin=captions.margin,
+        )
+        for cue in captions.cues
+    ]
+
+
+def _image(b: _Builder, i: int, overlay: ImageOverlay, video: str) -> str:
+    out = b.edl.output
+    source = b.sources[overlay.media]
+    assert source.info.video is not None
+    src_w, src_h = source.info.video.display_size
+    width = max(2, _even(out.width * overlay.width))
+    height = max(2, _even(width * src_h / src_w))
+    index = b.add_input(source.path)  # one decoded frame, held by overlay's eof_action=repeat
+    b.add(
+        [f"{index}:{source.info.video.index}"],
+        [f("scale", width, height), f("format", "rgba"), f("colorchannelmixer", aa=f"{overlay.opacity:.4f}")],
+        [f"img{i}"],
+    )
+    x, y = place_box(overlay.position, (out.width, out.height), (width, height), round(out.height * overlay.margin))
+    b.add(
+        [video, f"img{i}"],
+        [f("overlay", x=x, y=y, eof_action="repeat", enable=f"between(t,{to_ffmpeg(overlay.start)},{to_ffmpeg(overlay.end)})")],
+        [f"o{i}"],
+    )
+    return f"o{i}"
+
+
+# ---- 4. audio -------------------------------------------------------------------------------
+
+
+def _finish_audio(b: _Builder, speech: str, total_frames: int) -> str:
+    out, music = b.edl.output, b.edl.music
+    total_samples = _samples(total_frames, b.edl)
+    mix = speech
+    if music is not None:
+        source = b.sources[music.media]
+        loop = ["-stream_loop", "-1"] if music.loop else []
+        index = b.add_input(source.path, *loop, "-ss", to_ffmpeg(music.src_in))
+        total = Fraction(total_samples, out.audio_rate)
+        bed = [
+            f("aresample", out.audio_rate),
+            f("aformat", sample_fmts="fltp", sample_rates=out.audio_rate, channel_layouts="stereo"),
+            f("atrim", end_sample=total_samples),
+            f("asetpts", "PTS-STARTPTS"),
+            f("volume", f"{music.gain_db}dB"),
+        ]
+        if music.fade_in > 0:
+            bed.append(f("afade", t="in", st=0, d=to_ffmpeg(music.fade_in)))
+        if music.fade_out > 0:
+            fade = min(music.fade_out, total)
+            bed.append(f("afade", t="out", st=to_ffmpeg(total - fade), d=to_ffmpeg(fade)))
+        assert source.info.audio is not None
+        b.add([f"{index}:{source.info.audio.index}"], bed, ["bed"])
+        if music.duck:
+            b.add([speech], [f("asplit", 2)], ["speech", "key"])
+            # Music drops by up to ~15 dB within 20 ms of speech and recovers over 400 ms.
+            b.add(["bed", "key"], [f("sidechaincompress", threshold=0.02, ratio=8, attack=20, release=400)], ["ducked"])
+            b.add(["speech", "ducked"], [f("amix", inputs=2, duration="first", normalize=0)], ["mix"])
+        else:
+            b.add([speech, "bed"], [f("amix", inputs=2, duration="first", normalize=0)], ["mix"])
+        mix = "mix"
+    b.add(
+        [mix],
+        [
+            f("loudnorm", I=out.loudness_lufs, TP=out.true_peak_db, LRA=11),
+            f("aresample", out.audio_rate),
+            f("aformat", sample_fmts="fltp", channel_layouts="stereo"),
+            f("apad", whole_len=total_samples),
+            f("atrim", end_sample=total_samples),
+        ],
+        ["aout"],
+    )
+    return "aout"

@@ -1,0 +1,241 @@
+"""Check an EDL against the real media before anything renders.
+
+`validate_edl` returns every violation at once, each with its place in the EDL and the
+reason, so a planner can feed them back to itself and repair the plan. Only callers that
+must stop (the CLI, the renderer) turn a failed report into an `EDLError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .edl import EDL, place_clips
+from .errors import EDLError, MediaError
+from .media import MediaInfo, probe
+from .timebase import format_time
+
+ViolationCode = Literal[
+    "schema",
+    "duplicate_id",
+    "unknown_media",
+    "path_escapes_root",
+    "media_unusable",
+    "no_video_stream",
+    "no_audio_stream",
+    "not_an_image",
+    "empty_range",
+    "range_outside_source",
+    "clip_too_short",
+    "transition_invalid",
+    "overlay_outside_timeline",
+    "output_invalid",
+    "invalid_value",
+]
+
+MAX_PIXELS = 7680 * 4320
+
+
+class Violation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: ViolationCode
+    location: str
+    """Where in the EDL, e.g. "clips[2].src_out"."""
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message} [{self.code}]"
+
+
+@dataclass
+class ValidationReport:
+    violations: list[Violation] = field(default_factory=list)
+    media: dict[str, MediaInfo] = field(default_factory=dict)
+    """Probe results by media id, for every source that could be probed."""
+    notes: list[str] = field(default_factory=list)
+    """Things that are allowed but worth saying (a clip with no audio plays silence)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def add(self, code: ViolationCode, location: str, message: str) -> None:
+        self.violations.append(Violation(code=code, location=location, message=message))
+
+    def raise_if_invalid(self, source: str = "EDL") -> None:
+        if self.violations:
+            raise EDLError(
+                f"{source} does not fit the media ({len(self.violations)} problem(s))",
+                violations=list(self.violations),
+            )
+
+
+def resolve_media_path(media_root: Path, relative: str) -> Path | None:
+    """The file a media path names, or None where it would leave the media root.
+
+    The check is on the path as written (absolute paths, drive letters and ".." are refused),
+    so a plan can never reach outside; links the user placed inside the root are followed.
+    """
+    if "\x00" in relative or PureWindowsPath(relative).drive or relative.startswith(("/", "\\", "~")):
+        return None
+    parts = PurePosixPath(relative.replace("\\", "/")).parts
+    if not parts or any(part == ".." for part in parts):
+        return None
+    return media_root.joinpath(*parts)
+
+
+def validate_edl(edl: EDL, media_root: Path, *, probed: dict[Path, MediaInfo] | None = None) -> ValidationReport:
+    """Every way `edl` fails to fit the media under `media_root`. `probed` caches probes by path."""
+    report = ValidationReport()
+    _check_output(edl, report)
+    _check_unique_ids(edl, report)
+    _probe_media(edl, media_root, report, probed if probed is not None else {})
+    _check_clips(edl, report)
+    _check_transitions(edl, report)
+    _check_overlays(edl, report)
+    _check_music(edl, report)
+    return report
+
+
+def _check_output(edl: EDL, report: ValidationReport) -> None:
+    out = edl.output
+    if out.width % 2 or out.height % 2:
+        report.add("output_invalid", "output", f"width and height must be even for H.264 4:2:0, got {out.width}x{out.height}")
+    if out.width * out.height > MAX_PIXELS:
+        report.add("output_invalid", "output", f"{out.width}x{out.height} is larger than 8K")
+    if not 1 <= out.fps <= 120:
+        report.add("output_invalid", "output.fps", f"frame rate {format_time(out.fps)} is outside 1..120")
+    ratio = Fraction(out.width, out.height)
+    if not Fraction(1, 4) <= ratio <= 4:
+        report.add("output_invalid", "output", f"aspect {out.width}:{out.height} is more extreme than 1:4 or 4:1")
+
+
+def _check_unique_ids(edl: EDL, report: ValidationReport) -> None:
+    for kind, ids in (("media", [m.id for m in edl.media]), ("clips", [c.id for c in edl.clips])):
+        seen: set[str] = set()
+        for i, item_id in enumerate(ids):
+            if item_id in seen:
+                report.add("duplicate_id", f"{kind}[{i}].id", f"id {item_id!r} is used twice")
+            seen.add(item_id)
+
+
+def _probe_media(edl: EDL, media_root: Path, report: ValidationReport, probed: dict[Path, MediaInfo]) -> None:
+    for i, ref in enumerate(edl.media):
+        path = resolve_media_path(media_root, ref.path)
+        if path is None:
+            report.add("path_escapes_root", f"media[{i}].path", f"{ref.path!r} is outside the media root {media_root}")
+            continue
+        if path not in probed:
+            try:
+                probed[path] = probe(path)
+            except MediaError as exc:
+                report.add("media_unusable", f"media[{i}].path", str(exc))
+                continue
+        report.media[ref.id] = probed[path]
+
+
+def _lookup(edl: EDL, report: ValidationReport, media_id: str, location: str) -> MediaInfo | None:
+    """The probed media for an id; None (with a violation when the id is unknown) otherwise."""
+    if media_id not in {m.id for m in edl.media}:
+        known = ", ".join(m.id for m in edl.media)
+        report.add("unknown_media", location, f"no media with id {media_id!r} (known: {known})")
+        return None
+    return report.media.get(media_id)  # None: already reported as unusable or escaping
+
+
+def _check_clips(edl: EDL, report: ValidationReport) -> None:
+    frame = edl.output.frame
+    for i, clip in enumerate(edl.clips):
+        where = f"clips[{i}]"
+        if clip.src_in < 0:
+            report.add("range_outside_source", f"{where}.src_in", f"src_in {format_time(clip.src_in)} is negative")
+        if clip.src_out <= clip.src_in:
+            report.add("empty_range", where, f"src_out {format_time(clip.src_out)} is not after src_in {format_time(clip.src_in)}")
+            continue
+        if not Fraction(1, 4) <= clip.speed <= 4:
+            report.add("invalid_value", f"{where}.speed", f"speed {format_time(clip.speed)} is outside 0.25..4")
+        if clip.duration < frame:
+            report.add("clip_too_short", where, f"plays {float(clip.duration):.3f} s, shorter than one output frame")
+        if clip.crop and (clip.crop.x + clip.crop.w > 1 + 1e-9 or clip.crop.y + clip.crop.h > 1 + 1e-9):
+            report.add("invalid_value", f"{where}.crop", "the crop window reaches outside the picture")
+        info = _lookup(edl, report, clip.media, f"{where}.media")
+        if info is None:
+            continue
+        if info.video is None or info.kind == "image":
+            report.add("no_video_stream", f"{where}.media", f"{clip.media!r} has no video stream ({info.kind} file)")
+            continue
+        if info.duration is not None and clip.src_out > info.duration:
+            report.add(
+                "range_outside_source",
+                f"{where}.src_out",
+                f"src_out {format_time(clip.src_out)} is past the end of {clip.media!r} ({float(info.duration):.3f} s)",
+            )
+        if info.audio is None and not clip.mute:
+            report.notes.append(f"{where}: {clip.media!r} has no audio; the clip plays silence")
+
+
+def _check_transitions(edl: EDL, report: ValidationReport) -> None:
+    clips = edl.clips
+    for i, clip in enumerate(clips):
+        where = f"clips[{i}].transition_in"
+        kind, length = clip.transition_in.kind, clip.transition_in.duration
+        if kind == "cut":
+            if length != 0:
+                report.add("transition_invalid", where, "a cut has no duration; use crossfade or dip for a blend")
+            continue
+        if i == 0:
+            report.add("transition_invalid", where, f"the first clip cannot have a {kind} in; nothing comes before it")
+            continue
+        if length <= 0:
+            report.add("transition_invalid", where, f"a {kind} needs a duration above 0")
+            continue
+        # A clip must outlast the transitions that overlap it, at its start and at its end.
+        outgoing = clips[i + 1].transition_in.duration if i + 1 < len(clips) else Fraction(0)
+        previous_incoming = clips[i - 1].transition_in.duration if i > 1 else Fraction(0)
+        if length + outgoing > clip.duration or length + previous_incoming > clips[i - 1].duration:
+            report.add(
+                "transition_invalid",
+                where,
+                f"{kind} of {float(length):.3f} s is longer than the clips it joins allow",
+            )
+
+
+def _check_overlays(edl: EDL, report: ValidationReport) -> None:
+    total = place_clips(edl)[-1].end
+    for i, overlay in enumerate(edl.overlays):
+        where = f"overlays[{i}]"
+        spans = (
+            [(f"{where}.cues[{j}]", cue.start, cue.end) for j, cue in enumerate(overlay.cues)]
+            if overlay.kind == "captions"
+            else [(where, overlay.start, overlay.end)]
+        )
+        for location, start, end in spans:
+            if start < 0 or end <= start:
+                report.add("overlay_outside_timeline", location, f"{format_time(start)}..{format_time(end)} is not a forward range")
+            elif end > total + edl.output.frame:
+                report.add(
+                    "overlay_outside_timeline",
+                    location,
+                    f"ends at {float(end):.3f} s, after the cut ends ({float(total):.3f} s)",
+                )
+        if overlay.kind == "image":
+            info = _lookup(edl, report, overlay.media, f"{where}.media")
+            if info is not None and info.video is None:
+                report.add("not_an_image", f"{where}.media", f"{overlay.media!r} has no picture")
+
+
+def _check_music(edl: EDL, report: ValidationReport) -> None:
+    if edl.music is None:
+        return
+    info = _lookup(edl, report, edl.music.media, "music.media")
+    if info is None:
+        return
+    if info.audio is None:
+        report.add("no_audio_stream", "music.media", f"{edl.music.media!r} has no audio stream")
+    elif info.duration is not None and edl.music.src_in >= info.duration:
+        report.add("range_outside_source", "music.src_in", f"starts after the end of {edl.music.media!r}")
