@@ -132,6 +132,21 @@ def validate(
 
 @app.command()
 @translate_errors
+def probe(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A media file.")],
+    loudness: Annotated[bool, typer.Option("--loudness", help="Also measure integrated loudness (decodes the audio).")] = False,
+) -> None:
+    """Print what clipagent sees in a media file (as JSON)."""
+    from .media import integrated_loudness, probe as probe_media
+
+    facts = probe_media(path).model_dump(mode="json")
+    if loudness and facts["audio"]:
+        facts["integrated_lufs"] = integrated_loudness(path)
+    out.print_json(json.dumps(facts))
+
+
+@app.command()
+@translate_errors
 def schema() -> None:
     """Print the EDL's JSON Schema."""
     from .edl import edl_json_schema

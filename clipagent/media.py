@@ -177,3 +177,20 @@ def _demuxed_duration(container, path: Path) -> Fraction:
 def _reason(exc: Exception) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return text.split(": '")[0]
+
+
+def integrated_loudness(path: Path) -> float:
+    """The file's integrated loudness in LUFS (EBU R128, ffmpeg's ebur128 filter)."""
+    import re
+    import subprocess
+
+    from .ffmpeg import find_ffmpeg
+
+    command = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
+               "-af", "ebur128=framelog=verbose", "-f", "null", "-"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, errors="replace")
+    summary = result.stderr.rpartition("Summary:")[2]
+    match = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    if result.returncode != 0 or not match:
+        raise MediaError(f"{path}: could not measure loudness (no audio stream?)")
+    return float(match[1])

@@ -8,6 +8,10 @@ The graph, in order:
   3. overlays (text, images, captions) are drawn over the joined picture;
   4. the music bed is ducked under the clips' audio, mixed in, and the mix is normalised
      to the target loudness.
+
+Loudness is measured before the render by cheap audio-only graphs (`compile_loudness_probe`):
+the render then applies one linear gain and a peak limiter, chosen so the finished mix lands
+on the target integrated loudness.
 """
 
 from __future__ import annotations
@@ -33,10 +37,23 @@ class Source:
 
 
 @dataclass(frozen=True)
+class LoudnessGain:
+    """The gain that brings the mix (after the peak limiter) to the target loudness."""
+
+    gain_db: float
+    measured_lufs: float
+    """The mix before the gain; below -70 it is silence, and no gain applies."""
+
+    @property
+    def silent(self) -> bool:
+        return self.measured_lufs < -70
+
+
+@dataclass(frozen=True)
 class CompiledGraph:
     input_args: list[str]
     filtergraph: str
-    video_label: str
+    video_label: str | None
     audio_label: str
     duration: Fraction
     frame_count: int
@@ -49,6 +66,11 @@ class _Builder:
     sources: dict[str, Source]
     font: Path | None
     hwaccel: bool
+    video: bool = True
+    """False for the audio-only loudness pass."""
+    loudness: LoudnessGain | None = None
+    probe_gains: list[float | None] = field(default_factory=list)
+    probe_dir: Path | None = None
     input_args: list[str] = field(default_factory=list)
     chains: list[str] = field(default_factory=list)
     n_inputs: int = 0
@@ -62,14 +84,35 @@ class _Builder:
         self.chains.append(chain(inputs, filters, outputs))
 
 
-def compile_edl(edl: EDL, sources: dict[str, Source], *, font: Path | None = None, hwaccel: bool = False) -> CompiledGraph:
-    """The ffmpeg inputs and filtergraph for `edl`. `sources` maps every media id to its file and probe."""
-    b = _Builder(edl, sources, font, hwaccel)
+def compile_edl(
+    edl: EDL,
+    sources: dict[str, Source],
+    *,
+    loudness: LoudnessGain | None,
+    font: Path | None = None,
+    hwaccel: bool = False,
+) -> CompiledGraph:
+    """The ffmpeg inputs and filtergraph for `edl`. `sources` maps every media id to its file and
+    probe; `loudness` is the mix as `compile_loudness_probe` measured it."""
+    return _compile(_Builder(edl, sources, font, hwaccel, loudness=loudness))
+
+
+def compile_loudness_probe(
+    edl: EDL, sources: dict[str, Source], gains: list[float | None], report_dir: Path
+) -> CompiledGraph:
+    """An audio-only graph of the same mix, split into one branch per gain (None: the raw mix;
+    a number: that gain, then the render's limiter). Branch i logs its running loudness and
+    peak to `report_dir/branch{i}.txt`; the last line holds the totals."""
+    return _compile(_Builder(edl, sources, None, False, video=False, probe_gains=gains, probe_dir=report_dir))
+
+
+def _compile(b: _Builder) -> CompiledGraph:
+    edl = b.edl
     placements = place_clips(edl)
     for k, placement in enumerate(placements):
         _clip_streams(b, k, placement)
     video, audio = _join(b, placements)
-    video = _overlays(b, video)
+    video = _overlays(b, video) if b.video else None
     audio = _finish_audio(b, audio, placements[-1].end_frame)
     return CompiledGraph(
         input_args=b.input_args,
@@ -91,12 +134,19 @@ def _samples(frame: int, edl: EDL) -> int:
 
 
 def _clip_streams(b: _Builder, k: int, p: Placement) -> None:
-    clip, out = p.clip, b.edl.output
+    clip = p.clip
     source = b.sources[clip.media]
     read_for = clip.src_out - clip.src_in + SEEK_MARGIN * clip.speed
-    decode = ["-hwaccel", "cuda"] if b.hwaccel else []
+    decode = ["-hwaccel", "cuda"] if b.hwaccel and b.video else []
     index = b.add_input(source.path, *decode, "-ss", to_ffmpeg(clip.src_in), "-t", to_ffmpeg(read_for))
+    if b.video:
+        _clip_video(b, k, p, index)
+    _clip_audio(b, k, p, index)
 
+
+def _clip_video(b: _Builder, k: int, p: Placement, index: int) -> None:
+    clip, out = p.clip, b.edl.output
+    source = b.sources[clip.media]
     video = [f("setpts", "PTS-STARTPTS" if clip.speed == 1 else f"(PTS-STARTPTS)/{float(clip.speed):.6f}")]
     video += [f("fps", fps=format_time(out.fps))]
     video += _reframe(clip, source.info, out.width, out.height, out.background)
@@ -110,6 +160,11 @@ def _clip_streams(b: _Builder, k: int, p: Placement) -> None:
     assert source.info.video is not None
     # Absolute stream indexes: the probe chose the stream (a cover picture is never "the video").
     b.add([f"{index}:{source.info.video.index}"], video, [f"v{k}"])
+
+
+def _clip_audio(b: _Builder, k: int, p: Placement, index: int) -> None:
+    clip, out = p.clip, b.edl.output
+    source = b.sources[clip.media]
 
     samples = _samples(p.end_frame, b.edl) - _samples(p.start_frame, b.edl)
     layout = [f("aformat", sample_fmts="fltp", sample_rates=out.audio_rate, channel_layouts="stereo")]
@@ -181,6 +236,10 @@ def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
         if len(members) == 1:
             joined.append((f"v{members[0]}", f"a{members[0]}"))
             continue
+        if not b.video:
+            b.add([f"a{k}" for k in members], [f("concat", n=len(members), v=0, a=1)], [f"run{r}a"])
+            joined.append(("", f"run{r}a"))
+            continue
         pads = [label for k in members for label in (f"v{k}", f"a{k}")]
         b.add(pads, [f("concat", n=len(members), v=1, a=1)], [f"run{r}cv", f"run{r}a"])
         # concat works in microseconds; xfade needs both inputs in the output frame timebase.
@@ -194,11 +253,12 @@ def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
         overlap = previous_end - first.start_frame
         fps = b.edl.output.fps
         kind = "fadeblack" if first.clip.transition_in.kind == "dip" else "fade"
-        b.add(
-            [video, joined[r][0]],
-            [f("xfade", transition=kind, duration=to_ffmpeg(overlap / fps), offset=to_ffmpeg(first.start_frame / fps))],
-            [f"x{r}v"],
-        )
+        if b.video:
+            b.add(
+                [video, joined[r][0]],
+                [f("xfade", transition=kind, duration=to_ffmpeg(overlap / fps), offset=to_ffmpeg(first.start_frame / fps))],
+                [f"x{r}v"],
+            )
         overlap_samples = _samples(previous_end, b.edl) - _samples(first.start_frame, b.edl)
         b.add([audio, joined[r][1]], [f("acrossfade", ns=overlap_samples, c1="tri", c2="tri")], [f"x{r}a"])
         video, audio = f"x{r}v", f"x{r}a"
@@ -328,10 +388,12 @@ def _finish_audio(b: _Builder, speech: str, total_frames: int) -> str:
         else:
             b.add([speech, "bed"], [f("amix", inputs=2, duration="first", normalize=0)], ["mix"])
         mix = "mix"
+    if not b.video:
+        return _probe_branches(b, mix)
     b.add(
         [mix],
         [
-            f("loudnorm", I=out.loudness_lufs, TP=out.true_peak_db, LRA=11),
+            *_gain_and_limiter(b.loudness, out.true_peak_db),
             f("aresample", out.audio_rate),
             f("aformat", sample_fmts="fltp", channel_layouts="stereo"),
             f("apad", whole_len=total_samples),
@@ -340,3 +402,34 @@ def _finish_audio(b: _Builder, speech: str, total_frames: int) -> str:
         ["aout"],
     )
     return "aout"
+
+
+def _gain_and_limiter(loudness: LoudnessGain | None, true_peak_db: float) -> list[str]:
+    if loudness is None or loudness.silent:
+        return []  # nothing audible to normalise
+    ceiling = 10 ** (true_peak_db / 20)
+    return [
+        f("volume", f"{loudness.gain_db:.2f}dB"),
+        f("alimiter", limit=f"{ceiling:.4f}", attack=5, release=50, level="disabled"),
+    ]
+
+
+def _probe_branches(b: _Builder, mix: str) -> str:
+    assert b.probe_dir is not None and b.probe_gains
+    n = len(b.probe_gains)
+    labels = [f"probe{i}" for i in range(n)]
+    if n > 1:
+        b.add([mix], [f("asplit", n)], labels)
+    else:
+        labels = [mix]
+    for i, gain in enumerate(b.probe_gains):
+        shaped = [] if gain is None else _gain_and_limiter(LoudnessGain(gain, 0.0), b.edl.output.true_peak_db)
+        measure = [
+            f("ebur128", metadata=1),
+            f("astats", metadata=1, measure_overall="Peak_level", measure_perchannel="none", reset=0),
+            f("ametadata", mode="print", file=str(b.probe_dir / f"branch{i}.txt")),
+        ]
+        b.add([labels[i]], [*shaped, *measure], [f"measured{i}"])
+    for i in range(n - 1):
+        b.add([f"measured{i}"], ["anullsink"], [])
+    return f"measured{n - 1}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from ..errors import BadInputError, RenderError
 from ..ffmpeg import FFmpeg, find_ffmpeg
 from ..validate import resolve_media_path, validate_edl
 from .encoders import AUDIO_ARGS, EncoderChoice, choose_encoder
-from .graph import CompiledGraph, Source, compile_edl
+from .graph import CompiledGraph, LoudnessGain, Source, compile_edl, compile_loudness_probe
 from .text import find_font
 
 INLINE_GRAPH_LIMIT = 60_000
@@ -44,15 +45,12 @@ class RenderJob:
     output: Path
     inputs: list[Path]
 
-    def command(self, output: Path, graph_file: Path | None = None) -> list[str]:
+    def command(self, output: Path, scratch: Path | None = None) -> list[str]:
         out = self.graph
-        graph_args = (
-            [self.ffmpeg.filter_script_option, str(graph_file)] if graph_file else ["-filter_complex", out.filtergraph]
-        )
         return [
             self.ffmpeg.path, "-hide_banner", "-nostdin", "-y", "-v", "error",
             *out.input_args,
-            *graph_args,
+            *_graph_args(self.ffmpeg, out, scratch),
             "-map", f"[{out.video_label}]", "-map", f"[{out.audio_label}]",
             *self.encoder.args, *AUDIO_ARGS,
             "-r", f"{out.fps.numerator}/{out.fps.denominator}",
@@ -90,7 +88,9 @@ def plan_render(
     needs_font = any(o.kind in ("text", "captions") for o in edl.overlays)
     ffmpeg = find_ffmpeg()
     choice = choose_encoder(ffmpeg, encoder)
-    graph = compile_edl(edl, sources, font=find_font() if needs_font else None, hwaccel=choice.hwaccel_decode)
+    loudness = choose_loudness_gain(ffmpeg, edl, sources)
+    font = find_font() if needs_font else None
+    graph = compile_edl(edl, sources, loudness=loudness, font=font, hwaccel=choice.hwaccel_decode)
     return RenderJob(ffmpeg=ffmpeg, graph=graph, encoder=choice, output=output, inputs=inputs)
 
 
@@ -100,12 +100,8 @@ def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderRes
     partial = job.output.with_name(f".{job.output.name}.{uuid.uuid4().hex[:8]}.partial")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="clipagent-render-") as scratch:
-        graph_file = None
-        if len(job.graph.filtergraph) > INLINE_GRAPH_LIMIT:
-            graph_file = Path(scratch) / "graph.txt"
-            graph_file.write_text(job.graph.filtergraph, encoding="utf-8")
         stderr_path = Path(scratch) / "ffmpeg.log"
-        command = job.command(partial, graph_file)
+        command = job.command(partial, Path(scratch))
         command[-1:-1] = ["-progress", "pipe:1", "-nostats"]
         try:
             _run_ffmpeg(command, stderr_path, float(job.graph.duration), progress)
@@ -140,6 +136,72 @@ def _run_ffmpeg(command: list[str], stderr_path: Path, total: float, progress: P
             raise RenderError(f"ffmpeg failed with exit code {code}", stderr_tail="\n".join(tail))
     if progress:
         progress(total, total)
+
+
+def choose_loudness_gain(ffmpeg: FFmpeg, edl: EDL, sources: dict[str, Source]) -> LoudnessGain:
+    """Measure the mix (audio only, no video decoded) and find the gain that, through the peak
+    limiter, lands it on the target. Where the limiter must work, a second pass measures three
+    candidate gains and interpolates between them, since limiting costs loudness."""
+    target, ceiling = edl.output.loudness_lufs, edl.output.true_peak_db
+    (raw,) = _measure(ffmpeg, edl, sources, [None])
+    if raw.lufs < -70:
+        return LoudnessGain(0.0, raw.lufs)
+    gain = target - raw.lufs
+    if raw.peak_db + gain <= ceiling - 0.5:
+        return LoudnessGain(gain, raw.lufs)  # no peak reaches the limiter
+    candidates = [gain, gain + 1.5, gain + 3.0]
+    results = _measure(ffmpeg, edl, sources, candidates)
+    return LoudnessGain(_interpolate_gain(candidates, [r.lufs for r in results], target), raw.lufs)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    lufs: float
+    peak_db: float
+
+
+def _measure(ffmpeg: FFmpeg, edl: EDL, sources: dict[str, Source], gains: list[float | None]) -> list[_Measured]:
+    with tempfile.TemporaryDirectory(prefix="clipagent-loudness-") as scratch:
+        graph = compile_loudness_probe(edl, sources, gains, Path(scratch))
+        command = [
+            ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-v", "error",
+            *graph.input_args, *_graph_args(ffmpeg, graph, Path(scratch)),
+            "-map", f"[{graph.audio_label}]", "-f", "null", "-",
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            tail = "\n".join(result.stderr.splitlines()[-25:])
+            raise RenderError("ffmpeg failed while measuring the mix's loudness", stderr_tail=tail)
+        return [_read_branch(Path(scratch) / f"branch{i}.txt") for i in range(len(gains))]
+
+
+def _read_branch(log: Path) -> _Measured:
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    lufs = re.findall(r"lavfi\.r128\.I=(\S+)", text)
+    peak = re.findall(r"lavfi\.astats\.Overall\.Peak_level=(\S+)", text)
+    if not lufs:
+        return _Measured(float("-inf"), float("-inf"))  # no audio frames at all
+    return _Measured(float(lufs[-1]), float(peak[-1]) if peak else 0.0)
+
+
+def _interpolate_gain(gains: list[float], lufs: list[float], target: float) -> float:
+    """The gain whose output hits `target`, from measured (gain, loudness) points, linearly."""
+    points = sorted(zip(lufs, gains))
+    for (l0, g0), (l1, g1) in zip(points, points[1:]):
+        if l0 <= target <= l1 and l1 > l0:
+            return g0 + (target - l0) * (g1 - g0) / (l1 - l0)
+    (l0, g0), (l1, g1) = (points[0], points[1]) if target < points[0][0] else (points[-2], points[-1])
+    slope = (g1 - g0) / (l1 - l0) if l1 > l0 else 1.0
+    return min(g1 + (target - l1) * slope, 60.0)
+
+
+def _graph_args(ffmpeg: FFmpeg, graph: CompiledGraph, scratch: Path | None) -> list[str]:
+    """The filtergraph inline, or through a script file when it is too long for one argument."""
+    if scratch is None or len(graph.filtergraph) <= INLINE_GRAPH_LIMIT:
+        return ["-filter_complex", graph.filtergraph]
+    graph_file = scratch / "graph.txt"
+    graph_file.write_text(graph.filtergraph, encoding="utf-8")
+    return [ffmpeg.filter_script_option, str(graph_file)]
 
 
 def _check_output(output: Path, inputs: list[Path]) -> None:

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs everything, then renders the shipped sample EDL into out/sample-cut.mp4 and checks it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+.venv/bin/clipagent doctor || true
+.venv/bin/clipagent render samples/edl.json -o out/sample-cut.mp4
+.venv/bin/clipagent probe out/sample-cut.mp4 --loudness

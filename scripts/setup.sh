@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything clipagent needs, idempotently:
+#   - system packages (ffmpeg, fonts, espeak-ng) with apt-get when running as root on Debian/Ubuntu;
+#   - a virtualenv in .venv with clipagent and its Python dependencies.
+# Without root or apt, it says what is missing; clipagent then uses the ffmpeg binary inside
+# the imageio-ffmpeg package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: not installing ${missing[*]} (needs root and apt-get); clipagent falls back to imageio-ffmpeg's ffmpeg" >&2
+  fi
+fi
+
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "setup: Python 3.11+ is required" >&2; exit 2; }
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import clipagent" || { echo "setup: installing clipagent failed" >&2; exit 1; }
