@@ -45,6 +45,10 @@ FRAME = Fraction(1, OUT_FPS)
 EDGE = Fraction(1, 10)
 """Clips start and end this far inside the source."""
 CROSSFADE = Fraction(3, 10)
+LOUDNESS_TOLERANCE = 1.0
+"""LU either side of the EDL's loudness target, for audible sources."""
+SILENT_DB = -60.0
+"""Mean level a silent source must stay under in the render."""
 
 BED_VIDEO = "ae_testsrc-hevc.mp4"
 """The real-world video the audio-only files play under as a music bed."""
@@ -61,16 +65,20 @@ class Expect:
     error: type[ClipAgentError] | None = None
     message: str | None = None
     """A regex the refusal's message must match (say *why*, not just "failed")."""
+    sound: Literal["audible", "silent"] = "audible"
+    """The source audio the test uses (the clips' ranges, or the bed): audible sound must come
+    out at the target loudness; silence or a bare noise floor must stay (near) silent, never be
+    amplified into audible noise."""
     bed_src_in: Fraction = Fraction(0)
     """Audio files: where the music bed starts."""
-    bed_audible: bool = True
-    """Audio files: the bed is loud enough that the render must not be silent."""
     why: str = ""
 
 
 EXPECTED: dict[str, Expect] = {
     "ae_example.mp4": Expect("video", "h264", why="42 s 720p talking commentary"),
-    "ae_man-on-green-screen.mp4": Expect("video", "h264", why="24 s 720p, 44.1 kHz audio"),
+    "ae_man-on-green-screen.mp4": Expect(
+        "video", "h264", sound="silent", why="24 s 720p; no speech, digital silence at both clip ranges"
+    ),
     "ae_SAR-2by3.mp4": Expect("video", "h264", why="sample aspect 2:3: shown 427x360, must pillarbox"),
     "ae_testsrc-hevc.mp4": Expect("video", "hevc", why="HEVC decode"),
     "ae_test_yuv422p.mp4": Expect("video", "h264", why="yuv422p in, yuv420p out"),
@@ -80,9 +88,13 @@ EXPECTED: dict[str, Expect] = {
     "mp_big_buck_bunny_0_30.webm": Expect("video", "vp8", why="VP8/Vorbis 24 fps"),
     "mp_chaplin.mp4": Expect("video", "h264", why="25 fps, MP3 audio in MP4, SAR unset"),
     "mp_fire2.mp4": Expect("video", "h264", why="variable frame rate, 180 degree display matrix, mono 48 kHz"),
-    "mp_no_duration.webm": Expect("video", "vp9", why="container reports no duration; VP9/Opus 15000/1001 fps"),
+    "mp_no_duration.webm": Expect(
+        "video", "vp9", sound="silent", why="container reports no duration; VP9/Opus (digital silence) 15000/1001 fps"
+    ),
     "mp_video_with_failing_audio.mp4": Expect("video", "h264", why="audio runs past the video (moviepy fails on it)"),
-    "mp_transparent.webm": Expect("video", "vp9", why="VP9 with alpha side data; 200x200 square"),
+    "mp_transparent.webm": Expect(
+        "video", "vp9", sound="silent", why="VP9 with alpha side data; 200x200 square; Vorbis digital silence"
+    ),
     "mp_smpte-2997.mp4": Expect("video", "h264", why="1080p bars, 25 fps"),
     "ae_mono.mp3": Expect("audio", "mp3float", bed_src_in=Fraction(1, 2), why="16 kHz mono MP3"),
     "jfk.flac": Expect("audio", "flac", bed_src_in=Fraction(3), why="FLAC speech"),
@@ -90,7 +102,7 @@ EXPECTED: dict[str, Expect] = {
     "mp_with-attached-pic.mp3": Expect(
         "audio",
         "mp3float",
-        bed_audible=False,  # the audio itself is near-digital silence (about -89 dB RMS)
+        sound="silent",  # the audio is a bare noise floor: about -89 dB RMS, peaks -76 dBFS
         why="MJPEG cover 'video' stream; 1.02 s, so the bed must loop",
     ),
 }
@@ -130,15 +142,31 @@ def _ffprobe(ffprobe: str, path: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def _mean_volume_db(path: Path) -> float:
-    """The output's mean audio level (volumedetect), -91 dB for digital silence."""
+def _audio_levels(path: Path) -> tuple[float, float]:
+    """The output's integrated loudness (LUFS; ebur128 reports -70.0 when nothing passes its
+    gate) and mean level (dB; volumedetect reports -91 for digital silence)."""
     out = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a", "-af", "volumedetect", "-f", "null", "-"],
+        ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a",
+         "-af", "ebur128,volumedetect", "-f", "null", "-"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    match = re.search(r"mean_volume: (-?[\d.]+|-inf) dB", out.stderr)
-    assert match, out.stderr[-2000:]
-    return -math.inf if match[1] == "-inf" else float(match[1])
+    lufs = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", out.stderr.rpartition("Summary:")[2])
+    mean = re.search(r"mean_volume: (-?[\d.]+|-inf) dB", out.stderr)
+    assert out.returncode == 0 and lufs and mean, out.stderr[-2000:]
+    return tuple(-math.inf if m[1] == "-inf" else float(m[1]) for m in (lufs, mean))  # type: ignore[return-value]
+
+
+def _assert_sound(edl: EDL, output: Path, sound: str) -> None:
+    lufs, mean = _audio_levels(output)
+    if sound == "audible":
+        target = edl.output.loudness_lufs
+        assert abs(lufs - target) <= LOUDNESS_TOLERANCE, (
+            f"integrated loudness {lufs} LUFS, target {target} (mean {mean} dB)"
+        )
+    else:
+        assert mean < SILENT_DB, (
+            f"silent source came out at mean {mean} dB / {lufs} LUFS: silence or a noise floor was amplified"
+        )
 
 
 def _output_spec() -> dict:
@@ -294,6 +322,7 @@ def test_render_video(name: str, tmp_path: Path, ffprobe: str) -> None:
     assert result.output == output
     assert result.duration == Fraction(timeline_frames(edl), OUT_FPS)
     _assert_renders_correctly(ffprobe, edl, output)
+    _assert_sound(edl, output, expect.sound)
 
 
 def test_render_non_square_pixels_pillarboxes(tmp_path: Path, ffprobe: str) -> None:
@@ -364,6 +393,6 @@ def test_audio_only_works_as_a_music_bed(name: str, tmp_path: Path, ffprobe: str
     except ClipAgentError as exc:
         pytest.fail(f"{name} must work as a music bed but was refused: {type(exc).__name__}: {exc}")
     _assert_renders_correctly(ffprobe, edl, output)
-    if expect.bed_audible:
-        level = _mean_volume_db(output)
-        assert level > -40, f"the music bed is not audible in the render (mean {level} dB)"
+    # Audible: the bed really plays (a bed that did not would leave the muted clip's silence).
+    # Silent: a bed that is only a noise floor is not boosted into audible hiss.
+    _assert_sound(edl, output, expect.sound)

@@ -243,7 +243,8 @@ def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
         pads = [label for k in members for label in (f"v{k}", f"a{k}")]
         b.add(pads, [f("concat", n=len(members), v=1, a=1)], [f"run{r}cv", f"run{r}a"])
         # concat works in microseconds; xfade needs both inputs in the output frame timebase.
-        b.add([f"run{r}cv"], [f("settb", f"1/{format_time(b.edl.output.fps)}")], [f"run{r}v"])
+        fps = b.edl.output.fps
+        b.add([f"run{r}cv"], [f("settb", f"{fps.denominator}/{fps.numerator}")], [f"run{r}v"])
         joined.append((f"run{r}v", f"run{r}a"))
 
     video, audio = joined[0]

@@ -1,0 +1,110 @@
+"""Shared fixtures: small generated media (ffmpeg lavfi), the real-world corpus, and an EDL helper."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from clipagent.edl import EDL
+from clipagent.ffmpeg import find_ffmpeg
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+REALWORLD = REPO.parent / "shared" / "realworld" / "media"
+
+
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    return find_ffmpeg().path
+
+
+def make_video(
+    path: Path,
+    *,
+    duration: float = 2.0,
+    size: str = "320x180",
+    rate: str = "30",
+    audio: bool = True,
+    source: str = "testsrc2",
+    tone: int = 440,
+    extra: list[str] = (),
+) -> Path:
+    """A small H.264 (+AAC) file from lavfi; `audio` is a steady sine tone."""
+    cmd = [find_ffmpeg().path, "-v", "error", "-y", "-f", "lavfi", "-t", str(duration), "-i", f"{source}=s={size}:r={rate}"]
+    if audio:
+        cmd += ["-f", "lavfi", "-i", f"sine=f={tone}:d={duration}:sample_rate=48000", "-c:a", "aac", "-shortest"]
+    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra, str(path)]
+    subprocess.run(cmd, check=True)
+    return path
+
+
+def make_image(path: Path, size: str = "64x32", color: str = "red") -> Path:
+    subprocess.run(
+        [find_ffmpeg().path, "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c={color}:s={size},format=rgba",
+         "-frames:v", "1", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def make_audio(path: Path, duration: float = 4.0, tone: int = 220) -> Path:
+    subprocess.run(
+        [find_ffmpeg().path, "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=f={tone}:d={duration}", "-c:a", "aac",
+         str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    """A folder with two short clips, a silent clip, a logo and a music bed."""
+    root = tmp_path_factory.mktemp("media")
+    make_video(root / "a.mp4", duration=3, tone=440)
+    make_video(root / "b.mp4", duration=3, source="mandelbrot", tone=660, size="640x360", rate="25")
+    make_video(root / "silent.mp4", duration=2, audio=False, source="smptebars")
+    make_image(root / "logo.png")
+    make_audio(root / "music.m4a", duration=8)
+    return root
+
+
+def edl_from(data: dict) -> EDL:
+    """An EDL with sensible defaults for the fields a test does not care about."""
+    base = {
+        "output": {"width": 320, "height": 180, "fps": 30},
+        "media": [
+            {"id": "a", "path": "a.mp4"},
+            {"id": "b", "path": "b.mp4"},
+            {"id": "silent", "path": "silent.mp4"},
+            {"id": "logo", "path": "logo.png"},
+            {"id": "music", "path": "music.m4a"},
+        ],
+        "clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1}],
+    }
+    base.update(data)
+    return EDL.model_validate_json(json.dumps(base))
+
+
+def ffprobe_facts(path: Path) -> dict:
+    """Stream and format facts of a rendered file, read with PyAV (no ffprobe needed)."""
+    import av
+
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        frames = sum(1 for _ in container.demux(video) if _.size)
+        return {
+            "width": video.codec_context.width,
+            "height": video.codec_context.height,
+            "rate": video.average_rate,
+            "base_rate": video.base_rate,
+            "frames": frames,
+            "duration": container.duration / 1_000_000 if container.duration else None,
+            "has_audio": audio is not None,
+            "sar": video.sample_aspect_ratio,
+        }

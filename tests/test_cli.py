@@ -1,0 +1,96 @@
+"""The CLI tells a user error (exit 2) from a failure (exit 1) from success (exit 0)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clipagent.cli import main
+
+from .conftest import edl_from
+
+
+def write_edl(tmp_path: Path, media_dir: Path, data: dict) -> Path:
+    path = tmp_path / "edl.json"
+    edl = edl_from(data).model_copy(update={"media_root": str(media_dir)})
+    path.write_text(edl.model_dump_json())
+    return path
+
+
+def test_dry_run_prints_the_command_and_writes_nothing(media_dir, tmp_path, capsys):
+    edl = write_edl(tmp_path, media_dir, {"overlays": [{"kind": "text", "text": "hi", "start": 0, "end": 1}]})
+    out = tmp_path / "out" / "cut.mp4"
+    assert main(["render", str(edl), "-o", str(out), "--dry-run", "--encoder", "libx264"]) == 0
+    printed = capsys.readouterr().out
+    assert "-filter_complex" in printed and "drawtext" in printed and "libx264" in printed
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_success_exit_0(media_dir, tmp_path, capsys):
+    edl = write_edl(tmp_path, media_dir, {})
+    out = tmp_path / "cut.mp4"
+    assert main(["render", str(edl), "-o", str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_invalid_edl_lists_every_violation_exit_2(media_dir, tmp_path, capsys):
+    edl = write_edl(tmp_path, media_dir, {"clips": [
+        {"id": "c1", "media": "ghost", "src_in": 0, "src_out": 1},
+        {"id": "c2", "media": "a", "src_in": 0, "src_out": 60},
+    ]})  # fmt: skip
+    assert main(["render", str(edl), "-o", str(tmp_path / "cut.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "clips[0].media" in err and "unknown_media" in err
+    assert "clips[1].src_out" in err and "range_outside_source" in err
+    assert not (tmp_path / "cut.mp4").exists()
+
+
+def test_validate_json(media_dir, tmp_path, capsys):
+    edl = write_edl(tmp_path, media_dir, {"clips": [{"id": "c", "media": "a", "src_in": 0, "src_out": 60}]})
+    assert main(["validate", str(edl), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    assert report["violations"][0]["code"] == "range_outside_source"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["render"], ["render", "/no/such/edl.json"], ["frobnicate"], ["render", "x.json", "--encoder", "vp9"]],
+)
+def test_usage_and_missing_input_exit_2(argv):
+    assert main(argv) == 2
+
+
+def test_malformed_edl_file_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"clips": "nope"')
+    assert main(["render", str(bad)]) == 2
+    assert "not a valid EDL" in capsys.readouterr().err
+
+
+def test_schema_is_json_schema(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "clipagent EDL" and "Clip" in schema["$defs"]
+
+
+def test_doctor_reports_ffmpeg_and_encoders(capsys):
+    assert main(["doctor", "--json"]) == 0
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["ffmpeg"]["ok"] and "ffmpeg" in checks["ffmpeg"]["detail"]
+    assert "libx264" in checks["encoder"]["detail"]
+    assert {"cuda", "nvdec", "whisper weights", "clip weights", "llm"} <= set(checks)
+
+
+def test_doctor_never_prints_the_api_key(monkeypatch, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-123")
+    assert main(["doctor"]) == 0
+    assert "sk-secret-value-123" not in capsys.readouterr().out
+
+
+def test_entry_point_runs_as_a_module():
+    result = subprocess.run([sys.executable, "-m", "clipagent", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("clipagent ")

@@ -1,0 +1,171 @@
+"""The validator: one test per violation kind, each against real probed media."""
+
+from pathlib import Path
+
+import pytest
+
+from clipagent.validate import resolve_media_path, validate_edl
+
+from .conftest import edl_from
+
+
+def codes(edl, root) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for v in validate_edl(edl, root).violations:
+        found.setdefault(v.code, []).append(v.location)
+    return found
+
+
+def test_a_good_edl_has_no_violations(media_dir):
+    edl = edl_from({
+        "clips": [
+            {"id": "c1", "media": "a", "src_in": 0, "src_out": 2},
+            {"id": "c2", "media": "silent", "src_in": 0, "src_out": 1, "transition_in": {"kind": "crossfade", "duration": 0.5}},
+        ],
+        "overlays": [{"kind": "image", "media": "logo", "start": 0, "end": 2.5}],
+        "music": {"media": "music"},
+    })  # fmt: skip
+    report = validate_edl(edl, media_dir)
+    assert report.ok, report.violations
+    assert any("plays silence" in note for note in report.notes)
+    assert report.media["b"].video.fps == 25
+
+
+def test_duplicate_id(media_dir):
+    edl = edl_from({"clips": [{"id": "x", "media": "a", "src_in": 0, "src_out": 1}] * 2})
+    assert codes(edl, media_dir) == {"duplicate_id": ["clips[1].id"]}
+
+
+def test_unknown_media(media_dir):
+    edl = edl_from({
+        "clips": [{"id": "c", "media": "ghost", "src_in": 0, "src_out": 1}],
+        "overlays": [{"kind": "image", "media": "nope", "start": 0, "end": 1}],
+        "music": {"media": "tune"},
+    })  # fmt: skip
+    assert codes(edl, media_dir) == {"unknown_media": ["clips[0].media", "overlays[0].media", "music.media"]}
+
+
+@pytest.mark.parametrize("path", ["../a.mp4", "/etc/passwd", "sub/../../a.mp4", "C:\\media\\a.mp4", "~/a.mp4", "..\\a.mp4"])
+def test_path_escapes_root(media_dir, path):
+    edl = edl_from({"media": [{"id": "a", "path": path}]})
+    assert codes(edl, media_dir) == {"path_escapes_root": ["media[0].path"]}
+
+
+def test_paths_inside_the_root_resolve(tmp_path):
+    assert resolve_media_path(tmp_path, "sub/clip.mp4") == tmp_path / "sub" / "clip.mp4"
+    assert resolve_media_path(tmp_path, "./clip.mp4") == tmp_path / "clip.mp4"
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.mp4", b"", "empty file"),
+        ("text.mp4", b"this is not a video, just text\n" * 20, "not a media file"),
+        ("missing.mp4", None, "not found"),
+    ],
+)
+def test_media_unusable(tmp_path, name, content, reason):
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    edl = edl_from({"media": [{"id": "a", "path": name}]})
+    report = validate_edl(edl, tmp_path)
+    assert [v.code for v in report.violations] == ["media_unusable"]
+    assert reason in report.violations[0].message
+
+
+def test_truncated_media_is_unusable(tmp_path, media_dir):
+    data = (media_dir / "a.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 3])  # moov atom at the end is lost
+    edl = edl_from({"media": [{"id": "a", "path": "cut.mp4"}]})
+    assert list(codes(edl, tmp_path)) == ["media_unusable"]
+
+
+def test_no_video_stream(media_dir):
+    edl = edl_from({"clips": [{"id": "c", "media": "music", "src_in": 0, "src_out": 1}]})
+    assert codes(edl, media_dir) == {"no_video_stream": ["clips[0].media"]}
+
+
+def test_image_cannot_be_a_clip(media_dir):
+    edl = edl_from({"clips": [{"id": "c", "media": "logo", "src_in": 0, "src_out": 1}]})
+    assert codes(edl, media_dir) == {"no_video_stream": ["clips[0].media"]}
+
+
+def test_no_audio_stream_for_music(media_dir):
+    edl = edl_from({"music": {"media": "silent"}})
+    assert codes(edl, media_dir) == {"no_audio_stream": ["music.media"]}
+
+
+def test_not_an_image(media_dir):
+    edl = edl_from({"overlays": [{"kind": "image", "media": "music", "start": 0, "end": 1}]})
+    assert codes(edl, media_dir) == {"not_an_image": ["overlays[0].media"]}
+
+
+def test_empty_range(media_dir):
+    edl = edl_from({"clips": [{"id": "c", "media": "a", "src_in": 2, "src_out": 2}]})
+    assert codes(edl, media_dir) == {"empty_range": ["clips[0]"]}
+
+
+def test_range_outside_source(media_dir):
+    edl = edl_from({"clips": [
+        {"id": "c1", "media": "a", "src_in": 1, "src_out": 3.5},
+        {"id": "c2", "media": "a", "src_in": -1, "src_out": 1},
+    ]})  # fmt: skip
+    found = codes(edl, media_dir)
+    assert found == {"range_outside_source": ["clips[0].src_out", "clips[1].src_in"]}
+
+
+def test_clip_too_short(media_dir):
+    edl = edl_from({"clips": [{"id": "c", "media": "a", "src_in": 0, "src_out": 0.01}]})
+    assert codes(edl, media_dir) == {"clip_too_short": ["clips[0]"]}
+
+
+def test_transition_invalid(media_dir):
+    edl = edl_from({"clips": [
+        {"id": "c1", "media": "a", "src_in": 0, "src_out": 1, "transition_in": {"kind": "crossfade", "duration": 0.2}},
+        {"id": "c2", "media": "a", "src_in": 0, "src_out": 1, "transition_in": {"kind": "cut", "duration": 0.2}},
+        {"id": "c3", "media": "a", "src_in": 0, "src_out": 0.5, "transition_in": {"kind": "dip", "duration": 0.8}},
+        {"id": "c4", "media": "a", "src_in": 0, "src_out": 1, "transition_in": {"kind": "crossfade", "duration": 0}},
+    ]})  # fmt: skip
+    assert codes(edl, media_dir) == {
+        "transition_invalid": [f"clips[{i}].transition_in" for i in range(4)],
+    }
+
+
+def test_overlay_outside_timeline(media_dir):
+    edl = edl_from({"overlays": [
+        {"kind": "text", "text": "late", "start": 0.5, "end": 5},
+        {"kind": "text", "text": "backwards", "start": 0.8, "end": 0.2},
+        {"kind": "captions", "cues": [{"start": 0, "end": 0.5, "text": "ok"}, {"start": 0.9, "end": 3, "text": "late"}]},
+    ]})  # fmt: skip
+    assert codes(edl, media_dir) == {"overlay_outside_timeline": ["overlays[0]", "overlays[1]", "overlays[2].cues[1]"]}
+
+
+@pytest.mark.parametrize(
+    "output",
+    [{"width": 321, "height": 180}, {"width": 7680, "height": 7680}, {"width": 1000, "height": 100}, {"fps": 240}],
+)
+def test_output_invalid(media_dir, output):
+    edl = edl_from({"output": {"width": 320, "height": 180, "fps": 30, **output}})
+    assert list(codes(edl, media_dir)) == ["output_invalid"]
+
+
+def test_invalid_value(media_dir):
+    edl = edl_from({"clips": [
+        {"id": "c1", "media": "a", "src_in": 0, "src_out": 1, "speed": 8},
+        {"id": "c2", "media": "a", "src_in": 0, "src_out": 1, "crop": {"x": 0.5, "y": 0, "w": 0.8, "h": 1}},
+    ]})  # fmt: skip
+    assert codes(edl, media_dir) == {"invalid_value": ["clips[0].speed", "clips[1].crop"]}
+
+
+def test_every_violation_is_reported_at_once(media_dir):
+    edl = edl_from({
+        "media": [{"id": "a", "path": "a.mp4"}, {"id": "evil", "path": "../../etc/passwd"}],
+        "clips": [
+            {"id": "c1", "media": "ghost", "src_in": 0, "src_out": 1},
+            {"id": "c2", "media": "a", "src_in": 0, "src_out": 99},
+            {"id": "c3", "media": "evil", "src_in": 0, "src_out": 1},
+        ],
+    })  # fmt: skip
+    report = validate_edl(edl, media_dir)
+    assert {v.code for v in report.violations} == {"unknown_media", "range_outside_source", "path_escapes_root"}
+    assert all(v.location and v.message for v in report.violations)
