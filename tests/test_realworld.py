@@ -29,6 +29,7 @@ import pytest
 
 from clipagent.edl import EDL, timeline_duration, timeline_frames
 from clipagent.errors import ClipAgentError, EDLError
+from clipagent.ffmpeg import find_ffmpeg
 from clipagent.media import probe
 from clipagent.render.run import plan_render, run_render
 from clipagent.validate import validate_edl
@@ -122,9 +123,11 @@ def _media(name: str) -> Path:
 
 @pytest.fixture(scope="module")
 def ffprobe() -> str:
-    found = shutil.which("ffprobe")
+    """The ffprobe beside the ffmpeg clipagent uses, else the one on PATH."""
+    beside = Path(find_ffmpeg().path).with_name("ffprobe")
+    found = str(beside) if beside.is_file() else shutil.which("ffprobe")
     if not found:
-        pytest.skip("ffprobe not on PATH")
+        pytest.skip("no ffprobe beside ffmpeg or on PATH")
     return found
 
 
@@ -146,7 +149,7 @@ def _audio_levels(path: Path) -> tuple[float, float]:
     """The output's integrated loudness (LUFS; ebur128 reports -70.0 when nothing passes its
     gate) and mean level (dB; volumedetect reports -91 for digital silence)."""
     out = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a",
+        [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a",
          "-af", "ebur128,volumedetect", "-f", "null", "-"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -338,7 +341,7 @@ def test_render_non_square_pixels_pillarboxes(tmp_path: Path, ffprobe: str) -> N
     assert video.get("display_aspect_ratio") in (None, "16:9", "N/A"), video
 
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", "0.5", "-i", str(output), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        [find_ffmpeg().path, "-v", "error", "-ss", "0.5", "-i", str(output), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
         capture_output=True, timeout=60, check=True,
     ).stdout  # fmt: skip
     frame = np.frombuffer(raw, np.uint8).reshape(OUT_H, OUT_W)

@@ -182,3 +182,22 @@ def test_long_filtergraph_goes_through_a_script_file(media_dir, tmp_path, monkey
     assert job.ffmpeg.filter_script_option in job.command(tmp_path / "x.mp4", tmp_path)
     run_render(job)
     assert ffprobe_facts(tmp_path / "cut.mp4")["frames"] == 30
+
+
+def test_a_bare_noise_floor_is_not_boosted(media_dir, tmp_path, ffmpeg):
+    """ebur128 reports -70 LUFS for anything under its gate; that is silence, not a mix to raise."""
+    hiss = tmp_path / "hiss.m4a"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "anoisesrc=a=0.00005:d=3", "-c:a", "aac", str(hiss)], check=True
+    )
+    edl = edl_from({
+        "media": [{"id": "a", "path": "a.mp4"}, {"id": "hiss", "path": "hiss.m4a"}],
+        "clips": [{"id": "c", "media": "a", "src_in": 0, "src_out": 1.5, "mute": True}],
+        "music": {"media": "hiss", "gain_db": 0},
+    })  # fmt: skip
+    (tmp_path / "a.mp4").symlink_to(media_dir / "a.mp4")
+    out = tmp_path / "quiet.mp4"
+    render(edl, tmp_path, out)
+    with av.open(str(out)) as container:
+        samples = np.concatenate([frame.to_ndarray().ravel() for frame in container.decode(audio=0)])
+    assert 20 * np.log10(np.sqrt(np.mean(samples**2)) + 1e-12) < -60

@@ -36,17 +36,24 @@ class Source:
     info: MediaInfo
 
 
+SILENCE_LUFS = -69.9
+MAX_GAIN_DB = 40.0
+"""Never raise a mix by more than this: a whisper-quiet source stays quieter than target rather
+than turning its noise floor into hiss."""
+
+
 @dataclass(frozen=True)
 class LoudnessGain:
     """The gain that brings the mix (after the peak limiter) to the target loudness."""
 
     gain_db: float
     measured_lufs: float
-    """The mix before the gain; below -70 it is silence, and no gain applies."""
+    """The mix before the gain. EBU R128 gates everything under -70 LUFS, and ebur128 then
+    reports exactly -70: that is silence or a bare noise floor, and no gain applies."""
 
     @property
     def silent(self) -> bool:
-        return self.measured_lufs < -70
+        return self.measured_lufs <= SILENCE_LUFS
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,15 @@ from ..errors import BadInputError, RenderError
 from ..ffmpeg import FFmpeg, find_ffmpeg
 from ..validate import resolve_media_path, validate_edl
 from .encoders import AUDIO_ARGS, EncoderChoice, choose_encoder
-from .graph import CompiledGraph, LoudnessGain, Source, compile_edl, compile_loudness_probe
+from .graph import (
+    MAX_GAIN_DB,
+    SILENCE_LUFS,
+    CompiledGraph,
+    LoudnessGain,
+    Source,
+    compile_edl,
+    compile_loudness_probe,
+)
 from .text import find_font
 
 INLINE_GRAPH_LIMIT = 60_000
@@ -144,14 +152,15 @@ def choose_loudness_gain(ffmpeg: FFmpeg, edl: EDL, sources: dict[str, Source]) -
     candidate gains and interpolates between them, since limiting costs loudness."""
     target, ceiling = edl.output.loudness_lufs, edl.output.true_peak_db
     (raw,) = _measure(ffmpeg, edl, sources, [None])
-    if raw.lufs < -70:
+    if raw.lufs <= SILENCE_LUFS:
         return LoudnessGain(0.0, raw.lufs)
-    gain = target - raw.lufs
+    gain = min(target - raw.lufs, MAX_GAIN_DB)
     if raw.peak_db + gain <= ceiling - 0.5:
         return LoudnessGain(gain, raw.lufs)  # no peak reaches the limiter
     candidates = [gain, gain + 1.5, gain + 3.0]
     results = _measure(ffmpeg, edl, sources, candidates)
-    return LoudnessGain(_interpolate_gain(candidates, [r.lufs for r in results], target), raw.lufs)
+    chosen = _interpolate_gain(candidates, [r.lufs for r in results], target)
+    return LoudnessGain(min(chosen, MAX_GAIN_DB), raw.lufs)
 
 
 @dataclass(frozen=True)
@@ -192,7 +201,7 @@ def _interpolate_gain(gains: list[float], lufs: list[float], target: float) -> f
             return g0 + (target - l0) * (g1 - g0) / (l1 - l0)
     (l0, g0), (l1, g1) = (points[0], points[1]) if target < points[0][0] else (points[-2], points[-1])
     slope = (g1 - g0) / (l1 - l0) if l1 > l0 else 1.0
-    return min(g1 + (target - l1) * slope, 60.0)
+    return g1 + (target - l1) * slope
 
 
 def _graph_args(ffmpeg: FFmpeg, graph: CompiledGraph, scratch: Path | None) -> list[str]:
