@@ -112,22 +112,22 @@ def validate(
     try:
         edl = load_edl(edl_path)
         report = validate_edl(edl, media_root or (edl_path.parent / edl.media_root))
-        violations = report.violations
-        notes = report.notes
+        violations, notes = report.violations, report.notes
     except EDLError as exc:
-        if not as_json:
-            raise
-        violations, notes = exc.violations, []
+        if not exc.violations:
+            raise  # not found or unreadable: nothing to report on
+        violations, notes = exc.violations, []  # malformed: the schema violations are the report
     if as_json:
-        out.print_json(json.dumps({"ok": not violations, "violations": [v.model_dump() for v in violations], "notes": notes}))
-    else:
-        for note in notes:
-            out.print(f"[dim]note: {note}[/dim]")
-        out.print("[green]valid[/green]" if not violations else "")
-    if violations:
-        if as_json:
+        payload = {"ok": not violations, "violations": [v.model_dump() for v in violations], "notes": notes}
+        out.print_json(json.dumps(payload))
+        if violations:
             raise typer.Exit(2)
+        return
+    for note in notes:
+        out.print(f"[dim]note: {note}[/dim]")
+    if violations:
         raise EDLError(f"{edl_path} does not fit the media ({len(violations)} problem(s))", violations=violations)
+    out.print("[green]valid[/green]")
 
 
 @app.command()

@@ -239,7 +239,7 @@ def load_edl(path: Path) -> EDL:
 
 
 def dump_edl(edl: EDL) -> str:
-    return json.dumps(edl.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(edl.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
 def edl_json_schema() -> dict:

@@ -94,3 +94,13 @@ def test_doctor_never_prints_the_api_key(monkeypatch, capsys):
 def test_entry_point_runs_as_a_module():
     result = subprocess.run([sys.executable, "-m", "clipagent", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("clipagent ")
+
+
+def test_validate_missing_or_malformed_edl(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "missing.json")]) == 2
+    assert "not found" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"clips": []}')
+    assert main(["validate", str(bad), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and {v["code"] for v in report["violations"]} == {"schema"}
