@@ -201,3 +201,27 @@ def test_a_bare_noise_floor_is_not_boosted(media_dir, tmp_path, ffmpeg):
     with av.open(str(out)) as container:
         samples = np.concatenate([frame.to_ndarray().ravel() for frame in container.decode(audio=0)])
     assert 20 * np.log10(np.sqrt(np.mean(samples**2)) + 1e-12) < -60
+
+
+@pytest.mark.parametrize("kind, low, high", [("crossfade", 90, 170), ("dip", 0, 40)])
+def test_transitions_blend_only_the_overlap(tmp_path, ffmpeg, kind, low, high):
+    for name, color in (("white", "white"), ("black", "black")):
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c={color}:s=320x180:r=30:d=2", "-c:v", "libx264",
+             "-pix_fmt", "yuv420p", str(tmp_path / f"{name}.mp4")],
+            check=True,
+        )  # fmt: skip
+    edl = edl_from({
+        "media": [{"id": "w", "path": "white.mp4"}, {"id": "k", "path": "black.mp4"}],
+        "clips": [
+            {"id": "c1", "media": "w", "src_in": 0, "src_out": 1},
+            {"id": "c2", "media": "k", "src_in": 0, "src_out": 1, "transition_in": {"kind": kind, "duration": 0.4}},
+        ],
+    })  # fmt: skip
+    out = tmp_path / "t.mp4"
+    render(edl, tmp_path, out)
+    with av.open(str(out)) as container:
+        lumas = [frame.to_ndarray(format="gray").mean() for frame in container.decode(video=0)]
+    assert len(lumas) == 48  # 1 s + 1 s - 0.4 s at 30 fps
+    assert lumas[10] > 230 and lumas[-5] < 25  # untouched white before, black after
+    assert low <= lumas[24] <= high  # the middle of the 12-frame overlap (frames 18..29)
