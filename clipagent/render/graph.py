@@ -233,7 +233,7 @@ def _atempo(speed: Fraction) -> list[str]:
 
 
 def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
-    """Concatenate runs of cuts, then blend the runs with xfade/acrossfade."""
+    """Concatenate runs of cuts, then join the runs with their crossfades or dips."""
     runs: list[list[int]] = []
     for k, p in enumerate(placements):
         if k == 0 or p.clip.transition_in.kind != "cut":
@@ -252,9 +252,8 @@ def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
             continue
         pads = [label for k in members for label in (f"v{k}", f"a{k}")]
         b.add(pads, [f("concat", n=len(members), v=1, a=1)], [f"run{r}cv", f"run{r}a"])
-        # concat works in microseconds; xfade needs both inputs in the output frame timebase.
-        fps = b.edl.output.fps
-        b.add([f"run{r}cv"], [f("settb", f"{fps.denominator}/{fps.numerator}")], [f"run{r}v"])
+        # concat works in microseconds; blending needs both sides in the output frame timebase.
+        b.add([f"run{r}cv"], [_frame_timebase(b)], [f"run{r}v"])
         joined.append((f"run{r}v", f"run{r}a"))
 
     video, audio = joined[0]
@@ -262,7 +261,6 @@ def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
         first = placements[runs[r][0]]
         previous_end = placements[runs[r - 1][-1]].end_frame
         overlap = previous_end - first.start_frame
-        fps = b.edl.output.fps
         kind = "fadeblack" if first.clip.transition_in.kind == "dip" else "fade"
         if b.video:
             _blend_video(b, r, video, joined[r][0], first.start_frame, overlap, kind)
@@ -296,9 +294,14 @@ def _blend_video(b: _Builder, r: int, outgoing: str, incoming: str, start: int, 
         b.add([f"{p}tail", f"{p}head"], [f("xfade", transition=kind, duration=seconds, offset=0), f("format", "yuv420p")], [f"{p}mid"])
     b.add(
         [f"{p}body", f"{p}mid", f"{p}rest"],
-        [f("concat", n=3, v=1, a=0), f("settb", f"{fps.denominator}/{fps.numerator}")],
+        [f("concat", n=3, v=1, a=0), _frame_timebase(b)],
         [f"{p}v"],
     )
+
+
+def _frame_timebase(b: _Builder) -> str:
+    fps = b.edl.output.fps
+    return f("settb", f"{fps.denominator}/{fps.numerator}")
 
 
 # ---- 3. overlays ----------------------------------------------------------------------------
