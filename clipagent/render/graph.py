@@ -432,7 +432,7 @@ def _finish_audio(b: _Builder, speech: str, total_frames: int) -> str:
     b.add(
         [mix],
         [
-            *_gain_and_limiter(b.loudness, out.true_peak_db),
+            *_normalise(b.loudness, out.true_peak_db),
             f("aresample", out.audio_rate),
             f("aformat", sample_fmts="fltp", channel_layouts="stereo"),
             f("apad", whole_len=total_samples),
@@ -443,12 +443,16 @@ def _finish_audio(b: _Builder, speech: str, total_frames: int) -> str:
     return "aout"
 
 
-def _gain_and_limiter(loudness: LoudnessGain | None, true_peak_db: float) -> list[str]:
+def _normalise(loudness: LoudnessGain | None, true_peak_db: float) -> list[str]:
     if loudness is None or loudness.silent:
         return []  # nothing audible to normalise
+    return _gain_and_limiter(loudness.gain_db, true_peak_db)
+
+
+def _gain_and_limiter(gain_db: float, true_peak_db: float) -> list[str]:
     ceiling = 10 ** (true_peak_db / 20)
     return [
-        f("volume", f"{loudness.gain_db:.2f}dB"),
+        f("volume", f"{gain_db:.2f}dB"),
         f("alimiter", limit=f"{ceiling:.4f}", attack=5, release=50, level="disabled"),
     ]
 
@@ -462,7 +466,7 @@ def _probe_branches(b: _Builder, mix: str) -> str:
     else:
         labels = [mix]
     for i, gain in enumerate(b.probe_gains):
-        shaped = [] if gain is None else _gain_and_limiter(LoudnessGain(gain, 0.0), b.edl.output.true_peak_db)
+        shaped = [] if gain is None else _gain_and_limiter(gain, b.edl.output.true_peak_db)
         measure = [
             f("ebur128", metadata=1),
             f("astats", metadata=1, measure_overall="Peak_level", measure_perchannel="none", reset=0),
