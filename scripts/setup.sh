@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything clipagent needs, idempotently:
-#   - system packages (ffmpeg, fonts, espeak-ng) with apt-get when running as root on Debian/Ubuntu;
+#   - system packages (ffmpeg, fonts, espeak-ng, libGL for OpenCV) with apt-get when running as root on Debian/Ubuntu;
 #   - a virtualenv in .venv with clipagent and its Python dependencies.
 # Without root or apt, it says what is missing; clipagent then uses the ffmpeg binary inside
 # the imageio-ffmpeg package.
@@ -12,6 +12,9 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+# OpenCV's wheel (shot detection) links libGL and glib.
+ldconfig -p 2>/dev/null | grep -q "libGL.so.1 " || missing+=(libgl1)
+ldconfig -p 2>/dev/null | grep -q "libgthread-2.0.so.0 " || missing+=(libglib2.0-0)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -25,5 +28,5 @@ fi
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "setup: Python 3.11+ is required" >&2; exit 2; }
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[models,test]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import clipagent" || { echo "setup: installing clipagent failed" >&2; exit 1; }

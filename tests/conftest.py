@@ -12,6 +12,8 @@ import pytest
 from clipagent.edl import EDL
 from clipagent.ffmpeg import find_ffmpeg
 
+from .tiny_models import one_torch_thread, tiny_clip, tiny_models_dir, tiny_whisper  # noqa: F401 (shared fixtures)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,6 +42,34 @@ def make_video(
         cmd += ["-f", "lavfi", "-i", f"sine=f={tone}:d={duration}:sample_rate=48000", "-c:a", "aac", "-shortest"]
     cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra, str(path)]
     subprocess.run(cmd, check=True)
+    return path
+
+
+def make_cut_video(path: Path, sources: list[str], seconds: float = 1.0, size: str = "320x180", rate: str = "30") -> Path:
+    """One H.264 file of `sources` (lavfi video sources) back to back: a hard cut every `seconds`,
+    with a tone under it."""
+    inputs: list[str] = []
+    for source in sources:
+        inputs += ["-f", "lavfi", "-t", str(seconds), "-i", f"{source}=s={size}:r={rate}"]
+    total = seconds * len(sources)
+    inputs += ["-f", "lavfi", "-i", f"sine=f=330:d={total}:sample_rate=48000"]
+    joined = "".join(f"[{i}:v]" for i in range(len(sources)))
+    graph = f"{joined}concat=n={len(sources)}:v=1:a=0,format=yuv420p[v]"
+    subprocess.run(
+        [find_ffmpeg().path, "-v", "error", "-y", *inputs, "-filter_complex", graph, "-map", "[v]",
+         "-map", f"{len(sources)}:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def write_srt(path: Path, cues: list[tuple[float, float, str]]) -> Path:
+    def stamp(t: float) -> str:
+        ms = round(t * 1000)
+        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    blocks = [f"{n}\n{stamp(a)} --> {stamp(b)}\n{text}\n" for n, (a, b, text) in enumerate(cues, start=1)]
+    path.write_text("\n".join(blocks), encoding="utf-8")
     return path
 
 

@@ -1,0 +1,150 @@
+"""The content-addressed analysis cache.
+
+An entry's key is a hash of everything its result depends on: the file's content
+fingerprint, the analyser, its model and checkpoint, its parameters and the clipagent
+version. Entries are JSON documents and binary blobs (keyframe JPEGs), each written to a
+temporary file in the same folder and renamed into place, so a reader sees a whole entry or
+none, and two processes analysing the same folder at once write the same bytes to the same
+name. An unreadable entry is treated as a miss and overwritten.
+
+File fingerprints hash the whole content (BLAKE2b). Rehashing unchanged files on every run
+would make a warm run as slow as reading the folder, so a small memo maps a file's
+(path, size, mtime, inode) to its fingerprint, the way git's index does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .. import __version__
+
+LAYOUT = "v1"
+_CHUNK = 1 << 20
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def default_cache_dir() -> Path:
+    """`CLIPAGENT_CACHE_DIR`, else `$XDG_CACHE_HOME/clipagent`, else `~/.cache/clipagent`."""
+    if env := os.environ.get("CLIPAGENT_CACHE_DIR"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "clipagent"
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def entry_key(fingerprint: str, analyser: str, model: str | None, params: Any) -> str:
+    """The cache key of one analyser's result for one file."""
+    material = json.dumps(
+        {
+            "fingerprint": fingerprint,
+            "analyser": analyser,
+            "model": model,
+            "params": params,
+            "clipagent": __version__,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.blake2b(material.encode(), digest_size=20).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class Cache:
+    """Results by key under `root/v1/`. `hits` and `misses` count lookups for the report."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.hits = 0
+        self.misses = 0
+        self._memo_path = self.root / LAYOUT / "fingerprints.json"
+        self._memo: dict[str, list] | None = None
+        self._memo_dirty = False
+
+    # --- fingerprints ---
+
+    def fingerprint(self, path: Path) -> str:
+        """The content hash of `path`, from the memo when its size, mtime and inode are unchanged."""
+        stat = path.stat()
+        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        memo = self._load_memo()
+        key = str(path.resolve())
+        known = memo.get(key)
+        if known and known[:3] == signature:
+            return known[3]
+        digest = hash_file(path)
+        memo[key] = [*signature, digest]
+        self._memo_dirty = True
+        return digest
+
+    def _load_memo(self) -> dict[str, list]:
+        if self._memo is None:
+            try:
+                loaded = json.loads(self._memo_path.read_bytes())
+                self._memo = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError):
+                self._memo = {}
+        return self._memo
+
+    def save_fingerprints(self) -> None:
+        """Persist the fingerprint memo (last writer wins; a lost entry only costs a rehash)."""
+        if self._memo_dirty and self._memo is not None:
+            write_atomic(self._memo_path, json.dumps(self._memo).encode())
+            self._memo_dirty = False
+
+    # --- entries ---
+
+    def _path(self, kind: str, key: str, suffix: str) -> Path:
+        return self.root / LAYOUT / kind / key[:2] / f"{key}{suffix}"
+
+    def get(self, key: str, model: type[Model]) -> Model | None:
+        """The stored result for `key`, or None (also when the entry is unreadable)."""
+        try:
+            value = model.model_validate_json(self._path("entries", key, ".json").read_bytes())
+        except (OSError, ValidationError, ValueError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value: BaseModel) -> None:
+        write_atomic(self._path("entries", key, ".json"), value.model_dump_json().encode())
+
+    def put_blob(self, data: bytes, suffix: str = ".jpg") -> str:
+        """Store bytes under their own hash; returns the blob name."""
+        name = hashlib.blake2b(data, digest_size=20).hexdigest() + suffix
+        path = self._path("blobs", name, "")
+        if not path.exists():
+            write_atomic(path, data)
+        return name
+
+    def get_blob(self, name: str) -> bytes | None:
+        try:
+            return self._path("blobs", name, "").read_bytes()
+        except OSError:
+            return None

@@ -1,0 +1,285 @@
+"""Analyse a folder of media into a `MediaIndex`, through the cache.
+
+For each file: fingerprint, probe, then the analysers (shots, transcript, embeddings, audio),
+each looked up in the cache by its key before it runs. Models load lazily, on the first
+cache miss that needs them, so a warm run never imports torch. A file that is not usable
+media is reported in `MediaIndex.skipped` with the reason and never stops the analysis; an
+analyser that cannot run (no weights, no audio stream) is recorded in the file's `runs`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__
+from ..errors import BadInputError, ClipAgentError, MediaError
+from ..media import MediaInfo, probe
+from .audio import AudioParams, analyse_audio
+from .cache import Cache, entry_key
+from .embeddings import ClipEmbedder, embed_keyframes
+from .models import AnalysisRun, AudioAnalysis, IndexedFile, MediaIndex, ShotEmbeddings, ShotList, SkippedFile, Transcript
+from .shots import ShotParams, detect_shots
+from .transcript import WhisperTranscriber, find_sidecar, read_sidecar
+from .weights import ClipSpec, WeightsUnavailable, WhisperSpec, resolve_clip, resolve_whisper
+
+SIDECAR_SUFFIXES = {".srt", ".vtt"}
+TranscriptMode = Literal["auto", "whisper", "sidecar", "none"]
+
+
+class AnalyzeOptions(BaseModel):
+    """What to analyse and with which models. Defaults are what `clipagent analyze` uses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transcripts: TranscriptMode = "auto"
+    """auto: a sidecar .srt/.vtt when present, else Whisper; whisper/sidecar: only that; none: skip."""
+    language: str | None = None
+    """Spoken language for Whisper (None: detect)."""
+    whisper: WhisperSpec = Field(default_factory=WhisperSpec)
+    embeddings: bool = True
+    clip: ClipSpec = Field(default_factory=ClipSpec)
+    shots: ShotParams = Field(default_factory=ShotParams)
+    audio: AudioParams = Field(default_factory=AudioParams)
+
+
+class Reporter(Protocol):
+    """Where progress and one-time notices go; the CLI draws them with rich."""
+
+    def task(self, description: str, total: float | None) -> Callable[[float], None]:
+        """Start a unit of work of `total` seconds of media; the returned callback takes seconds done."""
+
+    def notice(self, message: str) -> None:
+        """A one-time message for the user (a fallback, a missing model)."""
+
+
+class SilentReporter:
+    def task(self, description: str, total: float | None) -> Callable[[float], None]:
+        return lambda done: None
+
+    def notice(self, message: str) -> None:
+        pass
+
+
+def analyze_folder(
+    root: Path, options: AnalyzeOptions | None = None, cache: Cache | None = None, reporter: Reporter | None = None
+) -> MediaIndex:
+    """The index of every media file under `root` (recursively; hidden files and sidecars excluded)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise BadInputError(f"{root}: not a folder")
+    run = _Analysis(options or AnalyzeOptions(), cache or Cache(), reporter or SilentReporter())
+    files: list[IndexedFile] = []
+    skipped: list[SkippedFile] = []
+    used_ids: set[str] = set()
+    for path in media_files(root):
+        relative = path.relative_to(root).as_posix()
+        try:
+            files.append(run.analyse_file(path, relative, media_id(relative, used_ids)))
+        except MediaError as exc:
+            skipped.append(SkippedFile(path=relative, reason=_without_path(exc.message, path)))
+    run.cache.save_fingerprints()
+    return MediaIndex(
+        root=str(root.resolve()), clipagent_version=__version__, files=files, skipped=skipped, notes=run.notes
+    )
+
+
+def media_files(root: Path) -> Iterator[Path]:
+    """Candidate media files in a stable order; sidecar transcripts and hidden entries are not media."""
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix.lower() not in SIDECAR_SUFFIXES:
+            yield path
+
+
+def media_id(relative: str, used: set[str]) -> str:
+    """A short stable id from the relative path: "day1/Take 2.mp4" -> "day1-take-2"."""
+    stem = relative.rsplit(".", 1)[0] if "." in relative.rsplit("/", 1)[-1] else relative
+    base = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "media"
+    candidate, n = base, 2
+    while candidate in used:
+        candidate, n = f"{base}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def _without_path(message: str, path: Path) -> str:
+    prefix = f"{path}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
+class _Analysis:
+    """One `analyze_folder` run: the options, the cache, lazily loaded models and notices given."""
+
+    def __init__(self, options: AnalyzeOptions, cache: Cache, reporter: Reporter) -> None:
+        self.options, self.cache, self.reporter = options, cache, reporter
+        self.notes: list[str] = []
+        self._transcriber: WhisperTranscriber | None = None
+        self._embedder: ClipEmbedder | None = None
+        self._unavailable: dict[str, str] = {}  # model kind -> reason, so a failure is said once
+
+    def notice(self, message: str) -> None:
+        if message not in self.notes:
+            self.notes.append(message)
+            self.reporter.notice(message)
+
+    def analyse_file(self, path: Path, relative: str, file_id: str) -> IndexedFile:
+        fingerprint = self.cache.fingerprint(path)
+        info = self._probe(path, fingerprint)
+        runs: list[AnalysisRun] = []
+        shots = self._shots(path, relative, info, fingerprint, runs)
+        transcript = self._transcript(path, relative, info, fingerprint, runs)
+        embeddings = self._embeddings(relative, shots, fingerprint, runs)
+        audio = self._audio(path, relative, info, fingerprint, runs)
+        return IndexedFile(
+            id=file_id, path=relative, fingerprint=fingerprint, info=info, shots=shots,
+            transcript=transcript, embeddings=embeddings, audio=audio, runs=runs,
+        )  # fmt: skip
+
+    def _probe(self, path: Path, fingerprint: str) -> MediaInfo:
+        key = entry_key(fingerprint, "probe", None, None)
+        info = self.cache.get(key, MediaInfo)
+        if info is None:
+            info = probe(path)
+            self.cache.put(key, info)
+        return info.model_copy(update={"path": str(path)})
+
+    def _cached(self, key: str, model, runs: list[AnalysisRun], name, label, compute):
+        """The cached result for `key`, else `compute()` stored; records the run either way."""
+        value = self.cache.get(key, model)
+        if value is not None:
+            runs.append(AnalysisRun(analyser=name, status="cached", model=label))
+            return value
+        value = compute()
+        self.cache.put(key, value)
+        runs.append(AnalysisRun(analyser=name, status="ran", model=label))
+        return value
+
+    def _shots(self, path, relative, info: MediaInfo, fingerprint, runs) -> ShotList | None:
+        if info.kind != "video":
+            runs.append(AnalysisRun(analyser="shots", status="skipped", reason=f"{info.kind} file: no shots"))
+            return None
+        params = self.options.shots
+        key = entry_key(fingerprint, "shots", None, params.model_dump())
+        progress = self.reporter.task(f"shots {relative}", float(info.duration or 0))
+        try:
+            return self._cached(
+                key, ShotList, runs, "shots", None,
+                lambda: detect_shots(path, info, params, self.cache.put_blob, progress),
+            )  # fmt: skip
+        except MediaError as exc:
+            runs.append(AnalysisRun(analyser="shots", status="failed", reason=_without_path(exc.message, path)))
+            return None
+
+    def _transcript(self, path, relative, info: MediaInfo, fingerprint, runs) -> Transcript | None:
+        mode = self.options.transcripts
+        if mode == "none":
+            runs.append(AnalysisRun(analyser="transcript", status="skipped", reason="--transcripts none"))
+            return None
+        sidecar = find_sidecar(path) if mode in ("auto", "sidecar") else None
+        if sidecar is not None:
+            try:
+                transcript = read_sidecar(sidecar)
+            except BadInputError as exc:
+                self.notice(f"{relative}: sidecar {sidecar.name} ignored: {exc.message}")
+            else:
+                runs.append(AnalysisRun(analyser="transcript", status="ran", model=transcript.model))
+                return transcript
+        if mode == "sidecar":
+            runs.append(AnalysisRun(analyser="transcript", status="skipped", reason="no usable sidecar .srt/.vtt"))
+            return None
+        if info.audio is None:
+            runs.append(AnalysisRun(analyser="transcript", status="skipped", reason="no audio stream"))
+            return None
+        return self._whisper(path, relative, info, fingerprint, runs)
+
+    def _whisper(self, path, relative, info: MediaInfo, fingerprint, runs) -> Transcript | None:
+        weights = resolve_whisper(self.options.whisper, fingerprint=self.cache.fingerprint)
+        label = weights.cache_identity
+        key = entry_key(fingerprint, "transcript", label, {"language": self.options.language})
+        cached = self.cache.get(key, Transcript)
+        if cached is not None:
+            runs.append(AnalysisRun(analyser="transcript", status="cached", model=label))
+            return cached
+        try:
+            if self._transcriber is None:
+                if "whisper" in self._unavailable:
+                    raise WeightsUnavailable(self._unavailable["whisper"])
+                self._transcriber = WhisperTranscriber(self.options.whisper)
+            progress = self.reporter.task(f"words {relative}", float(info.duration or 0))
+            transcript = self._transcriber.transcribe(path, info, language=self.options.language, progress=progress)
+        except WeightsUnavailable as exc:
+            self._unavailable["whisper"] = exc.message
+            self.notice(f"no transcripts from Whisper: {exc}")
+            runs.append(AnalysisRun(analyser="transcript", status="skipped", model=label, reason=exc.message))
+            return None
+        except ClipAgentError as exc:
+            runs.append(AnalysisRun(analyser="transcript", status="failed", model=label, reason=exc.message))
+            return None
+        self.cache.put(key, transcript)
+        runs.append(AnalysisRun(analyser="transcript", status="ran", model=label))
+        return transcript
+
+    def _embeddings(self, relative, shots: ShotList | None, fingerprint, runs) -> ShotEmbeddings | None:
+        if not self.options.embeddings:
+            runs.append(AnalysisRun(analyser="embeddings", status="skipped", reason="embeddings turned off"))
+            return None
+        if shots is None or not shots.shots:
+            runs.append(AnalysisRun(analyser="embeddings", status="skipped", reason="no shots"))
+            return None
+        weights = resolve_clip(self.options.clip, fingerprint=self.cache.fingerprint)
+        label = weights.cache_identity
+        blobs = [keyframe.image for shot in shots.shots for keyframe in shot.keyframes]
+        key = entry_key(fingerprint, "embeddings", label, {"keyframes": blobs})
+        cached = self.cache.get(key, ShotEmbeddings)
+        if cached is not None:
+            runs.append(AnalysisRun(analyser="embeddings", status="cached", model=label))
+            return cached
+        try:
+            if self._embedder is None:
+                if "clip" in self._unavailable:
+                    raise WeightsUnavailable(self._unavailable["clip"])
+                self._embedder = ClipEmbedder(self.options.clip)
+            shot_of_vector = [shot.index for shot in shots.shots for _ in shot.keyframes]
+            images = [self._blob(name) for name in blobs]
+            embeddings = embed_keyframes(images, shot_of_vector, self._embedder)
+        except WeightsUnavailable as exc:
+            self._unavailable["clip"] = exc.message
+            self.notice(f"no CLIP embeddings (search and planning use words and visual signals only): {exc}")
+            runs.append(AnalysisRun(analyser="embeddings", status="skipped", model=label, reason=exc.message))
+            return None
+        except ClipAgentError as exc:
+            runs.append(AnalysisRun(analyser="embeddings", status="failed", model=label, reason=exc.message))
+            return None
+        self.cache.put(key, embeddings)
+        runs.append(AnalysisRun(analyser="embeddings", status="ran", model=label))
+        return embeddings
+
+    def _blob(self, name: str) -> bytes:
+        data = self.cache.get_blob(name)
+        if data is None:
+            raise MediaError(f"keyframe {name} is missing from the cache at {self.cache.root}")
+        return data
+
+    def _audio(self, path, relative, info: MediaInfo, fingerprint, runs) -> AudioAnalysis | None:
+        if info.audio is None:
+            runs.append(AnalysisRun(analyser="audio", status="skipped", reason="no audio stream"))
+            return None
+        params = self.options.audio
+        music = info.kind == "audio"
+        key = entry_key(fingerprint, "audio", None, {**params.model_dump(), "music": music})
+        progress = self.reporter.task(f"sound {relative}", float(info.duration or 0))
+        try:
+            return self._cached(
+                key, AudioAnalysis, runs, "audio", None,
+                lambda: analyse_audio(path, info, params, music=music, progress=progress),
+            )  # fmt: skip
+        except MediaError as exc:
+            runs.append(AnalysisRun(analyser="audio", status="failed", reason=_without_path(exc.message, path)))
+            return None

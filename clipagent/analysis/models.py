@@ -1,0 +1,170 @@
+"""What clipagent knows about a folder of media: the typed results of every analyser.
+
+`MediaIndex` is the planner's only view of the footage. Each analyser returns one of the
+result types below; the index keeps them per file together with a record of which
+analyses ran, with which models, and what was skipped and why.
+
+Times are rational seconds (`Time`), like everywhere else in clipagent.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..media import MediaInfo
+from ..timebase import Time
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+def seconds(value: float, places: int = 3) -> Fraction:
+    """A float seconds value from a library (Whisper, an SRT) as exact rational seconds, rounded."""
+    scale = 10**places
+    return Fraction(round(value * scale), scale)
+
+
+# --- shots -----------------------------------------------------------------------------------
+
+
+class Keyframe(_Frozen):
+    time: Time
+    """When in the source the frame is shown."""
+    image: str
+    """Cache blob name of the JPEG (height `KEYFRAME_HEIGHT`), read with `Cache.get_blob`."""
+
+
+class Shot(_Frozen):
+    index: int
+    start: Time
+    end: Time
+    keyframes: list[Keyframe]
+    sharpness: float
+    """Variance of the Laplacian of the keyframes' grey image, normalised to 0..1 (1 = crisp)."""
+    brightness: float
+    """Mean luma 0..1 over the shot's sampled frames."""
+    clipped: float
+    """Fraction of sampled pixels crushed to black or blown to white, 0..1."""
+    motion: float
+    """Mean absolute difference between consecutive sampled frames, 0..1."""
+
+
+class ShotList(_Frozen):
+    detector: str
+    """Which PySceneDetect detector and its threshold, e.g. "content(threshold=27.0)"."""
+    shots: list[Shot]
+
+
+# --- words -----------------------------------------------------------------------------------
+
+
+class Word(_Frozen):
+    text: str
+    start: Time
+    end: Time
+    probability: float | None = None
+    """Whisper's confidence; None for a sidecar (its word times are estimated within each cue)."""
+
+
+class Segment(_Frozen):
+    start: Time
+    end: Time
+    text: str
+    words: list[Word]
+
+
+class Transcript(_Frozen):
+    source: Literal["whisper", "sidecar"]
+    language: str | None
+    model: str | None
+    """Whisper model name or checkpoint path; the sidecar file name for a sidecar."""
+    segments: list[Segment]
+
+    @property
+    def words(self) -> list[Word]:
+        return [word for segment in self.segments for word in segment.words]
+
+
+# --- pictures --------------------------------------------------------------------------------
+
+
+class ShotEmbeddings(_Frozen):
+    model: str
+    checkpoint: str
+    dim: int
+    vectors: list[list[float]]
+    """One L2-normalised vector per keyframe, in the order of `ShotList` shots then keyframes."""
+    shot_of_vector: list[int]
+    """`shot_of_vector[i]` is the shot index of `vectors[i]`."""
+
+
+# --- sound -----------------------------------------------------------------------------------
+
+
+class TimeRange(_Frozen):
+    start: Time
+    end: Time
+
+
+class AudioAnalysis(_Frozen):
+    step: Time
+    """Spacing of `loudness`, seconds."""
+    loudness: list[float]
+    """Momentary loudness (LUFS, 400 ms window) every `step` seconds; -70 means silence."""
+    integrated_lufs: float | None
+    silences: list[TimeRange]
+    tempo_bpm: float | None = None
+    """For music (audio-only files): the estimated tempo."""
+    beats: list[Time] = Field(default_factory=list)
+    """For music: beat times."""
+    onsets: list[Time] = Field(default_factory=list)
+    """For music: note onset times."""
+
+
+# --- the index -------------------------------------------------------------------------------
+
+AnalyserName = Literal["shots", "transcript", "embeddings", "audio"]
+
+
+class AnalysisRun(_Frozen):
+    analyser: AnalyserName
+    status: Literal["ran", "cached", "skipped", "failed"]
+    model: str | None = None
+    """The model or method used, e.g. "whisper:base", "sidecar:clip.srt", "open_clip:ViT-B-32/laion2b"."""
+    reason: str | None = None
+    """Why it was skipped or failed."""
+
+
+class IndexedFile(_Frozen):
+    id: str
+    """Stable id derived from the relative path; what EDLs use to name the media."""
+    path: str
+    """Relative to the index root, with forward slashes."""
+    fingerprint: str
+    info: MediaInfo
+    shots: ShotList | None = None
+    transcript: Transcript | None = None
+    embeddings: ShotEmbeddings | None = None
+    audio: AudioAnalysis | None = None
+    runs: list[AnalysisRun]
+
+
+class SkippedFile(_Frozen):
+    path: str
+    reason: str
+
+
+class MediaIndex(_Frozen):
+    root: str
+    clipagent_version: str
+    files: list[IndexedFile]
+    skipped: list[SkippedFile]
+    notes: list[str] = Field(default_factory=list)
+    """What the analysis could not do for the whole folder and what it fell back to (missing weights)."""
+
+    def file(self, file_id: str) -> IndexedFile | None:
+        return next((f for f in self.files if f.id == file_id), None)
