@@ -6,9 +6,9 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .errors import ToolError
+from .analysis.weights import ClipSpec, WhisperSpec, resolve_clip, resolve_whisper
+from .errors import BadInputError, ToolError
 from .ffmpeg import available_filters, find_ffmpeg
 from .render.encoders import ENCODERS, cuda_decode_works, cuda_present, encoder_works
 from .render.text import find_font
@@ -64,8 +64,8 @@ def run_doctor() -> DoctorReport:
     except ToolError as exc:
         add(Check("font", False, str(exc)))
 
-    add(_weights_check("whisper weights", "CLIPAGENT_WHISPER_MODEL", Path.home() / ".cache" / "whisper", "*.pt"))
-    add(_weights_check("clip weights", "CLIPAGENT_CLIP_CHECKPOINT", Path.home() / ".cache" / "huggingface" / "hub", "*open_clip*"))
+    add(_weights_check("whisper weights", resolve_whisper, WhisperSpec.from_env))
+    add(_weights_check("clip weights", resolve_clip, ClipSpec.from_env))
     add(_llm_check())
     return report
 
@@ -82,15 +82,16 @@ def _gpu_name() -> str:
     return out.stdout.strip().replace("\n", ", ")
 
 
-def _weights_check(name: str, env: str, cache: Path, pattern: str) -> Check:
-    configured = os.environ.get(env)
-    if configured:
-        exists = Path(configured).exists()
-        return Check(name, exists, f"{env}={configured}" + ("" if exists else " (missing)"))
-    found = sorted(p.name for p in cache.glob(pattern)) if cache.is_dir() else []
-    if found:
-        return Check(name, True, f"{cache}: {', '.join(found)}")
-    return Check(name, False, f"none in {cache}; set {env} to a local checkpoint")
+def _weights_check(name: str, resolve, spec_from_env) -> Check:
+    """Whether the configured (or default) model's weights are on disk, found without loading them."""
+    try:
+        weights = resolve(spec_from_env(), fingerprint=lambda path: "")
+    except BadInputError as exc:
+        return Check(name, False, str(exc))
+    detail = weights.describe()
+    if not weights.available:
+        detail += f"; {weights.how_to_supply}"
+    return Check(name, bool(weights.available), detail)
 
 
 def _llm_check() -> Check:

@@ -216,7 +216,8 @@ def test_realworld_folder_is_analysed_without_crashing(tmp_path):
             assert file.shots is not None or any(r.status == "failed" and r.reason for r in file.runs), file.path
     bunny = next(f for f in index.files if f.path == "mp_big_buck_bunny_0_30.webm")
     assert len(bunny.shots.shots) > 3
-    assert next(f for f in index.files if f.path == "mp_rain.mp3").audio.tempo_bpm is not None
+    rain = next(f for f in index.files if f.path == "mp_rain.mp3")
+    assert rain.info.kind == "audio" and len(rain.audio.loudness) > 100
 
 
 def test_real_model_code_runs_through_analyze_and_search(folder, tmp_path, tiny_whisper, tiny_clip, one_torch_thread):

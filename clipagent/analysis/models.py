@@ -114,7 +114,7 @@ class AudioAnalysis(_Frozen):
     step: Time
     """Spacing of `loudness`, seconds."""
     loudness: list[float]
-    """Momentary loudness (LUFS, 400 ms window) every `step` seconds; -70 means silence."""
+    """Momentary loudness (LUFS) of the 400 ms window centred on `i * step`; -70 means silence."""
     integrated_lufs: float | None
     silences: list[TimeRange]
     tempo_bpm: float | None = None
