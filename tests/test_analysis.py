@@ -174,7 +174,7 @@ def test_search_finds_the_shot_where_a_sidecar_line_says_the_word(folder, tmp_pa
     assert hits, "no hit"
     best = hits[0]
     assert (best.file_id, best.shot) == ("talk", 1)
-    assert (best.start, best.end) == (Fraction(3, 2), Fraction(3))
+    assert (best.start, best.end) == (Fraction(8, 5), Fraction(29, 10))  # the sentence, inside shot 1
     assert "bicycle" in best.words and best.clip_score is None
     assert all(hit.text_score for hit in hits)  # only shots that say a query term
     assert search(index, "submarine") == []
@@ -188,7 +188,7 @@ def test_cli_search_prints_hits_and_writes_a_contact_sheet(folder, tmp_path, cap
                  "--whisper-model", "tiny", "--contact-sheet", str(sheet), "--json"])  # fmt: skip
     assert code == 0
     hits = json.loads(capsys.readouterr().out)
-    assert hits[0]["path"] == "talk.mp4" and hits[0]["start"] == "0" and "workshop" in hits[0]["words"]
+    assert hits[0]["path"] == "talk.mp4" and hits[0]["start"] == "0.1" and "workshop" in hits[0]["words"]
     image = cv2.imread(str(sheet))
     assert image is not None and image.shape[0] > 180 and image.std() > 5
 

@@ -1,7 +1,8 @@
 """Rank shots for a text query: transcript matching (BM25) fused with CLIP text-to-image similarity.
 
-The unit of search is a shot of a video file; a file without shots (audio only) offers its
-transcript segments instead. A unit's text is the words spoken inside its range. Each ranker
+The unit of search is a shot of a video file, or the part of it where one transcript segment is
+spoken; a file without shots (audio only) offers its segments. A unit's text is the words spoken
+inside its range. Each ranker
 orders the units it has evidence for (BM25 > 0, or a CLIP vector), and the rankings are fused
 by reciprocal rank (Cormack et al. 2009), which needs no score calibration between them. CLIP
 takes part only when the index has embeddings and the same model loads for the query.
@@ -81,15 +82,20 @@ def _fold(term: str) -> str:
 
 
 def search_units(index: MediaIndex) -> list[_Unit]:
+    """What search ranks: each shot, split at transcript segments where words are spoken in it (a
+    hit then points at the sentence, not the whole take); a file without shots offers its segments."""
     units: list[_Unit] = []
     for file in index.files:
+        segments = file.transcript.segments if file.transcript else []
         if file.shots and file.shots.shots:
             for shot in file.shots.shots:
                 keyframe = shot.keyframes[0].image if shot.keyframes else None
-                units.append(_Unit(file, shot.index, shot.start, shot.end, keyframe))
-        elif file.transcript:
-            for segment in file.transcript.segments:
-                units.append(_Unit(file, None, segment.start, segment.end, None))
+                spoken = [(max(s.start, shot.start), min(s.end, shot.end)) for s in segments]
+                spoken = [(start, end) for start, end in spoken if start < end]
+                for start, end in spoken or [(shot.start, shot.end)]:
+                    units.append(_Unit(file, shot.index, start, end, keyframe))
+        else:
+            units.extend(_Unit(file, None, s.start, s.end, None) for s in segments)
     return units
 
 

@@ -43,6 +43,8 @@ WHISPER_FILES = {
     "turbo": "large-v3-turbo.pt",
 }
 
+WHISPER_HOST = "openaipublic.azureedge.net"  # where whisper._MODELS downloads from
+
 # open_clip's pretrained table, (architecture, tag) -> Hugging Face repository, for common tags.
 CLIP_HF_REPOS = {
     ("ViT-B-32", "laion2b_s34b_b79k"): "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
@@ -190,6 +192,8 @@ class ResolvedWeights(_Frozen):
     """Weights given as a local file, or by a name the library resolves (and may download)."""
     missing: str | None = None
     """A file the spec names that does not exist (checkpoint or model config)."""
+    download_host: str | None = None
+    """Where a download would come from; checked for reachability before the library tries."""
     how_to_supply: str
 
     @property
@@ -212,9 +216,36 @@ class ResolvedWeights(_Frozen):
         return f"{self.library} {what} ({where})"
 
     def require(self) -> None:
-        """Raise WeightsUnavailable (with the hint) when the weights can be neither found nor fetched."""
+        """Raise WeightsUnavailable (with the hint) when the weights can be neither found nor fetched.
+
+        A download is only left to the library when its host answers: huggingface_hub retries an
+        unreachable host for minutes. When the host does not answer and the weights may still be
+        in the library's cache (`available` is None), the library looks there in offline mode."""
         if not self.loadable:
             raise WeightsUnavailable(f"model weights unavailable: {self.describe()}", hint=self.how_to_supply)
+        if self.available or not self.can_download or self.download_host is None:
+            return
+        if host_reachable(self.download_host):
+            return
+        if self.available is None:
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            return
+        raise WeightsUnavailable(
+            f"model weights unavailable: {self.describe()}, and {self.download_host} cannot be reached to download them",
+            hint=self.how_to_supply,
+        )
+
+
+@functools.cache
+def host_reachable(host: str, timeout: float = 3.0) -> bool:
+    """A TCP connection to `host`:443 opens within `timeout` seconds."""
+    import socket
+
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 # --- whisper ---------------------------------------------------------------------------------
@@ -245,7 +276,7 @@ def resolve_whisper(spec: WhisperSpec, fingerprint: Fingerprint = hash_file) -> 
     return ResolvedWeights(
         library="whisper", name=spec.model, local_path=str(local) if local.is_file() else None,
         available=local.is_file(), can_download=downloads_allowed(), cache_identity=f"whisper:{spec.model}",
-        download_root=str(root), source="name", how_to_supply=hint,
+        download_root=str(root), source="name", how_to_supply=hint, download_host=WHISPER_HOST,
     )  # fmt: skip
 
 
@@ -301,8 +332,13 @@ def resolve_clip(spec: ClipSpec, fingerprint: Fingerprint = hash_file) -> Resolv
     return ResolvedWeights(
         **common, checkpoint=spec.checkpoint, local_path=str(local) if local else None,
         available=(local is not None) if repo else None, can_download=downloads_allowed(),
-        cache_identity=f"{model_identity}/{spec.checkpoint}", source="name",
+        cache_identity=f"{model_identity}/{spec.checkpoint}", source="name", download_host=_hub_host(),
     )  # fmt: skip
+
+
+def _hub_host() -> str:
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    return endpoint.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
 
 
 def _file_identity(path: Path, fingerprint: Fingerprint) -> str:
