@@ -135,6 +135,23 @@ def test_tag_outside_the_table_is_tried_and_reported():
     assert "--clip-checkpoint" in caught.value.hint
 
 
+def test_unreachable_download_host_fails_fast_instead_of_retrying(monkeypatch):
+    """Downloads are allowed but the hub does not answer: say so at once (huggingface_hub alone
+    retries for minutes), without importing torch."""
+    import time
+
+    from clipagent.analysis import weights
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("CLIPAGENT_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://127.0.0.1")  # nothing listens on 443 here
+    weights.host_reachable.cache_clear()
+    started = time.perf_counter()
+    with pytest.raises(WeightsUnavailable, match="127.0.0.1 cannot be reached"):
+        resolve_clip(ClipSpec()).require()
+    assert time.perf_counter() - started < 5
+
+
 _OFFLINE_PROBE = """
 import json, sys
 from clipagent.analysis.embeddings import ClipEmbedder
