@@ -7,6 +7,8 @@ must stop (the CLI, the renderer) turn a failed report into an `EDLError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -89,12 +91,15 @@ def resolve_media_path(media_root: Path, relative: str) -> Path | None:
     return media_root.joinpath(*parts)
 
 
-def validate_edl(edl: EDL, media_root: Path, *, probed: dict[Path, MediaInfo] | None = None) -> ValidationReport:
-    """Every way `edl` fails to fit the media under `media_root`. `probed` caches probes by path."""
+def validate_edl(
+    edl: EDL, media_root: Path, *, prober: Callable[[Path], MediaInfo] = probe
+) -> ValidationReport:
+    """Every way `edl` fails to fit the media under `media_root`. `prober` probes a file (a cached
+    prober makes re-validation cheap)."""
     report = ValidationReport()
     _check_output(edl, report)
     _check_unique_ids(edl, report)
-    _probe_media(edl, media_root, report, probed if probed is not None else {})
+    _probe_media(edl, media_root, report, prober)
     _check_clips(edl, report)
     _check_transitions(edl, report)
     _check_overlays(edl, report)
@@ -124,7 +129,8 @@ def _check_unique_ids(edl: EDL, report: ValidationReport) -> None:
             seen.add(item_id)
 
 
-def _probe_media(edl: EDL, media_root: Path, report: ValidationReport, probed: dict[Path, MediaInfo]) -> None:
+def _probe_media(edl: EDL, media_root: Path, report: ValidationReport, prober: Callable[[Path], MediaInfo]) -> None:
+    probed: dict[Path, MediaInfo] = {}
     for i, ref in enumerate(edl.media):
         path = resolve_media_path(media_root, ref.path)
         if path is None:
@@ -132,7 +138,7 @@ def _probe_media(edl: EDL, media_root: Path, report: ValidationReport, probed: d
             continue
         if path not in probed:
             try:
-                probed[path] = probe(path)
+                probed[path] = prober(path)
             except MediaError as exc:
                 report.add("media_unusable", f"media[{i}].path", str(exc))
                 continue

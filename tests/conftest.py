@@ -20,6 +20,12 @@ REPO = Path(__file__).resolve().parents[1]
 REALWORLD = REPO.parent / "shared" / "realworld" / "media"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory) -> None:
+    """Renders and analyses in tests use a cache of their own, never the user's."""
+    os.environ["CLIPAGENT_CACHE_DIR"] = str(tmp_path_factory.mktemp("clipagent-cache"))
+
+
 @pytest.fixture(scope="session")
 def ffmpeg() -> str:
     return find_ffmpeg().path

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .. import __version__
+from ..media import MediaInfo, probe
 
 LAYOUT = "v1"
 _CHUNK = 1 << 20
@@ -82,6 +83,7 @@ class Cache:
         self.root = Path(root) if root is not None else default_cache_dir()
         self.hits = 0
         self.misses = 0
+        self.write_errors = 0
         self._memo_path = self.root / LAYOUT / "fingerprints.json"
         self._memo: dict[str, list] | None = None
         self._memo_dirty = False
@@ -114,7 +116,10 @@ class Cache:
     def save_fingerprints(self) -> None:
         """Persist the fingerprint memo (last writer wins; a lost entry only costs a rehash)."""
         if self._memo_dirty and self._memo is not None:
-            write_atomic(self._memo_path, json.dumps(self._memo).encode())
+            try:
+                write_atomic(self._memo_path, json.dumps(self._memo).encode())
+            except OSError:
+                self.write_errors += 1
             self._memo_dirty = False
 
     # --- entries ---
@@ -133,15 +138,38 @@ class Cache:
         return value
 
     def put(self, key: str, value: BaseModel) -> None:
-        write_atomic(self._path("entries", key, ".json"), value.model_dump_json().encode())
+        """Store `value` (best effort: an unwritable cache costs a recomputation, not the run)."""
+        try:
+            write_atomic(self._path("entries", key, ".json"), value.model_dump_json().encode())
+        except OSError:
+            self.write_errors += 1
 
     def put_blob(self, data: bytes, suffix: str = ".jpg") -> str:
         """Store bytes under their own hash; returns the blob name."""
         name = hashlib.blake2b(data, digest_size=20).hexdigest() + suffix
         path = self._path("blobs", name, "")
         if not path.exists():
-            write_atomic(path, data)
+            try:
+                write_atomic(path, data)
+            except OSError:
+                self.write_errors += 1
         return name
+
+    def probe(self, path: Path) -> MediaInfo:
+        """`media.probe`, remembered by the file's path, size, mtime and inode (no content hash: a
+        render must not read every source whole just to look up its stream facts)."""
+        path = Path(path)
+        try:
+            stat = path.stat()
+        except OSError:
+            return probe(path)  # probe says what is wrong with it
+        signature = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+        key = entry_key(signature, "probe", None, None)
+        info = self.get(key, MediaInfo)
+        if info is None:
+            info = probe(path)
+            self.put(key, info)
+        return info.model_copy(update={"path": str(path)})
 
     def get_blob(self, name: str) -> bytes | None:
         try:

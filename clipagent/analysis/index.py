@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import BadInputError, ClipAgentError, MediaError
-from ..media import MediaInfo, probe
+from ..media import MediaInfo
 from .audio import AudioParams, analyse_audio
 from .cache import Cache, entry_key
 from .embeddings import ClipEmbedder, embed_keyframes
@@ -130,8 +130,8 @@ class _Analysis:
             self.reporter.notice(message)
 
     def analyse_file(self, path: Path, relative: str, file_id: str) -> IndexedFile:
+        info = self.cache.probe(path)
         fingerprint = self.cache.fingerprint(path)
-        info = self._probe(path, fingerprint)
         runs: list[AnalysisRun] = []
         shots = self._shots(path, relative, info, fingerprint, runs)
         transcript = self._transcript(path, relative, info, fingerprint, runs)
@@ -141,14 +141,6 @@ class _Analysis:
             id=file_id, path=relative, fingerprint=fingerprint, info=info, shots=shots,
             transcript=transcript, embeddings=embeddings, audio=audio, runs=runs,
         )  # fmt: skip
-
-    def _probe(self, path: Path, fingerprint: str) -> MediaInfo:
-        key = entry_key(fingerprint, "probe", None, None)
-        info = self.cache.get(key, MediaInfo)
-        if info is None:
-            info = probe(path)
-            self.cache.put(key, info)
-        return info.model_copy(update={"path": str(path)})
 
     def _cached(self, key: str, model, runs: list[AnalysisRun], name, label, compute):
         """The cached result for `key`, else `compute()` stored; records the run either way."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from ..analysis.cache import Cache
 from ..edl import EDL
 from ..errors import BadInputError, RenderError
 from ..ffmpeg import FFmpeg, find_ffmpeg
@@ -88,7 +89,7 @@ def plan_render(
     protect: list[Path] = (),
 ) -> RenderJob:
     """Validate `edl` against the media and compile the render; raises EDLError when invalid."""
-    report = validate_edl(edl, media_root)
+    report = validate_edl(edl, media_root, prober=Cache().probe)
     report.raise_if_invalid()
     sources = {ref.id: Source(resolve_media_path(media_root, ref.path), report.media[ref.id]) for ref in edl.media}
     inputs = [s.path for s in sources.values()]
