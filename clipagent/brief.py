@@ -1,0 +1,385 @@
+"""The brief: `brief.md` is YAML front matter (settings) plus a Markdown body (creative direction).
+
+`parse_brief` / `load_brief` give a `Brief` that keeps the fields as written; `Brief.resolve()`
+applies the cascade  global defaults -> platform preset -> brief  (CLI flags come last, through
+`Brief.override`) and gives a `ResolvedBrief` with concrete values for the planner and validator.
+Every problem is a `BriefError` naming the file, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
+
+from .edl import OutputSpec
+from .errors import BadInputError
+from .timebase import Time, parse_time
+
+
+class BriefError(BadInputError):
+    """A brief or a preset is malformed, or names a preset that does not exist."""
+
+
+from . import presets  # noqa: E402  (presets imports BriefError from this module)
+
+Pace = Literal["slow", "medium", "fast"]
+
+# What each front-matter field must be: the reason shown when a value does not fit.
+FIELD_RULES: dict[str, str] = {
+    "title": "must be text (up to 200 characters)",
+    "platform": "must be a platform preset name such as tiktok, reels, shorts, youtube, square",
+    "aspect": 'must be a width:height ratio such as "9:16", "16:9", "1:1" or "4:5" (between 1:4 and 4:1)',
+    "duration": "must be a number of seconds > 0",
+    "pace": "must be one of slow, medium, fast",
+    "captions": "must be on, off, or a caption style name such as bold or minimal",
+    "music": 'must be a file path relative to the media folder (no "..", not absolute), or none',
+    "brand": "must be a brand preset name",
+    "cta": "must be text (up to 200 characters)",
+    "must_include": "must be a list of phrases (text, up to 200 characters each)",
+    "avoid": "must be a list of phrases (text, up to 200 characters each)",
+    "language": 'must be a language code such as "en" or "pt-BR"',
+}
+# Names people reach for, pointing at the real field (suggestions only, never accepted).
+_ALIASES = {
+    "length": "duration", "target": "duration", "time": "duration", "aspect_ratio": "aspect", "ratio": "aspect",
+    "size": "aspect", "subtitles": "captions", "subs": "captions", "caption_style": "captions",
+    "style": "captions", "call_to_action": "cta", "must_have": "must_include", "include": "must_include",
+    "exclude": "avoid", "lang": "language", "name": "title", "logo": "brand", "song": "music",
+    "soundtrack": "music", "preset": "platform", "speed": "pace", "tempo": "pace",
+}
+
+
+# ---- field types ------------------------------------------------------------------------------
+
+
+def _seconds(value: Any) -> Fraction:
+    seconds = parse_time(value)
+    if seconds <= 0:
+        raise ValueError("must be > 0")
+    return seconds
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _pace(value: Any) -> Any:
+    word = _lower(value)
+    if word not in ("slow", "medium", "fast"):
+        raise ValueError("not a pace")
+    return word
+
+
+def _aspect(value: str) -> str:
+    match = re.fullmatch(r"\s*(\d{1,3})\s*:\s*(\d{1,3})\s*", value)
+    if not match or int(match[1]) == 0 or int(match[2]) == 0:
+        raise ValueError("not a ratio")
+    ratio = Fraction(int(match[1]), int(match[2]))
+    if not Fraction(1, 4) <= ratio <= 4:
+        raise ValueError("out of range")
+    return f"{int(match[1])}:{int(match[2])}"
+
+
+def _captions(value: Any) -> bool | str:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("on", "yes", "true"):
+            return True
+        if word in ("off", "no", "false", "none"):
+            return False
+        if re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", word):
+            return word
+    raise ValueError("not a caption setting")
+
+
+def _music(value: Any) -> Any:
+    if value is False or (isinstance(value, str) and value.strip().lower() in ("none", "off", "no")):
+        return "none"
+    return presets.check_media_path(value.strip()) if isinstance(value, str) else value
+
+
+def _listify(value: Any) -> Any:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+PresetName = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Phrases = Annotated[tuple[Text, ...], BeforeValidator(_listify)]
+Seconds = Annotated[Time, BeforeValidator(_seconds)]
+Language = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Brief(_Model):
+    """The brief as written: front-matter fields (None where absent), the body and the file name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+    title: Text | None = None
+    platform: PresetName | None = None
+    aspect: Annotated[str, AfterValidator(_aspect)] | None = None
+    duration: Seconds | None = None
+    pace: Annotated[Pace, BeforeValidator(_pace)] | None = None
+    captions: Annotated[bool | str, BeforeValidator(_captions)] | None = None
+    music: Annotated[str, BeforeValidator(_music)] | None = None
+    brand: PresetName | None = None
+    cta: Text | None = None
+    must_include: Phrases = ()
+    avoid: Phrases = ()
+    language: Language | None = None
+    body: str = ""
+    source: str = "brief.md"
+
+    def override(self, *, source: str = "command line", **fields: Any) -> Brief:
+        """The last step of the cascade: flags given on the command line (None = not given)."""
+        given = {k: v for k, v in fields.items() if v is not None}
+        _check_names(given, source)
+        return _build({**self.model_dump(exclude_unset=True), **given}, source).model_copy(
+            update={"source": self.source}
+        )
+
+    def resolve(self) -> ResolvedBrief:
+        """Global defaults -> platform preset -> this brief's fields."""
+        defaults = presets.load_defaults()
+        from_defaults = f"{defaults.sources[-1]}: field `platform`"
+        platform = presets.load_platform(self._preset("platform", self.platform, defaults.platform, from_defaults))
+        width, height = frame_size(platform.width, platform.height, self.aspect)
+        output = platform.output_spec().model_copy(update={"width": width, "height": height})
+
+        target = self.duration
+        if target is None:
+            limit = platform.max_duration
+            target = min(limit, defaults.default_duration) if limit else defaults.default_duration
+        pace = self.pace or defaults.pace
+        shortest, longest = defaults.pace_shot_seconds[pace]
+
+        captions = defaults.captions if self.captions is None else self.captions
+        style = None
+        if captions:
+            named = captions if isinstance(captions, str) else None
+            from_platform = f"{platform.source}: field `caption_style`"
+            style = presets.load_caption_style(self._preset("captions", named, platform.caption_style, from_platform))
+            style = fit_captions(style, platform.safe_zone, width, height)
+        brand = presets.load_brand(self._preset("brand", self.brand, "", "")) if self.brand else None
+
+        return ResolvedBrief(
+            source=self.source,
+            title=self.title or _first_heading(self.body) or Path(self.source).stem,
+            output=output,
+            platform=platform,
+            aspect=self.aspect,
+            safe_zone=platform.safe_zone,
+            max_duration=platform.max_duration,
+            target_duration=target,
+            pace=pace,
+            shot_length=ShotLength(min=shortest, max=longest),
+            caption_style=style,
+            brand=brand,
+            music=None if self.music in (None, "none") else self.music,
+            cta=self.cta,
+            must_include=self.must_include,
+            avoid=self.avoid,
+            language=self.language,
+            body=self.body,
+            defaults_sources=defaults.sources,
+        )
+
+    def key_terms(self, n: int = 10) -> list[str]:
+        return key_terms(self.body, n)
+
+    def _preset(self, kind: presets.Kind, named: str | None, fallback: str, fallback_source: str) -> str:
+        """The preset this brief names, else `fallback`, checked to exist; an unknown name is a
+        BriefError that says where the name came from (the brief's field, or `fallback_source`)."""
+        try:
+            return presets.preset_file(kind, named or fallback).stem
+        except BriefError as exc:
+            field = {"platform": "platform", "captions": "captions", "brand": "brand"}[kind]
+            where = f"{self.source}: field `{field}`" if named else fallback_source
+            raise BriefError(f"{where}: {exc.message}", hint=exc.hint) from None
+
+
+class ShotLength(_Model):
+    """The typical length of one shot for a pace, in seconds."""
+
+    min: Time
+    max: Time
+
+
+class ResolvedBrief(_Model):
+    """Concrete settings for one cut: every default applied, every preset loaded."""
+
+    source: str
+    title: str
+    output: OutputSpec
+    platform: presets.Platform
+    aspect: str | None
+    safe_zone: presets.SafeZone
+    max_duration: Time | None
+    target_duration: Time
+    pace: Pace
+    shot_length: ShotLength
+    caption_style: presets.CaptionStyle | None
+    brand: presets.Brand | None
+    music: str | None
+    cta: str | None
+    must_include: tuple[str, ...]
+    avoid: tuple[str, ...]
+    language: str | None
+    body: str
+    defaults_sources: tuple[str, ...]
+
+    @property
+    def preset_files(self) -> list[str]:
+        """The preset files these settings came from."""
+        used = [*self.defaults_sources, self.platform.source]
+        used += [p.source for p in (self.caption_style, self.brand) if p is not None]
+        return used
+
+    @property
+    def over_max(self) -> bool:
+        """True when the target is longer than the platform allows (the validator reports it)."""
+        return self.max_duration is not None and self.target_duration > self.max_duration
+
+    def key_terms(self, n: int = 10) -> list[str]:
+        return key_terms(self.body, n)
+
+
+# ---- parsing ----------------------------------------------------------------------------------
+
+
+def load_brief(path: str | Path) -> Brief:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BriefError(f"brief not found: {path}") from None
+    except UnicodeDecodeError:
+        raise BriefError(f"{path}: not UTF-8 text", hint="save the brief as UTF-8") from None
+    except OSError as exc:
+        raise BriefError(f"cannot read brief {path}: {exc.strerror or exc}") from None
+    return parse_brief(text, source=str(path))
+
+
+def parse_brief(text: str, source: str = "brief.md") -> Brief:
+    """A Brief from Markdown text; checks field types and that the named presets exist."""
+    front, body = _split(text, source)
+    data = presets.read_yaml(front, source, line_offset=1) if front is not None else None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise BriefError(
+            f"{source}: the front matter must be `field: value` lines, got a {type(data).__name__}",
+            hint=f"fields: {', '.join(FIELD_RULES)}",
+        )
+    data = {str(k): v for k, v in data.items()}
+    _check_names(data, source)
+    brief = _build({**data, "body": body.strip(), "source": source}, source)
+    brief.resolve()  # unknown or malformed presets are rejected now, before any work
+    return brief
+
+
+def _split(text: str, source: str) -> tuple[str | None, str]:
+    """(front matter or None, body). The front matter sits between two `---` lines at the top."""
+    lines = text.removeprefix("\ufeff").splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None, "".join(lines)
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in ("---", "..."):
+            return "".join(lines[1:i]), "".join(lines[i + 1 :])
+    raise BriefError(f"{source}: line 1: the front matter opened by `---` is never closed", hint="end it with `---`")
+
+
+def _check_names(data: dict, source: str) -> None:
+    unknown = [key for key in data if key not in FIELD_RULES]
+    if not unknown:
+        return
+    lines, hints = [], []
+    for key in unknown:
+        lines.append(f"{source}: unknown field `{key}`")
+        guess = _ALIASES.get(key.lower()) or next(iter(difflib.get_close_matches(key.lower(), FIELD_RULES, n=1)), None)
+        if guess:
+            hints.append(f"did you mean `{guess}` (not `{key}`)?")
+    hints.append(f"the fields are: {', '.join(FIELD_RULES)}")
+    raise BriefError("\n".join(lines), hint=" ".join(hints))
+
+
+def _build(data: dict, source: str) -> Brief:
+    try:
+        return Brief.model_validate(data)
+    except ValidationError as exc:
+        lines = presets.describe_errors(exc, source, FIELD_RULES)
+        raise BriefError("\n".join(lines), hint="README's brief section lists every field") from None
+
+
+# ---- resolution helpers -----------------------------------------------------------------------
+
+
+def frame_size(width: int, height: int, aspect: str | None) -> tuple[int, int]:
+    """The platform's frame, or `aspect` at the platform's short side (1080 -> 1080x1350 for 4:5),
+    rounded to even numbers for 4:2:0 video."""
+    if not aspect:
+        return width, height
+    a, b = (int(part) for part in aspect.split(":"))
+    short = min(width, height)
+    even = lambda x: int(2 * round(Fraction(x) / 2))  # noqa: E731
+    return (even(short * Fraction(a, b)), short) if a >= b else (short, even(short * Fraction(b, a)))
+
+
+def fit_captions(style: presets.CaptionStyle, zone: presets.SafeZone, width: int, height: int) -> presets.CaptionStyle:
+    """The style moved inside the platform's safe zone (its box included) and with lines short
+    enough to fit between the side margins (a glyph is about 0.6 of the font height)."""
+    pad = 0.35 * style.size  # the renderer's box border around the text
+    edge = {"bottom": zone.bottom, "top": zone.top}.get(style.position, 0.0)
+    margin = min(0.5, max(style.margin, round(edge + pad, 4)))
+    usable = width * (1 - 2 * max(zone.left, zone.right))
+    chars = max(8, min(style.max_chars_per_line, int(usable / (0.6 * style.size * height))))
+    return style.model_validate({**style.model_dump(), "margin": margin, "max_chars_per_line": chars})
+
+
+def _first_heading(body: str) -> str | None:
+    match = re.search(r"^#{1,6}\s+(.+?)\s*#*\s*$", body, re.MULTILINE)
+    return match[1][:200] if match else None
+
+
+# ---- key terms --------------------------------------------------------------------------------
+
+_STOP = set(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just let like
+    make makes me more most my myself no nor not now of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up us very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves get gets got one two three via per
+    thing things way really want need use using used""".split()
+)
+# Words that direct the edit rather than describe the content.
+_DIRECTION = set(
+    """cut cuts cutting open opens close closes show shows shot shots clip clips video videos footage
+    b-roll broll scene scenes tone start end ending beginning second seconds frame frames""".split()
+)
+_WORD = re.compile(r"[a-z0-9](?:[a-z0-9'-]*[a-z0-9])?")
+
+
+def key_terms(text: str, n: int = 10) -> list[str]:
+    """The `n` most frequent content words of `text`, lower-case, without stop words or editing
+    directions; ties keep the order of first appearance."""
+    text = re.sub(r"https?://\S+|`[^`]*`", " ", text.lower().replace("\u2019", "'"))
+    words = [w.removesuffix("'s") for w in _WORD.findall(text)]
+    words = [w for w in words if len(w) > 2 and not w.isdigit() and w not in _STOP and w not in _DIRECTION]
+    counts = Counter(words)
+    first = {w: i for i, w in reversed(list(enumerate(words)))}
+    return sorted(counts, key=lambda w: (-counts[w], first[w]))[:n]

@@ -1,0 +1,308 @@
+"""Presets: platform sizes and limits, caption styles and brand kits, as YAML data files.
+
+Layout (one file per preset, the file name is the preset name):
+
+    presets/defaults.yaml          global defaults, the first step of the cascade
+    presets/platforms/<name>.yaml  frame size, frame rate, length limit, loudness, safe zone
+    presets/captions/<name>.yaml   caption styles (fields of the EDL's Captions overlay)
+    presets/brands/<name>.yaml     brand kits: logo, colours, font, end card
+
+The shipped folder is the repository's `presets/`; `$CLIPAGENT_PRESETS` (one folder, or several
+separated by os.pathsep) is searched first, so a user's preset of the same name wins and their
+`defaults.yaml` overrides the shipped defaults key by key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from .edl import Captions, Color, Cue, ImageOverlay, OutputSpec, Position
+from .timebase import Rate, Time
+
+SHIPPED = Path(__file__).resolve().parents[1] / "presets"
+ENV_VAR = "CLIPAGENT_PRESETS"
+
+Kind = Literal["platform", "captions", "brand"]
+_FOLDERS: dict[str, str] = {"platform": "platforms", "captions": "captions", "brand": "brands"}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def check_media_path(value: str) -> str:
+    """A path inside the media folder: relative, with no `..` part."""
+    posix = value.replace("\\", "/")
+    if posix.startswith("/") or re.match(r"^[A-Za-z]:", posix) or ".." in posix.split("/"):
+        raise ValueError("must be a path relative to the media folder, without '..'")
+    return value
+
+
+def _positive(value: Fraction) -> Fraction:
+    if value <= 0:
+        raise ValueError("must be > 0 seconds")
+    return value
+
+
+Seconds = Annotated[Time, AfterValidator(_positive)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SafeZone(_Model):
+    """Where the platform's interface covers the video: margins as fractions of the frame."""
+
+    top: float = Field(0.05, ge=0, lt=0.5)
+    bottom: float = Field(0.05, ge=0, lt=0.5)
+    left: float = Field(0.05, ge=0, lt=0.5)
+    right: float = Field(0.05, ge=0, lt=0.5)
+
+
+class Platform(_Model):
+    name: str
+    source: str = Field(description="The preset file")
+    description: str = ""
+    width: int = Field(ge=16, le=7680)
+    height: int = Field(ge=16, le=7680)
+    fps: Rate
+    max_duration: Seconds | None = Field(description="The platform's length limit in seconds; null for none")
+    loudness_lufs: float = Field(-14.0, ge=-40, le=-5)
+    true_peak_db: float = Field(-1.0, ge=-9, le=0)
+    safe_zone: SafeZone = SafeZone()
+    caption_style: str = "bold"
+
+    def output_spec(self) -> OutputSpec:
+        return OutputSpec(
+            width=self.width,
+            height=self.height,
+            fps=self.fps,
+            loudness_lufs=self.loudness_lufs,
+            true_peak_db=self.true_peak_db,
+        )
+
+
+class CaptionStyle(_Model):
+    """How captions look; the fields are those of the EDL's `Captions` overlay."""
+
+    name: str
+    source: str
+    description: str = ""
+    position: Literal["bottom", "top", "center"] = "bottom"
+    margin: float = Field(0.1, ge=0, le=0.5, description="Distance from the edge, fraction of the frame height")
+    size: float = Field(0.055, gt=0, le=0.3, description="Font height, fraction of the frame height")
+    color: Color = "#FFFFFF"
+    box_color: Color | None = "#000000A0"
+    max_chars_per_line: int = Field(32, ge=8, le=120)
+
+    def overlay(self, cues: list[Cue]) -> Captions:
+        """The EDL overlay that draws `cues` in this style."""
+        fields = self.model_dump(include={"position", "margin", "size", "color", "box_color", "max_chars_per_line"})
+        return Captions(cues=cues, **fields)
+
+
+class Logo(_Model):
+    path: Annotated[str, AfterValidator(check_media_path)] = Field(min_length=1, description="In the media folder")
+    position: Position = "top_right"
+    width: float = Field(0.12, gt=0, le=1, description="Fraction of the frame width")
+    margin: float = Field(0.03, ge=0, le=0.5, description="Fraction of the frame height")
+    opacity: float = Field(1.0, ge=0, le=1)
+
+    def overlay(self, media: str, start: Fraction, end: Fraction) -> ImageOverlay:
+        """The EDL overlay that shows this logo; `media` is the EDL media id of `path`."""
+        fields = self.model_dump(include={"position", "width", "margin", "opacity"})
+        return ImageOverlay(media=media, start=start, end=end, **fields)
+
+
+class EndCard(_Model):
+    """The closing card that carries the brief's call to action."""
+
+    duration: Seconds = Fraction(2)
+    background: Color = "#000000"
+    text_color: Color = "#FFFFFF"
+    accent: Color | None = None
+    show_logo: bool = True
+
+
+class Brand(_Model):
+    name: str
+    source: str
+    description: str = ""
+    primary: Color
+    secondary: Color = "#000000"
+    font: str | None = Field(None, description="A font file, relative to the media folder or absolute")
+    logo: Logo | None = None
+    end_card: EndCard | None = EndCard()
+
+
+class Defaults(_Model):
+    """Global defaults (presets/defaults.yaml). Every key is required in the shipped file."""
+
+    sources: tuple[str, ...] = Field(description="The defaults.yaml files, shipped first")
+    platform: str
+    pace: Literal["slow", "medium", "fast"]
+    captions: bool
+    default_duration: Seconds
+    pace_shot_seconds: dict[Literal["slow", "medium", "fast"], tuple[Seconds, Seconds]]
+
+
+# brief.py defines BriefError and uses the models above: import it only once they exist, so
+# either module can be imported first.
+from .brief import BriefError  # noqa: E402
+
+# ---- YAML -------------------------------------------------------------------------------------
+
+
+class YamlLoader(yaml.SafeLoader):
+    """YAML 1.2-style scalars: only true/false are booleans (`no` is Norway, not False), `9:16` is
+    text (YAML 1.1 reads it as the base-60 number 556), dates stay text."""
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float", "timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+YamlLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(text: str, source: str, *, line_offset: int = 0) -> Any:
+    """Parse YAML; a syntax error names the file and line (`line_offset` lines precede `text`)."""
+    try:
+        return yaml.load(text, Loader=YamlLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"line {mark.line + 1 + line_offset}: " if mark else ""
+        raise BriefError(
+            f"{source}: {line}not valid YAML: {exc.problem or exc}",
+            hint="quote text that contains ':' or '#', and indent list items under their key",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise BriefError(f"{source}: not valid YAML: {exc}") from None
+
+
+def describe_errors(exc: ValidationError, source: str, rules: dict[str, str] | None = None) -> list[str]:
+    """Pydantic errors as readable lines: "<source>: field `a.b[2]`: <rule>, got <value>"."""
+    lines = []
+    for err in exc.errors():
+        loc = _location(err["loc"])
+        rule = (rules or {}).get(str(err["loc"][0])) if err["loc"] else None
+        reason = rule or err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            reason = "unknown field"
+        shown = repr(err["input"])
+        got = "" if err["type"] == "missing" else f", got {shown[:77] + '...' if len(shown) > 80 else shown}"
+        lines.append(f"{source}: field `{loc}`: {reason}{got}")
+    return lines
+
+
+def _location(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+    return text or "(root)"
+
+
+# ---- finding and loading ----------------------------------------------------------------------
+
+
+def search_path() -> list[Path]:
+    """Preset folders, first match wins: $CLIPAGENT_PRESETS entries, then the shipped folder."""
+    extra = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
+    return [*extra, SHIPPED]
+
+
+def list_presets(kind: Kind) -> list[str]:
+    """The names of the presets of a kind, sorted ("platform", "captions" or "brand")."""
+    folder = _FOLDERS[kind]
+    names = {p.stem.lower() for root in search_path() for p in (root / folder).glob("*.yaml") if p.is_file()}
+    return sorted(n for n in names if _NAME.match(n))
+
+
+def preset_file(kind: Kind, name: str) -> Path:
+    """The file that defines a preset; an unknown name is a BriefError listing the known ones."""
+    key = str(name).strip().lower()
+    if _NAME.match(key):
+        for root in search_path():
+            path = root / _FOLDERS[kind] / f"{key}.yaml"
+            if path.is_file():
+                return path
+    known = list_presets(kind)
+    label = {"platform": "platform", "captions": "caption style", "brand": "brand"}[kind]
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    raise BriefError(
+        f"unknown {label} {name!r}; known: {', '.join(known) or '(none)'}",
+        hint=f"{hint}add presets/{_FOLDERS[kind]}/{key}.yaml, or a folder of your own via ${ENV_VAR}",
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load(kind: Kind, name: str, model: type[M]) -> M:
+    path = preset_file(kind, name)
+    data = _read_mapping(path)
+    reserved = {"name", "source"} & set(data)
+    if reserved:
+        raise BriefError(f"{path}: field `{sorted(reserved)[0]}` is not allowed: it comes from the file name")
+    return _validate(model, {**data, "name": path.stem.lower(), "source": str(path)}, path)
+
+
+def _read_mapping(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BriefError(f"cannot read preset {path}: {exc}") from None
+    data = read_yaml(text, str(path))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BriefError(f"{path}: a preset is a YAML mapping of fields, got {type(data).__name__}")
+    return data
+
+
+def _validate(model: type[M], data: dict, path: Path | str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = describe_errors(exc, str(path))
+        raise BriefError("\n".join(lines), hint="fix the preset file; the shipped presets/ show every field") from None
+
+
+def load_platform(name: str) -> Platform:
+    return _load("platform", name, Platform)
+
+
+def load_caption_style(name: str) -> CaptionStyle:
+    return _load("captions", name, CaptionStyle)
+
+
+def load_brand(name: str) -> Brand:
+    return _load("brand", name, Brand)
+
+
+def load_defaults() -> Defaults:
+    """The shipped defaults.yaml with each user defaults.yaml laid over it, key by key."""
+    merged: dict = {}
+    sources = []
+    for root in reversed(search_path()):
+        path = root / "defaults.yaml"
+        if path.is_file():
+            merged.update(_read_mapping(path))
+            sources.append(str(path))
+    merged.pop("sources", None)
+    return _validate(Defaults, {**merged, "sources": sources}, sources[-1] if sources else "defaults.yaml")

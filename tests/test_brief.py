@@ -1,0 +1,309 @@
+"""The brief (brief.md) and the presets: parsing, readable errors, the defaults cascade."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from clipagent import presets
+from clipagent.brief import BriefError, fit_captions, frame_size, key_terms, load_brief, parse_brief
+from clipagent.edl import Cue
+from clipagent.errors import BadInputError
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "samples" / "brief.md"
+
+
+def brief(front: str, body: str = "Direction.") -> str:
+    return f"---\n{front}\n---\n{body}\n"
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(BriefError) as info:
+        parse_brief(text)
+    return str(info.value)
+
+
+@pytest.fixture(autouse=True)
+def _shipped_presets_only(monkeypatch):
+    monkeypatch.delenv(presets.ENV_VAR, raising=False)
+
+
+# ---- the sample ---------------------------------------------------------------------------------
+
+
+def test_sample_brief_uses_every_field_and_resolves():
+    b = load_brief(SAMPLE)
+    written = b.model_dump(exclude={"body", "source"}, exclude_unset=True)
+    assert set(written) == set(presets_fields()), "samples/brief.md should show every front-matter field"
+    assert b.duration == 20 and b.aspect == "16:9" and b.captions == "bold"
+    assert b.must_include == ("turns raw footage into a finished cut", "the hook in the first three seconds")
+    assert b.body.startswith("# A twenty-second explainer")
+
+    r = b.resolve()
+    assert (r.output.width, r.output.height, r.output.fps) == (1920, 1080, 30)
+    assert r.output.loudness_lufs == -14 and r.target_duration == 20 and r.max_duration is None
+    assert (r.shot_length.min, r.shot_length.max) == (2, 4)
+    assert r.caption_style.name == "bold" and r.brand.name == "clipagent"
+    assert r.brand.logo.path == "logo.png" and (REPO / "samples" / "media" / r.brand.logo.path).is_file()
+    assert r.music == "music.m4a" and (REPO / "samples" / "media" / r.music).is_file()
+    assert r.cta == "Try clipagent today" and r.language == "en" and r.avoid == ("um",)
+    assert [Path(p).name for p in r.preset_files] == ["defaults.yaml", "youtube.yaml", "bold.yaml", "clipagent.yaml"]
+    assert r.key_terms(3) == ["clipagent", "sam", "product"]
+
+
+def presets_fields() -> list[str]:
+    from clipagent.brief import FIELD_RULES
+
+    return list(FIELD_RULES)
+
+
+# ---- errors name the field and the reason -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value, reason",
+    [
+        ("title", "[a, b]", "must be text"),
+        ("platform", "{a: 1}", "platform preset name"),
+        ("aspect", "wide", "width:height ratio"),
+        ("aspect", "1:10", "width:height ratio"),
+        ("duration", "abc", "number of seconds > 0, got 'abc'"),
+        ("duration", "-3", "number of seconds > 0, got -3"),
+        ("duration", "true", "number of seconds > 0, got True"),
+        ("pace", "quick", "one of slow, medium, fast, got 'quick'"),
+        ("captions", "[bold]", "on, off, or a caption style name"),
+        ("music", "/etc/passwd", "relative to the media folder"),
+        ("music", "../outside.mp3", "relative to the media folder"),
+        ("brand", "Not A Name", "brand preset name"),
+        ("cta", "''", "must be text"),
+        ("must_include", "[ok, {a: 1}]", "list of phrases"),
+        ("avoid", "{um: 1}", "list of phrases"),
+        ("language", "english!", "language code"),
+    ],
+)
+def test_type_error_names_the_field(field, value, reason):
+    message = error_of(brief(f"{field}: {value}"))
+    assert message.startswith(f"brief.md: field `{field}")
+    assert reason in message
+    with pytest.raises(BadInputError):  # the CLI exits 2 for it
+        parse_brief(brief(f"{field}: {value}"))
+
+
+def test_list_item_error_names_the_item():
+    assert "field `must_include[1]`" in error_of(brief("must_include: [ok, [nested]]"))
+
+
+def test_several_problems_are_reported_together():
+    message = error_of(brief("title: [x]\nduration: zero"))
+    assert "field `title`" in message and "field `duration`" in message
+
+
+@pytest.mark.parametrize(
+    "typo, right",
+    [("durtion", "duration"), ("captionz", "captions"), ("mustinclude", "must_include"), ("length", "duration"),
+     ("aspect_ratio", "aspect"), ("lang", "language")],
+)
+def test_unknown_field_suggests_the_right_name(typo, right):
+    message = error_of(brief(f"{typo}: 1"))
+    assert f"unknown field `{typo}`" in message
+    assert f"did you mean `{right}`" in message
+
+
+def test_bad_yaml_gives_the_file_line():
+    text = "---\ntitle: fine\npace: fast\ncta: Buy: now\n---\nbody\n"  # line 4 of the file
+    message = error_of(text)
+    assert message.startswith("brief.md: line 4:")
+
+
+def test_unclosed_front_matter_and_non_mapping():
+    assert "never closed" in error_of("---\ntitle: x\n")
+    assert "field: value" in error_of(brief("- a list"))
+
+
+@pytest.mark.parametrize(
+    "front, known",
+    [
+        ("platform: tiktokk", "known: reels, shorts, square, tiktok, youtube"),
+        ("brand: acme", "known: clipagent"),
+        ("captions: fancy", "known: bold, minimal"),
+    ],
+)
+def test_unknown_preset_lists_the_known_ones(front, known):
+    message = error_of(brief(front))
+    assert message.startswith(f"brief.md: field `{front.split(':')[0]}`: unknown")
+    assert known in message
+
+
+def test_unknown_platform_suggests_the_close_one():
+    assert "did you mean `tiktok`" in error_of(brief("platform: tiktokk"))
+
+
+def test_missing_and_non_utf8_files(tmp_path):
+    with pytest.raises(BriefError, match="not found"):
+        load_brief(tmp_path / "nope.md")
+    bad = tmp_path / "latin1.md"
+    bad.write_bytes("---\ntitle: caf\xe9\n---\n".encode("latin-1"))
+    with pytest.raises(BriefError, match="not UTF-8"):
+        load_brief(bad)
+
+
+# ---- values and the cascade ---------------------------------------------------------------------
+
+
+def test_no_front_matter_means_all_defaults():
+    b = parse_brief("# Launch video\n\nShow the product.\n", source="launch.md")
+    assert b.body.startswith("# Launch video") and b.platform is None
+    r = b.resolve()
+    assert r.platform.name == "youtube" and (r.output.width, r.output.height) == (1920, 1080)
+    assert r.pace == "medium" and r.target_duration == 30
+    assert r.caption_style.name == "bold" and r.brand is None and r.music is None
+    assert r.title == "Launch video"  # the first heading when no title is given
+
+
+def test_platform_preset_values_apply_unless_the_brief_overrides():
+    r = parse_brief(brief("platform: tiktok")).resolve()
+    assert (r.output.width, r.output.height, r.output.fps) == (1080, 1920, 30)
+    assert r.max_duration == 600 and r.target_duration == 30  # min(platform max, 30 s)
+    assert r.safe_zone.bottom == 0.25 and r.safe_zone.right == 0.12
+
+    r = parse_brief(brief("platform: tiktok\nduration: 700\npace: fast\ncaptions: minimal")).resolve()
+    assert r.target_duration == 700 and r.over_max  # kept; the validator flags it
+    assert (r.shot_length.min, r.shot_length.max) == (Fraction(4, 5), 2)
+    assert r.caption_style.name == "minimal"
+
+
+def test_captions_on_off_and_yaml_words():
+    assert parse_brief(brief("captions: off")).resolve().caption_style is None
+    assert parse_brief(brief("captions: none")).resolve().caption_style is None
+    assert parse_brief(brief("captions: false")).resolve().caption_style is None
+    assert parse_brief(brief("platform: reels\ncaptions: on")).resolve().caption_style.name == "bold"
+    # `no` is Norwegian, not false; 1:30 is a time, not base-60 arithmetic
+    b = parse_brief(brief("language: no\nduration: 1:30\nmusic: none"))
+    assert b.language == "no" and b.duration == 90 and b.resolve().music is None
+
+
+@pytest.mark.parametrize(
+    "platform, aspect, size",
+    [
+        ("youtube", "9:16", (1080, 1920)),
+        ("tiktok", "16:9", (1920, 1080)),
+        ("tiktok", "1:1", (1080, 1080)),
+        ("reels", "4:5", (1080, 1350)),
+        ("youtube", "4:3", (1440, 1080)),
+    ],
+)
+def test_aspect_overrides_the_platform_size(platform, aspect, size):
+    r = parse_brief(brief(f"platform: {platform}\naspect: {aspect}")).resolve()
+    assert (r.output.width, r.output.height) == size
+    assert r.output.fps == r.platform.fps  # the rest of the platform stays
+
+
+def test_frame_size_is_even():
+    assert frame_size(1080, 1920, "21:9") == (2520, 1080)
+    assert all(v % 2 == 0 for v in frame_size(1080, 1080, "5:7"))
+
+
+def test_captions_move_inside_the_safe_zone_and_fit_the_width():
+    r = parse_brief(brief("platform: reels")).resolve()
+    style = r.caption_style
+    box_bottom = style.margin - 0.35 * style.size  # the renderer's box border reaches this low
+    assert box_bottom >= r.safe_zone.bottom
+    px_per_char = 0.6 * style.size * r.output.height
+    assert style.max_chars_per_line * px_per_char <= r.output.width * (1 - 2 * r.safe_zone.right)
+    # a roomy landscape frame keeps the style's own values
+    wide = parse_brief(brief("platform: youtube")).resolve().caption_style
+    assert (wide.margin, wide.max_chars_per_line) == (0.12, 28)
+
+
+def test_caption_style_and_logo_make_edl_overlays():
+    r = load_brief(SAMPLE).resolve()
+    captions = r.caption_style.overlay([Cue(start=0, end=1, text="Hello")])
+    assert captions.size == r.caption_style.size and captions.box_color == "#000000CC"
+    logo = r.brand.logo.overlay("logo", Fraction(0), Fraction(20))
+    assert logo.position == "top_right" and logo.width == 0.12
+
+
+def test_override_is_the_last_step():
+    b = load_brief(SAMPLE).override(platform="shorts", duration=15, pace=None)
+    r = b.resolve()
+    assert r.platform.name == "shorts" and r.target_duration == 15 and r.pace == "medium"
+    assert r.output.height == 1080  # the sample's aspect 16:9 still applies, at the short side
+    with pytest.raises(BriefError, match="command line: field `duration`"):
+        load_brief(SAMPLE).override(duration="soon")
+    with pytest.raises(BriefError, match="did you mean `duration`"):
+        load_brief(SAMPLE).override(duraton=5)
+
+
+def test_key_terms_skip_stop_words_and_directions():
+    text = "Cut to the kitchen. Show the recipe, the kitchen and Maria's recipe book. https://x.io/recipe"
+    assert key_terms(text, 3) == ["kitchen", "recipe", "maria"]
+
+
+# ---- preset files -------------------------------------------------------------------------------
+
+
+def test_every_shipped_preset_loads():
+    loaders = {"platform": presets.load_platform, "captions": presets.load_caption_style, "brand": presets.load_brand}
+    for kind, load in loaders.items():
+        names = presets.list_presets(kind)
+        assert names
+        for name in names:
+            preset = load(name)
+            assert preset.name == name and Path(preset.source).is_file()
+    for name in presets.list_presets("platform"):
+        presets.load_caption_style(presets.load_platform(name).caption_style)
+    assert {"tiktok", "reels", "shorts", "youtube", "square"} <= set(presets.list_presets("platform"))
+    assert presets.load_defaults().platform in presets.list_presets("platform")
+
+
+def test_platform_limits():
+    limits = {name: presets.load_platform(name).max_duration for name in ("tiktok", "reels", "shorts", "youtube")}
+    assert limits == {"tiktok": 600, "reels": 180, "shorts": 180, "youtube": None}
+    square = presets.load_platform("square")
+    assert (square.width, square.height) == (1080, 1080)
+
+
+def test_user_preset_folder_wins(tmp_path, monkeypatch):
+    (tmp_path / "platforms").mkdir()
+    (tmp_path / "platforms" / "tiktok.yaml").write_text("width: 720\nheight: 1280\nfps: 25\nmax_duration: 60\n")
+    (tmp_path / "platforms" / "kiosk.yaml").write_text("width: 1080\nheight: 1920\nfps: 30\nmax_duration: null\n")
+    (tmp_path / "defaults.yaml").write_text("pace: fast\n")
+    monkeypatch.setenv(presets.ENV_VAR, str(tmp_path))
+
+    assert presets.load_platform("tiktok").width == 720
+    assert "kiosk" in presets.list_presets("platform")
+    r = parse_brief(brief("platform: tiktok")).resolve()
+    assert (r.output.width, r.output.fps, r.max_duration) == (720, 25, 60)
+    assert r.pace == "fast"  # the user's defaults.yaml overrides that key...
+    assert r.caption_style.name == "bold"  # ...and the shipped defaults fill the rest
+
+
+def test_malformed_preset_names_the_file_and_field(tmp_path, monkeypatch):
+    (tmp_path / "platforms").mkdir()
+    bad = tmp_path / "platforms" / "bad.yaml"
+    bad.write_text("width: 1080\nheight: wide\nfps: 30\nmax_duration: null\nsafe_zone: {bottom: 0.7, middle: 1}\n")
+    monkeypatch.setenv(presets.ENV_VAR, str(tmp_path))
+    with pytest.raises(BriefError) as info:
+        presets.load_platform("bad")
+    message = str(info.value)
+    assert f"{bad}: field `height`" in message
+    assert f"{bad}: field `safe_zone.bottom`" in message
+    assert f"{bad}: field `safe_zone.middle`: unknown field" in message
+
+    bad.write_text("width: [1080\n")
+    with pytest.raises(BriefError, match=r"bad.yaml: line 2: not valid YAML"):
+        presets.load_platform("bad")
+
+    (tmp_path / "brands").mkdir()
+    (tmp_path / "brands" / "evil.yaml").write_text("primary: '#FF0000'\nlogo: {path: ../../secret.png}\n")
+    with pytest.raises(BriefError, match=r"field `logo.path`: must be a path relative to the media folder"):
+        presets.load_brand("evil")
+
+
+def test_fit_captions_keeps_a_roomy_style():
+    style = presets.load_caption_style("minimal")
+    zone = presets.SafeZone(top=0, bottom=0, left=0, right=0)
+    assert fit_captions(style, zone, 1920, 1080) == style.model_copy(update={"margin": style.margin})
