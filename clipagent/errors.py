@@ -51,3 +51,15 @@ class RenderError(ClipAgentError):
         if self.stderr_tail:
             text += "\n  ffmpeg said:\n" + "\n".join("    " + line for line in self.stderr_tail.splitlines())
         return text
+
+
+class PlanError(ClipAgentError):
+    """A planner could not produce a valid EDL within its bounds (rounds, tokens, time)."""
+
+    def __init__(self, message: str, *, violations: list | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.violations = violations or []
+
+
+class LLMError(ClipAgentError):
+    """The LLM endpoint failed, could not be reached, or answered with something unusable."""

@@ -37,6 +37,15 @@ ViolationCode = Literal[
     "overlay_outside_timeline",
     "output_invalid",
     "invalid_value",
+    # Brief and policy checks (clipagent/planning/review.py):
+    "duration_off_target",
+    "over_platform_max",
+    "must_include_missing",
+    "avoid_present",
+    "cut_inside_word",
+    "brand_missing",
+    "captions_missing",
+    "captions_outside_safe_zone",
 ]
 
 MAX_PIXELS = 7680 * 4320
