@@ -46,11 +46,11 @@ class Shot(_Frozen):
     sharpness: float
     """Variance of the Laplacian of the keyframes' grey image, normalised to 0..1 (1 = crisp)."""
     brightness: float
-    """Mean luma 0..1 over the shot's sampled frames."""
+    """Mean luma 0..1 over the shot's frames (at the analysis width)."""
     clipped: float
-    """Fraction of sampled pixels crushed to black or blown to white, 0..1."""
+    """Fraction of pixels crushed to black or blown to white, 0..1."""
     motion: float
-    """Mean absolute difference between consecutive sampled frames, 0..1."""
+    """Mean absolute difference between consecutive frames, 0..1."""
 
 
 class ShotList(_Frozen):
