@@ -1,0 +1,43 @@
+"""What every command shares: the consoles, and the one place typed errors become messages and
+exit codes (0 done, 1 failed, 2 bad input or usage)."""
+
+from __future__ import annotations
+
+import functools
+
+import typer
+from rich.console import Console
+
+from .errors import ClipAgentError
+
+out = Console()
+err = Console(stderr=True)
+
+
+def translate_errors(command):
+    """Typed library errors become a message on stderr and the error's exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ClipAgentError as exc:
+            _report(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted; no partial output was left[/yellow]")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _report(exc: ClipAgentError) -> None:
+    err.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)
+    for violation in getattr(exc, "violations", []):
+        err.print(f"  - {violation}", markup=False, highlight=False)
+    if exc.hint:
+        err.print(f"  [dim]hint: {exc.hint}[/dim]", highlight=False)
+    tail = getattr(exc, "stderr_tail", "")
+    if tail:
+        err.print("  ffmpeg said:", highlight=False)
+        err.print("\n".join("    " + line for line in tail.splitlines()), markup=False, highlight=False)

@@ -1,0 +1,144 @@
+"""The `edit` and `revise` commands: the product's main job."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from .cli_analysis import (
+    CacheDirOption,
+    ClipCheckpointOption,
+    ClipModelOption,
+    DeviceChoice,
+    DeviceOption,
+    EmbeddingsFlag,
+    LanguageOption,
+    TranscriptsFlag,
+    TranscriptsOption,
+    WhisperOption,
+    RichReporter,
+    analyze_options,
+)
+from .cli_common import err, out, translate_errors
+
+
+class PlannerOption(str, Enum):
+    auto = "auto"
+    llm = "llm"
+    heuristic = "heuristic"
+
+
+PlannerFlag = Annotated[
+    PlannerOption, typer.Option("--planner", help="auto: the LLM when OPENAI_BASE_URL/OPENAI_API_KEY is set, else heuristic.")
+]
+LLMModelOption = Annotated[
+    Optional[str], typer.Option("--llm-model", help="Model name at the endpoint (env CLIPAGENT_LLM_MODEL).")
+]
+EncoderFlag = Annotated[str, typer.Option("--encoder", help="auto, libx264 or h264_nvenc.")]
+DryRunFlag = Annotated[bool, typer.Option("--dry-run", help="Plan and write the outputs, but do not render.")]
+
+
+@translate_errors
+def edit(
+    brief: Annotated[Path, typer.Argument(metavar="BRIEF", help="A brief.md (YAML front matter + direction).")],
+    media_dir: Annotated[Path, typer.Argument(metavar="MEDIA_DIR", help="The folder of footage.")],
+    out_dir: Annotated[Optional[Path], typer.Option("-o", "--out", help="Output folder (default: out/<brief name>/).")] = None,
+    planner: PlannerFlag = PlannerOption.auto,
+    llm_model: LLMModelOption = None,
+    dry_run: DryRunFlag = False,
+    encoder: EncoderFlag = "auto",
+    cache_dir: CacheDirOption = None,
+    transcripts: TranscriptsFlag = TranscriptsOption.auto,
+    language: LanguageOption = None,
+    whisper_model: WhisperOption = None,
+    clip_model: ClipModelOption = None,
+    clip_checkpoint: ClipCheckpointOption = None,
+    device: DeviceOption = DeviceChoice.auto,
+    embeddings: EmbeddingsFlag = True,
+) -> None:
+    """Plan, check and render a cut of MEDIA_DIR that follows BRIEF."""
+    from .edit import EditOptions, run_edit
+
+    analysis = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
+    options = EditOptions(
+        planner=planner.value, llm_model=llm_model, encoder=encoder, dry_run=dry_run, analyze=analysis,
+        cache_dir=cache_dir,
+    )  # fmt: skip
+    with _progress() as bar:
+        reporter = RichReporter(bar)
+        result = run_edit(brief, media_dir, out_dir, options, reporter, _render_progress(bar, reporter))
+    _summarise(result)
+
+
+@translate_errors
+def revise(
+    out_dir: Annotated[Path, typer.Argument(metavar="OUT_DIR", help="A folder `clipagent edit` wrote.")],
+    feedback: Annotated[str, typer.Argument(help='What to change, e.g. "make it 5 seconds shorter".')],
+    planner: PlannerFlag = PlannerOption.auto,
+    llm_model: LLMModelOption = None,
+    dry_run: DryRunFlag = False,
+    encoder: EncoderFlag = "auto",
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Change an existing cut as the feedback asks; the previous version is kept in OUT_DIR/history/."""
+    from .edit import EditOptions, run_revise
+    from .edl import load_edl
+
+    options = EditOptions(planner=planner.value, llm_model=llm_model, encoder=encoder, dry_run=dry_run, cache_dir=cache_dir)
+    before = load_edl(out_dir / "edl.json") if (out_dir / "edl.json").is_file() else None
+    with _progress() as bar:
+        reporter = RichReporter(bar)
+        result, history = run_revise(out_dir, feedback, options, reporter, _render_progress(bar, reporter))
+    if before is not None:
+        from .planning.diff import describe_changes
+
+        out.print("changes:", highlight=False)
+        for line in describe_changes(before, result.plan.edl):
+            out.print(f"  {line}", markup=False, highlight=False)
+    out.print(f"previous version kept in {history}", highlight=False)
+    _summarise(result)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(), console=err, transient=True,
+    )  # fmt: skip
+
+
+def _render_progress(bar: Progress, reporter: RichReporter):
+    """A render progress callback that opens its bar on the first call."""
+    update = None
+
+    def progress(done: float, total: float) -> None:
+        nonlocal update
+        if update is None:
+            update = reporter.task("rendering cut.mp4", total)
+        update(done)
+
+    return progress
+
+
+def _summarise(result) -> None:
+    report = result.report
+    failed = [check for check in report.checks if not check.passed]
+    out.print(
+        f"{report.title}: {float(report.duration):.2f} s (target {float(report.target_duration):g} s), "
+        f"planner {report.planner}, {len(report.rounds)} round(s), "
+        f"{len(report.checks) - len(failed)}/{len(report.checks)} checks passed",
+        highlight=False,
+    )
+    for check in failed:
+        out.print(f"  [yellow]failed[/yellow] {check.name}: {check.detail}", highlight=False)
+    if result.rendered:
+        state = "rendered"
+    elif report.cut_edl_hash == report.edl_hash:
+        state = "already up to date"
+    else:
+        state = "not rendered (--dry-run)"
+    out.print(f"wrote {result.out_dir}/: edl.json, plan.md, captions.srt, storyboard.png, report.json; cut.mp4 {state}",
+              highlight=False)  # fmt: skip

@@ -1,0 +1,235 @@
+"""`clipagent edit` and `clipagent revise`: brief + footage → plan → checked EDL → outputs → cut.
+
+One straight line: load the brief (rejected before any work when malformed), analyse the
+folder (cached), plan with the chosen planner (which checks and repairs its own EDL), write
+the outputs (`outputs.py`), and render `cut.mp4` unless the EDL is the one already rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .analysis.cache import Cache
+from .analysis.index import AnalyzeOptions, Reporter, SilentReporter, analyze_folder
+from .analysis.models import MediaIndex
+from .brief import ResolvedBrief, load_brief
+from .edl import dump_edl, load_edl
+from .errors import BadInputError, LLMError
+from .outputs import EditReport, StageTimes, read_report, write_outputs
+from .planning.base import Plan, PlanContext, Planner
+
+PlannerChoice = Literal["auto", "llm", "heuristic"]
+
+
+class EditOptions(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    planner: PlannerChoice = "auto"
+    llm_model: str | None = None
+    encoder: str = "auto"
+    dry_run: bool = False
+    analyze: AnalyzeOptions = Field(default_factory=AnalyzeOptions)
+    cache_dir: Path | None = None
+
+
+class EditResult(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    out_dir: Path
+    plan: Plan
+    report: EditReport
+    rendered: bool
+    """False for --dry-run, and when cut.mp4 already shows this EDL."""
+
+
+RenderProgress = Callable[[float, float], None]
+
+
+def default_out_dir(brief_path: Path) -> Path:
+    return Path("out") / brief_path.stem
+
+
+def run_edit(
+    brief_path: Path,
+    media_dir: Path,
+    out_dir: Path | None = None,
+    options: EditOptions | None = None,
+    reporter: Reporter | None = None,
+    render_progress: RenderProgress | None = None,
+) -> EditResult:
+    options = options or EditOptions()
+    reporter = reporter or SilentReporter()
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir(brief_path)
+    brief = load_brief(brief_path).resolve()  # a malformed brief stops here, before any work
+    _check_media_dir(media_dir)
+    times = StageTimes()
+
+    started = time.perf_counter()
+    index = analyze_folder(media_dir, options.analyze, Cache(options.cache_dir), reporter)
+    times.analyze = time.perf_counter() - started
+    _check_usable(index, media_dir)
+
+    context = PlanContext(brief=brief, index=index, media_root=Path(media_dir).resolve())
+    started = time.perf_counter()
+    plan = _plan(context, options, out_dir, reporter)
+    times.plan = time.perf_counter() - started
+    return _finish(brief_path, media_dir, out_dir, brief, index, plan, options, times, render_progress)
+
+
+def run_revise(
+    out_dir: Path,
+    feedback: str,
+    options: EditOptions | None = None,
+    reporter: Reporter | None = None,
+    render_progress: RenderProgress | None = None,
+) -> tuple[EditResult, Path]:
+    """Change the cut in `out_dir` as `feedback` asks. The previous version moves to
+    `out_dir/history/vN/`; returns the result and that folder."""
+    options = options or EditOptions()
+    reporter = reporter or SilentReporter()
+    out_dir = Path(out_dir)
+    previous_report = read_report(out_dir)
+    previous_edl = load_edl(out_dir / "edl.json")
+    if not feedback.strip():
+        raise BadInputError("no feedback given", hint='e.g. clipagent revise out/brief "make it 5 seconds shorter"')
+    brief_path, media_dir = Path(previous_report.brief), Path(previous_report.media_dir)
+    brief = load_brief(brief_path).resolve()
+    options = options.model_copy(update={"planner": _revise_planner(options, previous_report)})
+    times = StageTimes()
+    started = time.perf_counter()
+    index = analyze_folder(media_dir, options.analyze, Cache(options.cache_dir), reporter)
+    times.analyze = time.perf_counter() - started
+    context = PlanContext(brief=brief, index=index, media_root=media_dir.resolve())
+    previous = previous_report.as_plan(previous_edl)
+    started = time.perf_counter()
+    planner = _make_planner(options.planner, options, out_dir, reporter)
+    plan = planner.revise(context, previous, feedback)
+    times.plan = time.perf_counter() - started
+    history = _keep_previous_version(out_dir)
+    result = _finish(brief_path, media_dir, out_dir, brief, index, plan, options, times, render_progress, feedback)
+    return result, history
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+
+def _check_media_dir(media_dir: Path) -> None:
+    if not Path(media_dir).is_dir():
+        raise BadInputError(f"{media_dir}: not a folder of media")
+
+
+def _check_usable(index: MediaIndex, media_dir: Path) -> None:
+    if not any(f.info.kind == "video" for f in index.files):
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in index.skipped[:5])
+        found = "no files" if not index.files and not index.skipped else "no usable video"
+        raise BadInputError(
+            f"{media_dir}: {found} to edit" + (f" ({reasons})" if reasons else ""),
+            hint="point clipagent at a folder with video files it can read (`clipagent analyze DIR` lists them)",
+        )
+
+
+def _plan(context: PlanContext, options: EditOptions, out_dir: Path, reporter: Reporter) -> Plan:
+    """Plan with the chosen planner; `auto` falls back from the LLM to the heuristic planner, and says so."""
+    from .planning.llm_client import is_configured
+
+    choice = options.planner
+    if choice == "auto":
+        choice = "llm" if is_configured() else "heuristic"
+        reporter.notice(
+            "planner: LLM (OPENAI_BASE_URL/OPENAI_API_KEY is set)" if choice == "llm"
+            else "planner: heuristic (no LLM endpoint configured; set OPENAI_BASE_URL to use one)"
+        )  # fmt: skip
+    planner = _make_planner(choice, options, out_dir, reporter)
+    try:
+        return planner.plan(context)
+    except LLMError as exc:
+        if options.planner != "auto":
+            raise
+        reporter.notice(f"the LLM planner failed ({exc.message}); falling back to the heuristic planner")
+        return _make_planner("heuristic", options, out_dir, reporter).plan(context)
+
+
+def _make_planner(choice: str, options: EditOptions, out_dir: Path, reporter: Reporter) -> Planner:
+    if choice == "llm":
+        from .planning.llm import LLMPlanner
+
+        return LLMPlanner(model=options.llm_model, log_dir=out_dir)
+    from .planning.heuristic import HeuristicPlanner
+
+    return HeuristicPlanner()
+
+
+def _revise_planner(options: EditOptions, previous: EditReport) -> str:
+    if options.planner != "auto":
+        return options.planner
+    return "llm" if previous.planner.startswith("llm") else "heuristic"
+
+
+def _finish(
+    brief_path: Path,
+    media_dir: Path,
+    out_dir: Path,
+    brief: ResolvedBrief,
+    index: MediaIndex,
+    plan: Plan,
+    options: EditOptions,
+    times: StageTimes,
+    render_progress: RenderProgress | None,
+    feedback: str | None = None,
+) -> EditResult:
+    edl_hash = hashlib.sha256(dump_edl(plan.edl).encode()).hexdigest()
+    cut = out_dir / "cut.mp4"
+    shown = _hash_of_rendered_edl(out_dir) if cut.is_file() else None
+    report = EditReport.build(
+        brief_path=brief_path, media_dir=media_dir, brief=brief, index=index, plan=plan, times=times,
+        edl_hash=edl_hash, cut_edl_hash=shown, feedback=feedback,
+    )  # fmt: skip
+    cache = Cache(options.cache_dir)
+    write_outputs(out_dir, plan, report, brief, cache)
+    rendered = False
+    if not options.dry_run and shown != edl_hash:
+        started = time.perf_counter()
+        _render(out_dir, options.encoder, render_progress)
+        times.render = time.perf_counter() - started
+        rendered, shown = True, edl_hash
+    report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
+    write_outputs(out_dir, plan, report, brief, cache, only_report=True)
+    return EditResult(out_dir=out_dir, plan=plan, report=report, rendered=rendered)
+
+
+def _hash_of_rendered_edl(out_dir: Path) -> str | None:
+    """Which EDL the existing cut.mp4 shows, by the previous report."""
+    try:
+        return read_report(out_dir).cut_edl_hash
+    except BadInputError:
+        return None
+
+
+def _render(out_dir: Path, encoder: str, progress: RenderProgress | None) -> None:
+    from .render.run import plan_render, run_render
+
+    edl_path = out_dir / "edl.json"
+    edl = load_edl(edl_path)
+    job = plan_render(edl, edl_path.parent / edl.media_root, out_dir / "cut.mp4", encoder=encoder, protect=[edl_path])
+    run_render(job, progress=progress)
+
+
+def _keep_previous_version(out_dir: Path) -> Path:
+    """Move the current outputs into history/vN (renames only: the old cut is kept, not copied)."""
+    history = out_dir / "history"
+    n = 1
+    while (history / f"v{n}").exists():
+        n += 1
+    target = history / f"v{n}"
+    target.mkdir(parents=True)
+    for name in ("edl.json", "plan.md", "captions.srt", "storyboard.png", "report.json", "cut.mp4"):
+        if (out_dir / name).exists():
+            os.replace(out_dir / name, target / name)
+    return target

@@ -1,0 +1,232 @@
+"""What `edit` writes into its output folder, each file atomically:
+
+edl.json (the cut), plan.md (each decision with its reason, in the order of the cut),
+captions.srt (the cut's captions on the output timeline), storyboard.png (a frame of every
+clip with its times and caption) and report.json (`EditReport`: analyses, planner, rounds,
+every check, timings).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from . import __version__
+from .analysis.cache import Cache, write_atomic
+from .analysis.models import AnalysisRun, MediaIndex, SkippedFile
+from .brief import ResolvedBrief
+from .contact_sheet import Tile, render_contact_sheet
+from .edl import EDL, Captions, dump_edl, place_clips, timeline_duration
+from .errors import BadInputError
+from .planning.base import Check, Decision, Plan, Review, Round
+from .timebase import Time, timecode
+
+REPORT = "report.json"
+
+
+class StageTimes(BaseModel):
+    """Seconds spent in each stage of one run."""
+
+    analyze: float = 0.0
+    plan: float = 0.0
+    render: float = 0.0
+
+
+class FileAnalyses(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    path: str
+    runs: list[AnalysisRun]
+
+
+class EditReport(BaseModel):
+    """report.json: what the cut was based on, how it was planned, and every check."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clipagent_version: str
+    brief: str
+    """Absolute path of the brief (revise reads it again)."""
+    media_dir: str
+    title: str
+    planner: str
+    rounds: list[Round]
+    checks: list[Check]
+    violations: list[str]
+    decisions: list[Decision]
+    notes: list[str]
+    analyses: list[FileAnalyses]
+    skipped: list[SkippedFile]
+    preset_files: list[str]
+    duration: Time
+    target_duration: Time
+    times: StageTimes
+    edl_hash: str
+    cut_edl_hash: str | None = None
+    """The hash of the EDL that cut.mp4 shows (None: no cut yet)."""
+    rendered: bool = False
+    feedback: str | None = None
+
+    @classmethod
+    def build(
+        cls, *, brief_path: Path, media_dir: Path, brief: ResolvedBrief, index: MediaIndex, plan: Plan,
+        times: StageTimes, edl_hash: str, cut_edl_hash: str | None, feedback: str | None,
+    ) -> EditReport:  # fmt: skip
+        return cls(
+            clipagent_version=__version__,
+            brief=str(Path(brief_path).resolve()),
+            media_dir=str(Path(media_dir).resolve()),
+            title=plan.edl.title or brief.title,
+            planner=plan.planner,
+            rounds=plan.rounds,
+            checks=plan.review.checks,
+            violations=[str(v) for v in plan.review.violations],
+            decisions=plan.decisions,
+            notes=[*plan.notes, *index.notes],
+            analyses=[FileAnalyses(id=f.id, path=f.path, runs=f.runs) for f in index.files],
+            skipped=index.skipped,
+            preset_files=brief.preset_files,
+            duration=timeline_duration(plan.edl),
+            target_duration=brief.target_duration,
+            times=times,
+            edl_hash=edl_hash,
+            cut_edl_hash=cut_edl_hash,
+            feedback=feedback,
+        )
+
+    def as_plan(self, edl: EDL) -> Plan:
+        """The plan this report describes, with `edl` (for revise)."""
+        return Plan(
+            edl=edl, decisions=self.decisions, planner=self.planner, rounds=self.rounds,
+            review=Review(violations=[], checks=self.checks), notes=self.notes,
+        )  # fmt: skip
+
+
+def read_report(out_dir: Path) -> EditReport:
+    path = Path(out_dir) / REPORT
+    try:
+        return EditReport.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise BadInputError(f"{out_dir}: no {REPORT} here; is it a folder `clipagent edit` wrote?") from None
+    except (OSError, ValidationError, ValueError) as exc:
+        raise BadInputError(f"{path}: unreadable report ({str(exc).splitlines()[0]})") from None
+
+
+def write_outputs(
+    out_dir: Path, plan: Plan, report: EditReport, brief: ResolvedBrief, cache: Cache, *, only_report: bool = False
+) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not only_report:
+        write_atomic(out_dir / "edl.json", dump_edl(_rooted(plan.edl, out_dir, Path(report.media_dir))).encode())
+        write_atomic(out_dir / "plan.md", plan_markdown(plan, brief).encode())
+        write_atomic(out_dir / "captions.srt", captions_srt(plan.edl).encode())
+        write_atomic(out_dir / "storyboard.png", storyboard_png(plan.edl, Path(report.media_dir)))
+    write_atomic(out_dir / REPORT, report.model_dump_json(indent=1).encode())
+
+
+def _rooted(edl: EDL, out_dir: Path, media_dir: Path) -> EDL:
+    """The EDL with `media_root` pointing from the output folder to the media folder."""
+    import os
+
+    relative = os.path.relpath(media_dir, Path(out_dir).resolve())
+    return edl.model_copy(update={"media_root": Path(relative).as_posix()})
+
+
+# --- plan.md -----------------------------------------------------------------------------------
+
+
+def plan_markdown(plan: Plan, brief: ResolvedBrief) -> str:
+    edl = plan.edl
+    out = edl.output
+    lines = [
+        f"# {edl.title or brief.title}",
+        "",
+        f"{out.width}x{out.height} at {float(out.fps):g} fps, {float(timeline_duration(edl)):.2f} s "
+        f"(target {float(brief.target_duration):g} s, platform {brief.platform.name}, pace {brief.pace}); "
+        f"planned by {plan.planner} in {len(plan.rounds)} round(s).",
+        "",
+        "## The cut",
+        "",
+        "| # | in the cut | source | what | why |",
+        "|---:|---|---|---|---|",
+    ]
+    by_clip = {d.clip_id: d for d in plan.decisions if d.clip_id}
+    for n, placement in enumerate(place_clips(edl), start=1):
+        clip = placement.clip
+        decision = by_clip.get(clip.id)
+        what = decision.what if decision else clip.note
+        why = decision.why if decision else ""
+        lines.append(
+            f"| {n} | {timecode(placement.start)}–{timecode(placement.end)} | {clip.media} "
+            f"{float(clip.src_in):.2f}–{float(clip.src_out):.2f} s | {_cell(what)} | {_cell(why)} |"
+        )
+    general = [d for d in plan.decisions if not d.clip_id]
+    if general:
+        lines += ["", "## Across the cut", ""] + [f"- **{d.what}**: {d.why}" for d in general]
+    lines += ["", "## Checks", ""]
+    lines += [f"- [{'x' if c.passed else ' '}] {c.name}: {c.detail}" for c in plan.review.checks]
+    if plan.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in plan.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# --- captions.srt ------------------------------------------------------------------------------
+
+
+def captions_srt(edl: EDL) -> str:
+    cues = sorted((cue for o in edl.overlays if isinstance(o, Captions) for cue in o.cues), key=lambda c: c.start)
+    blocks = [
+        f"{n}\n{_srt_time(cue.start)} --> {_srt_time(cue.end)}\n{cue.text}\n" for n, cue in enumerate(cues, start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def _srt_time(t: Fraction) -> str:
+    ms = round(t * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+# --- storyboard.png ----------------------------------------------------------------------------
+
+
+def storyboard_png(edl: EDL, media_dir: Path) -> bytes:
+    """A frame from the middle of every clip, captioned with its place in the cut and its words."""
+    paths = {ref.id: media_dir / ref.path for ref in edl.media}
+    cues = [cue for o in edl.overlays if isinstance(o, Captions) for cue in o.cues]
+    tiles = []
+    for n, placement in enumerate(place_clips(edl), start=1):
+        clip = placement.clip
+        middle = (clip.src_in + clip.src_out) / 2
+        said = next((c.text for c in cues if placement.start <= c.start < placement.end), "")
+        caption = [f"{n}. {float(placement.start):.1f}-{float(placement.end):.1f} s  {clip.media}"]
+        tiles.append(Tile(image=frame_jpeg(paths[clip.media], middle), caption=caption + ([said[:44]] if said else [])))
+    return render_contact_sheet(tiles, columns=4)
+
+
+def frame_jpeg(path: Path, at: Fraction) -> bytes | None:
+    """The first frame shown at or after `at` seconds, as a JPEG (turned as displayed), or None."""
+    import av
+    import cv2
+    import numpy as np
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            container.seek(int(at / stream.time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                if frame.time is None or frame.time + 1e-3 >= float(at):
+                    image = frame.to_ndarray(format="bgr24")
+                    turns = round((frame.rotation or 0) / 90) % 4  # counter-clockwise, as PyAV reports
+                    image = np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+                    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+                    return encoded.tobytes() if ok else None
+    except (av.error.FFmpegError, IndexError, OSError):
+        return None
+    return None
