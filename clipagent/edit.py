@@ -21,7 +21,7 @@ from .analysis.index import AnalyzeOptions, Reporter, SilentReporter, analyze_fo
 from .analysis.models import MediaIndex
 from .brief import ResolvedBrief, load_brief
 from .edl import dump_edl, load_edl
-from .errors import BadInputError, LLMError
+from .errors import BadInputError, LLMError, PlanError
 from .outputs import EditReport, StageTimes, read_report, write_outputs
 from .planning.base import Plan, PlanContext, Planner
 
@@ -146,11 +146,10 @@ def _plan(context: PlanContext, options: EditOptions, out_dir: Path, reporter: R
             "planner: LLM (OPENAI_BASE_URL/OPENAI_API_KEY is set)" if choice == "llm"
             else "planner: heuristic (no LLM endpoint configured; set OPENAI_BASE_URL to use one)"
         )  # fmt: skip
-    planner = _make_planner(choice, options, out_dir, reporter)
     try:
-        return planner.plan(context)
-    except LLMError as exc:
-        if options.planner != "auto":
+        return _make_planner(choice, options, out_dir, reporter).plan(context)
+    except (LLMError, PlanError) as exc:
+        if options.planner != "auto" or choice != "llm":
             raise
         reporter.notice(f"the LLM planner failed ({exc.message}); falling back to the heuristic planner")
         return _make_planner("heuristic", options, out_dir, reporter).plan(context)
