@@ -1,0 +1,260 @@
+"""The heuristic planner: offline, deterministic, and a real planner.
+
+1. Candidates (segments.py): spoken sentences with fillers and dead air cut out, every cut on a
+   word boundary; b-roll shots in windows sized by the pace.
+2. Score and choose (select.py): relevance to the brief (must-haves, the body's key terms, CLIP
+   when it is available, "more of" subjects) and shot quality; a knapsack under the target
+   with the must-have lines forced in, and b-roll (one cutaway per CUTAWAY_EVERY seconds of the
+   pace, the best-rated first) filling the rest to land on the target.
+3. Order: the hook (the line that best names what the body is about, short, ideally an opener)
+   first; the body in source order for a coherent story; a line with the call to action last;
+   b-roll as cutaways after the hook and between lines, and one under the end card.
+4. Assemble (assemble.py): clips, captions from the words played, logo, end card, music.
+5. Review (review.py) and repair: clips the review objects to (a cut inside a word, an avoided
+   word) are dropped and the plan is made again, for up to `max_rounds` rounds.
+
+Same inputs, same EDL: every choice breaks ties by source order.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..edl import timeline_duration
+from ..errors import PlanError
+from ..presets import load_defaults
+from .assemble import Draft, Tweaks, assemble
+from .base import Decision, Plan, PlanContext, Round
+from .feedback import STICKY, Feedback, UnsupportedFeedback, parse_feedback
+from .review import TextEmbedder, review_edl
+from .segments import Candidate, extract_candidates
+from .select import Scored, Selection, choose, score
+from .text import contains, content_terms, file_for_path, name_terms, plain_words, spoken_anywhere, terms
+
+MAX_ROUNDS = 3
+HOOK_LINE = Fraction(7, 2)
+"""An opening line longer than this loses hook score (the first seconds should land a line)."""
+CTA_WORDS = frozenset(terms("subscribe follow link download sign visit try buy shop join"))
+CUTAWAY_EVERY = {"slow": Fraction(15), "medium": Fraction(10), "fast": Fraction(6)}
+"""The pace sets how often a talking cut turns to b-roll, as well as how long b-roll shots are."""
+FEEDBACK = "feedback: "
+PACES = ("slow", "medium", "fast")
+
+
+class HeuristicPlanner:
+    """`embed_text` embeds a query with the CLIP model of the index's embeddings (None: words only)."""
+
+    name = "heuristic"
+
+    def __init__(self, embed_text: TextEmbedder | None = None, max_rounds: int = MAX_ROUNDS) -> None:
+        self.embed_text = embed_text
+        self.max_rounds = max(1, max_rounds)
+
+    def plan(self, context: PlanContext) -> Plan:
+        return self._plan(context, Tweaks(), "plan", [])
+
+    def revise(self, context: PlanContext, previous: Plan, feedback: str) -> Plan:
+        """`previous` changed per `feedback` (one of feedback.SUPPORTED). Lengths are relative to the
+        previous cut; sticky forms of earlier revisions (drop, more, end on the logo, pace), found
+        in `previous.decisions`, still apply."""
+        forms = parse_feedback(feedback)
+        earlier = [
+            form
+            for d in previous.decisions
+            if d.clip_id is None and d.what.startswith(FEEDBACK)
+            for form in parse_feedback(d.what.removeprefix(FEEDBACK))
+            if form.kind in STICKY
+        ]
+        brief = context.brief.model_copy(update={"target_duration": timeline_duration(previous.edl)})
+        tweaks, decisions = Tweaks(), []
+        for form in [*earlier, *forms]:
+            brief, tweaks, why = _apply(form, brief, tweaks, previous, context)
+            decisions.append(Decision(clip_id=None, what=FEEDBACK + form.text, why=why))
+        return self._plan(context.model_copy(update={"brief": brief}), tweaks, "revise", decisions)
+
+    def _plan(self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision]) -> Plan:
+        candidates = extract_candidates(context.index, context.brief.shot_length)
+        if not candidates:
+            raise PlanError(
+                "no usable footage: no video file has speech, or shots as long as the pace's shortest shot",
+                hint=f"add footage, or pick a faster pace (now {context.brief.pace})",
+            )
+        rounds: list[Round] = []
+        for number in range(1, self.max_rounds + 1):
+            draft = self._draft(context, candidates, tweaks)
+            review = review_edl(draft.edl, context, self.embed_text)
+            rounds.append(Round(number=number, kind=kind if number == 1 else "repair",
+                                violations=[str(v) for v in review.violations]))  # fmt: skip
+            drop = _repairs(review.violations, draft)
+            if review.ok or not drop - tweaks.excluded:
+                break
+            tweaks = tweaks.model_copy(update={"excluded": tweaks.excluded | drop})
+        return Plan(edl=draft.edl, decisions=draft.decisions + extra, planner=self.name, rounds=rounds,
+                    review=review, notes=draft.notes)  # fmt: skip
+
+    def _draft(self, context: PlanContext, candidates: list[Candidate], tweaks: Tweaks) -> Draft:
+        brief, notes = context.brief, []
+        allowed, avoided = [], []
+        for c in candidates:
+            if c.key in tweaks.excluded:
+                continue
+            term = next((t for t in brief.avoid if _mentions(c, t)), None)
+            (avoided if term else allowed).append((c, term) if term else c)
+        scored = score(allowed, brief, context.index, tweaks.boost, self.embed_text)
+        # "shorter intro": the old opening goes, unless it says a must-have (then it moves into the body)
+        scored = [s for s in scored if s.candidate.key != tweaks.old_opening or s.covers]
+        forced = _forced(scored, context, tweaks, notes)
+        selection = choose(scored, brief.target_duration, forced, notes)
+        if not selection.speech and not selection.broll:
+            raise PlanError(f"nothing fits in {float(brief.target_duration):.1f} s", hint="raise the target duration")
+        sequence = _order(selection, brief.cta, tweaks)
+        return assemble(context, sequence, tweaks, avoided, notes)
+
+
+def _mentions(candidate: Candidate, term: str) -> bool:
+    """Speech that says an avoid term (whole words, or its terms in order: "pricing" ~ "prices")."""
+    if candidate.kind != "speech":
+        return False
+    return contains(plain_words(candidate.text), plain_words(term)) or contains(terms(candidate.text), terms(term))
+
+
+def _forced(scored: list[Scored], context: PlanContext, tweaks: Tweaks, notes: list[str]) -> list[Scored]:
+    """The best candidate for each must_include phrase and each "more of" subject."""
+    forced: dict[str, Scored] = {}
+    best = lambda group: max(group, key=lambda s: (s.candidate.kind == "broll", s.rate, -s.candidate.order))
+    for phrase in context.brief.must_include:
+        group = [s for s in scored if phrase in s.covers]
+        if not group and not spoken_anywhere(context.index, phrase):  # a visual description
+            group = [s for s in scored if any(r.startswith("CLIP") and f'"{phrase}"' in r for r in s.reasons)]
+            wanted = content_terms(phrase)
+            group = group or [s for s in scored if s.candidate.kind == "broll" and wanted
+                              and all(t in name_terms(s.candidate.path) for t in wanted)]  # fmt: skip
+        if group:
+            chosen = best(group)
+            forced[chosen.candidate.key] = chosen
+        else:
+            notes.append(f'no usable footage says or shows "{phrase}" in one piece')
+    for subject in tweaks.boost:
+        group = [s for s in scored if any(f'"{subject}"' in r or f'"more of {subject}"' in r for r in s.reasons)]
+        if group:
+            chosen = best(group)
+            forced[chosen.candidate.key] = chosen
+        else:
+            notes.append(f'no footage matches "{subject}" (without CLIP weights only words and file names can)')
+    _cutaways(scored, context.brief, forced)
+    return sorted(forced.values(), key=lambda s: s.candidate.order)
+
+
+def _cutaways(scored: list[Scored], brief, forced: dict[str, Scored]) -> None:
+    """Force the best b-roll pieces in, one cutaway per CUTAWAY_EVERY seconds of a cut with speech;
+    different files first, for variety."""
+    if not any(s.candidate.kind == "speech" for s in scored):
+        return
+    wanted = int(brief.target_duration / CUTAWAY_EVERY[brief.pace]) - sum(
+        s.candidate.kind == "broll" for s in forced.values()
+    )
+    pool = sorted((s for s in scored if s.candidate.kind == "broll"), key=lambda s: (-s.rate, s.candidate.order))
+    for distinct in (True, False):
+        for s in pool:
+            used = {f.candidate.file_id for f in forced.values() if f.candidate.kind == "broll"}
+            if wanted <= 0:
+                return
+            if s.candidate.key not in forced and not (distinct and s.candidate.file_id in used):
+                forced[s.candidate.key] = s
+                wanted -= 1
+
+
+def hook_score(s: Scored) -> float:
+    c = s.candidate
+    over = max(0.0, float(c.duration - HOOK_LINE))
+    return 2 * s.key_score + (1.0 if s.covers else 0.0) + (0.5 if c.first_in_file else 0.0) - 0.3 * over
+
+
+def _order(selection: Selection, cta: str | None, tweaks: Tweaks) -> list[tuple[str, Scored, Fraction]]:
+    """(role, scored, seconds) in the order of the cut."""
+    speech = selection.speech
+    limit = tweaks.hook_shorter_than
+    eligible = [
+        s for s in speech if (limit is None or s.candidate.duration < limit) and s.candidate.key != tweaks.old_opening
+    ]
+    hook = max(eligible, key=lambda s: (hook_score(s), -s.candidate.order)) if eligible else None
+    rest = [s for s in speech if s is not hook]
+    closing_terms = set(terms(cta or "")) | CTA_WORDS
+    closers = [s for s in rest if set(terms(s.candidate.text)) & closing_terms]
+    closer = max(
+        closers, key=lambda s: (len(set(terms(s.candidate.text)) & closing_terms), s.candidate.order), default=None
+    )
+    spoken = ([("hook", hook)] if hook else []) + [("body", s) for s in rest if s is not closer]
+    spoken += [("call to action", closer)] if closer else []
+    pieces = sorted(selection.broll, key=lambda p: (-p[0].rate, p[0].candidate.order))
+    ending = pieces.pop() if spoken and len(pieces) >= 2 and cta else None
+    slots: dict[int, list[tuple[Scored, Fraction]]] = {}  # b-roll after the n-th spoken item (-1: before all)
+    n = len(spoken)
+    for j, piece in enumerate(pieces):
+        slots.setdefault((j * (n - 1)) // len(pieces) if n > 1 else n - 1, []).append(piece)
+    sequence: list[tuple[str, Scored, Fraction]] = [("b-roll", s, length) for s, length in slots.get(-1, [])]
+    for k, (role, s) in enumerate(spoken):
+        sequence.append((role, s, s.candidate.duration))
+        sequence += [("cutaway", piece, length) for piece, length in slots.get(k, [])]
+    if ending:
+        sequence.append(("cutaway under the end card", *ending))
+    if limit is not None and sequence and sequence[0][2] >= limit:  # "shorter intro": open on a shorter item
+        shorter = next((k for k, item in enumerate(sequence) if item[2] < limit), None)
+        if shorter is not None:
+            sequence.insert(0, sequence.pop(shorter))
+    return sequence
+
+
+def _repairs(violations, draft: Draft) -> set[str]:
+    """Candidates to drop: those behind clips the review says cut inside a word or say an avoided term."""
+    keys = set()
+    for v in violations:
+        if v.code in ("cut_inside_word", "avoid_present") and v.location.startswith("clips["):
+            index = int(v.location[len("clips[") : v.location.index("]")])
+            keys.add(draft.owners[index])
+    return keys
+
+
+def _apply(form: Feedback, brief, tweaks: Tweaks, previous: Plan, context: PlanContext):
+    """One feedback form applied: (brief, tweaks, what it did)."""
+    target = brief.target_duration
+    if form.kind in ("shorter_by", "longer_by", "length", "shorter", "longer"):
+        new = {
+            "shorter_by": lambda: target - form.seconds,
+            "longer_by": lambda: target + form.seconds,
+            "length": lambda: form.seconds,
+            "shorter": lambda: Fraction(round(target * 8), 10),
+            "longer": lambda: Fraction(round(target * 12), 10),
+        }[form.kind]()
+        if new < 1:
+            raise UnsupportedFeedback(f"cannot make a {float(target):.1f} s cut {form.text.removeprefix('make it ')}")
+        return (
+            brief.model_copy(update={"target_duration": new}),
+            tweaks,
+            f"target {float(target):.1f} s -> {float(new):.1f} s",
+        )
+    if form.kind == "shorter_intro":
+        first = previous.edl.clips[0]
+        ref = previous.edl.media_by_id().get(first.media)
+        file = file_for_path(context.index, ref.path) if ref else None
+        opening = f"{file.id}@{float(first.src_in):.3f}" if file else None
+        why = f"the previous {float(first.duration):.1f} s opening is replaced by something shorter"
+        return brief, tweaks.model_copy(update={"hook_shorter_than": first.duration, "old_opening": opening}), why
+    if form.kind == "drop":
+        why = f'no clip that says "{form.subject}"; "{form.subject}" joins the avoid list'
+        return brief.model_copy(update={"avoid": (*brief.avoid, form.subject)}), tweaks, why
+    if form.kind == "more":
+        why = f'footage matching "{form.subject}" ranks higher, and the best piece is in the cut'
+        return brief, tweaks.model_copy(update={"boost": (*tweaks.boost, form.subject)}), why
+    if form.kind == "end_on_logo":
+        if brief.brand is None or brief.brand.logo is None:
+            raise UnsupportedFeedback(
+                "cannot end on the logo: the brief names no brand with a logo", hint="add `brand:` to the brief"
+            )
+        return brief, tweaks.model_copy(update={"end_on_logo": True}), "the end card shows the brand logo, large"
+    step = 1 if form.kind == "faster" else -1
+    pace = PACES[min(max(PACES.index(brief.pace) + step, 0), len(PACES) - 1)]
+    low, high = load_defaults().pace_shot_seconds[pace]
+    shots = brief.shot_length.model_copy(update={"min": low, "max": high})
+    why = f"pace {brief.pace} -> {pace}: b-roll shots of {float(low):g}-{float(high):g} s"
+    return brief.model_copy(update={"pace": pace, "shot_length": shots}), tweaks, why

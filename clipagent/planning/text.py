@@ -1,0 +1,87 @@
+"""Word-level helpers shared by the heuristic planner and the review: which words a source range
+speaks, and whether a phrase occurs in a run of words.
+
+Two ways of matching, for two jobs:
+- `terms` (search.py's tokens: lower case, stop words dropped, plurals folded) for *coverage*:
+  "the hook in the first three seconds" is covered by "put the hook in the first three seconds";
+- `plain_words` (lower case, every word kept) for *avoid* terms, matched as whole words, so that
+  avoiding "um" never hits "umbrella" and avoiding "the end" needs exactly those two words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import PurePosixPath
+
+from ..analysis.models import IndexedFile, MediaIndex, Word
+from ..analysis.search import tokens as terms
+
+_WORD = re.compile(r"[\w']+")
+
+WORD_TOLERANCE = Fraction(1, 50)
+"""A cut within 20 ms of a word's edge counts as on the edge (word times are not that exact)."""
+
+
+# Words in a visual description that direct the edit rather than name what is seen.
+_DIRECTION = frozenset(
+    terms("shot shots footage clip clips scene scenes video image picture view close-up b-roll broll")
+)
+
+
+def content_terms(description: str) -> list[str]:
+    """The terms of a visual description that name what is seen: "shots of the product" -> [product]."""
+    return [t for t in terms(description) if t not in _DIRECTION]
+
+
+def name_terms(path: str) -> list[str]:
+    """The terms of a file name, the only text b-roll has: "b-roll/city_night.mp4" -> [city, night]."""
+    stem = PurePosixPath(normal_path(path)).with_suffix("").as_posix()
+    return terms(re.sub(r"[_\-./]+", " ", stem))
+
+
+def plain_words(text: str) -> list[str]:
+    return [w.strip("'") for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w.strip("'")]
+
+
+def contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    """True when `needle` occurs in `haystack` as a contiguous run (an empty needle never does)."""
+    n = len(needle)
+    if not n:
+        return False
+    return any(list(haystack[i : i + n]) == list(needle) for i in range(len(haystack) - n + 1))
+
+
+def words_in(file: IndexedFile | None, start: Fraction, end: Fraction) -> list[Word]:
+    """The transcript words a source range plays: those whose midpoint lies in [start, end)."""
+    if file is None or file.transcript is None:
+        return []
+    return [w for w in file.transcript.words if start <= (w.start + w.end) / 2 < end]
+
+
+def inside_word(file: IndexedFile | None, time: Fraction) -> Word | None:
+    """The word that `time` falls strictly inside (beyond the tolerance), if any."""
+    if file is None or file.transcript is None:
+        return None
+    for word in file.transcript.words:
+        if word.start + WORD_TOLERANCE < time < word.end - WORD_TOLERANCE:
+            return word
+    return None
+
+
+def normal_path(path: str) -> str:
+    return PurePosixPath(path.replace("\\", "/")).as_posix().removeprefix("./")
+
+
+def file_for_path(index: MediaIndex, path: str) -> IndexedFile | None:
+    wanted = normal_path(path)
+    return next((f for f in index.files if normal_path(f.path) == wanted), None)
+
+
+def spoken_anywhere(index: MediaIndex, phrase: str) -> bool:
+    """True when the phrase's terms are spoken, in order, somewhere in the footage."""
+    needle = terms(phrase)
+    return any(
+        contains(terms(" ".join(w.text for w in f.transcript.words)), needle) for f in index.files if f.transcript
+    )
