@@ -413,7 +413,7 @@ def tables(summary: dict, data: dict) -> str:
 
 
 def section(table: str, summary: dict, data: dict) -> str:
-    ours, librosa = summary["clipagent"], summary.get("librosa")
+    librosa = summary.get("librosa")
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
     lines = [
         SECTION,
@@ -441,7 +441,7 @@ def section(table: str, summary: dict, data: dict) -> str:
         ".venv/bin/python bench/beats.py --repeats 1      # quick look",
         "```",
         "",
-        f"### Latest results",
+        "### Latest results",
         "",
         f"{data['when']}; clipagent {data['commit']}; {os.cpu_count()} CPU(s), {cpu}; Python {platform.python_version()}; numpy {np.__version__}.",
         "",

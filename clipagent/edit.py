@@ -101,7 +101,9 @@ def run_revise(
         raise BadInputError("no feedback given", hint='e.g. clipagent revise out/brief "make it 5 seconds shorter"')
     brief_path, media_dir = Path(previous_report.brief), Path(previous_report.media_dir)
     brief = load_brief(brief_path).resolve()
-    options = options.model_copy(update={"planner": _revise_planner(options, previous_report)})
+    options = options.model_copy(
+        update={"planner": _revise_planner(options, previous_report), "analyze": previous_report.analyze_options}
+    )
     times = StageTimes()
     started = time.perf_counter()
     index = analyze_folder(media_dir, options.analyze, Cache(options.cache_dir), reporter)
@@ -109,7 +111,7 @@ def run_revise(
     context = PlanContext(brief=brief, index=index, media_root=media_dir.resolve())
     previous = previous_report.as_plan(previous_edl)
     started = time.perf_counter()
-    planner = _make_planner(options.planner, options, out_dir, reporter)
+    planner = _make_planner(options.planner, options, out_dir, context)
     plan = planner.revise(context, previous, feedback)
     times.plan = time.perf_counter() - started
     history = _keep_previous_version(out_dir)
@@ -147,22 +149,34 @@ def _plan(context: PlanContext, options: EditOptions, out_dir: Path, reporter: R
             else "planner: heuristic (no LLM endpoint configured; set OPENAI_BASE_URL to use one)"
         )  # fmt: skip
     try:
-        return _make_planner(choice, options, out_dir, reporter).plan(context)
+        return _make_planner(choice, options, out_dir, context).plan(context)
     except (LLMError, PlanError) as exc:
         if options.planner != "auto" or choice != "llm":
             raise
         reporter.notice(f"the LLM planner failed ({exc.message}); falling back to the heuristic planner")
-        return _make_planner("heuristic", options, out_dir, reporter).plan(context)
+        return _make_planner("heuristic", options, out_dir, context).plan(context)
 
 
-def _make_planner(choice: str, options: EditOptions, out_dir: Path, reporter: Reporter) -> Planner:
+def _make_planner(choice: str, options: EditOptions, out_dir: Path, context: PlanContext) -> Planner:
+    embed_text = _query_embedder(context.index, options)
     if choice == "llm":
         from .planning.llm import LLMPlanner
 
-        return LLMPlanner(model=options.llm_model, log_dir=out_dir)
+        return LLMPlanner(model=options.llm_model, log_dir=out_dir, query_embedder=embed_text)
     from .planning.heuristic import HeuristicPlanner
 
-    return HeuristicPlanner()
+    return HeuristicPlanner(embed_text=embed_text)
+
+
+def _query_embedder(index: MediaIndex, options: EditOptions):
+    """CLIP text embedding for planners and the review, when the index has keyframe embeddings
+    (made with `options.analyze.clip`, so the same model embeds the text); else None."""
+    if not any(file.embeddings for file in index.files):
+        return None
+    from .analysis.embeddings import ClipEmbedder
+
+    embedder = ClipEmbedder(options.analyze.clip)
+    return lambda text: embedder.embed_text([text])[0]
 
 
 def _revise_planner(options: EditOptions, previous: EditReport) -> str:
@@ -188,7 +202,7 @@ def _finish(
     shown = _hash_of_rendered_edl(out_dir) if cut.is_file() else None
     report = EditReport.build(
         brief_path=brief_path, media_dir=media_dir, brief=brief, index=index, plan=plan, times=times,
-        edl_hash=edl_hash, cut_edl_hash=shown, feedback=feedback,
+        edl_hash=edl_hash, cut_edl_hash=shown, feedback=feedback, analyze_options=options.analyze,
     )  # fmt: skip
     cache = Cache(options.cache_dir)
     write_outputs(out_dir, plan, report, brief, cache)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__
 from .analysis.cache import Cache, write_atomic
+from .analysis.index import AnalyzeOptions
 from .analysis.models import AnalysisRun, MediaIndex, SkippedFile
 from .brief import ResolvedBrief
 from .contact_sheet import Tile, render_contact_sheet
@@ -69,11 +70,14 @@ class EditReport(BaseModel):
     """The hash of the EDL that cut.mp4 shows (None: no cut yet)."""
     rendered: bool = False
     feedback: str | None = None
+    analyze_options: AnalyzeOptions
+    """How the footage was analysed (revise analyses the same way)."""
 
     @classmethod
     def build(
         cls, *, brief_path: Path, media_dir: Path, brief: ResolvedBrief, index: MediaIndex, plan: Plan,
         times: StageTimes, edl_hash: str, cut_edl_hash: str | None, feedback: str | None,
+        analyze_options: AnalyzeOptions,
     ) -> EditReport:  # fmt: skip
         return cls(
             clipagent_version=__version__,
@@ -90,18 +94,19 @@ class EditReport(BaseModel):
             skipped=index.skipped,
             preset_files=brief.preset_files,
             duration=timeline_duration(plan.edl),
-            target_duration=brief.target_duration,
+            target_duration=plan.target_duration or brief.target_duration,
             times=times,
             edl_hash=edl_hash,
             cut_edl_hash=cut_edl_hash,
             feedback=feedback,
+            analyze_options=analyze_options,
         )
 
     def as_plan(self, edl: EDL) -> Plan:
         """The plan this report describes, with `edl` (for revise)."""
         return Plan(
             edl=edl, decisions=self.decisions, planner=self.planner, rounds=self.rounds,
-            review=Review(violations=[], checks=self.checks), notes=self.notes,
+            review=Review(violations=[], checks=self.checks), notes=self.notes, target_duration=self.target_duration,
         )  # fmt: skip
 
 
@@ -145,7 +150,7 @@ def plan_markdown(plan: Plan, brief: ResolvedBrief) -> str:
         f"# {edl.title or brief.title}",
         "",
         f"{out.width}x{out.height} at {float(out.fps):g} fps, {float(timeline_duration(edl)):.2f} s "
-        f"(target {float(brief.target_duration):g} s, platform {brief.platform.name}, pace {brief.pace}); "
+        f"(target {float(plan.target_duration or brief.target_duration):g} s, platform {brief.platform.name}, pace {brief.pace}); "
         f"planned by {plan.planner} in {len(plan.rounds)} round(s).",
         "",
         "## The cut",

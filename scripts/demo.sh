@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Installs everything, renders the shipped sample EDL into out/sample-cut.mp4 and checks it, then
-# analyses the sample footage and searches it.
+# Installs everything, then runs the main job on the shipped samples: the sample brief over the
+# sample footage becomes out/brief/ (cut.mp4, edl.json, plan.md, captions.srt, storyboard.png,
+# report.json). Offline it uses the heuristic planner; with OPENAI_BASE_URL set, the LLM planner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 .venv/bin/clipagent doctor || true
-.venv/bin/clipagent render samples/edl.json -o out/sample-cut.mp4
-.venv/bin/clipagent probe out/sample-cut.mp4 --loudness
-.venv/bin/clipagent analyze samples/media
-.venv/bin/clipagent search samples/media "finished cut" --contact-sheet out/search-finished-cut.png
+.venv/bin/clipagent edit samples/brief.md samples/media/ -o out/brief
+.venv/bin/clipagent probe out/brief/cut.mp4 --loudness

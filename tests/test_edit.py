@@ -85,6 +85,16 @@ def test_revise_five_seconds_shorter_keeps_the_old_version(sample_cut, tmp_path,
     assert abs(ffprobe_facts(out / "cut.mp4")["duration"] - float(new)) < 0.1
 
 
+@pytest.mark.slow
+def test_revise_with_feedback_it_cannot_follow_is_bad_input(sample_cut, tmp_path, capsys):
+    out = tmp_path / "pop"
+    shutil.copytree(sample_cut, out)
+    assert main(["revise", str(out), "make it pop"]) == 2
+    err = capsys.readouterr().err
+    assert "make it pop" in err or "supported" in err.lower()
+    assert not (out / "history").exists()
+
+
 def test_dry_run_plans_but_does_not_render(tmp_path):
     out = tmp_path / "dry"
     assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--dry-run"]) == 0

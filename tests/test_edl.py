@@ -1,6 +1,5 @@
 import json
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 

@@ -17,7 +17,7 @@ from clipagent.analysis.models import ShotEmbeddings
 from clipagent.analysis.weights import ClipSpec, WeightsUnavailable, resolve_clip
 from clipagent.errors import BadInputError, MediaError
 
-from .tiny_models import CLIP_CONFIG_NAME, make_tiny_clip, one_torch_thread, tiny_clip, tiny_models_dir  # noqa: F401
+from .tiny_models import CLIP_CONFIG_NAME, make_tiny_clip
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -25,7 +25,6 @@ from clipagent.errors import BadInputError, MediaError
 from clipagent.media import probe
 
 from .conftest import make_audio, make_video
-from .tiny_models import one_torch_thread, tiny_models_dir, tiny_whisper  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -1,6 +1,5 @@
 """The validator: one test per violation kind, each against real probed media."""
 
-from pathlib import Path
 
 import pytest
 

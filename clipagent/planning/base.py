@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..analysis.models import MediaIndex
 from ..brief import ResolvedBrief
 from ..edl import EDL
+from ..timebase import Time
 from ..validate import Violation
 
 
@@ -79,6 +80,8 @@ class Plan(_Frozen):
     review: Review
     notes: list[str] = Field(default_factory=list)
     """What the planner could not do and why (e.g. "target 20 s, only 14 s of usable footage")."""
+    target_duration: Time | None = None
+    """The length this plan aimed at, when it is not the brief's (a revise asked for another)."""
 
 
 class Planner(Protocol):

@@ -90,7 +90,7 @@ class HeuristicPlanner:
                 break
             tweaks = tweaks.model_copy(update={"excluded": tweaks.excluded | drop})
         return Plan(edl=draft.edl, decisions=draft.decisions + extra, planner=self.name, rounds=rounds,
-                    review=review, notes=draft.notes)  # fmt: skip
+                    review=review, notes=draft.notes, target_duration=context.brief.target_duration)  # fmt: skip
 
     def _draft(self, context: PlanContext, candidates: list[Candidate], tweaks: Tweaks) -> Draft:
         brief, notes = context.brief, []

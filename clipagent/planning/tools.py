@@ -293,7 +293,7 @@ class Toolbox:
         except EDLError as exc:
             return _violations(None, None, [*refused, *exc.violations])
         edl, added = add_layers(edl, self.context)
-        review = review_edl(edl, self.context)
+        review = review_edl(edl, self.context, self.query_embedder)
         return _violations(edl, review, [*refused, *review.violations], added)
 
     def _finish(self, args: FinishArgs) -> ToolResult:
