@@ -11,9 +11,12 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from .errors import ToolError
 
@@ -57,17 +60,44 @@ def find_ffmpeg() -> FFmpeg:
     )
 
 
+class _Answer(BaseModel):
+    value: str
+
+
+def remembered(ffmpeg_path: str, question: str, ask: Callable[[], str]) -> str:
+    """`ask()`'s answer about the ffmpeg binary, kept in the cache until the binary (its size or
+    mtime) or the question changes: a render then skips `ffmpeg -version` and the test encodes."""
+    from .analysis.cache import Cache, entry_key
+
+    try:
+        stat = os.stat(ffmpeg_path)
+    except OSError:
+        return ask()
+    cache = Cache()
+    key = entry_key(f"{os.path.realpath(ffmpeg_path)}|{stat.st_size}|{stat.st_mtime_ns}", "ffmpeg", None, question)
+    known = cache.get(key, _Answer)
+    if known is not None:
+        return known.value
+    answer = ask()
+    cache.put(key, _Answer(value=answer))
+    return answer
+
+
 def _describe(path: str, source: str) -> FFmpeg:
+    version = remembered(path, "version", lambda: _ask_version(path))
+    major_match = re.search(r"(\d+)\.\d+", version)
+    # Builds named after a git revision (n9.0.2-…, N-12345-…) still carry the release number.
+    major = int(major_match[1]) if major_match else 7
+    return FFmpeg(path=path, source=source, version=version, major=major)
+
+
+def _ask_version(path: str) -> str:
     try:
         out = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolError(f"cannot run ffmpeg at {path}: {exc}") from None
     match = re.search(r"ffmpeg version (\S+)", out)
-    version = match[1] if match else "unknown"
-    major_match = re.search(r"(\d+)\.\d+", version)
-    # Builds named after a git revision (n9.0.2-…, N-12345-…) still carry the release number.
-    major = int(major_match[1]) if major_match else 7
-    return FFmpeg(path=path, source=source, version=version, major=major)
+    return match[1] if match else "unknown"
 
 
 @cache

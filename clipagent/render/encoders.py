@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import BadInputError, ToolError
-from ..ffmpeg import FFmpeg
+from ..ffmpeg import FFmpeg, remembered
 
 EncoderName = Literal["libx264", "h264_nvenc"]
 ENCODERS: tuple[EncoderName, ...] = ("h264_nvenc", "libx264")
@@ -39,9 +39,15 @@ def encoder_args(name: str) -> list[str]:
 
 @cache
 def encoder_works(ffmpeg: FFmpeg, name: str) -> bool:
-    """Encode one small frame with `name`; True when ffmpeg succeeds."""
+    """Encode one small frame with `name`; True when ffmpeg succeeds. The answer is remembered per
+    ffmpeg binary, encoder and GPU driver."""
     if name == "h264_nvenc" and not cuda_present():
         return False
+    question = f"encoder {name} {encoder_args(name)} driver {_driver_version()}"
+    return remembered(ffmpeg.path, question, lambda: str(_test_encode(ffmpeg, name))) == "True"
+
+
+def _test_encode(ffmpeg: FFmpeg, name: str) -> bool:
     cmd = [
         ffmpeg.path, "-hide_banner", "-nostdin", "-v", "error",
         "-f", "lavfi", "-i", "color=c=gray:s=256x256:r=30:d=0.1",
@@ -52,9 +58,22 @@ def encoder_works(ffmpeg: FFmpeg, name: str) -> bool:
 
 @cache
 def cuda_decode_works(ffmpeg: FFmpeg) -> bool:
-    """Decode a small H.264 clip with `-hwaccel cuda` (NVDEC)."""
+    """Decode a small H.264 clip with `-hwaccel cuda` (NVDEC); remembered like `encoder_works`."""
     if not cuda_present():
         return False
+    question = f"hwaccel cuda decode driver {_driver_version()}"
+    return remembered(ffmpeg.path, question, lambda: str(_test_cuda_decode(ffmpeg))) == "True"
+
+
+def _driver_version() -> str:
+    """The NVIDIA kernel driver's version line ('' without one): a driver change re-runs the tests."""
+    try:
+        return Path("/proc/driver/nvidia/version").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _test_cuda_decode(ffmpeg: FFmpeg) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         sample = Path(tmp) / "probe.mp4"
         made = _succeeds([
