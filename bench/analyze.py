@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _readme import replace_section
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 MEDIA = BENCH / "results" / "analyze"
@@ -128,19 +130,7 @@ def main() -> None:
     ])  # fmt: skip
     print(table)
     if args.write_readme:
-        write_section(table)
-
-
-def write_section(table: str) -> None:
-    readme = BENCH / "README.md"
-    text = readme.read_text()
-    if SECTION in text:
-        before, _, rest = text.partition(SECTION)
-        after = rest[rest.find("\n## ") :] if "\n## " in rest else ""
-        text = before + table.rstrip() + "\n" + after
-    else:
-        text = text.rstrip() + "\n\n" + table
-    readme.write_text(text)
+        replace_section(SECTION, table)
 
 
 if __name__ == "__main__":
