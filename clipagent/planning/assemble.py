@@ -105,12 +105,12 @@ def assemble(
             overlays.append(brief.caption_style.overlay(cues))
             cut_wide.append(Decision(clip_id=None, what=f"captions: {brief.caption_style.name}, {len(cues)} cues",
                                      why="from the words the cut plays, inside the platform's safe zone"))  # fmt: skip
-    logo_id = _logo(context, media, notes)
+    logo_id = logo_media(context, media, notes)
     if logo_id is not None:
         overlays.append(brief.brand.logo.overlay(logo_id, Fraction(0), total))  # type: ignore[union-attr]
         cut_wide.append(Decision(clip_id=None, what=f"logo: {brief.brand.logo.path}", why=f"brand {brief.brand.name}"))  # type: ignore[union-attr]
     if brief.cta:
-        overlays += _end_card(context, total, logo_id if tweaks.end_on_logo else None)
+        overlays += end_card_overlays(context, total, logo_id if tweaks.end_on_logo else None)
         cut_wide.append(
             Decision(clip_id=None, what=f'end card: "{brief.cta}"', why="the call to action closes the cut")
         )
@@ -188,7 +188,8 @@ def _music(context: PlanContext, notes: list[str]) -> IndexedFile | None:
     return found
 
 
-def _logo(context: PlanContext, media: dict[str, MediaRef], notes: list[str]) -> str | None:
+def logo_media(context: PlanContext, media: dict[str, MediaRef], notes: list[str]) -> str | None:
+    """The EDL media id of the brand logo, added to `media` (None, with a note, when there is none)."""
     brand = context.brief.brand
     if brand is None or brand.logo is None:
         return None
@@ -202,7 +203,8 @@ def _logo(context: PlanContext, media: dict[str, MediaRef], notes: list[str]) ->
     return logo_id
 
 
-def _end_card(context: PlanContext, total: Fraction, big_logo: str | None) -> list:
+def end_card_overlays(context: PlanContext, total: Fraction, big_logo: str | None = None) -> list:
+    """The end card over the last seconds of a `total`-second cut: the CTA, and a large logo when asked."""
     brand = context.brief.brand
     card = brand.end_card if brand is not None else None
     length = min(card.duration if card else END_CARD, total)

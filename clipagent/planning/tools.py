@@ -25,7 +25,6 @@ from ..edl import (
     EDL,
     Captions,
     ImageOverlay,
-    MediaRef,
     TextOverlay,
     dump_edl,
     parse_edl,
@@ -34,6 +33,7 @@ from ..edl import (
 from ..errors import EDLError
 from ..timebase import Time
 from ..validate import Violation, resolve_media_path
+from .assemble import end_card_overlays, logo_media
 from .base import PlanContext, Review
 from .captions import caption_cues
 from .llm_client import FunctionSpec, ToolSpec
@@ -41,7 +41,6 @@ from .text import file_for_path, normal_path
 
 MAX_WORDS = 300  # per read_transcript answer
 MAX_HIT_WORDS = 400  # characters of spoken text per search hit
-END_CARD = Fraction(5, 2)  # seconds, when the brief has a call to action but no brand kit
 QueryEmbedder = Callable[[str], "np.ndarray | None"]
 """The query's CLIP text vector for search_shots (None: words only)."""
 
@@ -376,22 +375,14 @@ def add_layers(edl: EDL, context: PlanContext) -> tuple[EDL, list[str]]:
         if cues:
             overlays.append(brief.caption_style.overlay(cues))
             added.append(f"captions ({len(cues)} cues from the clips' words)")
-    card = brief.brand.end_card if brief.brand is not None else None
     if brief.cta and not any(isinstance(o, TextOverlay) and brief.cta.lower() in o.text.lower() for o in overlays):
-        start = max(Fraction(0), total - (card.duration if card else END_CARD))  # as the heuristic planner's end card
-        color, box = (card.text_color, card.background[:7] + "E6") if card else ("#FFFFFF", "#000000B3")
-        overlays.append(TextOverlay(start=start, end=total, text=brief.cta, size=0.08, color=color, box_color=box))
+        overlays += end_card_overlays(context, total)
         added.append("end card with the call to action")
-    logo = brief.brand.logo if brief.brand is not None else None
-    file = file_for_path(context.index, logo.path) if logo is not None else None
-    if (
-        logo is not None
-        and file is not None
-        and not any(isinstance(o, ImageOverlay) and o.media == file.id for o in overlays)
-    ):
-        if file.id not in {m.id for m in media}:
-            media.append(MediaRef(id=file.id, path=file.path))
-        overlays.append(logo.overlay(file.id, Fraction(0), total))
+    by_id = {ref.id: ref for ref in media}
+    logo_id = logo_media(context, by_id, notes=[])
+    if logo_id is not None and not any(isinstance(o, ImageOverlay) and o.media == logo_id for o in overlays):
+        media = list(by_id.values())
+        overlays.append(brief.brand.logo.overlay(logo_id, Fraction(0), total))
         added.append("brand logo")
     if not added:
         return edl, []
