@@ -35,12 +35,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from _readme import replace_section
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 FILES = BENCH / "results" / "beats"
 VENV = BENCH / "results" / "venv-librosa"
-README = BENCH / "README.md"
 SECTION = "## Audio analysis and beat tracking"
 SR = 44_100
 TOOLS = ("clipagent", "librosa", "aubio")
@@ -512,17 +512,6 @@ def _typical_offset(summary: dict) -> float:
     return statistics.median(offsets) if offsets else 0.0
 
 
-def write_readme(text: str) -> None:
-    """Replace this benchmark's section of bench/README.md (up to the next `## ` heading), or append it."""
-    readme = README.read_text()
-    start = readme.find(SECTION + "\n")
-    if start < 0:
-        README.write_text(readme.rstrip("\n") + "\n\n" + text)
-        return
-    end = readme.find("\n## ", start + len(SECTION))
-    README.write_text(readme[:start] + text + (readme[end:] if end >= 0 else ""))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
@@ -541,7 +530,7 @@ def main() -> None:
     table = tables(summary, data)
     print(table)
     if args.write_readme:
-        write_readme(section(table, summary, data))
+        replace_section(SECTION, section(table, summary, data))
 
 
 if __name__ == "__main__":

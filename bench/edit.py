@@ -81,5 +81,6 @@ def main() -> None:
     if args.write_readme:
         replace_section(SECTION, table)
 
+
 if __name__ == "__main__":
     main()

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from _readme import replace_section
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.llm_server, the same scripted server the tests use
 
@@ -38,7 +40,6 @@ from tests.llm_server import call, serve
 
 WORK = REPO / "bench" / "results" / "planner"
 MEDIA = WORK / "media"
-README = REPO / "bench" / "README.md"
 SECTION = "## Planner overhead"
 TARGET_S = 0.5
 FILES = 20
@@ -206,20 +207,6 @@ decoding the answer; the rest is clipagent's own work.
 """
 
 
-def write_readme(body: str) -> None:
-    """Replace the "## Planner overhead" section of bench/README.md (up to the next "## "), or append it."""
-    text = README.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = body.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-        text = "\n".join(lines) + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n"
-    README.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
@@ -229,7 +216,7 @@ def main() -> None:
     result = table(data)
     print(result)
     if args.write_readme:
-        write_readme(f"{INTRO}\n### Latest results\n\n{machine()} Median of {args.runs} runs.\n\n{result}\n")
+        replace_section(SECTION, f"{INTRO}\n### Latest results\n\n{machine()} Median of {args.runs} runs.\n\n{result}\n")
 
 
 if __name__ == "__main__":

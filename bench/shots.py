@@ -38,10 +38,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from _readme import replace_section
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 OUT = BENCH / "results" / "shots"
-README = BENCH / "README.md"
 BBB = REPO.parent / "shared" / "realworld" / "media" / "mp_big_buck_bunny_0_30.webm"
 BBB_CUTS = [Fraction("11.795"), Fraction("15.670"), Fraction("22.961")]  # as in tests/test_shots.py
 SECTION = "## Shot detection"
@@ -156,8 +157,9 @@ def child(file: str, cache_dir: str, record: str) -> None:
     if file != "-":
         run_clipagent(Path(file), probe(Path(file)), Path(cache_dir))
     else:
-        import clipagent.analysis.shots  # noqa: F401  (what detect_shots needs)
         import scenedetect.detectors  # noqa: F401
+
+        import clipagent.analysis.shots  # noqa: F401  (what detect_shots needs)
     status = Path("/proc/self/status").read_text()
     peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
     Path(record).write_text(json.dumps({"vm_hwm_kb": peak}))
@@ -215,20 +217,6 @@ def machine() -> str:
     return (f"{when}; clipagent {git}{' + uncommitted shots.py' if dirty else ''}; {os.cpu_count()} CPU(s), {cpu}; "
             f"PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info}); OpenCV {cv2.__version__}; "
             f"PySceneDetect {scenedetect.__version__}; Python {platform.python_version()}.")  # fmt: skip
-
-
-def write_readme(body: str) -> None:
-    """Replace the "## Shot detection" section of bench/README.md (up to the next "## "), or append it."""
-    text = README.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = body.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-        text = "\n".join(lines) + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n"
-    README.write_text(text, encoding="utf-8")
 
 
 README_INTRO = """## Shot detection
@@ -319,7 +307,7 @@ def main() -> None:
     info = f"{machine()} Load average (others' work on this machine) at the start {start_load:.1f}, at the end {load:.1f}."
     print(f"\n{info}\n\n{body}")
     if args.write_readme:
-        write_readme(f"{README_INTRO}\n### Latest results\n\n{info} Median of {args.repeats} interleaved repeat(s).\n\n{body}\n")
+        replace_section(SECTION, f"{README_INTRO}\n### Latest results\n\n{info} Median of {args.repeats} interleaved repeat(s).\n\n{body}\n")
 
 
 if __name__ == "__main__":
