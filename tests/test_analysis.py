@@ -264,3 +264,15 @@ def test_real_model_code_runs_through_analyze_and_search(folder, tmp_path, tiny_
     hits = json.loads(found.stdout)
     assert {(h["path"], h["shot"]) for h in hits} >= {("talk.mp4", 0), ("talk.mp4", 1), ("talk.mp4", 2)}
     assert all(h["clip_score"] is not None and -1 <= h["clip_score"] <= 1 for h in hits if h["path"] == "talk.mp4")
+
+
+def test_missing_weights_are_said_once_for_many_files(tmp_path):
+    root = tmp_path / "two"
+    root.mkdir()
+    make_video(root / "a.mp4", duration=1)
+    make_video(root / "b.mp4", duration=1, tone=660)
+    index = analyze_folder(root, NO_MODELS, Cache(tmp_path / "cache"))
+    assert [n for n in index.notes if "Whisper" in n] == [index.notes[0]]
+    for file_id in ("a", "b"):
+        run = next(r for r in index.file(file_id).runs if r.analyser == "transcript")
+        assert run.status == "skipped" and "unavailable" in run.reason

@@ -120,9 +120,8 @@ class _Analysis:
     def __init__(self, options: AnalyzeOptions, cache: Cache, reporter: Reporter) -> None:
         self.options, self.cache, self.reporter = options, cache, reporter
         self.notes: list[str] = []
-        self._transcriber: WhisperTranscriber | None = None
-        self._embedder: ClipEmbedder | None = None
-        self._unavailable: dict[str, str] = {}  # model kind -> reason, so a failure is said once
+        self._models: dict[str, WhisperTranscriber | ClipEmbedder] = {}
+        self._unavailable: dict[str, WeightsUnavailable] = {}
 
     def notice(self, message: str) -> None:
         if message not in self.notes:
@@ -192,31 +191,16 @@ class _Analysis:
         return self._whisper(path, relative, info, fingerprint, runs)
 
     def _whisper(self, path, relative, info: MediaInfo, fingerprint, runs) -> Transcript | None:
-        weights = resolve_whisper(self.options.whisper, fingerprint=self.cache.fingerprint)
-        label = weights.cache_identity
+        label = resolve_whisper(self.options.whisper, fingerprint=self.cache.fingerprint).cache_identity
         key = entry_key(fingerprint, "transcript", label, {"language": self.options.language})
-        cached = self.cache.get(key, Transcript)
-        if cached is not None:
-            runs.append(AnalysisRun(analyser="transcript", status="cached", model=label))
-            return cached
-        try:
-            if self._transcriber is None:
-                if "whisper" in self._unavailable:
-                    raise WeightsUnavailable(self._unavailable["whisper"])
-                self._transcriber = WhisperTranscriber(self.options.whisper)
+
+        def transcribe() -> Transcript:
+            transcriber = self._model("whisper", lambda: WhisperTranscriber(self.options.whisper))
             progress = self.reporter.task(f"words {relative}", float(info.duration or 0))
-            transcript = self._transcriber.transcribe(path, info, language=self.options.language, progress=progress)
-        except WeightsUnavailable as exc:
-            self._unavailable["whisper"] = exc.message
-            self.notice(f"no transcripts from Whisper: {exc}")
-            runs.append(AnalysisRun(analyser="transcript", status="skipped", model=label, reason=exc.message))
-            return None
-        except ClipAgentError as exc:
-            runs.append(AnalysisRun(analyser="transcript", status="failed", model=label, reason=exc.message))
-            return None
-        self.cache.put(key, transcript)
-        runs.append(AnalysisRun(analyser="transcript", status="ran", model=label))
-        return transcript
+            return transcriber.transcribe(path, info, language=self.options.language, progress=progress)
+
+        fallback = "no transcripts from Whisper"
+        return self._with_model("whisper", key, Transcript, runs, "transcript", label, transcribe, fallback)
 
     def _embeddings(self, relative, shots: ShotList | None, fingerprint, runs) -> ShotEmbeddings | None:
         if not self.options.embeddings:
@@ -225,33 +209,40 @@ class _Analysis:
         if shots is None or not shots.shots:
             runs.append(AnalysisRun(analyser="embeddings", status="skipped", reason="no shots"))
             return None
-        weights = resolve_clip(self.options.clip, fingerprint=self.cache.fingerprint)
-        label = weights.cache_identity
+        label = resolve_clip(self.options.clip, fingerprint=self.cache.fingerprint).cache_identity
         blobs = [keyframe.image for shot in shots.shots for keyframe in shot.keyframes]
         key = entry_key(fingerprint, "embeddings", label, {"keyframes": blobs})
-        cached = self.cache.get(key, ShotEmbeddings)
-        if cached is not None:
-            runs.append(AnalysisRun(analyser="embeddings", status="cached", model=label))
-            return cached
-        try:
-            if self._embedder is None:
-                if "clip" in self._unavailable:
-                    raise WeightsUnavailable(self._unavailable["clip"])
-                self._embedder = ClipEmbedder(self.options.clip)
+
+        def embed() -> ShotEmbeddings:
+            embedder = self._model("clip", lambda: ClipEmbedder(self.options.clip))
             shot_of_vector = [shot.index for shot in shots.shots for _ in shot.keyframes]
-            images = [self._blob(name) for name in blobs]
-            embeddings = embed_keyframes(images, shot_of_vector, self._embedder)
+            return embed_keyframes([self._blob(name) for name in blobs], shot_of_vector, embedder)
+
+        fallback = "no CLIP embeddings (search and planning use words and visual signals only)"
+        return self._with_model("clip", key, ShotEmbeddings, runs, "embeddings", label, embed, fallback)
+
+    def _model(self, kind: str, load):
+        """The model of `kind`, made on first use; once its weights proved unavailable, that same
+        WeightsUnavailable again (so the notice about it is given once, and no retry is made)."""
+        if kind in self._unavailable:
+            raise self._unavailable[kind]
+        if kind not in self._models:
+            self._models[kind] = load()
+        return self._models[kind]
+
+    def _with_model(self, kind, key, result_type, runs, analyser, label, compute, fallback: str):
+        """`_cached` for an analyser that needs the model `kind`: without its weights it notices
+        `fallback` (what the analysis does instead) once, and the file's run is skipped; other errors
+        fail the run."""
+        try:
+            return self._cached(key, result_type, runs, analyser, label, compute)
         except WeightsUnavailable as exc:
-            self._unavailable["clip"] = exc.message
-            self.notice(f"no CLIP embeddings (search and planning use words and visual signals only): {exc}")
-            runs.append(AnalysisRun(analyser="embeddings", status="skipped", model=label, reason=exc.message))
-            return None
+            self._unavailable.setdefault(kind, exc)
+            self.notice(f"{fallback}: {exc}")
+            runs.append(AnalysisRun(analyser=analyser, status="skipped", model=label, reason=exc.message))
         except ClipAgentError as exc:
-            runs.append(AnalysisRun(analyser="embeddings", status="failed", model=label, reason=exc.message))
-            return None
-        self.cache.put(key, embeddings)
-        runs.append(AnalysisRun(analyser="embeddings", status="ran", model=label))
-        return embeddings
+            runs.append(AnalysisRun(analyser=analyser, status="failed", model=label, reason=exc.message))
+        return None
 
     def _blob(self, name: str) -> bytes:
         data = self.cache.get_blob(name)
