@@ -204,8 +204,7 @@ def _finish(
         brief_path=brief_path, media_dir=media_dir, brief=brief, index=index, plan=plan, times=times,
         edl_hash=edl_hash, cut_edl_hash=shown, feedback=feedback, analyze_options=options.analyze,
     )  # fmt: skip
-    cache = Cache(options.cache_dir)
-    write_outputs(out_dir, plan, report, brief, cache)
+    write_outputs(out_dir, plan, report, brief)  # a failed render still leaves the plan and its report
     rendered = False
     if not options.dry_run and shown != edl_hash:
         started = time.perf_counter()
@@ -213,7 +212,7 @@ def _finish(
         times.render = time.perf_counter() - started
         rendered, shown = True, edl_hash
     report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
-    write_outputs(out_dir, plan, report, brief, cache, only_report=True)
+    write_outputs(out_dir, plan, report, brief, only_report=True)
     return EditResult(out_dir=out_dir, plan=plan, report=report, rendered=rendered)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__
-from .analysis.cache import Cache, write_atomic
+from .analysis.cache import write_atomic
 from .analysis.index import AnalyzeOptions
 from .analysis.models import AnalysisRun, MediaIndex, SkippedFile
 from .brief import ResolvedBrief
@@ -121,7 +121,7 @@ def read_report(out_dir: Path) -> EditReport:
 
 
 def write_outputs(
-    out_dir: Path, plan: Plan, report: EditReport, brief: ResolvedBrief, cache: Cache, *, only_report: bool = False
+    out_dir: Path, plan: Plan, report: EditReport, brief: ResolvedBrief, *, only_report: bool = False
 ) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     if not only_report:
