@@ -55,9 +55,9 @@ def render(
         Optional[Path], typer.Option("--media-root", help="Folder the EDL's media paths are relative to.")
     ] = None,
     encoder: Annotated[EncoderOption, typer.Option(help="Video encoder; auto tests NVENC, then libx264.")] = EncoderOption.auto,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ffmpeg command; write nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ffmpeg commands; run and write nothing.")] = False,
 ) -> None:
-    """Render an EDL into a finished cut with one ffmpeg process."""
+    """Render an EDL into a finished cut: mix the sound, then render the picture with one ffmpeg process."""
     from .edl import load_edl
     from .render.run import plan_render, run_render
 
@@ -72,7 +72,7 @@ def render(
     with Progress(
         TextColumn("rendering"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), console=err
     ) as bar:
-        task = bar.add_task("render", total=float(job.graph.duration))
+        task = bar.add_task("render", total=float(job.duration))
         result = run_render(job, progress=lambda done, total: bar.update(task, completed=done))
     out.print(f"wrote {result.output} ({float(result.duration):.2f} s, {result.encoder}, {result.seconds:.1f} s to render)")
 

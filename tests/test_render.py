@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from clipagent.edl import timeline_duration
 from clipagent.errors import BadInputError, RenderError
 from clipagent.media import integrated_loudness, probe
+from clipagent.render.graph import LoudnessGain
 from clipagent.render.run import plan_render, run_render
 
 from .conftest import edl_from, ffprobe_facts, make_video
@@ -116,16 +118,24 @@ def test_rotated_source_is_shown_upright_and_letterboxed(tmp_path):
     assert frame[:, 120:200].mean() > 40
 
 
-def test_failed_render_leaves_previous_output_and_no_partial(media_dir, tmp_path):
+@pytest.mark.parametrize("broken_pass", ["compile_mix", "compile_render"])
+def test_failed_render_leaves_previous_output_and_no_partial(media_dir, tmp_path, monkeypatch, broken_pass):
+    from clipagent.render import run as run_module
+
+    compile_pass = getattr(run_module, broken_pass)
+    monkeypatch.setattr(
+        run_module,
+        broken_pass,
+        lambda *a, **k: dataclasses.replace(compile_pass(*a, **k), filtergraph=compile_pass(*a, **k).filtergraph + ",nosuchfilter"),
+    )
     out = tmp_path / "cut.mp4"
     out.write_bytes(b"previous good render")
     job = plan_render(edl_from({}), Path(media_dir), out, encoder="libx264")
-    broken = dataclasses.replace(job, graph=dataclasses.replace(job.graph, filtergraph=job.graph.filtergraph + ",nosuchfilter"))
     with pytest.raises(RenderError) as caught:
-        run_render(broken)
+        run_render(job)
     assert "nosuchfilter" in caught.value.stderr_tail or "No such filter" in caught.value.stderr_tail
     assert out.read_bytes() == b"previous good render"
-    assert [p.name for p in tmp_path.iterdir()] == ["cut.mp4"]
+    assert [p.name for p in tmp_path.iterdir()] == ["cut.mp4"]  # no partial output, no work folder
 
 
 def test_killed_render_leaves_no_partial_file(media_dir, tmp_path):
@@ -179,7 +189,9 @@ def test_long_filtergraph_goes_through_a_script_file(media_dir, tmp_path, monkey
     cues = [{"start": i / 10, "end": (i + 1) / 10, "text": f"word {i}: it's, [x]"} for i in range(10)]
     edl = edl_from({"overlays": [{"kind": "captions", "cues": cues}]})
     job = plan_render(edl, Path(media_dir), tmp_path / "cut.mp4", encoder="libx264")
-    assert job.ffmpeg.filter_script_option in job.command(tmp_path / "x.mp4", tmp_path)
+    job.work.mkdir()
+    assert job.ffmpeg.filter_script_option in job.render_command(LoudnessGain(0.0, -20.0), tmp_path / "x.mp4")
+    shutil.rmtree(job.work)
     run_render(job)
     assert ffprobe_facts(tmp_path / "cut.mp4")["frames"] == 30
 
@@ -201,6 +213,31 @@ def test_a_bare_noise_floor_is_not_boosted(media_dir, tmp_path, ffmpeg):
     with av.open(str(out)) as container:
         samples = np.concatenate([frame.to_ndarray().ravel() for frame in container.decode(audio=0)])
     assert 20 * np.log10(np.sqrt(np.mean(samples**2)) + 1e-12) < -60
+
+
+def test_peaky_quiet_mix_is_limited_and_still_lands_on_target(media_dir, tmp_path, ffmpeg):
+    """A quiet tone with full-scale clicks: the gain that reaches the target would clip the clicks,
+    so the limiter works, and the candidate-gain pass must still land the cut on the target."""
+    clicks = tmp_path / "clicks.m4a"
+    tone = "0.02*sin(2*PI*440*t)+0.9*lt(mod(t\\,0.25)\\,0.003)"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", f"aevalsrc={tone}|{tone}:s=48000:d=4", "-c:a", "aac",
+         "-b:a", "192k", str(clicks)],
+        check=True,
+    )  # fmt: skip
+    edl = edl_from({
+        "output": {"width": 320, "height": 180, "fps": 30, "loudness_lufs": -14, "true_peak_db": -1.5},
+        "media": [{"id": "a", "path": "a.mp4"}, {"id": "clicks", "path": "clicks.m4a"}],
+        "clips": [{"id": "c", "media": "a", "src_in": 0, "src_out": 3, "mute": True}],
+        "music": {"media": "clicks", "gain_db": 0, "duck": False},
+    })  # fmt: skip
+    (tmp_path / "a.mp4").symlink_to(media_dir / "a.mp4")
+    result = render(edl, tmp_path, tmp_path / "limited.mp4")
+    assert result.loudness.gain_db > 15  # far more gain than the clicks' headroom
+    assert abs(integrated_loudness(result.output) - (-14)) <= 1.0
+    with av.open(str(result.output)) as container:
+        samples = np.concatenate([frame.to_ndarray().ravel() for frame in container.decode(audio=0)])
+    assert 20 * np.log10(np.abs(samples).max()) <= -1.5 + 1.0  # the ceiling, give or take AAC's overshoot
 
 
 @pytest.mark.parametrize("kind, low, high", [("crossfade", 90, 170), ("dip", 0, 40)])

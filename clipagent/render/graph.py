@@ -1,17 +1,17 @@
-"""Compile a valid EDL into one ffmpeg invocation: inputs and one filtergraph. Pure: no I/O.
+"""Compile a valid EDL into ffmpeg invocations: inputs and filtergraphs. Pure: no I/O.
 
-The graph, in order:
-  1. each clip: its own input (-ss/-t seek), normalised to the output size, rate, pixel
-     format and audio layout, then trimmed or padded to its exact frame and sample count;
-  2. clips joined by cuts are concatenated; runs joined by crossfade/dip go through xfade
-     and acrossfade;
-  3. overlays (text, images, captions) are drawn over the joined picture;
-  4. the music bed is ducked under the clips' audio, mixed in, and the mix is normalised
-     to the target loudness.
+A render is two ffmpeg passes:
+  1. the mix (`compile_mix`), audio only: every clip's sound, seeked with -ss/-t, made stereo at
+     the output rate and cut or padded to its exact sample count; the clips joined by cuts,
+     crossfades and dips; the music bed ducked under them. The mix goes to a float WAV, and a
+     branch of it measures its integrated loudness and peak;
+  2. the render (`compile_render`), one process and one filtergraph: each clip's picture
+     normalised to the output size, rate and pixel format and cut to its exact frame count;
+     joined the same way; the overlays drawn over it; and the mixed WAV with one gain and a peak
+     limiter, chosen from the measurement so the cut lands on the target loudness.
 
-Loudness is measured before the render by cheap audio-only graphs (`compile_loudness_probe`):
-the render then applies one linear gain and a peak limiter, chosen so the finished mix lands
-on the target integrated loudness.
+The sound is decoded and mixed once, and the render does not redo it. Where the limiter has to
+work, `compile_limiter_probe` measures candidate gains on the mixed WAV.
 """
 
 from __future__ import annotations
@@ -71,13 +71,10 @@ class CompiledGraph:
 class _Builder:
     edl: EDL
     sources: dict[str, Source]
-    font: Path | None
-    hwaccel: bool
-    video: bool = True
-    """False for the audio-only loudness pass."""
-    loudness: LoudnessGain | None = None
-    probe_gains: list[float | None] = field(default_factory=list)
-    probe_dir: Path | None = None
+    video: bool
+    """True: the picture (the render pass). False: the sound (the mix pass)."""
+    font: Path | None = None
+    hwaccel: bool = False
     input_args: list[str] = field(default_factory=list)
     chains: list[str] = field(default_factory=list)
     n_inputs: int = 0
@@ -90,46 +87,81 @@ class _Builder:
     def add(self, inputs: list[str], filters: list[str], outputs: list[str]) -> None:
         self.chains.append(chain(inputs, filters, outputs))
 
+    def compiled(self, *, video_label: str | None, audio_label: str, frame_count: int) -> CompiledGraph:
+        fps = self.edl.output.fps
+        return CompiledGraph(
+            input_args=self.input_args,
+            filtergraph=";\n".join(self.chains),
+            video_label=video_label,
+            audio_label=audio_label,
+            duration=Fraction(frame_count) / fps,
+            frame_count=frame_count,
+            fps=fps,
+        )
 
-def compile_edl(
+
+def compile_mix(edl: EDL, sources: dict[str, Source], report: Path) -> CompiledGraph:
+    """Pass 1: the cut's whole sound, at `audio_label` (the caller writes it to a WAV). A branch
+    logs the mix's running loudness and peak to `report`; its last line holds the totals."""
+    b = _Builder(edl, sources, video=False)
+    placements = place_clips(edl)
+    for k, placement in enumerate(placements):
+        _clip_audio(b, k, placement)
+    total_frames = placements[-1].end_frame
+    total_samples = _samples(total_frames, edl)
+    mix = _add_music(b, _join(b, placements), total_samples)
+    b.add([mix], [f("apad", whole_len=total_samples), f("atrim", end_sample=total_samples), f("asplit", 2)], ["mix", "tap"])
+    b.add(["tap"], [*_measure(report), "anullsink"], [])
+    return b.compiled(video_label=None, audio_label="mix", frame_count=total_frames)
+
+
+def compile_limiter_probe(edl: EDL, mix: Path, gains: list[float], report_dir: Path) -> CompiledGraph:
+    """The mixed WAV through each candidate gain and the render's limiter; branch i logs its
+    running loudness and peak to `report_dir/limit{i}.txt`."""
+    b = _Builder(edl, {}, video=False)
+    index = b.add_input(mix)
+    labels = [f"candidate{i}" for i in range(len(gains))]
+    b.add([f"{index}:a:0"], [f("asplit", len(gains))], labels)
+    for i, gain in enumerate(gains):
+        shaped = [*_gain_and_limiter(gain, edl.output.true_peak_db), *_measure(report_dir / f"limit{i}.txt")]
+        b.add([labels[i]], shaped, [f"measured{i}"])
+    for i in range(len(gains) - 1):
+        b.add([f"measured{i}"], ["anullsink"], [])
+    total_frames = place_clips(edl)[-1].end_frame
+    return b.compiled(video_label=None, audio_label=f"measured{len(gains) - 1}", frame_count=total_frames)
+
+
+def compile_render(
     edl: EDL,
     sources: dict[str, Source],
+    mix: Path,
+    loudness: LoudnessGain,
     *,
-    loudness: LoudnessGain | None,
     font: Path | None = None,
     hwaccel: bool = False,
 ) -> CompiledGraph:
-    """The ffmpeg inputs and filtergraph for `edl`. `sources` maps every media id to its file and
-    probe; `loudness` is the mix as `compile_loudness_probe` measured it."""
-    return _compile(_Builder(edl, sources, font, hwaccel, loudness=loudness))
-
-
-def compile_loudness_probe(
-    edl: EDL, sources: dict[str, Source], gains: list[float | None], report_dir: Path
-) -> CompiledGraph:
-    """An audio-only graph of the same mix, split into one branch per gain (None: the raw mix;
-    a number: that gain, then the render's limiter). Branch i logs its running loudness and
-    peak to `report_dir/branch{i}.txt`; the last line holds the totals."""
-    return _compile(_Builder(edl, sources, None, False, video=False, probe_gains=gains, probe_dir=report_dir))
-
-
-def _compile(b: _Builder) -> CompiledGraph:
-    edl = b.edl
+    """Pass 2: the picture of every clip, joined and overlaid, and the mixed WAV from pass 1 with
+    the gain that `loudness` asks for. `sources` maps every media id to its file and probe."""
+    b = _Builder(edl, sources, video=True, font=font, hwaccel=hwaccel)
     placements = place_clips(edl)
     for k, placement in enumerate(placements):
-        _clip_streams(b, k, placement)
-    video, audio = _join(b, placements)
-    video = _overlays(b, video) if b.video else None
-    audio = _finish_audio(b, audio, placements[-1].end_frame)
-    return CompiledGraph(
-        input_args=b.input_args,
-        filtergraph=";\n".join(b.chains),
-        video_label=video,
-        audio_label=audio,
-        duration=Fraction(placements[-1].end_frame) / edl.output.fps,
-        frame_count=placements[-1].end_frame,
-        fps=edl.output.fps,
+        _clip_video(b, k, placement)
+    video = _overlays(b, _join(b, placements))
+    total_frames = placements[-1].end_frame
+    total_samples = _samples(total_frames, edl)
+    index = b.add_input(mix)
+    b.add(
+        [f"{index}:a:0"],
+        [
+            *_normalise(loudness, edl.output.true_peak_db),
+            f("aresample", edl.output.audio_rate),
+            f("aformat", sample_fmts="fltp", channel_layouts="stereo"),
+            f("apad", whole_len=total_samples),
+            f("atrim", end_sample=total_samples),
+        ],
+        ["aout"],
     )
+    return b.compiled(video_label=video, audio_label="aout", frame_count=total_frames)
 
 
 # ---- 1. each clip ---------------------------------------------------------------------------
@@ -140,21 +172,19 @@ def _samples(frame: int, edl: EDL) -> int:
     return round(Fraction(frame) * edl.output.audio_rate / edl.output.fps)
 
 
-def _clip_streams(b: _Builder, k: int, p: Placement) -> None:
+def _clip_input(b: _Builder, p: Placement) -> int:
+    """The clip's source as its own input, seeked to the clip (and a little past its end)."""
     clip = p.clip
-    source = b.sources[clip.media]
     read_for = clip.src_out - clip.src_in + SEEK_MARGIN * clip.speed
     # Every clip's decoder stays open for the whole render (ffmpeg opens all inputs up front): a
     # single-threaded one holds ~14 MB at 720p where a frame-threaded one holds ~22 MB, and only
     # one or two decode at a time while the encoder keeps the cores busy.
     decode = (["-hwaccel", "cuda"] if b.hwaccel else ["-threads", "1"]) if b.video else []
-    index = b.add_input(source.path, *decode, "-ss", to_ffmpeg(clip.src_in), "-t", to_ffmpeg(read_for))
-    if b.video:
-        _clip_video(b, k, p, index)
-    _clip_audio(b, k, p, index)
+    seek = ["-ss", to_ffmpeg(clip.src_in), "-t", to_ffmpeg(read_for)]
+    return b.add_input(b.sources[clip.media].path, *decode, *seek)
 
 
-def _clip_video(b: _Builder, k: int, p: Placement, index: int) -> None:
+def _clip_video(b: _Builder, k: int, p: Placement) -> None:
     clip, out = p.clip, b.edl.output
     source = b.sources[clip.media]
     video = [f("setpts", "PTS-STARTPTS" if clip.speed == 1 else f"(PTS-STARTPTS)/{float(clip.speed):.6f}")]
@@ -169,10 +199,10 @@ def _clip_video(b: _Builder, k: int, p: Placement, index: int) -> None:
     ]
     assert source.info.video is not None
     # Absolute stream indexes: the probe chose the stream (a cover picture is never "the video").
-    b.add([f"{index}:{source.info.video.index}"], video, [f"v{k}"])
+    b.add([f"{_clip_input(b, p)}:{source.info.video.index}"], video, [f"v{k}"])
 
 
-def _clip_audio(b: _Builder, k: int, p: Placement, index: int) -> None:
+def _clip_audio(b: _Builder, k: int, p: Placement) -> None:
     clip, out = p.clip, b.edl.output
     source = b.sources[clip.media]
 
@@ -185,7 +215,7 @@ def _clip_audio(b: _Builder, k: int, p: Placement, index: int) -> None:
     if clip.gain_db:
         audio.append(f("volume", f"{clip.gain_db}dB"))
     audio += [f("apad", whole_len=samples), f("atrim", end_sample=samples), f("asetpts", "PTS-STARTPTS")]
-    b.add([f"{index}:{source.info.audio.index}"], audio, [f"a{k}"])
+    b.add([f"{_clip_input(b, p)}:{source.info.audio.index}"], audio, [f"a{k}"])
 
 
 def _reframe(clip: Clip, info: MediaInfo, width: int, height: int, background: str) -> list[str]:
@@ -232,8 +262,9 @@ def _atempo(speed: Fraction) -> list[str]:
 # ---- 2. joining -----------------------------------------------------------------------------
 
 
-def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
-    """Concatenate runs of cuts, then join the runs with their crossfades or dips."""
+def _join(b: _Builder, placements: list[Placement]) -> str:
+    """Concatenate runs of cuts, then join the runs with their crossfades or dips: the clips'
+    pictures in the render pass, their sound in the mix pass."""
     runs: list[list[int]] = []
     for k, p in enumerate(placements):
         if k == 0 or p.clip.transition_in.kind != "cut":
@@ -241,33 +272,32 @@ def _join(b: _Builder, placements: list[Placement]) -> tuple[str, str]:
         else:
             runs[-1].append(k)
 
-    joined: list[tuple[str, str]] = []
+    joined: list[str] = []
     for r, members in enumerate(runs):
         if len(members) == 1:
-            joined.append((f"v{members[0]}", f"a{members[0]}"))
-            continue
-        if not b.video:
+            joined.append(f"{'v' if b.video else 'a'}{members[0]}")
+        elif b.video:
+            b.add([f"v{k}" for k in members], [f("concat", n=len(members), v=1, a=0)], [f"run{r}cv"])
+            # concat works in microseconds; blending needs both sides in the output frame timebase.
+            b.add([f"run{r}cv"], [_frame_timebase(b)], [f"run{r}v"])
+            joined.append(f"run{r}v")
+        else:
             b.add([f"a{k}" for k in members], [f("concat", n=len(members), v=0, a=1)], [f"run{r}a"])
-            joined.append(("", f"run{r}a"))
-            continue
-        pads = [label for k in members for label in (f"v{k}", f"a{k}")]
-        b.add(pads, [f("concat", n=len(members), v=1, a=1)], [f"run{r}cv", f"run{r}a"])
-        # concat works in microseconds; blending needs both sides in the output frame timebase.
-        b.add([f"run{r}cv"], [_frame_timebase(b)], [f"run{r}v"])
-        joined.append((f"run{r}v", f"run{r}a"))
+            joined.append(f"run{r}a")
 
-    video, audio = joined[0]
+    stream = joined[0]
     for r in range(1, len(runs)):
         first = placements[runs[r][0]]
         previous_end = placements[runs[r - 1][-1]].end_frame
-        overlap = previous_end - first.start_frame
-        kind = "fadeblack" if first.clip.transition_in.kind == "dip" else "fade"
         if b.video:
-            _blend_video(b, r, video, joined[r][0], first.start_frame, overlap, kind)
-        overlap_samples = _samples(previous_end, b.edl) - _samples(first.start_frame, b.edl)
-        b.add([audio, joined[r][1]], [f("acrossfade", ns=overlap_samples, c1="tri", c2="tri")], [f"x{r}a"])
-        video, audio = f"x{r}v", f"x{r}a"
-    return video, audio
+            kind = "fadeblack" if first.clip.transition_in.kind == "dip" else "fade"
+            _blend_video(b, r, stream, joined[r], first.start_frame, previous_end - first.start_frame, kind)
+            stream = f"x{r}v"
+        else:
+            overlap_samples = _samples(previous_end, b.edl) - _samples(first.start_frame, b.edl)
+            b.add([stream, joined[r]], [f("acrossfade", ns=overlap_samples, c1="tri", c2="tri")], [f"x{r}a"])
+            stream = f"x{r}a"
+    return stream
 
 
 def _blend_video(b: _Builder, r: int, outgoing: str, incoming: str, start: int, overlap: int, kind: str) -> None:
@@ -396,55 +426,41 @@ def _image(b: _Builder, i: int, overlay: ImageOverlay, video: str) -> str:
 # ---- 4. audio -------------------------------------------------------------------------------
 
 
-def _finish_audio(b: _Builder, speech: str, total_frames: int) -> str:
+def _add_music(b: _Builder, speech: str, total_samples: int) -> str:
+    """The music bed, ducked under the clips' sound when asked, mixed in; or the sound alone."""
     out, music = b.edl.output, b.edl.music
-    total_samples = _samples(total_frames, b.edl)
-    mix = speech
-    if music is not None:
-        source = b.sources[music.media]
-        loop = ["-stream_loop", "-1"] if music.loop else []
-        index = b.add_input(source.path, *loop, "-ss", to_ffmpeg(music.src_in))
-        total = Fraction(total_samples, out.audio_rate)
-        bed = [
-            f("aresample", out.audio_rate),
-            f("aformat", sample_fmts="fltp", sample_rates=out.audio_rate, channel_layouts="stereo"),
-            f("atrim", end_sample=total_samples),
-            f("asetpts", "PTS-STARTPTS"),
-            f("volume", f"{music.gain_db}dB"),
-        ]
-        if music.fade_in > 0:
-            bed.append(f("afade", t="in", st=0, d=to_ffmpeg(music.fade_in)))
-        if music.fade_out > 0:
-            fade = min(music.fade_out, total)
-            bed.append(f("afade", t="out", st=to_ffmpeg(total - fade), d=to_ffmpeg(fade)))
-        assert source.info.audio is not None
-        b.add([f"{index}:{source.info.audio.index}"], bed, ["bed"])
-        if music.duck:
-            b.add([speech], [f("asplit", 2)], ["speech", "key"])
-            # Music drops by up to ~15 dB within 20 ms of speech and recovers over 400 ms.
-            b.add(["bed", "key"], [f("sidechaincompress", threshold=0.02, ratio=8, attack=20, release=400)], ["ducked"])
-            b.add(["speech", "ducked"], [f("amix", inputs=2, duration="first", normalize=0)], ["mix"])
-        else:
-            b.add([speech, "bed"], [f("amix", inputs=2, duration="first", normalize=0)], ["mix"])
-        mix = "mix"
-    if not b.video:
-        return _probe_branches(b, mix)
-    b.add(
-        [mix],
-        [
-            *_normalise(b.loudness, out.true_peak_db),
-            f("aresample", out.audio_rate),
-            f("aformat", sample_fmts="fltp", channel_layouts="stereo"),
-            f("apad", whole_len=total_samples),
-            f("atrim", end_sample=total_samples),
-        ],
-        ["aout"],
-    )
-    return "aout"
+    if music is None:
+        return speech
+    source = b.sources[music.media]
+    loop = ["-stream_loop", "-1"] if music.loop else []
+    index = b.add_input(source.path, *loop, "-ss", to_ffmpeg(music.src_in))
+    total = Fraction(total_samples, out.audio_rate)
+    bed = [
+        f("aresample", out.audio_rate),
+        f("aformat", sample_fmts="fltp", sample_rates=out.audio_rate, channel_layouts="stereo"),
+        f("atrim", end_sample=total_samples),
+        f("asetpts", "PTS-STARTPTS"),
+        f("volume", f"{music.gain_db}dB"),
+    ]
+    if music.fade_in > 0:
+        bed.append(f("afade", t="in", st=0, d=to_ffmpeg(music.fade_in)))
+    if music.fade_out > 0:
+        fade = min(music.fade_out, total)
+        bed.append(f("afade", t="out", st=to_ffmpeg(total - fade), d=to_ffmpeg(fade)))
+    assert source.info.audio is not None
+    b.add([f"{index}:{source.info.audio.index}"], bed, ["bed"])
+    if not music.duck:
+        b.add([speech, "bed"], [f("amix", inputs=2, duration="first", normalize=0)], ["withmusic"])
+        return "withmusic"
+    b.add([speech], [f("asplit", 2)], ["speech", "key"])
+    # Music drops by up to ~15 dB within 20 ms of speech and recovers over 400 ms.
+    b.add(["bed", "key"], [f("sidechaincompress", threshold=0.02, ratio=8, attack=20, release=400)], ["ducked"])
+    b.add(["speech", "ducked"], [f("amix", inputs=2, duration="first", normalize=0)], ["withmusic"])
+    return "withmusic"
 
 
-def _normalise(loudness: LoudnessGain | None, true_peak_db: float) -> list[str]:
-    if loudness is None or loudness.silent:
+def _normalise(loudness: LoudnessGain, true_peak_db: float) -> list[str]:
+    if loudness.silent:
         return []  # nothing audible to normalise
     return _gain_and_limiter(loudness.gain_db, true_peak_db)
 
@@ -457,22 +473,10 @@ def _gain_and_limiter(gain_db: float, true_peak_db: float) -> list[str]:
     ]
 
 
-def _probe_branches(b: _Builder, mix: str) -> str:
-    assert b.probe_dir is not None and b.probe_gains
-    n = len(b.probe_gains)
-    labels = [f"probe{i}" for i in range(n)]
-    if n > 1:
-        b.add([mix], [f("asplit", n)], labels)
-    else:
-        labels = [mix]
-    for i, gain in enumerate(b.probe_gains):
-        shaped = [] if gain is None else _gain_and_limiter(gain, b.edl.output.true_peak_db)
-        measure = [
-            f("ebur128", metadata=1),
-            f("astats", metadata=1, measure_overall="Peak_level", measure_perchannel="none", reset=0),
-            f("ametadata", mode="print", file=str(b.probe_dir / f"branch{i}.txt")),
-        ]
-        b.add([labels[i]], [*shaped, *measure], [f"measured{i}"])
-    for i in range(n - 1):
-        b.add([f"measured{i}"], ["anullsink"], [])
-    return f"measured{n - 1}"
+def _measure(report: Path) -> list[str]:
+    """Pass-through filters that log the running integrated loudness and peak to `report`."""
+    return [
+        f("ebur128", metadata=1),
+        f("astats", metadata=1, measure_overall="Peak_level", measure_perchannel="none", reset=0),
+        f("ametadata", mode="print", file=str(report)),
+    ]

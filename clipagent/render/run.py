@@ -1,5 +1,6 @@
-"""Render: validate, compile, run one ffmpeg process with progress, and publish the output
-atomically (a temporary file beside the output, renamed on success, removed on failure)."""
+"""Render: validate, compile, run the two ffmpeg passes (the mix, then the render) with
+progress, and publish the output atomically (a temporary file beside the output, renamed on
+success, removed on failure)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import ctypes
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from collections import deque
@@ -19,7 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..analysis.cache import Cache
-from ..edl import EDL
+from ..edl import EDL, timeline_frames
 from ..errors import BadInputError, RenderError
 from ..ffmpeg import FFmpeg, find_ffmpeg
 from ..validate import resolve_media_path, validate_edl
@@ -27,11 +28,11 @@ from .encoders import AUDIO_ARGS, EncoderChoice, choose_encoder
 from .graph import (
     MAX_GAIN_DB,
     SILENCE_LUFS,
-    CompiledGraph,
     LoudnessGain,
     Source,
-    compile_edl,
-    compile_loudness_probe,
+    compile_limiter_probe,
+    compile_mix,
+    compile_render,
 )
 from .text import find_font
 
@@ -49,27 +50,62 @@ class RenderJob:
     """Everything needed to run the render, decided before anything is written."""
 
     ffmpeg: FFmpeg
-    graph: CompiledGraph
     encoder: EncoderChoice
+    edl: EDL
+    sources: dict[str, Source]
+    font: Path | None
     output: Path
     inputs: list[Path]
+    work: Path
+    """A hidden folder beside the output for the mixed sound and the logs; it exists only while
+    the render runs. Beside the output, not in /tmp: /tmp may be memory, and the mix of a long
+    cut is large (float WAV, 23 MB a minute)."""
 
-    def command(self, output: Path, scratch: Path | None = None) -> list[str]:
-        out = self.graph
+    @property
+    def duration(self) -> Fraction:
+        return Fraction(timeline_frames(self.edl)) / self.edl.output.fps
+
+    @property
+    def mix_wav(self) -> Path:
+        return self.work / "mix.wav"
+
+    def mix_command(self, *, inline: bool = False) -> list[str]:
+        """Pass 1: the sound of the whole cut, mixed once, measured and kept as a float WAV."""
+        graph = compile_mix(self.edl, self.sources, self.work / "loudness.txt")
+        script = None if inline else self.work / "mix-graph.txt"
+        return [
+            self.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-y", "-v", "error",
+            *graph.input_args, *_graph_args(self.ffmpeg, graph.filtergraph, script),
+            "-map", f"[{graph.audio_label}]", "-c:a", "pcm_f32le", "-rf64", "auto", "-f", "wav", str(self.mix_wav),
+        ]  # fmt: skip
+
+    def render_command(self, loudness: LoudnessGain, output: Path, *, inline: bool = False) -> list[str]:
+        """Pass 2: the picture and the mixed sound at `loudness`'s gain, encoded to `output`."""
+        graph = compile_render(
+            self.edl, self.sources, self.mix_wav, loudness, font=self.font, hwaccel=self.encoder.hwaccel_decode
+        )
+        script = None if inline else self.work / "graph.txt"
         return [
             self.ffmpeg.path, "-hide_banner", "-nostdin", "-y", "-v", "error",
-            *out.input_args,
-            *_graph_args(self.ffmpeg, out, scratch),
-            "-map", f"[{out.video_label}]", "-map", f"[{out.audio_label}]",
+            *graph.input_args,
+            *_graph_args(self.ffmpeg, graph.filtergraph, script),
+            "-map", f"[{graph.video_label}]", "-map", f"[{graph.audio_label}]",
             *self.encoder.args, *AUDIO_ARGS,
-            "-r", f"{out.fps.numerator}/{out.fps.denominator}",
+            "-r", f"{graph.fps.numerator}/{graph.fps.denominator}",
             "-movflags", "+faststart",
             "-f", CONTAINERS[self.output.suffix.lower()],
             str(output),
         ]  # fmt: skip
 
     def dry_run_text(self) -> str:
-        return shlex.join(self.command(self.output))
+        """Both passes, as they would run; nothing is run or written, so the gain is shown as 0 dB."""
+        placeholder = LoudnessGain(0.0, self.edl.output.loudness_lufs)
+        return "\n".join([
+            "# pass 1: mix the sound and measure its loudness",
+            shlex.join(self.mix_command(inline=True)),
+            "# pass 2: render; the volume= gain comes from pass 1's measurement",
+            shlex.join(self.render_command(placeholder, self.output, inline=True)),
+        ])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,6 +114,7 @@ class RenderResult:
     duration: Fraction
     encoder: str
     seconds: float
+    loudness: LoudnessGain
 
 
 def plan_render(
@@ -88,40 +125,49 @@ def plan_render(
     encoder: str = "auto",
     protect: list[Path] = (),
 ) -> RenderJob:
-    """Validate `edl` against the media and compile the render; raises EDLError when invalid."""
+    """Validate `edl` against the media and decide the render; raises EDLError when invalid."""
     report = validate_edl(edl, media_root, prober=Cache().probe)
     report.raise_if_invalid()
     sources = {ref.id: Source(resolve_media_path(media_root, ref.path), report.media[ref.id]) for ref in edl.media}
     inputs = [s.path for s in sources.values()]
     _check_output(output, [*inputs, *protect])
     needs_font = any(o.kind in ("text", "captions") for o in edl.overlays)
-    ffmpeg = find_ffmpeg()
-    choice = choose_encoder(ffmpeg, encoder)
-    loudness = choose_loudness_gain(ffmpeg, edl, sources)
-    font = find_font() if needs_font else None
-    graph = compile_edl(edl, sources, loudness=loudness, font=font, hwaccel=choice.hwaccel_decode)
-    return RenderJob(ffmpeg=ffmpeg, graph=graph, encoder=choice, output=output, inputs=inputs)
+    return RenderJob(
+        ffmpeg=(ffmpeg := find_ffmpeg()),
+        encoder=choose_encoder(ffmpeg, encoder),
+        edl=edl,
+        sources=sources,
+        font=find_font() if needs_font else None,
+        output=output,
+        inputs=inputs,
+        work=output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.work"),
+    )
 
 
 def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderResult:
-    """Run ffmpeg; the output appears complete, or not at all."""
+    """Mix, measure, render; the output appears complete, or not at all."""
     job.output.parent.mkdir(parents=True, exist_ok=True)
     partial = job.output.with_name(f".{job.output.name}.{uuid.uuid4().hex[:8]}.partial")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="clipagent-render-") as scratch:
-        stderr_path = Path(scratch) / "ffmpeg.log"
-        command = job.command(partial, Path(scratch))
+    job.work.mkdir()
+    try:
+        _run_ffmpeg(job.mix_command(), job.work / "mix.log", "mixing the sound")
+        loudness = choose_loudness_gain(job)
+        command = job.render_command(loudness, partial)
         command[-1:-1] = ["-progress", "pipe:1", "-nostats"]
-        try:
-            _run_ffmpeg(command, stderr_path, float(job.graph.duration), progress)
-            os.replace(partial, job.output)
-        finally:
-            partial.unlink(missing_ok=True)
-    return RenderResult(job.output, job.graph.duration, job.encoder.name, time.monotonic() - started)
+        _run_ffmpeg(command, job.work / "ffmpeg.log", "rendering", float(job.duration), progress)
+        os.replace(partial, job.output)
+    finally:
+        partial.unlink(missing_ok=True)
+        shutil.rmtree(job.work, ignore_errors=True)
+    return RenderResult(job.output, job.duration, job.encoder.name, time.monotonic() - started, loudness)
 
 
-def _run_ffmpeg(command: list[str], stderr_path: Path, total: float, progress: Progress | None) -> None:
-    with open(stderr_path, "w+b") as stderr:
+def _run_ffmpeg(
+    command: list[str], log: Path, doing: str, total: float = 0.0, progress: Progress | None = None
+) -> None:
+    """Run ffmpeg with its stderr in `log`; a failure raises RenderError with the log's tail."""
+    with open(log, "w+b") as stderr:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
         )
@@ -142,26 +188,77 @@ def _run_ffmpeg(command: list[str], stderr_path: Path, total: float, progress: P
         if code != 0:
             stderr.seek(0)
             tail = deque(stderr.read().decode("utf-8", "replace").splitlines(), maxlen=25)
-            raise RenderError(f"ffmpeg failed with exit code {code}", stderr_tail="\n".join(tail))
+            raise RenderError(f"ffmpeg failed while {doing} (exit code {code})", stderr_tail="\n".join(tail))
     if progress:
         progress(total, total)
 
 
-def choose_loudness_gain(ffmpeg: FFmpeg, edl: EDL, sources: dict[str, Source]) -> LoudnessGain:
-    """Measure the mix (audio only, no video decoded) and find the gain that, through the peak
-    limiter, lands it on the target. Where the limiter must work, a second pass measures three
-    candidate gains and interpolates between them, since limiting costs loudness."""
-    target, ceiling = edl.output.loudness_lufs, edl.output.true_peak_db
-    (raw,) = _measure(ffmpeg, edl, sources, [None])
+LIMITER_STEPS_DB = (0.0, 1.5, 3.0, 6.0, 12.0, 24.0)
+"""Gains above the unlimited one that the first limiter pass measures: limiting a peaky mix can
+cost it anything from a fraction of a dB to more than 20 dB of loudness."""
+
+FINE_ENOUGH_DB = 1.5
+"""Interpolating between measured gains at most this far apart lands within ~0.2 LU."""
+
+
+def choose_loudness_gain(job: RenderJob) -> LoudnessGain:
+    """The gain that, through the peak limiter, lands the mix (measured by pass 1) on the target.
+
+    Where no peak would reach the limiter, that is the plain difference. Otherwise limiting costs
+    loudness, by an amount that depends on the mix: the mixed WAV is measured through the limiter
+    at candidate gains, the two around the target are refined until close, and the gain is
+    interpolated between them."""
+    target, ceiling = job.edl.output.loudness_lufs, job.edl.output.true_peak_db
+    raw = _read_measurement(job.work / "loudness.txt")
     if raw.lufs <= SILENCE_LUFS:
         return LoudnessGain(0.0, raw.lufs)
     gain = min(target - raw.lufs, MAX_GAIN_DB)
     if raw.peak_db + gain <= ceiling - 0.5:
         return LoudnessGain(gain, raw.lufs)  # no peak reaches the limiter
-    candidates = [gain, gain + 1.5, gain + 3.0]
-    results = _measure(ffmpeg, edl, sources, candidates)
-    chosen = _interpolate_gain(candidates, [r.lufs for r in results], target)
-    return LoudnessGain(min(chosen, MAX_GAIN_DB), raw.lufs)
+    # Limiting only removes loudness, so `gain` lands at or under the target: search upwards.
+    candidates = sorted({min(gain + step, MAX_GAIN_DB) for step in LIMITER_STEPS_DB})
+    measured: dict[float, float] = {}
+    for attempt in range(3):
+        measured.update(zip(candidates, _measure_limited(job, candidates, attempt)))
+        low, high = _bracket(measured, target)
+        if high - low <= FINE_ENOUGH_DB:
+            break
+        candidates = [low + (high - low) * k / 5 for k in range(1, 5)]
+    return LoudnessGain(_interpolate_gain(measured, target), raw.lufs)
+
+
+def _measure_limited(job: RenderJob, gains: list[float], attempt: int) -> list[float]:
+    """The integrated loudness of the mixed WAV through each gain and the limiter (one pass)."""
+    reports = job.work / f"limiter{attempt}"
+    reports.mkdir()
+    graph = compile_limiter_probe(job.edl, job.mix_wav, gains, reports)
+    command = [
+        job.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-v", "error",
+        *graph.input_args, *_graph_args(job.ffmpeg, graph.filtergraph, reports / "graph.txt"),
+        "-map", f"[{graph.audio_label}]", "-f", "null", "-",
+    ]  # fmt: skip
+    _run_ffmpeg(command, reports / "ffmpeg.log", "measuring the limited mix")
+    return [_read_measurement(reports / f"limit{i}.txt").lufs for i in range(len(gains))]
+
+
+def _bracket(measured: dict[float, float], target: float) -> tuple[float, float]:
+    """The neighbouring measured gains whose loudness lies either side of `target`; both the
+    nearest end when the target is out of reach."""
+    gains = sorted(measured)
+    for low, high in zip(gains, gains[1:]):
+        if measured[low] <= target <= measured[high]:
+            return low, high
+    end = gains[-1] if target > measured[gains[-1]] else gains[0]
+    return end, end
+
+
+def _interpolate_gain(measured: dict[float, float], target: float) -> float:
+    """The gain whose output hits `target`, linearly between its bracketing measurements."""
+    low, high = _bracket(measured, target)
+    span = measured[high] - measured[low]
+    if span <= 0:
+        return low
+    return low + (target - measured[low]) * (high - low) / span
 
 
 @dataclass(frozen=True)
@@ -170,22 +267,8 @@ class _Measured:
     peak_db: float
 
 
-def _measure(ffmpeg: FFmpeg, edl: EDL, sources: dict[str, Source], gains: list[float | None]) -> list[_Measured]:
-    with tempfile.TemporaryDirectory(prefix="clipagent-loudness-") as scratch:
-        graph = compile_loudness_probe(edl, sources, gains, Path(scratch))
-        command = [
-            ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-v", "error",
-            *graph.input_args, *_graph_args(ffmpeg, graph, Path(scratch)),
-            "-map", f"[{graph.audio_label}]", "-f", "null", "-",
-        ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL)
-        if result.returncode != 0:
-            tail = "\n".join(result.stderr.splitlines()[-25:])
-            raise RenderError("ffmpeg failed while measuring the mix's loudness", stderr_tail=tail)
-        return [_read_branch(Path(scratch) / f"branch{i}.txt") for i in range(len(gains))]
-
-
-def _read_branch(log: Path) -> _Measured:
+def _read_measurement(log: Path) -> _Measured:
+    """The totals on the last line of an ebur128 + astats log; silence when it has none."""
     text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
     lufs = re.findall(r"lavfi\.r128\.I=(\S+)", text)
     peak = re.findall(r"lavfi\.astats\.Overall\.Peak_level=(\S+)", text)
@@ -194,24 +277,12 @@ def _read_branch(log: Path) -> _Measured:
     return _Measured(float(lufs[-1]), float(peak[-1]) if peak else 0.0)
 
 
-def _interpolate_gain(gains: list[float], lufs: list[float], target: float) -> float:
-    """The gain whose output hits `target`, from measured (gain, loudness) points, linearly."""
-    points = sorted(zip(lufs, gains))
-    for (l0, g0), (l1, g1) in zip(points, points[1:]):
-        if l0 <= target <= l1 and l1 > l0:
-            return g0 + (target - l0) * (g1 - g0) / (l1 - l0)
-    (l0, g0), (l1, g1) = (points[0], points[1]) if target < points[0][0] else (points[-2], points[-1])
-    slope = (g1 - g0) / (l1 - l0) if l1 > l0 else 1.0
-    return g1 + (target - l1) * slope
-
-
-def _graph_args(ffmpeg: FFmpeg, graph: CompiledGraph, scratch: Path | None) -> list[str]:
-    """The filtergraph inline, or through a script file when it is too long for one argument."""
-    if scratch is None or len(graph.filtergraph) <= INLINE_GRAPH_LIMIT:
-        return ["-filter_complex", graph.filtergraph]
-    graph_file = scratch / "graph.txt"
-    graph_file.write_text(graph.filtergraph, encoding="utf-8")
-    return [ffmpeg.filter_script_option, str(graph_file)]
+def _graph_args(ffmpeg: FFmpeg, filtergraph: str, script: Path | None) -> list[str]:
+    """The filtergraph inline, or written to `script` when it is too long for one argument."""
+    if script is None or len(filtergraph) <= INLINE_GRAPH_LIMIT:
+        return ["-filter_complex", filtergraph]
+    script.write_text(filtergraph, encoding="utf-8")
+    return [ffmpeg.filter_script_option, str(script)]
 
 
 def _check_output(output: Path, inputs: list[Path]) -> None:
