@@ -297,7 +297,7 @@ def measure(name: str, way_args: list[str]) -> dict:
         # wrapper's): other people's work competing for the cores.
         "other_cpu_s": max(0.0, busy - inner["child_cpu_s"] - inner["self_cpu_s"]),
         "stdout": stdout.decode(errors="replace").strip()[-500:],
-        # clipagent prints "... N s to render": the ffmpeg render alone, without the work before it
+        # clipagent prints "... N s to render": its two ffmpeg passes, without the work before them
         "render_s": _render_seconds(stdout.decode(errors="replace")) if name == "clipagent" else None,
     }
 
@@ -456,9 +456,9 @@ def render_table(
         "",
         *(
             [
-                f"clipagent's own split (medians): the ffmpeg render {render_s:.2f} s ({render_s / fl:.2f}× floor); "
-                f"everything before and around it (interpreter, imports, probe, ffmpeg and encoder checks, "
-                f"loudness pass) {c - render_s:.2f} s.",
+                f"clipagent's own split (medians): its two ffmpeg passes (the sound mixed and measured, then "
+                f"the render) {render_s:.2f} s ({render_s / fl:.2f}× floor); everything before them (interpreter, "
+                f"imports, probes, encoder check) {c - render_s:.2f} s.",
                 "",
             ]
             if render_s
@@ -482,49 +482,6 @@ def render_table(
     return "\n".join(lines)
 
 
-README_HEADER = """# Render benchmark
-
-`bench/render.py` renders one realistic EDL (six 1280x720 30 fps H.264+AAC sources, six 4-5 s
-clips, one 0.5 s crossfade, a 3 s text title, a logo over the whole cut, a ducked music bed,
-loudness-normalised to -14 LUFS; 27.5 s in all) three ways, interleaved, and compares them:
-
-* **clipagent**: `clipagent render edl.json -o out.mp4 --encoder libx264`, the whole CLI process
-  (interpreter start-up, probing, the loudness pre-pass and the render);
-* **moviepy**: `bench/moviepy_equivalent.py`, the same cut written for moviepy 2.x with the same
-  x264 (veryfast, CRF 20) and AAC (192k) settings;
-* **floor**: one plain `ffmpeg -stream_loop -1 -i SRC -t D ... out.mp4` transcode of one source, to the
-  same length with the same settings: the decode + encode cost no renderer can avoid.
-
-The moviepy script does *less* work than clipagent, which favours moviepy: moviepy has no
-sidechain ducking (the bed is mixed at a fixed -8 dB) and no loudness normalisation (clipagent
-measures the mix in an audio-only pre-pass and lands it on -14 LUFS with a gain and a peak
-limiter), and it skips clipagent's per-clip fps/scale/pad/frame-exact trimming.
-
-The floor transcodes one source, so which one matters: x264's cost depends on the picture. The
-six lavfi sources are tuned to cost about the same, and the floor uses the one whose measured
-plain-transcode CPU cost per second is nearest the EDL's duration-weighted mean (the numbers are
-under the table). Timing is wall clock, as a user sees it; CPU time (user + system, all threads
-and children) is printed beside it because it barely moves when someone else loads the machine,
-and "others' CPU" says how much other work ran during each run (from `/proc/stat`).
-
-Memory: each way runs under `bench/_measure.py`; "Python" is that process's peak RSS, "ffmpeg"
-the largest ffmpeg child's (`ru_maxrss`), "peak" the larger of the two, and "tree sum" the
-largest summed RSS of all the way's processes, sampled every 0.2 s (moviepy runs several
-ffmpeg readers at once).
-
-Run it (media is generated once into the git-ignored `bench/results/media/`; raw numbers of the
-last run go to `bench/results/latest.json`):
-
-```
-.venv/bin/python bench/render.py --write-readme     # 3 interleaved repeats, rewrites the results below
-.venv/bin/python bench/render.py --repeats 1        # quick run, prints the table only
-.venv/bin/python bench/render.py --clipagent-src /tmp/patched   # measure a patched copy of clipagent/
-```
-
-`--clipagent-src DIR` runs the package in `DIR/clipagent` instead of the installed one, e.g.
-`mkdir /tmp/patched && cp -r clipagent /tmp/patched/ && patch -p1 -d /tmp/patched < bench/proposed-graph-fix.diff`.
-"""
-
 RESULTS_START = "<!-- results:start (written by bench/render.py --write-readme) -->"
 RESULTS_END = "<!-- results:end -->"
 
@@ -536,7 +493,7 @@ def write_readme(table: str, info: dict) -> None:
         f"{when}; clipagent {info['clipagent']}; {info['nproc']} CPU(s), {info['cpu']}; ffmpeg {info['ffmpeg']}; "
         f"moviepy {info['moviepy']}; Python {info['python']}.\n\n{table}\n{RESULTS_END}"
     )
-    text = README.read_text(encoding="utf-8") if README.exists() else README_HEADER
+    text = README.read_text(encoding="utf-8")
     if RESULTS_START in text and RESULTS_END in text:
         head, rest = text.split(RESULTS_START, 1)
         tail = rest.split(RESULTS_END, 1)[1]
