@@ -7,7 +7,8 @@ Layout (one file per preset, the file name is the preset name):
     presets/captions/<name>.yaml   caption styles (fields of the EDL's Captions overlay)
     presets/brands/<name>.yaml     brand kits: logo, colours, font, end card
 
-The shipped folder is the repository's `presets/`; `$CLIPAGENT_PRESETS` (one folder, or several
+The shipped folder is the repository's `presets/` (an installed wheel carries it as
+`clipagent/_presets/`, see pyproject.toml); `$CLIPAGENT_PRESETS` (one folder, or several
 separated by os.pathsep) is searched first, so a user's preset of the same name wins and their
 `defaults.yaml` overrides the shipped defaults key by key.
 """
@@ -27,7 +28,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .edl import Captions, Color, Cue, ImageOverlay, OutputSpec, Position
 from .timebase import Rate, Time
 
-SHIPPED = Path(__file__).resolve().parents[1] / "presets"
+
+
+def _shipped_folder() -> Path:
+    """The copy inside an installed wheel, else presets/ at the top of the checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_presets"
+    return installed if installed.is_dir() else package.parent / "presets"
+
+
+SHIPPED = _shipped_folder()
 ENV_VAR = "CLIPAGENT_PRESETS"
 
 Kind = Literal["platform", "captions", "brand"]
