@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__, cli_analysis, cli_edit
@@ -70,10 +70,17 @@ def render(
         return
     err.print(f"[dim]{job.ffmpeg.describe()}; encoder {job.encoder.name} ({job.encoder.reason})[/dim]")
     with Progress(
-        TextColumn("rendering"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), console=err
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+        console=err,
     ) as bar:
-        task = bar.add_task("render", total=float(job.duration))
-        result = run_render(job, progress=lambda done, total: bar.update(task, completed=done))
+        stages: dict[str, TaskID] = {}
+
+        def show(stage: str, done: float, total: float) -> None:
+            if stage not in stages:
+                stages[stage] = bar.add_task(stage, total=total)
+            bar.update(stages[stage], completed=done)
+
+        result = run_render(job, progress=show)
     out.print(f"wrote {result.output} ({float(result.duration):.2f} s, {result.encoder}, {result.seconds:.1f} s to render)")
 
 

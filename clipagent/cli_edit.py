@@ -111,13 +111,13 @@ def _progress() -> Progress:
 
 
 def _render_progress(bar: Progress, reporter: RichReporter):
-    """A render progress callback that opens its bar on the first call."""
-    update = None
+    """A render progress callback that opens a bar for each stage on its first call."""
+    stage, update = None, None
 
-    def progress(done: float, total: float) -> None:
-        nonlocal update
-        if update is None:
-            update = reporter.task("rendering cut.mp4", total)
+    def progress(doing: str, done: float, total: float) -> None:
+        nonlocal stage, update
+        if doing != stage:
+            stage, update = doing, reporter.task(f"{doing}: cut.mp4", total)
         update(done)
 
     return progress

@@ -49,7 +49,8 @@ class EditResult(BaseModel):
     """False for --dry-run, and when cut.mp4 already shows this EDL."""
 
 
-RenderProgress = Callable[[float, float], None]
+RenderProgress = Callable[[str, float, float], None]
+"""(stage, seconds done, total seconds): see render.run.Progress."""
 
 
 def default_out_dir(brief_path: Path) -> Path:

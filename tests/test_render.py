@@ -18,7 +18,7 @@ from clipagent.edl import timeline_duration
 from clipagent.errors import BadInputError, RenderError
 from clipagent.media import integrated_loudness, probe
 from clipagent.render.graph import LoudnessGain
-from clipagent.render.run import plan_render, run_render
+from clipagent.render.run import MIXING, RENDERING, plan_render, run_render
 
 from .conftest import edl_from, ffprobe_facts, make_video
 
@@ -161,6 +161,18 @@ def test_killed_render_leaves_no_partial_file(media_dir, tmp_path):
     assert code == 1
     assert list(out.parent.iterdir()) == []  # neither the output nor a partial file
     assert b"interrupted" in process.stderr.read()
+
+
+def test_progress_reports_the_mix_then_the_render(media_dir, tmp_path):
+    seen: list[tuple[str, float, float]] = []
+    job = plan_render(edl_from({}), Path(media_dir), tmp_path / "cut.mp4", encoder="libx264")
+    run_render(job, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stages = [stage for stage, _, _ in seen]
+    assert stages == sorted(stages, key=[MIXING, RENDERING].index)  # every mixing report comes first
+    for stage in (MIXING, RENDERING):
+        reports = [(done, total) for s, done, total in seen if s == stage]
+        assert reports[-1] == (float(job.duration), float(job.duration))
+        assert [done for done, _ in reports] == sorted(done for done, _ in reports)
 
 
 def test_refuses_to_overwrite_an_input(media_dir, tmp_path):

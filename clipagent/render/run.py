@@ -41,8 +41,11 @@ INLINE_GRAPH_LIMIT = 60_000
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 
-Progress = Callable[[float, float], None]
-"""Called with (seconds rendered, total seconds)."""
+Progress = Callable[[str, float, float], None]
+"""Called with (stage, seconds of the cut done, total seconds); the stages are MIXING, then RENDERING."""
+
+MIXING = "mixing the sound"
+RENDERING = "rendering"
 
 
 @dataclass(frozen=True)
@@ -151,11 +154,11 @@ def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderRes
     started = time.monotonic()
     job.work.mkdir()
     try:
-        _run_ffmpeg(job.mix_command(), job.work / "mix.log", "mixing the sound")
+        total = float(job.duration)
+        _run_ffmpeg(_with_progress(job.mix_command()), job.work / "mix.log", MIXING, total, progress)
         loudness = choose_loudness_gain(job)
-        command = job.render_command(loudness, partial)
-        command[-1:-1] = ["-progress", "pipe:1", "-nostats"]
-        _run_ffmpeg(command, job.work / "ffmpeg.log", "rendering", float(job.duration), progress)
+        command = _with_progress(job.render_command(loudness, partial))
+        _run_ffmpeg(command, job.work / "ffmpeg.log", RENDERING, total, progress)
         os.replace(partial, job.output)
     finally:
         partial.unlink(missing_ok=True)
@@ -163,10 +166,16 @@ def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderRes
     return RenderResult(job.output, job.duration, job.encoder.name, time.monotonic() - started, loudness)
 
 
+def _with_progress(command: list[str]) -> list[str]:
+    """ffmpeg reports its position (out_time_us=...) on stdout as it goes."""
+    return [*command[:-1], "-progress", "pipe:1", command[-1]]
+
+
 def _run_ffmpeg(
     command: list[str], log: Path, doing: str, total: float = 0.0, progress: Progress | None = None
 ) -> None:
-    """Run ffmpeg with its stderr in `log`; a failure raises RenderError with the log's tail."""
+    """Run ffmpeg with its stderr in `log`, reporting `doing`'s progress where the command asks
+    ffmpeg for it; a failure raises RenderError with the log's tail."""
     with open(log, "w+b") as stderr:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
@@ -176,7 +185,7 @@ def _run_ffmpeg(
             for raw in process.stdout:
                 key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
                 if key == "out_time_us" and progress and value.lstrip("-").isdigit():
-                    progress(min(total, max(0.0, int(value) / 1e6)), total)
+                    progress(doing, min(total, max(0.0, int(value) / 1e6)), total)
             code = process.wait()
         except BaseException:
             process.terminate()
@@ -190,7 +199,7 @@ def _run_ffmpeg(
             tail = deque(stderr.read().decode("utf-8", "replace").splitlines(), maxlen=25)
             raise RenderError(f"ffmpeg failed while {doing} (exit code {code})", stderr_tail="\n".join(tail))
     if progress:
-        progress(total, total)
+        progress(doing, total, total)
 
 
 LIMITER_STEPS_DB = (0.0, 1.5, 3.0, 6.0, 12.0, 24.0)
