@@ -25,7 +25,7 @@ SOURCES = ["testsrc2", "mandelbrot", "smptebars", "cellauto=seed=7", "gradients=
            "yuvtestsrc"]  # fmt: skip
 
 
-def make_cut_video(
+def make_segments_video(
     path: Path, segments: list[tuple[str, int, str]], size: str = "320x180", post: str = "null", extra=()
 ) -> list[Fraction]:
     """Segments of (lavfi source, frames, rate) joined by hard cuts, then the `post` filters;
@@ -50,7 +50,7 @@ def make_cut_video(
 
 def make_clip(path: Path, source: str, post: str = "null") -> Path:
     """One second of one lavfi source at 30 fps."""
-    make_cut_video(path, [(source, 30, "30")], post=post)
+    make_segments_video(path, [(source, 30, "30")], post=post)
     return path
 
 
@@ -101,7 +101,7 @@ def assert_tiled(shots: ShotList, end: Fraction) -> None:
 def test_hard_cuts_are_found_on_the_frame(tmp_path, rate):
     counts = [36, 45, 30, 54, 40, 33] if rate == "30" else [30, 42, 25, 38]
     video = tmp_path / "cuts.mp4"
-    truth = make_cut_video(video, [(SOURCES[i], n, rate) for i, n in enumerate(counts)])
+    truth = make_segments_video(video, [(SOURCES[i], n, rate) for i, n in enumerate(counts)])
     blobs: dict[str, bytes] = {}
     shots = analyse(video, blobs=blobs)
 
@@ -124,7 +124,7 @@ def test_hard_cuts_are_found_on_the_frame(tmp_path, rate):
 @pytest.mark.parametrize("detector", ["content", "adaptive"])  # adaptive reports its cuts two frames late
 def test_times_count_from_the_container_start(tmp_path, detector):
     video = tmp_path / "cuts.mp4"
-    truth = make_cut_video(video, [(s, 30, "30") for s in SOURCES[:4]])
+    truth = make_segments_video(video, [(s, 30, "30") for s in SOURCES[:4]])
     transport = tmp_path / "cuts.ts"  # MPEG-TS starts its clock at 1.4 s
     subprocess.run([find_ffmpeg().path, "-v", "error", "-y", "-i", str(video), "-c", "copy", str(transport)], check=True)
     with av.open(str(transport)) as container:
@@ -136,7 +136,7 @@ def test_times_count_from_the_container_start(tmp_path, detector):
 
 def test_variable_frame_rate_cuts_use_frame_timestamps(tmp_path):
     video = tmp_path / "vfr.mp4"
-    truth = make_cut_video(video, [("testsrc2", 30, "30"), ("mandelbrot", 20, "15"), ("smptebars", 24, "24")])
+    truth = make_segments_video(video, [("testsrc2", 30, "30"), ("mandelbrot", 20, "15"), ("smptebars", 24, "24")])
     assert probe(video).video.variable_rate
     shots = analyse(video)
     found = cut_times(shots)
@@ -149,14 +149,14 @@ def test_variable_frame_rate_cuts_use_frame_timestamps(tmp_path):
 @pytest.mark.parametrize("detector", ["adaptive", "content"])
 def test_other_detector_finds_the_same_cuts(tmp_path, detector):
     video = tmp_path / "cuts.mp4"
-    truth = make_cut_video(video, [(s, 30, "30") for s in SOURCES[:5]])
+    truth = make_segments_video(video, [(s, 30, "30") for s in SOURCES[:5]])
     found = cut_times(analyse(video, ShotParams(detector=detector, min_shot_seconds=0.5)))
     assert f1(found, truth, Fraction(1, 30)) == 1.0, (found, truth)
 
 
 def test_threshold_detector_cuts_in_a_fade_to_black(tmp_path):
     video = tmp_path / "fade.mp4"
-    make_cut_video(video, [("testsrc2", 30, "30"), ("color=c=black", 15, "30"), ("smptebars", 30, "30")])
+    make_segments_video(video, [("testsrc2", 30, "30"), ("color=c=black", 15, "30"), ("smptebars", 30, "30")])
     shots = analyse(video, ShotParams(detector="threshold"))
     assert shots.detector.startswith("threshold(threshold=12.0")
     assert len(shots.shots) == 2
@@ -244,7 +244,7 @@ def test_progress_reports_seconds_about_every_second(tmp_path):
 
 def test_truncated_file_keeps_the_shots_before_the_damage(tmp_path):
     whole = tmp_path / "whole.mp4"
-    make_cut_video(whole, [(s, 30, "30") for s in SOURCES[:4]], extra=["-movflags", "+faststart"])
+    make_segments_video(whole, [(s, 30, "30") for s in SOURCES[:4]], extra=["-movflags", "+faststart"])
     damaged = tmp_path / "damaged.mp4"
     data = whole.read_bytes()
     damaged.write_bytes(data[: len(data) * 3 // 5])
