@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from . import __version__, cli_analysis, cli_edit
-from .cli_common import err, out, translate_errors
+from .cli_common import EncoderOption, err, out, translate_errors
 from .errors import EDLError
 
 app = typer.Typer(
@@ -25,12 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-
-
-class EncoderOption(str, Enum):
-    auto = "auto"
-    libx264 = "libx264"
-    h264_nvenc = "h264_nvenc"
 
 
 def _version(value: bool) -> None:

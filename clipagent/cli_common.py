@@ -4,6 +4,7 @@ exit codes (0 done, 1 failed, 2 bad input or usage)."""
 from __future__ import annotations
 
 import functools
+from enum import Enum
 
 import typer
 from rich.console import Console
@@ -12,6 +13,14 @@ from .errors import ClipAgentError
 
 out = Console()
 err = Console(stderr=True)
+
+
+class EncoderOption(str, Enum):
+    """--encoder: auto tests NVENC with a one-frame encode and falls back to libx264."""
+
+    auto = "auto"
+    libx264 = "libx264"
+    h264_nvenc = "h264_nvenc"
 
 
 def translate_errors(command):

@@ -23,7 +23,7 @@ from .cli_analysis import (
     RichReporter,
     analyze_options,
 )
-from .cli_common import err, out, translate_errors
+from .cli_common import EncoderOption, err, out, translate_errors
 
 
 class PlannerOption(str, Enum):
@@ -38,7 +38,7 @@ PlannerFlag = Annotated[
 LLMModelOption = Annotated[
     Optional[str], typer.Option("--llm-model", help="Model name at the endpoint (env CLIPAGENT_LLM_MODEL).")
 ]
-EncoderFlag = Annotated[str, typer.Option("--encoder", help="auto, libx264 or h264_nvenc.")]
+EncoderFlag = Annotated[EncoderOption, typer.Option("--encoder", help="Video encoder; auto tests NVENC, then libx264.")]
 DryRunFlag = Annotated[bool, typer.Option("--dry-run", help="Plan and write the outputs, but do not render.")]
 
 
@@ -50,7 +50,7 @@ def edit(
     planner: PlannerFlag = PlannerOption.auto,
     llm_model: LLMModelOption = None,
     dry_run: DryRunFlag = False,
-    encoder: EncoderFlag = "auto",
+    encoder: EncoderFlag = EncoderOption.auto,
     cache_dir: CacheDirOption = None,
     transcripts: TranscriptsFlag = TranscriptsOption.auto,
     language: LanguageOption = None,
@@ -65,7 +65,7 @@ def edit(
 
     analysis = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     options = EditOptions(
-        planner=planner.value, llm_model=llm_model, encoder=encoder, dry_run=dry_run, analyze=analysis,
+        planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, analyze=analysis,
         cache_dir=cache_dir,
     )  # fmt: skip
     with _progress() as bar:
@@ -81,14 +81,14 @@ def revise(
     planner: PlannerFlag = PlannerOption.auto,
     llm_model: LLMModelOption = None,
     dry_run: DryRunFlag = False,
-    encoder: EncoderFlag = "auto",
+    encoder: EncoderFlag = EncoderOption.auto,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Change an existing cut as the feedback asks; the previous version is kept in OUT_DIR/history/."""
     from .edit import EditOptions, run_revise
     from .edl import load_edl
 
-    options = EditOptions(planner=planner.value, llm_model=llm_model, encoder=encoder, dry_run=dry_run, cache_dir=cache_dir)
+    options = EditOptions(planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, cache_dir=cache_dir)
     before = load_edl(out_dir / "edl.json") if (out_dir / "edl.json").is_file() else None
     with _progress() as bar:
         reporter = RichReporter(bar)
