@@ -110,7 +110,8 @@ def compile_mix(edl: EDL, sources: dict[str, Source], report: Path) -> CompiledG
     total_frames = placements[-1].end_frame
     total_samples = _samples(total_frames, edl)
     mix = _add_music(b, _join(b, placements), total_samples)
-    b.add([mix], [f("apad", whole_len=total_samples), f("atrim", end_sample=total_samples), f("asplit", 2)], ["mix", "tap"])
+    exact_length = [f("apad", whole_len=total_samples), f("atrim", end_sample=total_samples)]
+    b.add([mix], [*exact_length, f("asplit", 2)], ["mix", "tap"])
     b.add(["tap"], [*_measure(report, edl.output.audio_rate), "anullsink"], [])
     return b.compiled(video_label=None, audio_label="mix", frame_count=total_frames)
 
@@ -123,8 +124,8 @@ def compile_limiter_probe(edl: EDL, mix: Path, gains: list[float], report_dir: P
     labels = [f"candidate{i}" for i in range(len(gains))]
     b.add([f"{index}:a:0"], [f("asplit", len(gains))], labels)
     for i, gain in enumerate(gains):
-        shaped = [*_gain_and_limiter(gain, edl.output.true_peak_db), *_measure(report_dir / f"limit{i}.txt", edl.output.audio_rate)]
-        b.add([labels[i]], shaped, [f"measured{i}"])
+        limited = _gain_and_limiter(gain, edl.output.true_peak_db)
+        b.add([labels[i]], [*limited, *_measure(report_dir / f"limit{i}.txt", edl.output.audio_rate)], [f"measured{i}"])
     for i in range(len(gains) - 1):
         b.add([f"measured{i}"], ["anullsink"], [])
     total_frames = place_clips(edl)[-1].end_frame
