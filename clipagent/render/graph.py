@@ -62,9 +62,6 @@ class CompiledGraph:
     filtergraph: str
     video_label: str | None
     audio_label: str
-    duration: Fraction
-    frame_count: int
-    fps: Fraction
 
 
 @dataclass
@@ -87,17 +84,8 @@ class _Builder:
     def add(self, inputs: list[str], filters: list[str], outputs: list[str]) -> None:
         self.chains.append(chain(inputs, filters, outputs))
 
-    def compiled(self, *, video_label: str | None, audio_label: str, frame_count: int) -> CompiledGraph:
-        fps = self.edl.output.fps
-        return CompiledGraph(
-            input_args=self.input_args,
-            filtergraph=";\n".join(self.chains),
-            video_label=video_label,
-            audio_label=audio_label,
-            duration=Fraction(frame_count) / fps,
-            frame_count=frame_count,
-            fps=fps,
-        )
+    def compiled(self, *, video_label: str | None, audio_label: str) -> CompiledGraph:
+        return CompiledGraph(self.input_args, ";\n".join(self.chains), video_label, audio_label)
 
 
 def compile_mix(edl: EDL, sources: dict[str, Source], report: Path) -> CompiledGraph:
@@ -113,7 +101,7 @@ def compile_mix(edl: EDL, sources: dict[str, Source], report: Path) -> CompiledG
     exact_length = [f("apad", whole_len=total_samples), f("atrim", end_sample=total_samples)]
     b.add([mix], [*exact_length, f("asplit", 2)], ["mix", "tap"])
     b.add(["tap"], [*_measure(report, edl.output.audio_rate), "anullsink"], [])
-    return b.compiled(video_label=None, audio_label="mix", frame_count=total_frames)
+    return b.compiled(video_label=None, audio_label="mix")
 
 
 def compile_limiter_probe(edl: EDL, mix: Path, gains: list[float], report_dir: Path) -> CompiledGraph:
@@ -128,8 +116,7 @@ def compile_limiter_probe(edl: EDL, mix: Path, gains: list[float], report_dir: P
         b.add([labels[i]], [*limited, *_measure(report_dir / f"limit{i}.txt", edl.output.audio_rate)], [f"measured{i}"])
     for i in range(len(gains) - 1):
         b.add([f"measured{i}"], ["anullsink"], [])
-    total_frames = place_clips(edl)[-1].end_frame
-    return b.compiled(video_label=None, audio_label=f"measured{len(gains) - 1}", frame_count=total_frames)
+    return b.compiled(video_label=None, audio_label=f"measured{len(gains) - 1}")
 
 
 def compile_render(
@@ -162,7 +149,7 @@ def compile_render(
         ],
         ["aout"],
     )
-    return b.compiled(video_label=video, audio_label="aout", frame_count=total_frames)
+    return b.compiled(video_label=video, audio_label="aout")
 
 
 # ---- 1. each clip ---------------------------------------------------------------------------

@@ -88,13 +88,14 @@ class RenderJob:
             self.edl, self.sources, self.mix_wav, loudness, font=self.font, hwaccel=self.encoder.hwaccel_decode
         )
         script = None if inline else self.work / "graph.txt"
+        fps = self.edl.output.fps
         return [
             self.ffmpeg.path, "-hide_banner", "-nostdin", "-y", "-v", "error",
             *graph.input_args,
             *_graph_args(self.ffmpeg, graph.filtergraph, script),
             "-map", f"[{graph.video_label}]", "-map", f"[{graph.audio_label}]",
             *self.encoder.args, *AUDIO_ARGS,
-            "-r", f"{graph.fps.numerator}/{graph.fps.denominator}",
+            "-r", f"{fps.numerator}/{fps.denominator}",
             "-movflags", "+faststart",
             "-f", CONTAINERS[self.output.suffix.lower()],
             str(output),
