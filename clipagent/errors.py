@@ -35,6 +35,25 @@ class EDLError(BadInputError):
         self.violations = violations or []
 
 
+class OutputPathError(BadInputError):
+    """An output cannot be written where it was asked for: a read-only disk or folder, no
+    permission, a folder where a file is meant (or a file where a folder is), a name too long.
+    `path` is the output concerned."""
+
+    def __init__(self, message: str, *, path: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+class DiskFullError(ClipAgentError):
+    """The disk (or the user's quota) holding an output ran out of space while writing it (exit 1:
+    the inputs were fine; the same command works once there is room). `path` is the output."""
+
+    def __init__(self, message: str, *, path: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
 class ToolError(ClipAgentError):
     """A required external tool (ffmpeg, a font) is missing or broken."""
 

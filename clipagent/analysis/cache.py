@@ -3,9 +3,9 @@
 An entry's key is a hash of everything its result depends on: the file's content
 fingerprint, the analyser, its model and checkpoint, its parameters and the clipagent
 version. Entries are JSON documents and binary blobs (keyframe JPEGs), each written to a
-temporary file in the same folder and renamed into place, so a reader sees a whole entry or
-none, and two processes analysing the same folder at once write the same bytes to the same
-name. An unreadable entry is treated as a miss and overwritten.
+temporary file in the same folder and renamed into place (`files.write_atomic`), so a
+reader sees a whole entry or none, and two processes analysing the same folder at once write
+the same bytes to the same name. An unreadable entry is treated as a miss and overwritten.
 
 File fingerprints hash the whole content (BLAKE2b). Rehashing unchanged files on every run
 would make a warm run as slow as reading the folder, so a small memo maps a file's
@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from .. import __version__
+from ..files import write_atomic
 from ..media import MediaInfo, probe
 
 LAYOUT = "v1"
@@ -61,19 +61,6 @@ def entry_key(fingerprint: str, analyser: str, model: str | None, params: Any) -
         default=str,
     )
     return hashlib.blake2b(material.encode(), digest_size=20).hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class Cache:
