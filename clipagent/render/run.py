@@ -1,28 +1,36 @@
 """Render: validate, compile, run the two ffmpeg passes (the mix, then the render) with
 progress, and publish the output atomically (a temporary file beside the output, renamed on
-success, removed on failure)."""
+success, removed on failure).
+
+The output is checked before any work: its suffix, that it is not a folder, that its folder is
+writable, and that it is none of the inputs. The hidden `.NAME.TOKEN.partial` file and
+`.NAME.TOKEN.work` folder come from `files.claim`, which also removes those a killed run left.
+ffmpeg's log is read through a pipe into a bounded tail in memory, so a full disk cannot lose
+it; a full or read-only disk is named as such (`files.output_error`)."""
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from ..analysis.cache import Cache
 from ..edl import EDL, timeline_frames
-from ..errors import BadInputError, RenderError
+from ..errors import BadInputError, ClipAgentError, RenderError, ToolError
 from ..ffmpeg import FFmpeg, find_ffmpeg
+from ..files import check_output_file, claim, output_error, output_errors
 from ..validate import resolve_media_path, validate_edl
 from .encoders import AUDIO_ARGS, EncoderChoice, choose_encoder
 from .graph import (
@@ -60,9 +68,9 @@ class RenderJob:
     output: Path
     inputs: list[Path]
     work: Path
-    """A hidden folder beside the output for the mixed sound and the logs; it exists only while
-    the render runs. Beside the output, not in /tmp: /tmp may be memory, and the mix of a long
-    cut is large (float WAV, 23 MB a minute)."""
+    """A hidden folder beside the output for the mixed sound and the measurements; it exists
+    only while the render runs (`run_render` claims a fresh one). Beside the output, not in /tmp:
+    /tmp may be memory, and the mix of a long cut is large (float WAV, 23 MB a minute)."""
 
     @property
     def duration(self) -> Fraction:
@@ -129,7 +137,9 @@ def plan_render(
     encoder: str = "auto",
     protect: list[Path] = (),
 ) -> RenderJob:
-    """Validate `edl` against the media and decide the render; raises EDLError when invalid."""
+    """Validate `edl` against the media and decide the render. Raises OutputPathError (before any
+    other work) when `output` cannot be written, EDLError when the EDL does not fit the media."""
+    _check_output_path(output)
     report = validate_edl(edl, media_root, prober=Cache().probe)
     report.raise_if_invalid()
     sources = {ref.id: Source(resolve_media_path(media_root, ref.path), report.media[ref.id]) for ref in edl.media}
@@ -149,21 +159,18 @@ def plan_render(
 
 
 def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderResult:
-    """Mix, measure, render; the output appears complete, or not at all."""
-    job.output.parent.mkdir(parents=True, exist_ok=True)
-    partial = job.output.with_name(f".{job.output.name}.{uuid.uuid4().hex[:8]}.partial")
+    """Mix, measure, render; the output appears complete, or not at all. Raises RenderError when
+    ffmpeg fails (with its log's tail), DiskFullError or OutputPathError when the disk is full or
+    cannot be written."""
     started = time.monotonic()
-    job.work.mkdir()
-    try:
+    with claim(job.output.parent, job.output.name) as claimed, output_errors(job.output):
+        job = replace(job, work=claimed.work)
         total = float(job.duration)
-        _run_ffmpeg(_with_progress(job.mix_command()), job.work / "mix.log", MIXING, total, progress)
+        _run_ffmpeg(_with_progress(job.mix_command()), MIXING, total, progress, output=job.output)
         loudness = choose_loudness_gain(job)
-        command = _with_progress(job.render_command(loudness, partial))
-        _run_ffmpeg(command, job.work / "ffmpeg.log", RENDERING, total, progress)
-        os.replace(partial, job.output)
-    finally:
-        partial.unlink(missing_ok=True)
-        shutil.rmtree(job.work, ignore_errors=True)
+        command = _with_progress(job.render_command(loudness, claimed.partial))
+        _run_ffmpeg(command, RENDERING, total, progress, output=job.output)
+        os.replace(claimed.partial, job.output)
     return RenderResult(job.output, job.duration, job.encoder.name, time.monotonic() - started, loudness)
 
 
@@ -172,35 +179,76 @@ def _with_progress(command: list[str]) -> list[str]:
     return [*command[:-1], "-progress", "pipe:1", command[-1]]
 
 
+LOG_TAIL_LINES = 25
+"""How much of ffmpeg's log a failure shows (its last lines, each cut to LOG_LINE_BYTES)."""
+LOG_LINE_BYTES = 2000
+
+
 def _run_ffmpeg(
-    command: list[str], log: Path, doing: str, total: float = 0.0, progress: Progress | None = None
+    command: list[str], doing: str, total: float = 0.0, progress: Progress | None = None, *, output: Path | None = None
 ) -> None:
-    """Run ffmpeg with its stderr in `log`, reporting `doing`'s progress where the command asks
-    ffmpeg for it; a failure raises RenderError with the log's tail."""
-    with open(log, "w+b") as stderr:
+    """Run ffmpeg, reporting `doing`'s progress where the command asks ffmpeg for it. Its stderr
+    is read through a pipe into the last LOG_TAIL_LINES lines in memory (never a file: a full
+    disk must not lose the reason). A failure raises RenderError with that tail, or, when ffmpeg
+    says the disk holding `output` is full or cannot be written, DiskFullError/OutputPathError."""
+    try:
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
-        )
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )  # fmt: skip
+    except OSError as exc:
+        raise ToolError(f"could not run {command[0]}: {exc.strerror or exc}", hint="`clipagent doctor` checks ffmpeg") from None
+    tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+    reader = threading.Thread(target=_keep_tail, args=(process.stderr, tail), daemon=True)
+    reader.start()
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
+            if key == "out_time_us" and progress and value.lstrip("-").isdigit():
+                progress(doing, min(total, max(0.0, int(value) / 1e6)), total)
+        code = process.wait()
+    except BaseException:
+        process.terminate()
         try:
-            assert process.stdout is not None
-            for raw in process.stdout:
-                key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
-                if key == "out_time_us" and progress and value.lstrip("-").isdigit():
-                    progress(doing, min(total, max(0.0, int(value) / 1e6)), total)
-            code = process.wait()
-        except BaseException:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            raise
-        if code != 0:
-            stderr.seek(0)
-            tail = deque(stderr.read().decode("utf-8", "replace").splitlines(), maxlen=25)
-            raise RenderError(f"ffmpeg failed while {doing} (exit code {code})", stderr_tail="\n".join(tail))
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+    finally:
+        reader.join(timeout=5)
+    if code != 0:
+        text = "\n".join(tail)
+        raise _file_system_failure(text, output) or RenderError(
+            f"ffmpeg failed while {doing} (exit code {code})", stderr_tail=text
+        )
     if progress:
         progress(doing, total, total)
+
+
+def _keep_tail(stream, tail: deque[str]) -> None:  # noqa: ANN001 (a binary pipe)
+    """Read `stream` to its end, keeping the last lines in `tail` (each line bounded)."""
+    while raw := stream.readline(LOG_LINE_BYTES):
+        line = raw.decode("utf-8", "replace").rstrip()
+        if line:
+            tail.append(line)
+    stream.close()
+
+
+_FILE_SYSTEM_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
+
+
+def _file_system_failure(log: str, output: Path | None) -> ClipAgentError | None:
+    """The typed error when ffmpeg's log says a write failed for lack of space, a read-only disk
+    or a permission (ffmpeg prints strerror's text); None otherwise."""
+    if output is None:
+        return None
+    for code in _FILE_SYSTEM_ERRNOS:
+        if os.strerror(code) in log:
+            error = output_error(OSError(code, os.strerror(code)), output)
+            error.hint = f"{error.hint}; ffmpeg said: {log.splitlines()[-1][:300]}"
+            return error
+    return None
 
 
 LIMITER_STEPS_DB = (0.0, 1.5, 3.0, 6.0, 12.0, 24.0)
@@ -247,7 +295,7 @@ def _measure_limited(job: RenderJob, gains: list[float], attempt: int) -> list[f
         *graph.input_args, *_graph_args(job.ffmpeg, graph.filtergraph, reports / "graph.txt"),
         "-map", f"[{graph.audio_label}]", "-f", "null", "-",
     ]  # fmt: skip
-    _run_ffmpeg(command, reports / "ffmpeg.log", "measuring the limited mix")
+    _run_ffmpeg(command, "measuring the limited mix", output=job.output)
     return [_read_measurement(reports / f"limit{i}.txt").lufs for i in range(len(gains))]
 
 
@@ -295,9 +343,17 @@ def _graph_args(ffmpeg: FFmpeg, filtergraph: str, script: Path | None) -> list[s
     return [ffmpeg.filter_script_option, str(script)]
 
 
-def _check_output(output: Path, inputs: list[Path]) -> None:
+def _check_output_path(output: Path) -> None:
+    """Before any work: a known container suffix, not a folder, a writable place (files.py)."""
     if output.suffix.lower() not in CONTAINERS:
-        raise BadInputError(f"output {output} must end in {', '.join(CONTAINERS)}")
+        if output.is_dir():
+            check_output_file(output)  # names the folder and suggests a file in it
+        raise BadInputError(f"output {output} must end in {', '.join(CONTAINERS)}", hint="e.g. -o cut.mp4")
+    check_output_file(output)
+
+
+def _check_output(output: Path, inputs: list[Path]) -> None:
+    """The output is none of the inputs (nor a link to one)."""
     resolved = output.resolve()
     for source in inputs:
         same = resolved == source.resolve() or (
