@@ -1,10 +1,11 @@
 """Analyse a folder of media into a `MediaIndex`, through the cache.
 
-For each file: fingerprint, probe, then the analysers (shots, transcript, embeddings, audio),
-each looked up in the cache by its key before it runs. Models load lazily, on the first
+For each file: fingerprint, probe, then the analysers (shots, transcript, embeddings, audio,
+speech regions), each looked up in the cache by its key before it runs. Models load lazily, on the first
 cache miss that needs them, so a warm run never imports torch. A file that is not usable
 media is reported in `MediaIndex.skipped` with the reason and never stops the analysis; an
 analyser that cannot run (no weights, no audio stream) is recorded in the file's `runs`.
+An audio-only file is classified as speech (a voice-over) or music (`vad.classify_sound`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ from ..media import MediaInfo
 from .audio import AudioParams, analyse_audio
 from .cache import Cache, entry_key
 from .embeddings import ClipEmbedder, embed_keyframes
-from .models import AnalysisRun, AudioAnalysis, IndexedFile, MediaIndex, ShotEmbeddings, ShotList, SkippedFile, Transcript
+from .models import (
+    AnalysisRun, AudioAnalysis, IndexedFile, MediaIndex, ShotEmbeddings, ShotList, SkippedFile, SpeechRegions,
+    Transcript,
+)  # fmt: skip
 from .shots import ShotParams, detect_shots
-from .transcript import WhisperTranscriber, find_sidecar, read_sidecar
+from .asr import LanguageNotSupported, WhisperTranscriber
+from .transcript import find_sidecar, read_sidecar
+from .vad import MODEL_NAME as VAD_MODEL
+from .vad import VadParams, classify_sound, detect_speech
 from .weights import ClipSpec, WeightsUnavailable, WhisperSpec, resolve_clip, resolve_whisper
 
 SIDECAR_SUFFIXES = {".srt", ".vtt"}
@@ -45,6 +52,8 @@ class AnalyzeOptions(BaseModel):
     clip: ClipSpec = Field(default_factory=ClipSpec)
     shots: ShotParams = Field(default_factory=ShotParams)
     audio: AudioParams = Field(default_factory=AudioParams)
+    speech: VadParams = Field(default_factory=VadParams)
+    """Voice activity (speech regions), for every file with sound."""
 
 
 class Reporter(Protocol):
@@ -136,9 +145,11 @@ class _Analysis:
         transcript = self._transcript(path, relative, info, fingerprint, runs)
         embeddings = self._embeddings(relative, shots, fingerprint, runs)
         audio = self._audio(path, relative, info, fingerprint, runs)
+        speech = self._speech(path, relative, info, fingerprint, runs)
+        sound = classify_sound(speech, audio) if info.kind == "audio" else None
         return IndexedFile(
             id=file_id, path=relative, fingerprint=fingerprint, info=info, shots=shots,
-            transcript=transcript, embeddings=embeddings, audio=audio, runs=runs,
+            transcript=transcript, embeddings=embeddings, audio=audio, speech=speech, sound=sound, runs=runs,
         )  # fmt: skip
 
     def _cached(self, key: str, model, runs: list[AnalysisRun], name, label, compute):
@@ -191,16 +202,20 @@ class _Analysis:
         return self._whisper(path, relative, info, fingerprint, runs)
 
     def _whisper(self, path, relative, info: MediaInfo, fingerprint, runs) -> Transcript | None:
-        label = resolve_whisper(self.options.whisper, fingerprint=self.cache.fingerprint).cache_identity
+        spec, root = self.options.whisper, self.cache.root
+        label = resolve_whisper(spec, fingerprint=self.cache.fingerprint, cache_root=root).cache_identity
         key = entry_key(fingerprint, "transcript", label, {"language": self.options.language})
 
         def transcribe() -> Transcript:
-            transcriber = self._model("whisper", lambda: WhisperTranscriber(self.options.whisper))
+            transcriber = self._model("whisper", lambda: WhisperTranscriber(spec, cache_root=root))
             progress = self.reporter.task(f"words {relative}", float(info.duration or 0))
             return transcriber.transcribe(path, info, language=self.options.language, progress=progress)
 
         fallback = "no transcripts from Whisper"
-        return self._with_model("whisper", key, Transcript, runs, "transcript", label, transcribe, fallback)
+        transcript = self._with_model("whisper", key, Transcript, runs, "transcript", label, transcribe, fallback)
+        if transcript is not None and transcript.model:  # the run names the backend, model and hash used
+            runs[-1] = runs[-1].model_copy(update={"model": transcript.model})
+        return transcript
 
     def _embeddings(self, relative, shots: ShotList | None, fingerprint, runs) -> ShotEmbeddings | None:
         if not self.options.embeddings:
@@ -240,6 +255,9 @@ class _Analysis:
             self._unavailable.setdefault(kind, exc)
             self.notice(f"{fallback}: {exc}")
             runs.append(AnalysisRun(analyser=analyser, status="skipped", model=label, reason=exc.message))
+        except LanguageNotSupported as exc:  # this file's speech only: said once, the model stays in use
+            self.notice(f"{fallback}: {exc}")
+            runs.append(AnalysisRun(analyser=analyser, status="skipped", model=label, reason=exc.message))
         except ClipAgentError as exc:
             runs.append(AnalysisRun(analyser=analyser, status="failed", model=label, reason=exc.message))
         return None
@@ -265,4 +283,22 @@ class _Analysis:
             )  # fmt: skip
         except MediaError as exc:
             runs.append(AnalysisRun(analyser="audio", status="failed", reason=_without_path(exc.message, path)))
+            return None
+
+    def _speech(self, path, relative, info: MediaInfo, fingerprint, runs) -> SpeechRegions | None:
+        """Speech regions by Silero VAD (vad.py), cached like the other analysers."""
+        if info.audio is None:
+            runs.append(AnalysisRun(analyser="speech", status="skipped", reason="no audio stream"))
+            return None
+        params = self.options.speech
+        label = VAD_MODEL
+        key = entry_key(fingerprint, "speech", label, params.model_dump(mode="json"))
+        progress = self.reporter.task(f"speech {relative}", float(info.duration or 0))
+        try:
+            return self._cached(
+                key, SpeechRegions, runs, "speech", label, lambda: detect_speech(path, info, params, progress)
+            )
+        except ClipAgentError as exc:
+            runs.append(AnalysisRun(analyser="speech", status="failed", model=label,
+                                    reason=_without_path(exc.message, path)))  # fmt: skip
             return None

@@ -125,9 +125,27 @@ class AudioAnalysis(_Frozen):
     """For music: note onset times."""
 
 
+class SpeechRegions(_Frozen):
+    """Where someone speaks, found by a voice-activity detector (vad.py), with no words recognised."""
+
+    method: str
+    """The detector and its parameters, e.g. "silero-vad-v6(threshold=0.5, min_silence=0.4s, pad=0.1s)"."""
+    regions: list[TimeRange]
+    """In order, not overlapping; a cut between two regions never cuts speech."""
+    speech_seconds: Time
+    """The regions' total length."""
+    duration: Time
+    """Seconds of audio analysed."""
+
+    @property
+    def share(self) -> float:
+        """The fraction of the audio that is speech, 0..1."""
+        return float(self.speech_seconds / self.duration) if self.duration > 0 else 0.0
+
+
 # --- the index -------------------------------------------------------------------------------
 
-AnalyserName = Literal["shots", "transcript", "embeddings", "audio"]
+AnalyserName = Literal["shots", "transcript", "embeddings", "audio", "speech"]
 
 
 class AnalysisRun(_Frozen):
@@ -150,6 +168,11 @@ class IndexedFile(_Frozen):
     transcript: Transcript | None = None
     embeddings: ShotEmbeddings | None = None
     audio: AudioAnalysis | None = None
+    speech: SpeechRegions | None = None
+    """Speech regions (voice activity), for every file with sound."""
+    sound: Literal["speech", "music"] | None = None
+    """Audio-only files: a voice-over (played over b-roll) or music (a bed under the cut);
+    `vad.classify_sound` gives the rule. None for video files and images."""
     runs: list[AnalysisRun]
 
 
