@@ -184,6 +184,7 @@ class Brief(_Model):
             safe_zone=platform.safe_zone,
             max_duration=platform.max_duration,
             target_duration=target,
+            duration_set=self.duration is not None,
             pace=pace,
             shot_length=ShotLength(min=shortest, max=longest),
             caption_style=style,
@@ -229,6 +230,11 @@ class ResolvedBrief(_Model):
     safe_zone: presets.SafeZone
     max_duration: Time | None
     target_duration: Time
+    """The brief's `duration`; without one, the default (min(platform limit, default_duration)),
+    which the heuristic planner replaces by a length from the content and the brief's intent
+    (planning/length.py) when `duration_set` is False."""
+    duration_set: bool = True
+    """False when neither the brief nor a flag gave a `duration`."""
     pace: Pace
     shot_length: ShotLength
     caption_style: presets.CaptionStyle | None
