@@ -15,10 +15,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .errors import EDLError
-from .timebase import Rate, Time, frames
+from .timebase import CutTime, Rate, Time, frames
 
 SCHEMA_VERSION = 1
 
@@ -32,18 +32,33 @@ Position = Literal[
 ]
 
 
+
+
+def _not_bool(value: object) -> object:
+    """JSON's true/false are not numbers (pydantic would read true as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_bool)]
+"""A finite float (the models refuse NaN and infinities), never a boolean."""
+Count = Annotated[int, BeforeValidator(_not_bool)]
+"""An integer, never a boolean."""
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class OutputSpec(_Model):
     """What the finished cut is: frame size, constant frame rate, loudness."""
 
-    width: int = Field(1280, ge=16, le=7680)
-    height: int = Field(720, ge=16, le=7680)
+    width: Count = Field(1280, ge=16, le=7680)
+    height: Count = Field(720, ge=16, le=7680)
     fps: Rate = Fraction(30)
-    loudness_lufs: float = Field(-14.0, ge=-40, le=-5, description="Integrated loudness target (EBU R128)")
-    true_peak_db: float = Field(-1.5, ge=-9, le=0)
+    loudness_lufs: Number = Field(-14.0, ge=-40, le=-5, description="Integrated loudness target (EBU R128)")
+    true_peak_db: Number = Field(-1.5, ge=-9, le=0)
     audio_rate: Literal[44100, 48000] = 48000
     background: Color = "#000000"
 
@@ -62,17 +77,17 @@ class MediaRef(_Model):
 class Crop(_Model):
     """A reframing window in the source picture, as fractions of its displayed width and height."""
 
-    x: float = Field(0.0, ge=0, le=1)
-    y: float = Field(0.0, ge=0, le=1)
-    w: float = Field(1.0, gt=0, le=1)
-    h: float = Field(1.0, gt=0, le=1)
+    x: Number = Field(0.0, ge=0, le=1)
+    y: Number = Field(0.0, ge=0, le=1)
+    w: Number = Field(1.0, gt=0, le=1)
+    h: Number = Field(1.0, gt=0, le=1)
 
 
 class Transition(_Model):
     """How a clip begins after the one before it. Crossfade and dip overlap the two clips."""
 
     kind: Literal["cut", "crossfade", "dip"] = "cut"
-    duration: Time = Fraction(0)
+    duration: CutTime = Fraction(0)
 
 
 class Clip(_Model):
@@ -82,12 +97,12 @@ class Clip(_Model):
     media: Id
     src_in: Time
     src_out: Time
-    speed: Rate = Field(Fraction(1), description="Playback speed, 0.25 to 4")
+    speed: Rate = Field(Fraction(1), description="Playback speed, 0.25 to 4 (the validator's range; above 0 to parse)")
     fit: Literal["contain", "cover"] = Field(
         "contain", description="contain: letterbox to show all; cover: fill the frame, cropping the centre"
     )
     crop: Crop | None = None
-    gain_db: float = Field(0.0, ge=-60, le=24)
+    gain_db: Number = Field(0.0, ge=-60, le=24)
     mute: bool = False
     transition_in: Transition = Transition()
     note: str = Field("", max_length=2000, description="Why this clip is here (for people)")
@@ -100,11 +115,11 @@ class Clip(_Model):
 
 class TextOverlay(_Model):
     kind: Literal["text"] = "text"
-    start: Time
-    end: Time
+    start: CutTime
+    end: CutTime
     text: str = Field(min_length=1, max_length=500)
     position: Position = "center"
-    size: float = Field(0.06, gt=0, le=0.5, description="Font height as a fraction of the output height")
+    size: Number = Field(0.06, gt=0, le=0.5, description="Font height as a fraction of the output height")
     color: Color = "#FFFFFF"
     box_color: Color | None = "#00000099"
 
@@ -113,18 +128,18 @@ class ImageOverlay(_Model):
     """A still picture (a logo) over the video."""
 
     kind: Literal["image"] = "image"
-    start: Time
-    end: Time
+    start: CutTime
+    end: CutTime
     media: Id
     position: Position = "top_right"
-    width: float = Field(0.15, gt=0, le=1, description="Width as a fraction of the output width")
-    margin: float = Field(0.03, ge=0, le=0.5, description="Distance from the edges, fraction of output height")
-    opacity: float = Field(1.0, ge=0, le=1)
+    width: Number = Field(0.15, gt=0, le=1, description="Width as a fraction of the output width")
+    margin: Number = Field(0.03, ge=0, le=0.5, description="Distance from the edges, fraction of output height")
+    opacity: Number = Field(1.0, ge=0, le=1)
 
 
 class Cue(_Model):
-    start: Time
-    end: Time
+    start: CutTime
+    end: CutTime
     text: str = Field(min_length=1, max_length=500)
 
 
@@ -134,11 +149,11 @@ class Captions(_Model):
     kind: Literal["captions"] = "captions"
     cues: list[Cue]
     position: Literal["bottom", "top", "center"] = "bottom"
-    margin: float = Field(0.1, ge=0, le=0.5, description="Distance from the edge, fraction of output height")
-    size: float = Field(0.055, gt=0, le=0.3)
+    margin: Number = Field(0.1, ge=0, le=0.5, description="Distance from the edge, fraction of output height")
+    size: Number = Field(0.055, gt=0, le=0.3)
     color: Color = "#FFFFFF"
     box_color: Color | None = "#000000A0"
-    max_chars_per_line: int = Field(32, ge=8, le=120)
+    max_chars_per_line: Count = Field(32, ge=8, le=120)
 
 
 Overlay = Annotated[Union[TextOverlay, ImageOverlay, Captions], Field(discriminator="kind")]
@@ -149,10 +164,10 @@ class Music(_Model):
 
     media: Id
     src_in: Time = Fraction(0)
-    gain_db: float = Field(-8.0, ge=-60, le=12)
+    gain_db: Number = Field(-8.0, ge=-60, le=12)
     duck: bool = Field(True, description="Lower the music while the clips' own audio is loud")
-    fade_in: Time = Fraction(0)
-    fade_out: Time = Fraction(1)
+    fade_in: CutTime = Fraction(0)
+    fade_out: CutTime = Fraction(1)
     loop: bool = True
 
 
@@ -219,7 +234,8 @@ def parse_edl(text: str, *, source: str = "EDL") -> EDL:
         return EDL.model_validate_json(text)
     except ValidationError as exc:
         violations = [
-            Violation(code="schema", location=_location(err["loc"]), message=err["msg"]) for err in exc.errors()
+            Violation(code="schema", location=_location(err["loc"]), message=err["msg"].removeprefix("Value error, "))
+            for err in exc.errors()
         ]
         raise EDLError(
             f"{source} is not a valid EDL ({len(violations)} problem(s))",

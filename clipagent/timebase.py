@@ -2,7 +2,20 @@
 only at the ffmpeg boundary (`to_ffmpeg`).
 
 In JSON a time is written as an exact string: "2.5" when it has a finite decimal form,
-otherwise "1001/30000". On input we also take numbers, and "HH:MM:SS.mmm" timecodes.
+otherwise "1001/30000". On input we also take numbers, and "[HH:]MM:SS[.fff]" timecodes.
+
+Every parsed time and rate is bounded, so no input can make parsing or later arithmetic slow or
+overflow a float (issue 10, kind 1):
+
+- digits: a text time is at most `MAX_TEXT` characters; each run of digits at most `MAX_DIGITS`;
+  a decimal exponent within ±`MAX_EXPONENT` (so "1e10000000" is refused at once, never computed);
+- magnitude: a position in a source (`Time`) within ±`MAX_SOURCE_SECONDS`; a time on the cut's
+  timeline or a length of the cut (`CutTime`) within ±`MAX_CUT_SECONDS` (24 h); a frame rate or
+  playback speed (`Rate`) in (0, `MAX_RATE`]; a rate read from a media file (`SourceRate`) in
+  (0, `MAX_SOURCE_RATE`];
+- no booleans, NaN or infinities; "-0" is 0; a ratio's denominator is never 0.
+
+Rates are above 0, so every division by a parsed rate is safe.
 """
 
 from __future__ import annotations
@@ -14,38 +27,107 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-_TIMECODE = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
-_RATIO = re.compile(r"^\s*(-?\d+)\s*/\s*(\d+)\s*$")
+MAX_CUT_SECONDS = 24 * 3600
+"""The longest cut (and any time on its timeline): 24 h."""
+MAX_SOURCE_SECONDS = 10**7
+"""The furthest position in a source file (about 115 days; longer than any real recording)."""
+MAX_RATE = 1000
+"""The highest frame rate or playback speed an EDL, brief or preset may give."""
+MAX_SOURCE_RATE = 10**6
+"""The highest rate a media file may report (broken streams report 90000 fps)."""
+MAX_TEXT = 100
+MAX_DIGITS = 40
+MAX_EXPONENT = 40
+
+_TIMECODE = re.compile(r"^(?:(\d{1,6}):)?(\d{1,8}):(\d{1,8}(?:\.\d{1,40})?)$")
+_RATIO = re.compile(r"^([+-]?\d{1,40})\s*/\s*([+-]?\d{1,40})$")
+_DECIMAL = re.compile(r"^[+-]?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE]([+-]?\d+))?$")
+_HELP = "use seconds like 2.5, a ratio like 1001/30000, or a timecode like 00:01:02.5"
 
 
-def parse_time(value: Any) -> Fraction:
-    """Seconds from an int, float, Fraction, "a/b", "1.25" or "[HH:]MM:SS[.fff]"."""
+def parse_time(value: Any, *, limit: int = MAX_SOURCE_SECONDS) -> Fraction:
+    """Seconds from an int, float, Fraction, "a/b", "1.25", "1.5e1" or "[HH:]MM:SS[.fff]".
+
+    `limit` bounds the magnitude (default `MAX_SOURCE_SECONDS`). Raises ValueError (pydantic
+    reports it against the field) for anything else: booleans, NaN, infinities, a zero
+    denominator, more than `MAX_DIGITS` digits or `MAX_TEXT` characters, an exponent beyond
+    ±`MAX_EXPONENT`, or a magnitude beyond `limit`. Cost is linear in the input's length.
+    """
+    seconds = _exact(value)
+    if abs(seconds) > limit:
+        raise ValueError(f"{_shown(value)} is out of range: at most {_bound(limit)} either side of 0")
+    return seconds
+
+
+def parse_rate(value: Any, *, limit: int = MAX_RATE) -> Fraction:
+    """A frame rate or speed: as `parse_time`, and above 0 and at most `limit` (default `MAX_RATE`)."""
+    rate = _exact(value)
+    if not 0 < rate <= limit:
+        raise ValueError(f"{_shown(value)} is out of range: a rate must be above 0 and at most {limit}")
+    return rate
+
+
+def parse_cut_time(value: Any) -> Fraction:
+    """A time on the cut's timeline (or a length of the cut): `parse_time` within ±24 h."""
+    return parse_time(value, limit=MAX_CUT_SECONDS)
+
+
+def parse_source_rate(value: Any) -> Fraction:
+    """A rate a media file reports: `parse_rate` up to `MAX_SOURCE_RATE`."""
+    return parse_rate(value, limit=MAX_SOURCE_RATE)
+
+
+def _exact(value: Any) -> Fraction:
+    """The exact value, with bounded digits; magnitude is checked by the callers."""
     if isinstance(value, bool):
-        raise ValueError("a time cannot be true/false")
+        raise ValueError("must be a number, not true/false")
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int):
+        if value.bit_length() > 4 * MAX_DIGITS:  # cheap for any size; the magnitude check refuses it too
+            raise ValueError(f"{_shown(value)} has too many digits")
         return Fraction(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"time must be finite, got {value}")
+            raise ValueError(f"must be a finite number, got {value}")
         # A float from JSON means the decimal the user typed: 0.1 is 1/10, not 0.1000000000000000055.
-        return Fraction(repr(value))
+        return _decimal(repr(value), value)
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"{_shown(value)} is too long for a time (at most {MAX_TEXT} characters); {_HELP}")
         if match := _RATIO.match(text):
             num, den = int(match[1]), int(match[2])
             if den == 0:
                 raise ValueError(f"time {value!r} divides by zero")
             return Fraction(num, den)
         if match := _TIMECODE.match(text):
-            hours = int(match[1] or 0)
-            return hours * 3600 + int(match[2]) * 60 + Fraction(match[3])
-        try:
-            return Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            pass
-    raise ValueError(f"not a time: {value!r} (use seconds like 2.5, a ratio like 1001/30000, or 00:01:02.5)")
+            hours, minutes, secs = int(match[1] or 0), int(match[2]), Fraction(match[3])
+            if secs >= 60 or (match[1] is not None and minutes >= 60):
+                raise ValueError(f"timecode {value!r} has minutes or seconds of 60 or more; {_HELP}")
+            return hours * 3600 + minutes * 60 + secs
+        return _decimal(text, value)
+    raise ValueError(f"not a time: {_shown(value)} ({_HELP})")
+
+
+def _decimal(text: str, original: Any) -> Fraction:
+    match = _DECIMAL.match(text)
+    if not match:
+        raise ValueError(f"not a time: {_shown(original)} ({_HELP})")
+    if match[1] is not None and abs(int(match[1])) > MAX_EXPONENT:
+        raise ValueError(f"{_shown(original)} is out of range: the exponent is beyond ±{MAX_EXPONENT}")
+    return Fraction(text)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"  # str() of it may be refused
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _bound(limit: int) -> str:
+    return "24 h" if limit == MAX_CUT_SECONDS else f"{limit} s"
 
 
 def format_time(value: Fraction) -> str:
@@ -101,12 +183,28 @@ Time = Annotated[
     PlainSerializer(format_time, return_type=str),
     WithJsonSchema(_TIME_SCHEMA),
 ]
-"""A pydantic field type: rational seconds."""
+"""A pydantic field type: rational seconds, a position in a source (|t| <= MAX_SOURCE_SECONDS)."""
+
+CutTime = Annotated[
+    Fraction,
+    BeforeValidator(parse_cut_time),
+    PlainSerializer(format_time, return_type=str),
+    WithJsonSchema({**_TIME_SCHEMA, "description": _TIME_SCHEMA["description"] + " At most 24 h."}),
+]
+"""A pydantic field type: rational seconds on the cut's timeline, or a length of it (|t| <= 24 h)."""
 
 Rate = Annotated[
     Fraction,
-    BeforeValidator(parse_time),
+    BeforeValidator(parse_rate),
     PlainSerializer(format_time, return_type=str),
-    WithJsonSchema({**_TIME_SCHEMA, "description": 'Frames per second: 30, 25, or "30000/1001".'}),
+    WithJsonSchema({**_TIME_SCHEMA, "description": 'Frames per second or a speed, above 0 and at most 1000: 30, 25, or "30000/1001".'}),
 ]
-"""A pydantic field type: a rational frame rate."""
+"""A pydantic field type: a rational frame rate or speed, in (0, MAX_RATE]."""
+
+SourceRate = Annotated[
+    Fraction,
+    BeforeValidator(parse_source_rate),
+    PlainSerializer(format_time, return_type=str),
+    WithJsonSchema({**_TIME_SCHEMA, "description": "A rate a media file reports, above 0."}),
+]
+"""A pydantic field type: a rate read from a media file, in (0, MAX_SOURCE_RATE]."""

@@ -69,3 +69,64 @@ def test_json_schema_names_version_and_time_forms():
     assert "Clip" in schema["$defs"] and "Transition" in schema["$defs"]
     src_in = schema["$defs"]["Clip"]["properties"]["src_in"]
     assert {"type": "number"} in src_in["anyOf"]
+
+
+# ---- numbers at the edges (issue 10, kind 1) --------------------------------------------------
+
+
+def _violations_of(data: dict) -> dict[str, str]:
+    base = {"media": [{"id": "a", "path": "a.mp4"}], "clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1}]}
+    with pytest.raises(EDLError) as caught:
+        parse_edl(json.dumps({**base, **data}))
+    assert all(v.code == "schema" for v in caught.value.violations)
+    return {v.location: v.message for v in caught.value.violations}
+
+
+def test_speed_zero_is_a_schema_violation_not_a_division_by_zero():
+    found = _violations_of({"clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1, "speed": 0}]})
+    assert found == {"clips[0].speed": "0 is out of range: a rate must be above 0 and at most 1000"}
+
+
+@pytest.mark.parametrize(
+    "clip, location",
+    [
+        ({"src_out": "1e400"}, "clips[0].src_out"),
+        ({"src_out": 1e300}, "clips[0].src_out"),
+        ({"src_in": "-1e10000000"}, "clips[0].src_in"),
+        ({"speed": "1/0"}, "clips[0].speed"),
+        ({"speed": True}, "clips[0].speed"),
+        ({"speed": -1}, "clips[0].speed"),
+        ({"gain_db": True}, "clips[0].gain_db"),
+        ({"transition_in": {"kind": "dip", "duration": "25:00:00"}}, "clips[0].transition_in.duration"),
+    ],
+)
+def test_extreme_clip_numbers_are_refused_by_field(clip, location):
+    found = _violations_of({"clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1, **clip}]})
+    assert list(found) == [location]
+
+
+def test_json_infinities_nan_and_huge_integers_are_refused():
+    text = '{"media": [{"id": "a", "path": "a.mp4"}], "clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1e400, "gain_db": NaN}]}'
+    with pytest.raises(EDLError) as caught:
+        parse_edl(text)
+    assert {v.location for v in caught.value.violations} == {"clips[0].src_out", "clips[0].gain_db"}
+    with pytest.raises(EDLError):
+        parse_edl(text.replace("1e400", "1" + "0" * 5000))  # Python's int-digit limit is not a crash
+
+
+def test_an_overlay_ending_at_1e400_is_refused_on_the_cut_timeline():
+    found = _violations_of({"overlays": [{"kind": "text", "text": "hi", "start": 0, "end": "1e400"}]})
+    assert list(found) == ["overlays[0].text.end"] and "out of range" in found["overlays[0].text.end"]
+    found = _violations_of({"overlays": [{"kind": "captions", "cues": [{"start": 0, "end": 90000, "text": "x"}]}]})
+    assert found == {"overlays[0].captions.cues[0].end": "90000 is out of range: at most 24 h either side of 0"}
+
+
+@pytest.mark.parametrize("field, value", [("width", True), ("fps", 0), ("fps", "30/0"), ("fps", 1001), ("loudness_lufs", "NaN")])
+def test_output_numbers_at_the_edges(field, value):
+    found = _violations_of({"output": {field: value}})
+    assert list(found) == [f"output.{field}"]
+
+
+def test_negative_zero_is_zero_and_round_trips():
+    edl = edl_from({"clips": [{"id": "c", "media": "a", "src_in": -0.0, "src_out": "1"}]})
+    assert edl.clips[0].src_in == 0 and json.loads(dump_edl(edl))["clips"][0]["src_in"] == "0"
