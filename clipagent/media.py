@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .audio_decode import stream_channels
 from .errors import MediaError
-from .timebase import SourceRate, Time
+from .timebase import Rate, Time
 
 IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "apng"}
 
@@ -28,10 +29,10 @@ class VideoStream(_Frozen):
     codec: str
     width: int
     height: int
-    sample_aspect: SourceRate
+    sample_aspect: Rate
     rotation: int
     """Clockwise degrees the player turns the picture (0, 90, 180, 270); ffmpeg applies it on decode."""
-    fps: SourceRate | None
+    fps: Rate | None
     variable_rate: bool
     pix_fmt: str
 
@@ -101,7 +102,7 @@ def _describe(container, path: Path, size: int) -> MediaInfo:
             index=audio_stream.index,
             codec=audio_stream.codec_context.name,
             sample_rate=audio_stream.codec_context.sample_rate,
-            channels=audio_stream.codec_context.channels,
+            channels=len(stream_channels(audio_stream.codec_context)),  # never .channels: see audio_decode
         )
         if audio_stream is not None
         else None

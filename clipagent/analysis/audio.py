@@ -1,7 +1,8 @@
 """Sound analysis: a momentary-loudness curve, integrated loudness and silences for every file
 with sound; onsets, tempo and beats for music.
 
-One streaming decode: PyAV resamples the audio to 48 kHz float, keeping the channels (BS.1770 sums
+One streaming decode (`clipagent.audio_decode`: PyAV, any channel count and layout) resamples the
+audio to 48 kHz float, keeping the channels (BS.1770 sums
 channel powers; a mono downmix reads 3-6 dB low, and 24 kHz reads hiss up to 1.5 LU low), and
 ~1 s chunks feed
 * the loudness meter (ITU-R BS.1770-4 / EBU R128): K-weighting as the 4096-tap impulse response of
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..audio_decode import AudioDecoder, NoAudioStreamError
 from ..errors import MediaError
 from ..media import MediaInfo
 from ..timebase import Time
@@ -133,36 +135,15 @@ def _stream(path: Path, index: int, step: Fraction, music: bool, progress: Calla
 
 def _decode(path: Path, index: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(samples (channels, n) float32 at RATE, BS.1770 channel weights) per decoded frame, timed from
-    the file's start."""
-    import av
-
+    the file's start. Any channel count and layout (`audio_decode` avoids PyAV's crashes on them)."""
     try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"{path}: not a media file ffmpeg can read ({exc})") from None
-    with container:
-        streams = [s for s in container.streams.audio if s.index == index] or list(container.streams.audio)
-        if not streams:
-            raise NoAudioError(f"{path}: no audio stream")
-        resampler, weights = None, None
-        try:
-            for frame in container.decode(streams[0]):
-                if resampler is None:
-                    resampler = av.AudioResampler(format="fltp", layout=frame.layout, rate=RATE)
-                    weights = np.array([_channel_weight(c.name) for c in frame.layout.channels])
-                    yield np.zeros((len(weights), _lead_in(frame, container)), np.float32), weights
-                for out in resampler.resample(frame):
-                    yield out.to_ndarray(), weights
-        except av.error.FFmpegError:
-            pass  # truncated or corrupt from here on: keep what decoded
-        for out in resampler.resample(None) if resampler else ():
-            yield out.to_ndarray(), weights
-
-
-def _lead_in(frame, container) -> int:
-    """Samples of silence before the first audio frame, when the audio starts after the file does."""
-    start = (container.start_time or 0) / 1_000_000
-    return int(round(min(max((frame.time or 0.0) - start, 0.0), 10.0) * RATE))
+        decoder = AudioDecoder(path, index, RATE)
+    except NoAudioStreamError as exc:
+        raise NoAudioError(str(exc)) from None
+    with decoder:
+        weights = np.array([_channel_weight(name) for name in decoder.channels])
+        for samples in decoder.chunks():
+            yield samples, weights
 
 
 def _channel_weight(name: str) -> float:

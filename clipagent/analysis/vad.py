@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..audio_decode import decode_mono
 from ..errors import ClipAgentError, MediaError
 from ..media import MediaInfo
 from ..timebase import Time
@@ -196,34 +197,6 @@ def regions_from_probabilities(probs: np.ndarray, params: VadParams, duration: F
 
 
 def _decode(path: Path, index: int) -> Iterator[np.ndarray]:
-    """Mono float32 samples at 16 kHz, resampled and downmixed by PyAV before any array conversion,
-    timed from the file's start (silence is prepended for audio that starts late)."""
-    import av
-
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"{path}: not a media file ffmpeg can read ({exc})") from None
-    with container:
-        streams = [s for s in container.streams.audio if s.index == index] or list(container.streams.audio)
-        if not streams:
-            raise MediaError(f"{path}: no audio stream", hint="speech regions need sound")
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
-        first = True
-        try:
-            for frame in container.decode(streams[0]):
-                if first:
-                    first = False
-                    start = (container.start_time or 0) / 1_000_000
-                    lead = min(max((frame.time or 0.0) - start, 0.0), 10.0)
-                    if lead > 0:
-                        yield np.zeros(int(round(lead * RATE)), np.float32)
-                for out in resampler.resample(frame):
-                    yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-        except av.error.FFmpegError:
-            pass  # truncated or corrupt from here on: keep what decoded
-        try:
-            for out in resampler.resample(None):
-                yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-        except (av.error.FFmpegError, ValueError):
-            pass
+    """Mono float32 samples at 16 kHz, downmixed before any array conversion, timed from the file's
+    start (silence is prepended for audio that starts late); any channel count (`audio_decode`)."""
+    return decode_mono(path, index, RATE)

@@ -1,0 +1,106 @@
+"""Odd media that used to crash or mislead the process (issue 10 kinds 5 and 10).
+
+Multichannel audio is probed, decoded and measured in a child process, so a crash (an abort or a
+segfault in the decoder, which no `except` can catch) fails one test instead of the whole run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clipagent.ffmpeg import find_ffmpeg
+
+SINE = "sine=f=440:d=1:sample_rate=48000"  # amplitude 1/8 in every channel
+
+
+def make_multichannel(path: Path, channels: int, codec: str, video: bool = False) -> Path:
+    """`channels` copies of one sine (ffmpeg's default layout for the count, or none), optionally with
+    a 1 s 320x180 picture."""
+    labels = "".join(f"[c{i}]" for i in range(channels))
+    command = [find_ffmpeg().path, "-v", "error", "-y", "-f", "lavfi", "-i", SINE]
+    if video:
+        command += ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=1"]
+    command += ["-filter_complex", f"[0:a]asplit={channels}{labels};{labels}amerge=inputs={channels}[a]", "-map", "[a]"]
+    if video:
+        command += ["-map", "1:v", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    subprocess.run([*command, "-c:a", codec, str(path)], check=True)
+    return path
+
+
+# ffmpeg's AAC encoder takes at most 8 channels in a standard layout, and 16 without one; it refuses
+# 10 ("Error while opening encoder"), so 10 channels are tested in PCM only.
+MULTICHANNEL = [
+    ("aac", 6, "m4a", False),
+    ("aac", 8, "mp4", True),  # 7.1 AAC: analyze and edit segfaulted in to_ndarray
+    ("aac", 16, "m4a", False),
+    ("pcm_s16le", 6, "wav", False),
+    ("pcm_s16le", 8, "mov", True),  # a custom-order layout: probe and render aborted (double free)
+    ("pcm_s16le", 10, "wav", False),
+    ("pcm_s16le", 16, "mov", False),
+]
+
+_CHILD = """
+import json, sys
+import numpy as np
+from pathlib import Path
+from clipagent.media import probe
+from clipagent.audio_decode import AudioDecoder, decode_mono
+from clipagent.analysis.audio import AudioParams, analyse_audio, _channel_weight
+path = Path(sys.argv[1])
+info = probe(path)
+with AudioDecoder(path, info.audio.index, 48000) as decoder:
+    weights = sum(_channel_weight(name) for name in decoder.channels)
+mono = np.concatenate(list(decode_mono(path, info.audio.index, 16000)))
+sound = analyse_audio(path, info, AudioParams(), music=False)
+print(json.dumps({"channels": info.audio.channels, "weights": weights, "lufs": sound.integrated_lufs,
+                  "mono_seconds": len(mono) / 16000, "mono_rms": float(np.sqrt(np.mean(mono[4000:12000] ** 2)))}))
+"""
+
+
+def _measure(path: Path) -> dict:
+    result = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"{path.name}: exit {result.returncode}\n{result.stderr[-2000:]}"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def one_channel_lufs(tmp_path_factory) -> float:
+    """The integrated loudness of one channel of the test sine."""
+    path = make_multichannel(tmp_path_factory.mktemp("mono") / "mono.wav", 1, "pcm_s16le")
+    return _measure(path)["lufs"]
+
+
+@pytest.mark.parametrize(("codec", "channels", "suffix", "video"), MULTICHANNEL)
+def test_multichannel_audio_probes_decodes_and_measures(tmp_path, one_channel_lufs, codec, channels, suffix, video):
+    path = make_multichannel(tmp_path / f"ch{channels}.{suffix}", channels, codec, video)
+    facts = _measure(path)
+    assert facts["channels"] == channels
+    # BS.1770 sums the weighted channel powers: n equal channels read 10 log10(sum of weights) louder.
+    assert facts["lufs"] == pytest.approx(one_channel_lufs + 10 * math.log10(facts["weights"]), abs=0.3)
+    # The mono downmix is the mean of the (equal) channels: the sine itself, amplitude 1/8.
+    assert facts["mono_rms"] == pytest.approx(0.125 / math.sqrt(2), rel=0.05)
+    assert facts["mono_seconds"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_analyze_folder_with_multichannel_files_indexes_every_file(tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    make_multichannel(media / "surround.mov", 8, "pcm_s16le", video=True)
+    make_multichannel(media / "many.wav", 16, "pcm_s16le")
+    make_multichannel(media / "atmos.m4a", 8, "aac")
+    result = subprocess.run(
+        [sys.executable, "-m", "clipagent", "analyze", str(media), "--json", "--transcripts", "none",
+         "--no-embeddings", "--cache-dir", str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    index = json.loads(result.stdout)
+    assert sorted(Path(f["path"]).name for f in index["files"]) == ["atmos.m4a", "many.wav", "surround.mov"]
+    assert index["skipped"] == []
+    assert all(f["audio"]["integrated_lufs"] > -20 for f in index["files"])
