@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .audio_decode import stream_channels
 from .errors import MediaError
-from .timebase import Rate, Time
+from .timebase import SourceRate, Time
 
 IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "apng"}
 
@@ -29,10 +29,10 @@ class VideoStream(_Frozen):
     codec: str
     width: int
     height: int
-    sample_aspect: Rate
+    sample_aspect: SourceRate
     rotation: int
     """Clockwise degrees the player turns the picture (0, 90, 180, 270); ffmpeg applies it on decode."""
-    fps: Rate | None
+    fps: SourceRate | None
     variable_rate: bool
     pix_fmt: str
 
