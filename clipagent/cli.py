@@ -102,8 +102,10 @@ def validate(
         if violations:
             raise typer.Exit(2)
         return
-    for note in notes:
-        out.print(f"[dim]note: {note}[/dim]")
+    from .listing import capped
+
+    for note in capped(notes):
+        out.print(f"note: {note}", style="dim", markup=False, highlight=False)
     if violations:
         raise EDLError(f"{edl_path} does not fit the media ({len(violations)} problem(s))", violations=violations)
     out.print("[green]valid[/green]")

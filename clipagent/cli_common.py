@@ -42,8 +42,10 @@ def translate_errors(command):
 
 def _report(exc: ClipAgentError) -> None:
     err.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)
-    for violation in getattr(exc, "violations", []):
-        err.print(f"  - {violation}", markup=False, highlight=False)
+    from .validate import violation_lines  # the first 20, then counts by code
+
+    for line in violation_lines(getattr(exc, "violations", [])):
+        err.print(f"  - {line}", markup=False, highlight=False)
     if exc.hint:
         err.print(f"  [dim]hint: {exc.hint}[/dim]", highlight=False)
     tail = getattr(exc, "stderr_tail", "")

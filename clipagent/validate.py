@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict
 
 from .edl import EDL, place_clips
 from .errors import EDLError, MediaError
+from .listing import MAX_LISTED, counts, listing
 from .media import MediaInfo, probe
-from .timebase import format_time
+from .timebase import MAX_CUT_SECONDS, format_time
 
 ViolationCode = Literal[
     "schema",
@@ -49,6 +50,9 @@ ViolationCode = Literal[
 ]
 
 MAX_PIXELS = 7680 * 4320
+MAX_FEEDBACK = 30
+"""Violations a planner is sent back per round (the rest are counted by code): enough to repair
+a plan's real problems in one round, while 10,000 of one kind stay a 4 KB answer, not 1 MB."""
 
 
 class Violation(BaseModel):
@@ -79,6 +83,7 @@ class ValidationReport:
         self.violations.append(Violation(code=code, location=location, message=message))
 
     def raise_if_invalid(self, source: str = "EDL") -> None:
+        """An EDLError carrying every violation (the CLI lists the first `MAX_LISTED`)."""
         if self.violations:
             raise EDLError(
                 f"{source} does not fit the media ({len(self.violations)} problem(s))",
@@ -107,6 +112,7 @@ def validate_edl(
     prober makes re-validation cheap)."""
     report = ValidationReport()
     _check_output(edl, report)
+    _check_length(edl, report)
     _check_unique_ids(edl, report)
     _probe_media(edl, media_root, report, prober)
     _check_clips(edl, report)
@@ -127,6 +133,12 @@ def _check_output(edl: EDL, report: ValidationReport) -> None:
     ratio = Fraction(out.width, out.height)
     if not Fraction(1, 4) <= ratio <= 4:
         report.add("output_invalid", "output", f"aspect {out.width}:{out.height} is more extreme than 1:4 or 4:1")
+
+
+def _check_length(edl: EDL, report: ValidationReport) -> None:
+    total = place_clips(edl)[-1].end
+    if total > MAX_CUT_SECONDS:
+        report.add("output_invalid", "clips", f"the cut lasts {float(total) / 3600:.1f} h; a cut is at most 24 h")
 
 
 def _check_unique_ids(edl: EDL, report: ValidationReport) -> None:
@@ -157,7 +169,7 @@ def _probe_media(edl: EDL, media_root: Path, report: ValidationReport, prober: C
 def _lookup(edl: EDL, report: ValidationReport, media_id: str, location: str) -> MediaInfo | None:
     """The probed media for an id; None (with a violation when the id is unknown) otherwise."""
     if media_id not in {m.id for m in edl.media}:
-        known = ", ".join(m.id for m in edl.media)
+        known = listing(m.id for m in edl.media)
         report.add("unknown_media", location, f"no media with id {media_id!r} (known: {known})")
         return None
     return report.media.get(media_id)  # None: already reported as unusable or escaping
@@ -254,3 +266,35 @@ def _check_music(edl: EDL, report: ValidationReport) -> None:
         report.add("no_audio_stream", "music.media", f"{edl.music.media!r} has no audio stream")
     elif info.duration is not None and edl.music.src_in >= info.duration:
         report.add("range_outside_source", "music.src_in", f"starts after the end of {edl.music.media!r}")
+
+
+# ---- bounded listings -------------------------------------------------------------------------
+
+
+class ViolationSummary(BaseModel):
+    """At most `limit` violations, and how many there were of each code in all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int
+    shown: list[Violation]
+    by_code: dict[str, int]
+    """Every violation's code, counted (the shown ones included), commonest first."""
+
+
+def summarize(violations: list[Violation], limit: int = MAX_FEEDBACK) -> ViolationSummary:
+    """The first `limit` violations plus counts by code: what a planner is sent (`MAX_FEEDBACK`)."""
+    by_code: dict[str, int] = {}
+    for v in violations:
+        by_code[v.code] = by_code.get(v.code, 0) + 1
+    ordered = dict(sorted(by_code.items(), key=lambda item: -item[1]))
+    return ViolationSummary(total=len(violations), shown=list(violations[:limit]), by_code=ordered)
+
+
+def violation_lines(violations: list[Violation], limit: int = MAX_LISTED) -> list[str]:
+    """For people: the first `limit` violations as text, then one line counting the rest by code."""
+    lines = [str(v) for v in violations[:limit]]
+    rest = violations[limit:]
+    if rest:
+        lines.append(f"... and {len(rest)} more ({counts(v.code for v in rest)})")
+    return lines

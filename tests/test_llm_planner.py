@@ -21,6 +21,8 @@ from clipagent.planning.base import PlanContext
 from clipagent.planning.llm import TRANSCRIPT_FILE, LLMBounds, LLMPlanner
 from clipagent.planning.llm_client import LLMConfig
 from clipagent.planning.text import inside_word
+from clipagent.planning.tools import Toolbox
+from clipagent.validate import MAX_FEEDBACK
 
 from .conftest import make_cut_video, make_image, make_video, write_srt
 from .llm_server import Turn, call, http_error, llm_server_fixture, say  # noqa: F401 (the llm_server fixture)
@@ -397,3 +399,48 @@ def test_brand_logo_and_end_card_are_added(llm_server, context):
     assert card.end == 4 and card.start == 4 - branded.brief.brand.end_card.duration
     system = server.requests[0].messages[0]["content"]
     assert '"Try it today"' in system and "clipagent" in system
+
+
+# --- bounds on what the model sends and gets back (issue 10, kinds 1 and 2) ------------------
+
+
+@pytest.mark.parametrize(
+    "edl, location",
+    [
+        ({"clips": [clip("c1", "talk", 0.0, "1e400")]}, "clips[0].src_out"),
+        ({"clips": [clip("c1", "talk", 0.0, 2.0)], "overlays": [{"kind": "text", "text": "hi", "start": 0, "end": "1e400"}]},
+         "overlays[0].text.end"),
+        ({"clips": [{**clip("c1", "talk", 0.0, 2.0), "speed": 0}]}, "clips[0].speed"),
+    ],
+)  # fmt: skip
+def test_extreme_numbers_from_the_model_are_schema_violations(context, edl, location):
+    """An LLM's `src_out: "1e400"` or overlay `end: "1e400"` raised OverflowError in the review."""
+    result = Toolbox(context).call("submit_edl", json.dumps({"edl": edl}))
+    assert not result.passed and [(v.code, v.location) for v in result.violations] == [("schema", location)]
+    assert "out of range" in json.loads(result.text)["violations"][0]["message"]
+
+
+def test_read_transcript_with_an_end_of_1e400_is_a_bad_argument(context):
+    result = Toolbox(context).call("read_transcript", json.dumps({"media_id": "talk", "end": "1e400"}))
+    assert result.malformed and "out of range" in json.loads(result.text)["error"]
+
+
+def test_thousands_of_violations_reach_the_model_as_the_first_30_and_counts(llm_server, context, tmp_path):
+    """10,000 clips that each cut inside a word gave a 1.1 MB tool result and an 8.7 MB transcript.
+    The model now gets the first MAX_FEEDBACK violations and the count of each code (1,000 clips here
+    keep the test fast; the answer's size does not grow with the count)."""
+    word = context.index.file("talk").transcript.words[0]
+    inside = float((word.start + word.end) / 2)
+    many = {"clips": [clip(f"c{i}", "talk", inside, 1.8) for i in range(1000)]}
+    server = llm_server([call("submit_edl", edl=many), call("submit_edl", edl=VALID), say("OK")])
+    plan = planner(server, tmp_path).plan(context)
+
+    feedback = server.requests[1].last_tool_result()
+    assert len(feedback["violations"]) == MAX_FEEDBACK
+    assert feedback["counts"]["cut_inside_word"] == 1000 and sum(feedback["counts"].values()) > 1000
+    assert len(json.dumps(feedback)) < 8000
+    assert len(plan.rounds[0].violations) == MAX_FEEDBACK + 1  # what the model saw, then "... and N more"
+    assert "cut_inside_word ×" in plan.rounds[0].violations[-1]
+    log = (tmp_path / TRANSCRIPT_FILE).stat().st_size
+    arguments = len(json.dumps(many))  # the model's own submission is repeated in every later request
+    assert log < 4 * arguments + 200_000

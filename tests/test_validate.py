@@ -168,3 +168,42 @@ def test_every_violation_is_reported_at_once(media_dir):
     report = validate_edl(edl, media_dir)
     assert {v.code for v in report.violations} == {"unknown_media", "range_outside_source", "path_escapes_root"}
     assert all(v.location and v.message for v in report.violations)
+
+
+def test_validate_cli_with_speed_zero_exits_2_naming_the_field(media_dir, tmp_path, capsys):
+    """`"speed": 0` crashed `validate` with ZeroDivisionError; now it is bad input, exit 2."""
+    import json
+
+    from clipagent.cli import main
+
+    edl = tmp_path / "edl.json"
+    edl.write_text(json.dumps({
+        "media_root": str(media_dir), "media": [{"id": "a", "path": "a.mp4"}],
+        "clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1, "speed": 0}],
+    }))  # fmt: skip
+    assert main(["validate", str(edl)]) == 2
+    err = capsys.readouterr().err
+    assert "clips[0].speed" in err and "above 0" in err and "Traceback" not in err
+
+
+def test_a_cut_longer_than_24_hours_is_refused(media_dir):
+    clips = [{"id": f"c{i}", "media": "a", "src_in": 0, "src_out": "1/4", "speed": "1/1000"} for i in range(400)]
+    edl = edl_from({"clips": clips})  # 400 clips of 250 s each: 27.8 h
+    assert codes(edl, media_dir)["output_invalid"] == ["clips"]
+
+
+def test_human_listings_are_capped_and_counted(media_dir, tmp_path, capsys):
+    """2,000 violations list the first 20 and count the rest by code; --json keeps them all."""
+    import json
+
+    from clipagent.cli import main
+
+    clips = [{"id": f"c{i}", "media": "a", "src_in": 2, "src_out": 1} for i in range(2000)]
+    edl = tmp_path / "edl.json"
+    edl.write_text(json.dumps({"media_root": str(media_dir), "media": [{"id": "a", "path": "a.mp4"}], "clips": clips}))
+    assert main(["validate", str(edl)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("[empty_range]") == 20 and "and 1980 more (empty_range ×1980)" in err
+    assert len(err) < 4000
+    assert main(["validate", str(edl), "--json"]) == 2
+    assert len(json.loads(capsys.readouterr().out)["violations"]) == 2000

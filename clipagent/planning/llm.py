@@ -31,7 +31,7 @@ from ..brief import ResolvedBrief
 from ..edl import EDL
 from ..errors import LLMError, PlanError
 from ..timebase import format_time
-from ..validate import Violation
+from ..validate import MAX_FEEDBACK, Violation, violation_lines
 from .base import Decision, Plan, PlanContext, Round
 from .llm_client import ChatRequest, LLMClient, LLMConfig, Message, ToolCall, TranscriptLog
 from .tools import QueryEmbedder, Toolbox, ToolResult
@@ -205,7 +205,8 @@ class _Run:
             kind = "repair"
         problems = result.violations or ([Violation(code="schema", location="(arguments)", message=json.loads(result.text)["error"])]
                                          if result.malformed else [])  # fmt: skip
-        self.rounds.append(Round(number=len(self.rounds) + 1, kind=kind, violations=[str(v) for v in problems]))
+        shown = violation_lines(problems, MAX_FEEDBACK)  # the report keeps what the model was shown
+        self.rounds.append(Round(number=len(self.rounds) + 1, kind=kind, violations=shown))
         if problems and self.phase == "plan":
             self.last_violations = problems
 
@@ -225,9 +226,8 @@ class _Run:
         return None
 
     def _failure(self, spent: str) -> PlanError:
-        shown = "; ".join(str(v) for v in self.last_violations[:6])
-        more = f" (and {len(self.last_violations) - 6} more)" if len(self.last_violations) > 6 else ""
-        why = f" The last EDL's problems: {shown}{more}" if shown else " It never submitted an EDL."
+        shown = "; ".join(violation_lines(self.last_violations, 6))
+        why = f" The last EDL's problems: {shown}" if shown else " It never submitted an EDL."
         log = self.planner.transcript_path()
         return PlanError(
             f"the LLM ({self.planner.config.model}) gave no EDL that passes review within {spent}.{why}",

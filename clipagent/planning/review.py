@@ -17,7 +17,7 @@ from ..analysis.models import IndexedFile, MediaIndex
 from ..analysis.search import search
 from ..edl import EDL, Captions, ImageOverlay, TextOverlay, timeline_duration
 from ..media import MediaInfo, probe
-from ..validate import Violation, ViolationCode, validate_edl
+from ..validate import Violation, ViolationCode, validate_edl, violation_lines
 from .base import Check, PlanContext, Review
 from .text import (
     contains,
@@ -63,7 +63,7 @@ def review_edl(edl: EDL, context: PlanContext, embed_text: TextEmbedder | None =
     """The validator's violations plus the brief and policy checks, each as a Check."""
     report = validate_edl(edl, context.media_root, prober=index_prober(context.index))
     found = _Findings()
-    found.add("validate", report.ok, "fits the media" if report.ok else "; ".join(map(str, report.violations)))
+    found.add("validate", report.ok, "fits the media" if report.ok else "; ".join(violation_lines(report.violations)))
     found.violations.extend(report.violations)
     files = {ref.id: file_for_path(context.index, ref.path) for ref in edl.media}
     _duration(edl, context, found)

@@ -32,7 +32,8 @@ from ..edl import (
 )
 from ..errors import EDLError
 from ..timebase import Time
-from ..validate import Violation, resolve_media_path
+from ..listing import listing
+from ..validate import Violation, resolve_media_path, summarize
 from .assemble import end_card_overlays, logo_media
 from .base import PlanContext, Review
 from .captions import caption_cues
@@ -304,8 +305,8 @@ class Toolbox:
     # -- helpers
 
     def _unknown(self, name: str, media_id: str) -> ToolResult:
-        known = ", ".join(f.id for f in self.context.index.files)
-        return _error(name, f"no media with id {media_id!r}; the ids are: {known}")
+        known = listing(f.id for f in self.context.index.files)
+        return _error(name, f"no media with id {media_id[:100]!r}; the ids are: {known}")
 
     def _with_index_media(self, edl: dict[str, Any]) -> tuple[dict[str, Any], list[Violation]]:
         """The EDL with `media` rebuilt from the index (every listed or referenced known id, with its
@@ -358,7 +359,7 @@ def _referenced_ids(edl: dict[str, Any]) -> list[str]:
 
 
 def _unknown_id(location: str, media_id: str, files: list[IndexedFile]) -> Violation:
-    known = ", ".join(f.id for f in files)
+    known = listing(f.id for f in files)
     return Violation(
         code="unknown_media", location=location, message=f"no media with id {media_id[:100]!r} (known: {known})"
     )
@@ -401,11 +402,18 @@ def _violations(
         if added:
             text["added_for_you"] = added
     else:
+        summary = summarize(violations)
         text = {
             "ok": False,
             "message": f"The EDL has {len(violations)} problem(s). Fix every one and call submit_edl again with the whole EDL.",
-            "violations": [{"code": v.code, "location": v.location, "message": v.message} for v in violations],
+            "violations": [{"code": v.code, "location": v.location, "message": v.message} for v in summary.shown],
         }
+        if summary.total > len(summary.shown):
+            text["message"] += (
+                f" The first {len(summary.shown)} are listed; `counts` has how many of each kind there are in all:"
+                " the rest are like the listed ones of the same code."
+            )
+            text["counts"] = summary.by_code
     return ToolResult(
         name="submit_edl", text=json.dumps(text, ensure_ascii=False), edl=edl, review=review, violations=violations
     )
