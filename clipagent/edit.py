@@ -1,16 +1,21 @@
 """`clipagent edit` and `clipagent revise`: brief + footage → plan → checked EDL → outputs → cut.
 
-One straight line: load the brief (rejected before any work when malformed), analyse the
-folder (cached), plan with the chosen planner (which checks and repairs its own EDL), write
-the outputs (`outputs.py`), and render `cut.mp4` unless the EDL is the one already rendered.
+One straight line: load the brief (rejected before any work when malformed), check the output
+folder and a requested encoder, analyse the folder (cached), plan with the chosen planner (which
+checks and repairs its own EDL), write the outputs (`outputs.py`), and render `cut.mp4` unless
+the EDL is the one already rendered.
+
+The output folder changes all at once or not at all: everything is written into a hidden
+staging folder inside it (`files.claim`: `.edit.TOKEN.partial` and `.edit.TOKEN.work/`, removed
+by the next run if this one is killed) and renamed in at the end (`outputs.publish`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +27,8 @@ from .analysis.models import MediaIndex
 from .brief import ResolvedBrief, load_brief
 from .edl import dump_edl, load_edl
 from .errors import BadInputError, LLMError, PlanError
-from .outputs import EditReport, StageTimes, read_report, write_outputs
+from .files import check_output_dir, claim, clean_stale, output_errors
+from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, publish, read_report, write_outputs
 from .planning.base import Plan, PlanContext, Planner
 
 PlannerChoice = Literal["auto", "llm", "heuristic"]
@@ -70,6 +76,7 @@ def run_edit(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(brief_path)
     brief = load_brief(brief_path).resolve()  # a malformed brief stops here, before any work
     _check_media_dir(media_dir)
+    _check_before_work(out_dir, options)
     times = StageTimes()
 
     started = time.perf_counter()
@@ -78,10 +85,11 @@ def run_edit(
     _check_usable(index, media_dir)
 
     context = PlanContext(brief=brief, index=index, media_root=Path(media_dir).resolve())
-    started = time.perf_counter()
-    plan = _plan(context, options, out_dir, reporter)
-    times.plan = time.perf_counter() - started
-    return _finish(brief_path, media_dir, out_dir, brief, index, plan, options, times, render_progress)
+    with _staging(out_dir) as stage:
+        started = time.perf_counter()
+        plan = _plan(context, options, stage, reporter)
+        times.plan = time.perf_counter() - started
+        return _finish(brief_path, media_dir, out_dir, stage, brief, index, plan, options, times, render_progress)
 
 
 def run_revise(
@@ -102,6 +110,7 @@ def run_revise(
         raise BadInputError("no feedback given", hint='e.g. clipagent revise out/brief "make it 5 seconds shorter"')
     brief_path, media_dir = Path(previous_report.brief), Path(previous_report.media_dir)
     brief = load_brief(brief_path).resolve()
+    _check_before_work(out_dir, options)
     options = options.model_copy(
         update={"planner": _revise_planner(options, previous_report), "analyze": previous_report.analyze_options}
     )
@@ -111,12 +120,16 @@ def run_revise(
     times.analyze = time.perf_counter() - started
     context = PlanContext(brief=brief, index=index, media_root=media_dir.resolve())
     previous = previous_report.as_plan(previous_edl)
-    started = time.perf_counter()
-    planner = _make_planner(options.planner, options, out_dir, context)
-    plan = planner.revise(context, previous, feedback)
-    times.plan = time.perf_counter() - started
-    history = _keep_previous_version(out_dir)
-    result = _finish(brief_path, media_dir, out_dir, brief, index, plan, options, times, render_progress, feedback)
+    with _staging(out_dir) as stage:
+        started = time.perf_counter()
+        planner = _make_planner(options.planner, options, stage, context)
+        plan = planner.revise(context, previous, feedback)
+        times.plan = time.perf_counter() - started
+        history = _next_history_dir(out_dir)
+        result = _finish(
+            brief_path, media_dir, out_dir, stage, brief, index, plan, options, times, render_progress, feedback,
+            history=history,
+        )  # fmt: skip
     return result, history
 
 
@@ -128,6 +141,18 @@ def _check_media_dir(media_dir: Path) -> None:
         raise BadInputError(f"{media_dir}: not a folder of media")
 
 
+def _check_before_work(out_dir: Path, options: EditOptions) -> None:
+    """Before any analysis: the output folder can be written (OutputPathError), and a requested
+    encoder works here (BadInputError from `choose_encoder`; not for --dry-run, which encodes
+    nothing)."""
+    check_output_dir(out_dir, OUTPUT_FILES)
+    if options.encoder != "auto" and not options.dry_run:
+        from .ffmpeg import find_ffmpeg
+        from .render.encoders import choose_encoder
+
+        choose_encoder(find_ffmpeg(), options.encoder)
+
+
 def _check_usable(index: MediaIndex, media_dir: Path) -> None:
     if not any(f.info.kind == "video" for f in index.files):
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in index.skipped[:5])
@@ -136,6 +161,28 @@ def _check_usable(index: MediaIndex, media_dir: Path) -> None:
             f"{media_dir}: {found} to edit" + (f" ({reasons})" if reasons else ""),
             hint="point clipagent at a folder with video files it can read (`clipagent analyze DIR` lists them)",
         )
+
+
+@contextmanager
+def _staging(out_dir: Path) -> Iterator[Path]:
+    """A hidden staging folder inside `out_dir` for this run (the stale ones of killed runs are
+    removed first); `out_dir` is removed again on failure when this run created it empty."""
+    created = not out_dir.exists()
+    try:
+        with claim(out_dir, "edit") as staging:
+            clean_stale(out_dir, CUT)  # what a killed `clipagent render -o OUT_DIR/cut.mp4` left
+            yield staging.work
+    except BaseException:
+        if created:
+            _remove_if_empty(out_dir)
+        raise
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _plan(context: PlanContext, options: EditOptions, out_dir: Path, reporter: Reporter) -> Plan:
@@ -190,6 +237,7 @@ def _finish(
     brief_path: Path,
     media_dir: Path,
     out_dir: Path,
+    stage: Path,
     brief: ResolvedBrief,
     index: MediaIndex,
     plan: Plan,
@@ -197,23 +245,28 @@ def _finish(
     times: StageTimes,
     render_progress: RenderProgress | None,
     feedback: str | None = None,
+    *,
+    history: Path | None = None,
 ) -> EditResult:
+    """Write the outputs and render the cut in `stage`, then publish them into `out_dir` all at
+    once. With `history` (revise), the previous outputs move there first and the cut is rendered
+    anew."""
     edl_hash = hashlib.sha256(dump_edl(plan.edl).encode()).hexdigest()
-    cut = out_dir / "cut.mp4"
-    shown = _hash_of_rendered_edl(out_dir) if cut.is_file() else None
+    shown = _hash_of_rendered_edl(out_dir) if history is None and (out_dir / CUT).is_file() else None
     report = EditReport.build(
         brief_path=brief_path, media_dir=media_dir, brief=brief, index=index, plan=plan, times=times,
         edl_hash=edl_hash, cut_edl_hash=shown, feedback=feedback, analyze_options=options.analyze,
     )  # fmt: skip
-    write_outputs(out_dir, plan, report, brief)  # a failed render still leaves the plan and its report
+    write_outputs(stage, plan, report, brief, out_dir=out_dir)
     rendered = False
     if not options.dry_run and shown != edl_hash:
         started = time.perf_counter()
-        _render(out_dir, options.encoder, render_progress)
+        _render(stage, out_dir, options.encoder, render_progress)
         times.render = time.perf_counter() - started
         rendered, shown = True, edl_hash
     report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
-    write_outputs(out_dir, plan, report, brief, only_report=True)
+    write_outputs(stage, plan, report, brief, out_dir=out_dir, only_report=True)
+    publish(stage, out_dir, history=history)
     return EditResult(out_dir=out_dir, plan=plan, report=report, rendered=rendered)
 
 
@@ -225,24 +278,22 @@ def _hash_of_rendered_edl(out_dir: Path) -> str | None:
         return None
 
 
-def _render(out_dir: Path, encoder: str, progress: RenderProgress | None) -> None:
+def _render(stage: Path, out_dir: Path, encoder: str, progress: RenderProgress | None) -> None:
+    """Render the staged edl.json into the staged cut.mp4 (its media_root points from `out_dir`)."""
     from .render.run import plan_render, run_render
 
-    edl_path = out_dir / "edl.json"
+    edl_path = stage / "edl.json"
     edl = load_edl(edl_path)
-    job = plan_render(edl, edl_path.parent / edl.media_root, out_dir / "cut.mp4", encoder=encoder, protect=[edl_path])
+    job = plan_render(edl, out_dir / edl.media_root, stage / CUT, encoder=encoder, protect=[edl_path])
     run_render(job, progress=progress)
 
 
-def _keep_previous_version(out_dir: Path) -> Path:
-    """Move the current outputs into history/vN (renames only: the old cut is kept, not copied)."""
+def _next_history_dir(out_dir: Path) -> Path:
+    """history/vN for the first free N: where revise keeps the previous version (`publish` moves
+    the files there by renames only: the old cut is kept, not copied)."""
     history = out_dir / "history"
     n = 1
-    while (history / f"v{n}").exists():
-        n += 1
-    target = history / f"v{n}"
-    target.mkdir(parents=True)
-    for name in ("edl.json", "plan.md", "captions.srt", "storyboard.png", "report.json", "cut.mp4"):
-        if (out_dir / name).exists():
-            os.replace(out_dir / name, target / name)
-    return target
+    with output_errors(history):
+        while (history / f"v{n}").exists():
+            n += 1
+    return history / f"v{n}"

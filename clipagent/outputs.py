@@ -1,30 +1,38 @@
-"""What `edit` writes into its output folder, each file atomically:
+"""What `edit` writes into its output folder:
 
 edl.json (the cut), plan.md (each decision with its reason, in the order of the cut),
 captions.srt (the cut's captions on the output timeline), storyboard.png (a frame of every
 clip with its times and caption) and report.json (`EditReport`: analyses, planner, rounds,
 every check, timings).
+
+`edit` writes them into a hidden staging folder inside the output folder (`files.claim`) and
+`publish` renames them in at the end, so a failed run adds nothing. Every file gets the mode
+`open()` would give (0o666 less the umask), as ffmpeg's cut.mp4 does.
 """
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__
-from .analysis.cache import write_atomic
 from .analysis.index import AnalyzeOptions
 from .analysis.models import AnalysisRun, MediaIndex, SkippedFile
 from .brief import ResolvedBrief
 from .contact_sheet import Tile, render_contact_sheet
 from .edl import EDL, Captions, dump_edl, place_clips, timeline_duration
 from .errors import BadInputError
+from .files import output_errors, write_output
 from .planning.base import Check, Decision, Plan, Review, Round
 from .timebase import Time, timecode
 
 REPORT = "report.json"
+CUT = "cut.mp4"
+OUTPUT_FILES = ("edl.json", "plan.md", "captions.srt", "storyboard.png", REPORT, CUT)
+"""Every file `edit` writes (plus llm-transcript.jsonl with the LLM planner)."""
 
 
 class StageTimes(BaseModel):
@@ -121,21 +129,41 @@ def read_report(out_dir: Path) -> EditReport:
 
 
 def write_outputs(
-    out_dir: Path, plan: Plan, report: EditReport, brief: ResolvedBrief, *, only_report: bool = False
-) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder: Path, plan: Plan, report: EditReport, brief: ResolvedBrief, *, out_dir: Path | None = None,
+    only_report: bool = False,
+) -> None:  # fmt: skip
+    """Write the outputs into `folder` (a staging folder; `out_dir`, default `folder`, is where they
+    will be published: edl.json's media_root points from there). Raises OutputPathError or
+    DiskFullError naming the file."""
+    out_dir = out_dir if out_dir is not None else folder
     if not only_report:
-        write_atomic(out_dir / "edl.json", dump_edl(_rooted(plan.edl, out_dir, Path(report.media_dir))).encode())
-        write_atomic(out_dir / "plan.md", plan_markdown(plan, brief).encode())
-        write_atomic(out_dir / "captions.srt", captions_srt(plan.edl).encode())
-        write_atomic(out_dir / "storyboard.png", storyboard_png(plan.edl, Path(report.media_dir)))
-    write_atomic(out_dir / REPORT, report.model_dump_json(indent=1).encode())
+        write_output(folder / "edl.json", dump_edl(_rooted(plan.edl, out_dir, Path(report.media_dir))).encode())
+        write_output(folder / "plan.md", plan_markdown(plan, brief).encode())
+        write_output(folder / "captions.srt", captions_srt(plan.edl).encode())
+        write_output(folder / "storyboard.png", storyboard_png(plan.edl, Path(report.media_dir)))
+    write_output(folder / REPORT, report.model_dump_json(indent=1).encode())
+
+
+def publish(staging: Path, out_dir: Path, *, history: Path | None = None) -> list[str]:
+    """Rename every file in `staging` into `out_dir`, report.json last (it says what the others
+    are). With `history`, first move the outputs these replace (and the standard ones) there.
+    Returns the names published. Raises OutputPathError or DiskFullError."""
+    names = sorted((p.name for p in staging.iterdir() if p.is_file() and not p.name.startswith(".")),
+                   key=lambda name: (name == REPORT, name))  # fmt: skip
+    if history is not None:
+        with output_errors(history):
+            history.mkdir(parents=True)
+            for name in dict.fromkeys([*OUTPUT_FILES, *names]):
+                if (out_dir / name).is_file():
+                    os.replace(out_dir / name, history / name)
+    for name in names:
+        with output_errors(out_dir / name):
+            os.replace(staging / name, out_dir / name)
+    return names
 
 
 def _rooted(edl: EDL, out_dir: Path, media_dir: Path) -> EDL:
     """The EDL with `media_root` pointing from the output folder to the media folder."""
-    import os
-
     relative = os.path.relpath(media_dir, Path(out_dir).resolve())
     return edl.model_copy(update={"media_root": Path(relative).as_posix()})
 

@@ -96,10 +96,11 @@ def choose_encoder(ffmpeg: FFmpeg, requested: str = "auto") -> EncoderChoice:
         raise BadInputError(f"unknown encoder {requested!r}; choose auto, {', '.join(ENCODERS)}")
     decode = cuda_decode_works(ffmpeg)
     if requested != "auto":
-        if not encoder_works(ffmpeg, requested):
-            raise ToolError(
-                f"encoder {requested} does not work with {ffmpeg.describe()}",
-                hint="`clipagent doctor` lists the encoders that do; --encoder auto picks one",
+        if not encoder_works(ffmpeg, requested):  # the user asked for it: bad input (exit 2)
+            raise BadInputError(
+                f"--encoder {requested}: a test encode fails with {ffmpeg.describe()}"
+                + (" (this machine has no working NVENC)" if requested.endswith("_nvenc") else ""),
+                hint="`clipagent doctor` lists the encoders that work; --encoder auto picks one",
             )
         return EncoderChoice(requested, encoder_args(requested), decode, "requested")
     for name in ENCODERS:
