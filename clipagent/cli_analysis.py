@@ -107,15 +107,18 @@ def analyze(
     """Analyse every media file in a folder: shots, words, pictures and sound (cached)."""
     import time
 
-    from .analysis.cache import Cache, write_atomic
+    from .analysis.cache import Cache
+    from .files import check_output_file, write_output
 
+    if output is not None:
+        check_output_file(output)  # before any work
     options = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     cache = Cache(cache_dir)
     started = time.perf_counter()
     index = _analyze_with_progress(media_dir, options, cache)
     elapsed = time.perf_counter() - started
     if output is not None:
-        write_atomic(output, index.model_dump_json(indent=1).encode())
+        write_output(output, index.model_dump_json(indent=1).encode())
     if as_json:
         print(index.model_dump_json(indent=1, exclude={"files": {"__all__": {"embeddings": {"vectors"}}}}))
     else:
@@ -172,7 +175,10 @@ def search(
     """Rank the shots of a folder for a text query (CLIP similarity fused with transcript matching)."""
     from .analysis.cache import Cache
     from .analysis.search import search_with_models, hits_contact_sheet
+    from .files import check_output_file
 
+    if contact_sheet is not None:
+        check_output_file(contact_sheet)  # before any work
     options = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     cache = Cache(cache_dir)
     index = _analyze_with_progress(media_dir, options, cache)

@@ -66,7 +66,8 @@ def render_contact_sheet(tiles: list[Tile], columns: int = 4) -> bytes:
 
 
 def write_contact_sheet(path: Path, tiles: list[Tile], columns: int = 4) -> None:
-    """Render and write atomically (temporary file beside it, then rename)."""
-    from .analysis.cache import write_atomic
+    """Render and write atomically (temporary file beside it, then rename; the umask's mode).
+    Raises OutputPathError or DiskFullError naming `path`."""
+    from .files import write_output
 
-    write_atomic(Path(path), render_contact_sheet(tiles, columns))
+    write_output(Path(path), render_contact_sheet(tiles, columns))

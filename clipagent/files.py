@@ -100,9 +100,9 @@ _FULL = {
 }
 
 
-def output_error(exc: OSError, path: Path | str) -> ClipAgentError:
-    """The typed error for a file-system failure on the output `path`: DiskFullError for ENOSPC
-    and EDQUOT (exit 1), OutputPathError for the rest (exit 2)."""
+def output_error(exc: OSError, path: Path | str, subject: str = "output") -> ClipAgentError:
+    """The typed error for a file-system failure on the output `path` (`subject` names what it
+    is): DiskFullError for ENOSPC and EDQUOT (exit 1), OutputPathError for the rest (exit 2)."""
     code = exc.errno
     if code in _FULL:
         return DiskFullError(
@@ -110,7 +110,7 @@ def output_error(exc: OSError, path: Path | str) -> ClipAgentError:
             path=path, hint="free some space there, or choose an output on a disk with room",
         )  # fmt: skip
     what, fix = _FIXES.get(code, (f"cannot be written ({exc.strerror or exc})", "choose another output"))
-    return OutputPathError(f"output {path} {what}", path=path, hint=fix)
+    return OutputPathError(f"{subject} {path} {what}", path=path, hint=fix)
 
 
 @contextlib.contextmanager
