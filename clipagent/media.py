@@ -58,9 +58,13 @@ class MediaInfo(_Frozen):
     format: str
     kind: Literal["video", "audio", "image"]
     duration: Time | None
-    """Seconds; None for a still image."""
+    """Seconds, exact (each stream's duration in its own time base, not the container's rounded
+    microseconds); None for a still image. For a file cut short: the part whose data is present."""
     video: VideoStream | None
     audio: AudioStream | None
+    truncated_from: Time | None = None
+    """Set when the file is cut short (its index lists packets past its last byte: a copy or download
+    that stopped early): the duration the index claims. Nothing after `duration` decodes."""
 
 
 def probe(path: Path) -> MediaInfo:
@@ -107,15 +111,19 @@ def _describe(container, path: Path, size: int) -> MediaInfo:
         if audio_stream is not None
         else None
     )
-    duration = None if is_image else _duration(container, path)
+    streams = [s for s in (video_stream, audio_stream) if s is not None]
+    duration = None if is_image else _duration(container, path, streams)
+    present = None if duration is None else _present_until(streams, size)
+    truncated = present is not None and present < duration
     return MediaInfo(
         path=str(path),
         size_bytes=size,
         format=container.format.name,
         kind="image" if is_image else ("video" if video else "audio"),
-        duration=duration,
+        duration=present if truncated else duration,
         video=video,
         audio=audio,
+        truncated_from=duration if truncated else None,
     )
 
 
@@ -148,15 +156,52 @@ def _video_info(container, stream) -> VideoStream:
     )
 
 
-def _duration(container, path: Path) -> Fraction:
-    if container.duration and container.duration > 0:
-        return Fraction(container.duration, 1_000_000)
-    lengths = [
-        s.duration * s.time_base for s in container.streams if s.duration and s.time_base and s.duration > 0
-    ]
-    if lengths:
-        return Fraction(max(lengths))
+def _duration(container, path: Path, streams: list) -> Fraction:
+    """Exact where the streams say: the latest end (start + duration, each in its stream's own time
+    base) after the earliest start, so a clip ending at the last frame (`src_out` "1/30", or
+    "32032/30000") is inside. The container's microseconds only where no stream has a duration, or
+    where the two disagree by over a millisecond (a stream header that cannot be trusted)."""
+    claimed = Fraction(container.duration, 1_000_000) if container.duration and container.duration > 0 else None
+    exact = _stream_end(streams)
+    if exact is not None and (claimed is None or abs(exact - claimed) <= Fraction(1, 1000)):
+        return exact
+    if claimed is not None:
+        return claimed
     return _demuxed_duration(container, path)
+
+
+def _stream_end(streams: list) -> Fraction | None:
+    timed = [s for s in streams if s.duration and s.duration > 0 and s.time_base]
+    if not timed:
+        return None
+    starts = {s.index: (s.start_time or 0) * s.time_base for s in timed}
+    return Fraction(max(starts[s.index] + s.duration * s.time_base for s in timed) - min(starts.values()))
+
+
+def _present_until(streams: list, size: int) -> Fraction | None:
+    """Where the file's data stops, when its index (an MP4 `moov`, Matroska cues) lists packets past
+    its last byte; None when every listed packet is there or there is no index. Read from the index
+    alone: no decoding. Per stream, packets are stored in time order, so a bisection finds the first
+    missing one; its timestamp (decode order, from the earliest stream start) is the answer."""
+    ends = []
+    origin = min(((s.start_time or 0) * s.time_base for s in streams if s.time_base), default=0)
+    for stream in streams:
+        entries = stream.index_entries
+        if not len(entries) or not stream.time_base:
+            continue
+        last = entries[len(entries) - 1]
+        if last.pos + last.size <= size:
+            continue
+        low, high = 0, len(entries) - 1  # entries[high] is missing; find the first missing one
+        while low < high:
+            middle = (low + high) // 2
+            entry = entries[middle]
+            if entry.pos < 0 or entry.pos + entry.size <= size:
+                low = middle + 1
+            else:
+                high = middle
+        ends.append(max(Fraction(0), entries[low].timestamp * stream.time_base - origin))
+    return Fraction(min(ends)) if ends else None
 
 
 def _demuxed_duration(container, path: Path) -> Fraction:

@@ -200,7 +200,9 @@ def _check_clips(edl: EDL, report: ValidationReport) -> None:
             report.add(
                 "range_outside_source",
                 f"{where}.src_out",
-                f"src_out {format_time(clip.src_out)} is past the end of {clip.media!r} ({float(info.duration):.3f} s)",
+                f"src_out {format_time(clip.src_out)} is past the end of {clip.media!r} ({float(info.duration):.3f} s"
+                + (f" decodable of the {float(info.truncated_from):.3f} s its index claims: the file is cut short)"
+                   if info.truncated_from is not None else ")"),
             )
         if info.audio is None and not clip.mute:
             report.notes.append(f"{where}: {clip.media!r} has no audio; the clip plays silence")

@@ -104,3 +104,64 @@ def test_analyze_folder_with_multichannel_files_indexes_every_file(tmp_path):
     assert sorted(Path(f["path"]).name for f in index["files"]) == ["atmos.m4a", "many.wav", "surround.mov"]
     assert index["skipped"] == []
     assert all(f["audio"]["integrated_lufs"] > -20 for f in index["files"])
+
+
+# --- durations at the exact end of a source (kind 10) ---------------------------------------------
+
+
+def _frames(path: Path, count: int, rate: str, audio: bool = False, faststart: bool = False) -> Path:
+    command = [find_ffmpeg().path, "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=320x180:r={rate}"]
+    if audio:
+        command += ["-f", "lavfi", "-i", "sine=f=440:sample_rate=48000", "-c:a", "aac", "-shortest"]
+    command += ["-frames:v", str(count), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    subprocess.run([*command, *(["-movflags", "+faststart"] if faststart else []), str(path)], check=True)
+    return path
+
+
+def _range_violations(path: Path, src_out: str) -> list:
+    from clipagent.validate import validate_edl
+
+    from .conftest import edl_from
+
+    edl = edl_from({"media": [{"id": "v", "path": path.name}], "clips": [{"id": "c", "media": "v", "src_in": 0, "src_out": src_out}]})
+    return [v for v in validate_edl(edl, path.parent).violations if v.code == "range_outside_source"]
+
+
+@pytest.mark.parametrize(("count", "rate", "end", "past"), [(1, "30", "1/30", "1/29"), (32, "30000/1001", "32032/30000", "32033/30000")])
+def test_a_clip_ending_exactly_at_the_source_end_is_inside(tmp_path, count, rate, end, past):
+    from fractions import Fraction
+
+    from clipagent.media import probe
+
+    path = _frames(tmp_path / "frames.mp4", count, rate)
+    assert probe(path).duration == Fraction(end)  # exact, not rounded to microseconds
+    assert _range_violations(path, end) == []
+    assert [v.location for v in _range_violations(path, past)] == ["clips[0].src_out"]
+
+
+def test_a_file_cut_short_with_its_index_in_front_validates_only_its_decodable_part(tmp_path):
+    from fractions import Fraction
+
+    from clipagent.media import probe
+
+    whole = _frames(tmp_path / "whole.mp4", 90, "30", audio=True, faststart=True)  # 3 s, moov first
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 4 // 10])
+    info = probe(cut)
+    assert info.truncated_from == Fraction(3)
+    assert Fraction(1, 2) < info.duration < Fraction(2)
+    assert probe(whole).truncated_from is None and probe(whole).duration == 3
+    # What probe calls decodable does decode: the picture reaches within a few frames of it.
+    import av
+
+    last = 0.0
+    with av.open(str(cut)) as container:
+        try:
+            for frame in container.decode(video=0):
+                last = frame.time
+        except av.error.InvalidDataError:
+            pass  # the packet the file cuts in half
+    assert abs(last + 1 / 30 - float(info.duration)) < 0.2
+    assert _range_violations(cut, f"{info.duration.numerator}/{info.duration.denominator}") == []
+    (violation,) = _range_violations(cut, "3")
+    assert "cut short" in violation.message and "3.000 s its index claims" in violation.message
