@@ -19,7 +19,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Str
 
 from .edl import OutputSpec
 from .errors import BadInputError
-from .timebase import Time, parse_time
+from .listing import MAX_LISTED
+from .timebase import MAX_CUT_SECONDS, CutTime, format_time, parse_cut_time
 
 
 class BriefError(BadInputError):
@@ -35,7 +36,7 @@ FIELD_RULES: dict[str, str] = {
     "title": "must be text (up to 200 characters)",
     "platform": "must be a platform preset name such as tiktok, reels, shorts, youtube, square",
     "aspect": 'must be a width:height ratio such as "9:16", "16:9", "1:1" or "4:5" (between 1:4 and 4:1)',
-    "duration": "must be a number of seconds > 0",
+    "duration": "must be a number of seconds > 0 and at most 24 h (or the platform's maximum)",
     "pace": "must be one of slow, medium, fast",
     "captions": "must be on, off, or a caption style name such as bold or minimal",
     "music": 'must be a file path relative to the media folder (no "..", not absolute), or none',
@@ -59,7 +60,7 @@ _ALIASES = {
 
 
 def _seconds(value: Any) -> Fraction:
-    seconds = parse_time(value)
+    seconds = parse_cut_time(value)
     if seconds <= 0:
         raise ValueError("must be > 0")
     return seconds
@@ -115,7 +116,7 @@ def _listify(value: Any) -> Any:
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 PresetName = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Phrases = Annotated[tuple[Text, ...], BeforeValidator(_listify)]
-Seconds = Annotated[Time, BeforeValidator(_seconds)]
+Seconds = Annotated[CutTime, BeforeValidator(_seconds)]
 Language = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")]
 
 
@@ -160,6 +161,8 @@ class Brief(_Model):
         output = platform.output_spec().model_copy(update={"width": width, "height": height})
 
         target = self.duration
+        if target is not None:
+            self._check_duration(target, platform)
         if target is None:
             limit = platform.max_duration
             target = min(limit, defaults.default_duration) if limit else defaults.default_duration
@@ -201,6 +204,18 @@ class Brief(_Model):
     def key_terms(self, n: int = 10) -> list[str]:
         return key_terms(self.body, n)
 
+    def _check_duration(self, duration: Fraction, platform: presets.Platform) -> None:
+        """The brief's duration is at most the platform's maximum, or 24 h where it has none (a
+        longer target makes no sense, and a huge one made the planner's knapsack run out of memory)."""
+        limit = platform.max_duration or Fraction(MAX_CUT_SECONDS)
+        if duration > limit:
+            whose = f"the {platform.name} platform's maximum" if platform.max_duration else "the longest cut clipagent makes"
+            raise BriefError(
+                f"{self.source}: field `duration`: {format_time(duration)} s is longer than {whose}, {format_time(limit)} s",
+                hint=f"give a duration of at most {format_time(limit)} s"
+                + (", or a platform with a longer limit" if platform.max_duration else ""),
+            )
+
     def _preset(self, kind: presets.Kind, named: str | None, fallback: str, fallback_source: str) -> str:
         """The preset this brief names, else `fallback`, checked to exist; an unknown name is a
         BriefError that says where the name came from (the brief's field, or `fallback_source`)."""
@@ -215,8 +230,8 @@ class Brief(_Model):
 class ShotLength(_Model):
     """The typical length of one shot for a pace, in seconds."""
 
-    min: Time
-    max: Time
+    min: CutTime
+    max: CutTime
 
 
 class ResolvedBrief(_Model):
@@ -228,8 +243,8 @@ class ResolvedBrief(_Model):
     platform: presets.Platform
     aspect: str | None
     safe_zone: presets.SafeZone
-    max_duration: Time | None
-    target_duration: Time
+    max_duration: CutTime | None
+    target_duration: CutTime
     """The brief's `duration`; without one, the default (min(platform limit, default_duration)),
     which the heuristic planner replaces by a length from the content and the brief's intent
     (planning/length.py) when `duration_set` is False."""
@@ -313,11 +328,13 @@ def _check_names(data: dict, source: str) -> None:
     if not unknown:
         return
     lines, hints = [], []
-    for key in unknown:
+    for key in unknown[:MAX_LISTED]:
         lines.append(f"{source}: unknown field `{key}`")
         guess = _ALIASES.get(key.lower()) or next(iter(difflib.get_close_matches(key.lower(), FIELD_RULES, n=1)), None)
         if guess:
             hints.append(f"did you mean `{guess}` (not `{key}`)?")
+    if len(unknown) > MAX_LISTED:
+        lines.append(f"... and {len(unknown) - MAX_LISTED} more unknown fields")
     hints.append(f"the fields are: {', '.join(FIELD_RULES)}")
     raise BriefError("\n".join(lines), hint=" ".join(hints))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import reprlib
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -25,8 +26,9 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .edl import Captions, Color, Cue, ImageOverlay, OutputSpec, Position
-from .timebase import Rate, Time
+from .edl import Captions, Color, Count, Cue, ImageOverlay, Number, OutputSpec, Position
+from .listing import MAX_LISTED
+from .timebase import CutTime, Rate
 
 
 
@@ -59,32 +61,32 @@ def _positive(value: Fraction) -> Fraction:
     return value
 
 
-Seconds = Annotated[Time, AfterValidator(_positive)]
+Seconds = Annotated[CutTime, AfterValidator(_positive)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SafeZone(_Model):
     """Where the platform's interface covers the video: margins as fractions of the frame."""
 
-    top: float = Field(0.05, ge=0, lt=0.5)
-    bottom: float = Field(0.05, ge=0, lt=0.5)
-    left: float = Field(0.05, ge=0, lt=0.5)
-    right: float = Field(0.05, ge=0, lt=0.5)
+    top: Number = Field(0.05, ge=0, lt=0.5)
+    bottom: Number = Field(0.05, ge=0, lt=0.5)
+    left: Number = Field(0.05, ge=0, lt=0.5)
+    right: Number = Field(0.05, ge=0, lt=0.5)
 
 
 class Platform(_Model):
     name: str
     source: str = Field(description="The preset file")
     description: str = ""
-    width: int = Field(ge=16, le=7680)
-    height: int = Field(ge=16, le=7680)
+    width: Count = Field(ge=16, le=7680)
+    height: Count = Field(ge=16, le=7680)
     fps: Rate
     max_duration: Seconds | None = Field(description="The platform's length limit in seconds; null for none")
-    loudness_lufs: float = Field(-14.0, ge=-40, le=-5)
-    true_peak_db: float = Field(-1.0, ge=-9, le=0)
+    loudness_lufs: Number = Field(-14.0, ge=-40, le=-5)
+    true_peak_db: Number = Field(-1.0, ge=-9, le=0)
     safe_zone: SafeZone = SafeZone()
     caption_style: str = "bold"
 
@@ -105,11 +107,11 @@ class CaptionStyle(_Model):
     source: str
     description: str = ""
     position: Literal["bottom", "top", "center"] = "bottom"
-    margin: float = Field(0.1, ge=0, le=0.5, description="Distance from the edge, fraction of the frame height")
-    size: float = Field(0.055, gt=0, le=0.3, description="Font height, fraction of the frame height")
+    margin: Number = Field(0.1, ge=0, le=0.5, description="Distance from the edge, fraction of the frame height")
+    size: Number = Field(0.055, gt=0, le=0.3, description="Font height, fraction of the frame height")
     color: Color = "#FFFFFF"
     box_color: Color | None = "#000000A0"
-    max_chars_per_line: int = Field(32, ge=8, le=120)
+    max_chars_per_line: Count = Field(32, ge=8, le=120)
 
     def overlay(self, cues: list[Cue]) -> Captions:
         """The EDL overlay that draws `cues` in this style."""
@@ -120,9 +122,9 @@ class CaptionStyle(_Model):
 class Logo(_Model):
     path: Annotated[str, AfterValidator(check_media_path)] = Field(min_length=1, description="In the media folder")
     position: Position = "top_right"
-    width: float = Field(0.12, gt=0, le=1, description="Fraction of the frame width")
-    margin: float = Field(0.03, ge=0, le=0.5, description="Fraction of the frame height")
-    opacity: float = Field(1.0, ge=0, le=1)
+    width: Number = Field(0.12, gt=0, le=1, description="Fraction of the frame width")
+    margin: Number = Field(0.03, ge=0, le=0.5, description="Fraction of the frame height")
+    opacity: Number = Field(1.0, ge=0, le=1)
 
     def overlay(self, media: str, start: Fraction, end: Fraction) -> ImageOverlay:
         """The EDL overlay that shows this logo; `media` is the EDL media id of `path`."""
@@ -169,9 +171,70 @@ from .brief import BriefError  # noqa: E402
 # ---- YAML -------------------------------------------------------------------------------------
 
 
+MAX_YAML_BYTES = 1_000_000
+"""A brief's front matter or a preset file: at most 1 MB."""
+MAX_YAML_DEPTH = 32
+"""Nesting of lists and mappings (a brief needs 2, a preset 3)."""
+
+
+class _Refused(yaml.YAMLError):
+    """YAML we do not accept: `problem` has `{lines}` where the (1-based, offset) line numbers go."""
+
+    def __init__(self, problem: str, lines: tuple[int, ...], hint: str) -> None:
+        super().__init__(problem)
+        self.problem, self.lines, self.hint = problem, lines, hint
+
+
 class YamlLoader(yaml.SafeLoader):
     """YAML 1.2-style scalars: only true/false are booleans (`no` is Norway, not False), `9:16` is
-    text (YAML 1.1 reads it as the base-60 number 556), dates stay text."""
+    text (YAML 1.1 reads it as the base-60 number 556), dates stay text.
+
+    Bounded and unambiguous (issue 10, kinds 2 and 11): anchors and aliases are refused (a
+    367-byte alias bomb expanded to gigabytes), nesting stops at `MAX_YAML_DEPTH`, and a key given
+    twice in one mapping is refused with both lines (YAML would keep the last value silently)."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(
+                "line {lines[0]}: YAML anchors and aliases (`&name`, `*name`) are not allowed",
+                (event.start_mark.line,),
+                "write each value out in full",
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _Refused(
+                    f"line {{lines[0]}}: nested more than {MAX_YAML_DEPTH} levels deep", (event.start_mark.line,),
+                    "a field's value is text, a number or a list of text",
+                )  # fmt: skip
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:
+                continue  # unhashable: SafeLoader reports it
+            if first != key_node.start_mark.line:
+                raise _Refused(
+                    f"line {{lines[1]}}: field `{str(key)[:80]}` is given twice (lines {{lines[0]}} and {{lines[1]}})",
+                    (first, key_node.start_mark.line),
+                    "keep one of them: YAML would silently use the last",
+                )
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):  # type: ignore[override]
+        if len(node.value) > 40:  # int() of a long digit string is slow, and refused past 4300 digits
+            raise _Refused("line {lines[0]}: a number with more than 40 digits", (node.start_mark.line,),
+                           "write a number people can read")  # fmt: skip
+        return super().construct_yaml_int(node)
 
 
 YamlLoader.yaml_implicit_resolvers = {
@@ -181,6 +244,7 @@ YamlLoader.yaml_implicit_resolvers = {
 YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+YamlLoader.add_constructor("tag:yaml.org,2002:int", YamlLoader.construct_yaml_int)
 YamlLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
@@ -190,9 +254,19 @@ YamlLoader.add_implicit_resolver(
 
 
 def read_yaml(text: str, source: str, *, line_offset: int = 0) -> Any:
-    """Parse YAML; a syntax error names the file and line (`line_offset` lines precede `text`)."""
+    """Parse YAML; a syntax error names the file and line (`line_offset` lines precede `text`).
+
+    Raises BriefError for invalid YAML, anchors or aliases, nesting deeper than `MAX_YAML_DEPTH`,
+    a key given twice in one mapping, or more than `MAX_YAML_BYTES` of text."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
+        raise BriefError(f"{source}: more than {MAX_YAML_BYTES // 1_000_000} MB of settings", hint="is this the right file?")
     try:
         return yaml.load(text, Loader=YamlLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _Refused as exc:
+        lines = tuple(line + 1 + line_offset for line in exc.lines)
+        raise BriefError(f"{source}: {exc.problem.format(lines=lines)}", hint=exc.hint) from None
+    except RecursionError:
+        raise BriefError(f"{source}: nested too deeply to read") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1 + line_offset}: " if mark else ""
@@ -205,18 +279,34 @@ def read_yaml(text: str, source: str, *, line_offset: int = 0) -> Any:
 
 
 def describe_errors(exc: ValidationError, source: str, rules: dict[str, str] | None = None) -> list[str]:
-    """Pydantic errors as readable lines: "<source>: field `a.b[2]`: <rule>, got <value>"."""
+    """Pydantic errors as readable lines: "<source>: field `a.b[2]`: <rule>, got <value>"; the
+    first `MAX_LISTED` of them, then "... and N more"."""
+    errors = exc.errors()
     lines = []
-    for err in exc.errors():
+    for err in errors[:MAX_LISTED]:
         loc = _location(err["loc"])
         rule = (rules or {}).get(str(err["loc"][0])) if err["loc"] else None
         reason = rule or err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             reason = "unknown field"
-        shown = repr(err["input"])
+        shown = _short(err["input"])
         got = "" if err["type"] == "missing" else f", got {shown[:77] + '...' if len(shown) > 80 else shown}"
         lines.append(f"{source}: field `{loc}`: {reason}{got}")
+    if len(errors) > MAX_LISTED:
+        lines.append(f"... and {len(errors) - MAX_LISTED} more")
     return lines
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 4, 80, 80
+
+
+def _short(value: Any) -> str:
+    """A bounded repr, whatever the value's size (no int over Python's 4300-digit limit gets here)."""
+    try:
+        return _SHORT.repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too long to show"
 
 
 def _location(loc: tuple) -> str:

@@ -70,9 +70,9 @@ def presets_fields() -> list[str]:
         ("platform", "{a: 1}", "platform preset name"),
         ("aspect", "wide", "width:height ratio"),
         ("aspect", "1:10", "width:height ratio"),
-        ("duration", "abc", "number of seconds > 0, got 'abc'"),
-        ("duration", "-3", "number of seconds > 0, got -3"),
-        ("duration", "true", "number of seconds > 0, got True"),
+        ("duration", "abc", "number of seconds > 0 and at most 24 h (or the platform's maximum), got 'abc'"),
+        ("duration", "-3", "number of seconds > 0 and at most 24 h (or the platform's maximum), got -3"),
+        ("duration", "true", "number of seconds > 0 and at most 24 h (or the platform's maximum), got True"),
         ("pace", "quick", "one of slow, medium, fast, got 'quick'"),
         ("captions", "[bold]", "on, off, or a caption style name"),
         ("music", "/etc/passwd", "relative to the media folder"),
@@ -169,8 +169,8 @@ def test_platform_preset_values_apply_unless_the_brief_overrides():
     assert r.max_duration == 600 and r.target_duration == 30  # min(platform max, 30 s)
     assert r.safe_zone.bottom == 0.25 and r.safe_zone.right == 0.12
 
-    r = parse_brief(brief("platform: tiktok\nduration: 700\npace: fast\ncaptions: minimal")).resolve()
-    assert r.target_duration == 700 and r.over_max  # kept; the validator flags it
+    r = parse_brief(brief("platform: tiktok\nduration: 600\npace: fast\ncaptions: minimal")).resolve()
+    assert r.target_duration == 600 and not r.over_max
     assert (r.shot_length.min, r.shot_length.max) == (Fraction(4, 5), 2)
     assert r.caption_style.name == "minimal"
 
@@ -307,3 +307,94 @@ def test_fit_captions_keeps_a_roomy_style():
     style = presets.load_caption_style("minimal")
     zone = presets.SafeZone(top=0, bottom=0, left=0, right=0)
     assert fit_captions(style, zone, 1920, 1080) == style.model_copy(update={"margin": style.margin})
+
+
+# ---- bounds and silent mistakes (issue 10, kinds 1, 2 and 11) ----------------------------------
+
+
+@pytest.mark.parametrize("value", ["1e12", "1.0e12", "1e10000000", "100000:00:00"])
+def test_a_huge_duration_is_refused_before_any_planning(value):
+    """`duration: 1e12` reached the planner and raised MemoryError in the knapsack."""
+    message = error_of(brief(f"duration: {value}"))
+    assert message.startswith("brief.md: field `duration`: must be a number of seconds > 0 and at most 24 h")
+
+
+def test_duration_is_bounded_by_the_platform_maximum_or_24_hours():
+    message = error_of(brief("platform: reels\nduration: 181"))
+    assert message == (
+        "brief.md: field `duration`: 181 s is longer than the reels platform's maximum, 180 s\n"
+        "  hint: give a duration of at most 180 s, or a platform with a longer limit"
+    )
+    assert parse_brief(brief("platform: reels\nduration: 180")).resolve().target_duration == 180
+    assert parse_brief(brief("platform: youtube\nduration: '24:00:00'")).resolve().target_duration == 86400
+    assert "at most 24 h" in error_of(brief("platform: youtube\nduration: 86400.5"))  # no platform limit: 24 h
+
+
+def alias_bomb() -> str:
+    """The 367-byte brief from the issue's report: nine levels of nine aliases (9^9 strings)."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
+    return "\n".join(lines)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once():
+    import time
+
+    bomb = "must_include:\n  - " + alias_bomb().replace("\n", "\n  - ").replace(": &", "_: &")
+    text = brief(bomb)
+    assert len(text.encode()) < 600
+    started = time.perf_counter()
+    message = error_of(text)
+    assert time.perf_counter() - started < 0.5
+    assert message.startswith("brief.md: line 3: YAML anchors and aliases (`&name`, `*name`) are not allowed")
+
+
+def test_anchors_and_aliases_are_refused_in_presets_too(tmp_path, monkeypatch):
+    (tmp_path / "platforms").mkdir()
+    (tmp_path / "platforms" / "p.yaml").write_text("width: &w 1080\nheight: *w\nfps: 30\nmax_duration: null\n")
+    monkeypatch.setenv(presets.ENV_VAR, str(tmp_path))
+    with pytest.raises(BriefError, match=r"p.yaml: line 1: YAML anchors and aliases"):
+        presets.load_platform("p")
+
+
+def test_a_key_given_twice_is_refused_naming_it_and_both_lines():
+    message = error_of(brief("title: One\nduration: 20\nmusic: a.m4a\nduration: 30"))
+    assert message == (
+        "brief.md: line 5: field `duration` is given twice (lines 3 and 5)\n"
+        "  hint: keep one of them: YAML would silently use the last"
+    )
+
+
+def test_a_key_given_twice_in_a_preset_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "platforms").mkdir()
+    text = "width: 1080\nheight: 1920\nfps: 30\nmax_duration: null\nsafe_zone:\n  top: 0.1\n  top: 0.2\n"
+    (tmp_path / "platforms" / "p.yaml").write_text(text)
+    monkeypatch.setenv(presets.ENV_VAR, str(tmp_path))
+    with pytest.raises(BriefError, match=r"p.yaml: line 7: field `top` is given twice \(lines 6 and 7\)"):
+        presets.load_platform("p")
+
+
+def test_deep_nesting_and_huge_numbers_are_refused_plainly():
+    assert "nested more than 32 levels deep" in error_of(brief("must_include: " + "[" * 5000 + "]" * 5000))
+    assert "a number with more than 40 digits" in error_of(brief("duration: 1" + "0" * 5000))
+
+
+def test_error_listings_are_capped():
+    many_unknown = "\n".join(f"field{i}: 1" for i in range(5000))
+    message = error_of(brief(many_unknown))
+    assert message.count("unknown field `") == 20 and "... and 4980 more unknown fields" in message
+    long_items = "must_include:\n" + "\n".join(f"  - {'x' * 201}" for _ in range(3000))
+    message = error_of(brief(long_items))
+    assert message.count("field `must_include[") == 20 and "... and 2980 more" in message
+    assert len(message) < 5000
+
+
+@pytest.mark.parametrize("field, value", [("width", "true"), ("loudness_lufs", ".nan"), ("fps", "0"), ("fps", "1/0")])
+def test_preset_numbers_at_the_edges(tmp_path, monkeypatch, field, value):
+    (tmp_path / "platforms").mkdir()
+    fields = {"width": "1080", "height": "1920", "fps": "30", "max_duration": "null", field: value}
+    (tmp_path / "platforms" / "p.yaml").write_text("".join(f"{k}: {v}\n" for k, v in fields.items()))
+    monkeypatch.setenv(presets.ENV_VAR, str(tmp_path))
+    with pytest.raises(BriefError, match=rf"p.yaml: field `{field}`"):
+        presets.load_platform("p")
