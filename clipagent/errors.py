@@ -38,20 +38,23 @@ class EDLError(BadInputError):
 class OutputPathError(BadInputError):
     """An output cannot be written where it was asked for: a read-only disk or folder, no
     permission, a folder where a file is meant (or a file where a folder is), a name too long.
-    `path` is the output concerned."""
+    `path` is the output concerned; `stderr_tail` what ffmpeg said, when it found out."""
 
-    def __init__(self, message: str, *, path: object = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, path: object = None, hint: str | None = None, stderr_tail: str = "") -> None:
         super().__init__(message, hint=hint)
         self.path = path
+        self.stderr_tail = stderr_tail
 
 
 class DiskFullError(ClipAgentError):
     """The disk (or the user's quota) holding an output ran out of space while writing it (exit 1:
-    the inputs were fine; the same command works once there is room). `path` is the output."""
+    the inputs were fine; the same command works once there is room). `path` is the output;
+    `stderr_tail` what ffmpeg said, when it found out."""
 
-    def __init__(self, message: str, *, path: object = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, path: object = None, hint: str | None = None, stderr_tail: str = "") -> None:
         super().__init__(message, hint=hint)
         self.path = path
+        self.stderr_tail = stderr_tail
 
 
 class ToolError(ClipAgentError):

@@ -75,10 +75,11 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_output(path: Path, data: bytes) -> None:
+def write_output(path: Path, data: bytes, *, shown: Path | None = None) -> None:
     """`write_atomic` for a user's output: a file-system error becomes `OutputPathError` or
-    `DiskFullError` naming `path` and the fix."""
-    with output_errors(path):
+    `DiskFullError` naming `shown` (default `path`: a staged file names its final place) and the
+    fix."""
+    with output_errors(shown if shown is not None else path):
         write_atomic(path, data)
 
 
@@ -147,24 +148,30 @@ def check_output_dir(path: Path, names: tuple[str, ...] = ()) -> None:
         if (path / name).is_dir():
             raise OutputPathError(f"output {path / name} is a folder where a file goes", path=path / name,
                                   hint="move it away, or choose another output folder")  # fmt: skip
-    _check_writable_above(path / ".clipagent-probe")
+    _check_writable_above(path / ".clipagent-probe", shown=path)
 
 
-def _check_writable_above(path: Path) -> None:
+def _check_writable_above(path: Path, shown: Path | None = None) -> None:
+    """Whether a file `path` could be created (its missing folders too); errors name `shown`."""
+    shown = shown if shown is not None else path
     existing = path.parent
     while not existing.exists():
         if existing.is_symlink():  # a dangling link
-            raise OutputPathError(f"output {path}: {existing} is a broken link", path=path, hint="fix or remove the link")
+            raise OutputPathError(f"output {shown}: {existing} is a broken link", path=shown, hint="fix or remove the link")
         existing = existing.parent
     if not existing.is_dir():
-        raise output_error(OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), path)
-    with output_errors(path):
+        raise output_error(OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), shown)
+    with output_errors(shown):
         limit = os.pathconf(existing, "PC_NAME_MAX")
         missing = [p.name for p in [path, *path.parents] if p.is_relative_to(existing) and p != existing]
         longest = max([len(f".{path.name}.{'0' * 8}{PARTIAL}".encode()), *(len(m.encode()) for m in missing)])
         if longest > limit:
             raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
-        handle, probe = tempfile.mkstemp(dir=existing, prefix=".clipagent-probe-")
+        try:
+            handle, probe = tempfile.mkstemp(dir=existing, prefix=".clipagent-probe-")
+        except FileNotFoundError:  # the folder exists, yet refuses new files: /proc and the like
+            raise OutputPathError(f"output {shown}: {existing} does not take new files (a virtual file system?)",
+                                  path=shown, hint="choose an output on a real disk") from None  # fmt: skip
         os.close(handle)
         os.unlink(probe)
 

@@ -136,12 +136,16 @@ def write_outputs(
     will be published: edl.json's media_root points from there). Raises OutputPathError or
     DiskFullError naming the file."""
     out_dir = out_dir if out_dir is not None else folder
+
+    def write(name: str, data: bytes) -> None:
+        write_output(folder / name, data, shown=out_dir / name)
+
     if not only_report:
-        write_output(folder / "edl.json", dump_edl(_rooted(plan.edl, out_dir, Path(report.media_dir))).encode())
-        write_output(folder / "plan.md", plan_markdown(plan, brief).encode())
-        write_output(folder / "captions.srt", captions_srt(plan.edl).encode())
-        write_output(folder / "storyboard.png", storyboard_png(plan.edl, Path(report.media_dir)))
-    write_output(folder / REPORT, report.model_dump_json(indent=1).encode())
+        write("edl.json", dump_edl(_rooted(plan.edl, out_dir, Path(report.media_dir))).encode())
+        write("plan.md", plan_markdown(plan, brief).encode())
+        write("captions.srt", captions_srt(plan.edl).encode())
+        write("storyboard.png", storyboard_png(plan.edl, Path(report.media_dir)))
+    write(REPORT, report.model_dump_json(indent=1).encode())
 
 
 def publish(staging: Path, out_dir: Path, *, history: Path | None = None) -> list[str]:

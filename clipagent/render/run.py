@@ -246,7 +246,7 @@ def _file_system_failure(log: str, output: Path | None) -> ClipAgentError | None
     for code in _FILE_SYSTEM_ERRNOS:
         if os.strerror(code) in log:
             error = output_error(OSError(code, os.strerror(code)), output)
-            error.hint = f"{error.hint}; ffmpeg said: {log.splitlines()[-1][:300]}"
+            error.stderr_tail = log
             return error
     return None
 

@@ -1,0 +1,355 @@
+"""File-system faults on outputs (issue 10, kind 4) and the outputs' modes (kind 12).
+
+Read-only and full disks are real tmpfs mounts when the tests run as root (CI does; chmod does
+not stop root), and skip cleanly where mounting is not allowed. A read-only folder falls back to
+chmod for other users."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clipagent import files
+from clipagent.cli import main
+from clipagent.errors import DiskFullError, OutputPathError, RenderError
+
+from .conftest import REPO, edl_from
+
+SAMPLES = REPO / "samples"
+EDIT_FILES = {"edl.json", "plan.md", "captions.srt", "storyboard.png", "report.json"}
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("CLIPAGENT_OFFLINE", "1")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+
+def _mount_tmpfs(target: Path, options: str) -> Path:
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a tmpfs needs root")
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    return target
+
+
+@pytest.fixture
+def readonly_dir(tmp_path):
+    """A folder nobody can write into: a read-only tmpfs as root, chmod 0555 otherwise."""
+    target = tmp_path / "ro"
+    if os.geteuid() == 0:
+        _mount_tmpfs(target, "ro,size=1m")
+        yield target
+        subprocess.run(["umount", "-l", str(target)], check=False)
+    else:
+        target.mkdir()
+        target.chmod(0o555)
+        yield target
+        target.chmod(0o755)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 64 KiB tmpfs filled to all but a few KiB: room for a file's name, not for a render."""
+    target = _mount_tmpfs(tmp_path / "full", "size=64k")
+    filler = target / "filler"
+    with open(filler, "wb") as out:
+        try:
+            out.write(b"\0" * (64 * 1024 - 8 * 1024))
+        except OSError:
+            pass
+    yield target
+    subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def write_edl(tmp_path: Path, media_dir: Path, data: dict | None = None) -> Path:
+    path = tmp_path / "edl.json"
+    edl = edl_from(data or {}).model_copy(update={"media_root": str(media_dir)})
+    path.write_text(edl.model_dump_json())
+    return path
+
+
+def _no_work(monkeypatch):
+    """Fail the test if validation or analysis starts: the output check must come first."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("work started before the output was checked")
+
+    monkeypatch.setattr("clipagent.render.run.validate_edl", forbidden)
+    monkeypatch.setattr("clipagent.edit.analyze_folder", forbidden)
+    monkeypatch.setattr("clipagent.cli_analysis._analyze_with_progress", forbidden)
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# --- kind 12: modes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_atomic_writes_honour_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        files.write_atomic(tmp_path / "x.json", b"{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "x.json").stat().st_mode) == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temporary file left
+
+
+def test_every_edit_output_gets_the_umask_mode_like_the_cut(media_dir, tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "dry"
+        assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--dry-run"]) == 0
+        cut = tmp_path / "cut.mp4"
+        assert main(["render", str(write_edl(tmp_path, media_dir)), "-o", str(cut), "--encoder", "libx264"]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert EDIT_FILES <= set(modes)
+    assert set(modes.values()) == {0o644}, modes
+    assert stat.S_IMODE(cut.stat().st_mode) == 0o644
+
+
+# --- kind 4: checks before any work ------------------------------------------------------------
+
+
+def test_render_into_a_read_only_folder_is_refused_before_any_work(media_dir, tmp_path, readonly_dir, monkeypatch, capsys):
+    edl = write_edl(tmp_path, media_dir)
+    _no_work(monkeypatch)
+    assert main(["render", str(edl), "-o", str(readonly_dir / "cut.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert str(readonly_dir / "cut.mp4") in err and "Traceback" not in err
+    assert ("read-only" in err) if os.geteuid() == 0 else ("permission denied" in err)
+    assert list(readonly_dir.iterdir()) == []
+
+
+def test_render_output_naming_an_existing_folder_is_refused_before_any_work(media_dir, tmp_path, monkeypatch, capsys):
+    edl = write_edl(tmp_path, media_dir)
+    folder = tmp_path / "cuts.mp4"
+    folder.mkdir()
+    _no_work(monkeypatch)
+    assert main(["render", str(edl), "-o", str(folder)]) == 2
+    assert main(["render", str(edl), "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"output {folder} is an existing folder" in err and "cut.mp4" in err
+    assert f"output {tmp_path} is an existing folder" in err
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "make_output, says",
+    [
+        (lambda tmp: tmp / "a-file" / "cut.mp4", "not a folder"),  # a file where a folder is expected
+        (lambda tmp: tmp / "a-file" / "deeper" / "cut.mp4", "not a folder"),
+        (lambda tmp: tmp / ("x" * 250 + ".mp4"), "name too long"),
+        (lambda tmp: Path("/proc/cut.mp4"), "does not take new files"),
+    ],
+)
+def test_unusable_output_paths_are_bad_input_naming_the_path(media_dir, tmp_path, monkeypatch, capsys, make_output, says):
+    (tmp_path / "a-file").write_text("I am a file")
+    edl = write_edl(tmp_path, media_dir)
+    output = make_output(tmp_path)
+    _no_work(monkeypatch)
+    assert main(["render", str(edl), "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and str(output)[:60] in err and "Traceback" not in err
+    assert (tmp_path / "a-file").read_text() == "I am a file"
+
+
+def test_edit_into_a_read_only_folder_is_refused_before_analysis(tmp_path, readonly_dir, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    out = readonly_dir / "out"
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "Traceback" not in err
+    assert list(readonly_dir.iterdir()) == []
+
+
+def test_edit_output_folder_that_is_a_file_or_holds_a_folder_named_like_an_output(tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    a_file = tmp_path / "out.txt"
+    a_file.write_text("keep me")
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(a_file)]) == 2
+    assert f"output folder {a_file} is a file" in capsys.readouterr().err
+    out = tmp_path / "out"
+    (out / "cut.mp4").mkdir(parents=True)
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out)]) == 2
+    assert f"{out / 'cut.mp4'} is a folder" in capsys.readouterr().err
+    assert a_file.read_text() == "keep me"
+
+
+def test_analyze_and_search_outputs_are_checked_before_analysis(tmp_path, readonly_dir, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    assert main(["analyze", str(SAMPLES / "media"), "-o", str(readonly_dir / "index.json")]) == 2
+    assert main(["analyze", str(SAMPLES / "media"), "-o", str(tmp_path)]) == 2
+    assert main(["search", str(SAMPLES / "media"), "host", "--contact-sheet", str(readonly_dir / "hits.png")]) == 2
+    err = capsys.readouterr().err
+    assert str(readonly_dir / "index.json") in err and str(readonly_dir / "hits.png") in err
+    assert "is an existing folder" in err and "Traceback" not in err
+
+
+def test_requested_encoder_that_does_not_work_is_bad_input_before_analysis(media_dir, tmp_path, monkeypatch, capsys):
+    from clipagent.ffmpeg import find_ffmpeg
+    from clipagent.render.encoders import encoder_works
+
+    if encoder_works(find_ffmpeg(), "h264_nvenc"):
+        pytest.skip("this machine has a working NVENC")
+    _no_work(monkeypatch)
+    out = tmp_path / "out"
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--encoder", "h264_nvenc"]) == 2
+    err = capsys.readouterr().err
+    assert "--encoder h264_nvenc" in err and "NVENC" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+# --- kind 4: full disks, and the edit folder all or nothing -------------------------------------
+
+
+def test_render_onto_a_full_disk_names_the_disk_not_just_ffmpeg(media_dir, tmp_path, full_disk, capsys):
+    edl = write_edl(tmp_path, media_dir, {"clips": [{"id": "c", "media": "a", "src_in": 0, "src_out": 2}]})
+    out = full_disk / "cut.mp4"
+    assert main(["render", str(edl), "-o", str(out), "--encoder", "libx264"]) == 1
+    err = capsys.readouterr().err
+    assert f"no space is left on the disk holding {out}" in err and "Traceback" not in err
+    assert "ffmpeg said" in err and "No space left on device" in err  # its log survived the full disk
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]  # no partial file, no work folder
+
+
+def test_render_error_on_a_full_disk_is_typed(media_dir, tmp_path, full_disk):
+    from clipagent.render.run import plan_render, run_render
+
+    job = plan_render(edl_from({}), media_dir, full_disk / "cut.mp4", encoder="libx264")
+    with pytest.raises(DiskFullError) as caught:
+        run_render(job)
+    assert caught.value.path == full_disk / "cut.mp4" and caught.value.exit_code == 1
+
+
+def test_edit_onto_a_full_disk_adds_nothing_and_keeps_the_previous_outputs(tmp_path, full_disk, capsys):
+    out = full_disk / "out"
+    out.mkdir()
+    (out / "plan.md").write_text("the previous plan")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "no space is left on the disk holding" in err and str(out) in err and "Traceback" not in err
+    assert ".work" not in err.split("hint")[0]  # names the output file, not the staging folder
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing new, nothing half-written
+
+
+def test_edit_whose_render_fails_adds_nothing(tmp_path, monkeypatch, capsys):
+    def broken(job, progress=None):
+        raise RenderError("ffmpeg failed while rendering (exit code 1)", stderr_tail="boom")
+
+    monkeypatch.setattr("clipagent.render.run.run_render", broken)
+    fresh = tmp_path / "fresh"
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(fresh), "--encoder", "libx264"]) == 1
+    assert "ffmpeg failed" in capsys.readouterr().err
+    assert not fresh.exists()  # the folder this run created is gone again
+
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "edl.json").write_text("{}")
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(kept), "--encoder", "libx264"]) == 1
+    assert [p.name for p in kept.iterdir()] == ["edl.json"] and (kept / "edl.json").read_text() == "{}"
+
+
+def test_edit_publishes_every_output_at_once_and_leaves_no_staging(tmp_path):
+    out = tmp_path / "out"
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--dry-run"]) == 0
+    assert {p.name for p in out.iterdir()} == EDIT_FILES
+    edl = json.loads((out / "edl.json").read_text())
+    assert (out / edl["media_root"]).resolve() == (SAMPLES / "media").resolve()  # rooted from OUT_DIR, not staging
+
+
+# --- kind 4: what a killed run leaves is cleaned by the next -----------------------------------
+
+
+def test_clean_stale_removes_dead_runs_and_keeps_live_ones(tmp_path):
+    (tmp_path / ".cut.mp4.dead0001.partial").write_bytes(b"half a cut")
+    (tmp_path / ".cut.mp4.dead0001.work").mkdir()
+    (tmp_path / ".cut.mp4.dead0001.work" / "mix.wav").write_bytes(b"x")
+    (tmp_path / ".cut.mp4.dead0002.work").mkdir()  # a work folder whose partial is gone
+    (tmp_path / ".other.mp4.dead0003.partial").write_bytes(b"another output's")
+    with files.claim(tmp_path, "cut.mp4") as live:
+        assert _hidden(tmp_path) == sorted([".other.mp4.dead0003.partial", live.partial.name, live.work.name])
+        files.clean_stale(tmp_path, "cut.mp4")  # a second run at the same time
+        assert live.partial.exists() and live.work.is_dir()
+    assert _hidden(tmp_path) == [".other.mp4.dead0003.partial"]
+
+
+def test_a_sigkilled_render_leaves_leftovers_the_next_render_removes(media_dir, tmp_path):
+    edl = write_edl(tmp_path, media_dir, {
+        "output": {"width": 1280, "height": 720, "fps": 30},
+        "clips": [{"id": f"c{i}", "media": "b", "src_in": 0, "src_out": 2.9} for i in range(6)],
+    })  # fmt: skip
+    out = tmp_path / "out" / "cut.mp4"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clipagent", "render", str(edl), "-o", str(out), "--encoder", "libx264"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(out.parent.glob(".*.work/mix.wav")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    left = _hidden(out.parent)
+    assert any(n.endswith(".partial") for n in left) and any(n.endswith(".work") for n in left), left
+
+    small = write_edl(tmp_path, media_dir)
+    assert main(["render", str(small), "-o", str(out), "--encoder", "libx264"]) == 0
+    assert [p.name for p in out.parent.iterdir()] == ["cut.mp4"]
+
+
+def test_the_next_edit_removes_a_killed_edits_staging(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".edit.dead0001.partial").write_bytes(b"")
+    (out / ".edit.dead0001.work").mkdir()
+    (out / ".edit.dead0001.work" / "edl.json").write_text("{}")
+    (out / ".cut.mp4.dead0002.partial").write_bytes(b"half a cut from `render -o out/cut.mp4`")
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--dry-run"]) == 0
+    assert {p.name for p in out.iterdir()} == EDIT_FILES
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code, kind, words",
+    [
+        ("ENOSPC", DiskFullError, "no space is left"),
+        ("EDQUOT", DiskFullError, "quota"),
+        ("EROFS", OutputPathError, "read-only"),
+        ("EACCES", OutputPathError, "permission denied"),
+        ("ENAMETOOLONG", OutputPathError, "name too long"),
+    ],
+)
+def test_file_system_errors_are_named_plainly(code, kind, words):
+    import errno
+
+    error = files.output_error(OSError(getattr(errno, code), os.strerror(getattr(errno, code))), "/x/cut.mp4")
+    assert isinstance(error, kind) and words in str(error) and "/x/cut.mp4" in str(error) and error.hint
+    assert error.exit_code == (1 if kind is DiskFullError else 2)
+
+
+def test_error_messages_with_brackets_print_as_written(media_dir, tmp_path, capsys):
+    folder = tmp_path / "[bold]take"
+    folder.mkdir()
+    assert main(["render", str(write_edl(tmp_path, media_dir)), "-o", str(folder)]) == 2
+    assert "[bold]take" in capsys.readouterr().err
