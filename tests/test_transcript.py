@@ -1,34 +1,15 @@
-"""Transcripts: subtitle sidecars parsed into timed words, and Whisper run on a tiny random checkpoint."""
+"""Transcripts: subtitle sidecars parsed into timed words (Whisper is tested in test_asr.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
 from clipagent.analysis.models import Transcript, Word
-from clipagent.analysis.transcript import (
-    NoAudioError,
-    SidecarError,
-    WhisperTranscriber,
-    decode_audio,
-    find_sidecar,
-    read_sidecar,
-)
-from clipagent.analysis.weights import WeightsUnavailable, WhisperSpec, resolve_whisper
-from clipagent.errors import BadInputError, MediaError
-from clipagent.media import probe
-
-from .conftest import make_audio, make_video
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-REPO = Path(__file__).resolve().parents[1]
+from clipagent.analysis.transcript import SidecarError, find_sidecar, read_sidecar
+from clipagent.errors import BadInputError
 
 
 @pytest.fixture(autouse=True)
@@ -133,142 +114,134 @@ def test_find_sidecar_naming_variants(tmp_path):
     assert find_sidecar(tmp_path / "other.mov") is None
 
 
-# --- whisper ---------------------------------------------------------------------------------
+# --- sidecars as people save them (issue 10, kind 7) -------------------------------------------
+
+TWO_CUES = "1\n00:00:01,000 --> 00:00:02,000\nCafé at noon.\n\n2\n00:00:02,500 --> 00:00:04,000\nSee you there!\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-32-le", b"\xff\xfe\x00\x00"),
+     ("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"")],
+)  # fmt: skip
+def test_sidecar_in_utf16_and_utf32_with_or_without_a_byte_order_mark(tmp_path, encoding, bom):
+    path = tmp_path / "talk.srt"
+    path.write_bytes(bom + TWO_CUES.replace("\n", "\r\n").encode(encoding))
+    transcript = read_sidecar(path)
+    assert [s.text for s in transcript.segments] == ["Café at noon.", "See you there!"]
+    assert [w.text for w in transcript.words] == ["Café", "at", "noon.", "See", "you", "there!"]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [("1\n00:00:01,000 --> 00:00:03,000\n大家好。我们今天谈谈视频剪辑。\n", "gbk"),
+     ("1\n00:00:01,000 --> 00:00:03,000\nПривет, как дела? Всё хорошо.\n", "cp1251")],
+)  # fmt: skip
+def test_sidecar_in_a_legacy_encoding_is_detected(tmp_path, text, encoding):
+    transcript = read_sidecar(write(tmp_path / "talk.srt", text, encoding=encoding))
+    assert transcript.segments[0].text == text.splitlines()[2]
+
+
+def test_overlapping_cues_keep_every_word_in_order_split_at_the_middle(tmp_path):
+    # The second cue starts 0.3 s before the first one ends (a subtitle left up too long).
+    srt = write(tmp_path / "x.srt", "1\n00:00:01,000 --> 00:00:03,300\nFirst sentence here.\n\n"
+                                    "2\n00:00:03,000 --> 00:00:05,000\nSecond one now.\n")  # fmt: skip
+    transcript = read_sidecar(srt)
+    assert [w.text for w in transcript.words] == ["First", "sentence", "here.", "Second", "one", "now."]
+    first, second = transcript.segments
+    assert (first.start, first.end, second.start, second.end) == (1, Fraction(63, 20), Fraction(63, 20), 5)
+    assert all(a.end <= b.start for a, b in zip(transcript.words, transcript.words[1:]))
+
+
+def test_cues_inside_others_or_repeated_are_merged_without_losing_words(tmp_path):
+    srt = write(tmp_path / "x.srt", "1\n00:00:01,000 --> 00:00:05,000\nWe talk together\n\n"
+                                    "2\n00:00:02,000 --> 00:00:03,000\nyes indeed\n\n"
+                                    "3\n00:00:06,000 --> 00:00:07,000\nAgain.\n\n"
+                                    "4\n00:00:06,500 --> 00:00:07,500\nAgain.\n")  # fmt: skip
+    transcript = read_sidecar(srt)
+    assert [(s.start, s.end, s.text) for s in transcript.segments] == [
+        (1, 5, "We talk together yes indeed"), (6, Fraction(15, 2), "Again.")]  # fmt: skip
+    assert_spread(transcript.segments[0].words, Fraction(1), Fraction(5))
+
+
+def test_cues_are_clamped_to_the_media(tmp_path):
+    srt = write(tmp_path / "x.srt", "1\n00:00:01,000 --> 00:00:02,000\nEarly words.\n\n"
+                                    "2\n00:00:02,500 --> 00:00:09,000\nThe last words run long.\n\n"
+                                    "3\n00:00:10,000 --> 00:00:11,000\nNot in the media.\n")  # fmt: skip
+    transcript = read_sidecar(srt, duration=Fraction(4))
+    assert [s.text for s in transcript.segments] == ["Early words.", "The last words run long."]
+    assert transcript.segments[-1].end == 4 and transcript.words[-1].end == 4
+    assert_spread(transcript.segments[-1].words, Fraction(5, 2), Fraction(4))
+
+
+def test_text_without_spaces_splits_into_sentences_at_full_width_marks(tmp_path):
+    from clipagent.planning.segments import sentences
+
+    srt = write(tmp_path / "zh.srt", "1\n00:00:01,000 --> 00:00:04,000\n大家好。我们今天谈谈视频剪辑，很简单！好吗？\n")
+    words = read_sidecar(srt).words
+    assert [w.text for w in words] == ["大家好。", "我们今天谈谈视频剪辑，", "很简单！", "好吗？"]
+    assert [[words[k].text for k in group] for group in sentences(words)] == [
+        ["大家好。"], ["我们今天谈谈视频剪辑，", "很简单！"], ["好吗？"]]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("word", "ends"),
+    [("end.", True), ("why?", True), ("“Wow!”", True), ("好。", True), ("いいえ｡", True), ("نعم؟", True),
+     ("है।", True), ("ደህና።", True), ("Պատ։", True), ("ok…", True), ("（好！）", True),
+     ("mid,", False), ("3.5x", False), ("大家好，", False), ("word", False)],
+)  # fmt: skip
+def test_ends_sentence_in_every_script(word, ends):
+    from clipagent.analysis.transcript import ends_sentence
+
+    assert ends_sentence(word) is ends
+
+
+def test_unreadable_sidecar_names_the_file_and_line(tmp_path):
+    path = tmp_path / "clip.srt"
+    path.write_bytes(b"\x00\x01\x02binary junk\xff\xfe\x00 not subtitles at all")
+    with pytest.raises(SidecarError) as caught:
+        read_sidecar(path)
+    assert caught.value.message.startswith("clip.srt line 1:")
 
 
 @pytest.fixture(scope="module")
-def speech(tmp_path_factory) -> Path:
-    """About two seconds of espeak-ng speech, as AAC in an .m4a (resampled and decoded by PyAV)."""
-    folder = tmp_path_factory.mktemp("speech")
-    wav = folder / "hello.wav"
-    subprocess.run(["espeak-ng", "-w", str(wav), "hello world, this is a test"], check=True)
-    from clipagent.ffmpeg import find_ffmpeg
+def talk_folder(tmp_path_factory) -> Path:
+    from .conftest import make_video
 
-    out = folder / "hello.m4a"
-    subprocess.run([find_ffmpeg().path, "-v", "error", "-y", "-i", str(wav), "-ar", "44100", "-ac", "2", str(out)],
-                   check=True)  # fmt: skip
-    return out
+    folder = tmp_path_factory.mktemp("talk")
+    make_video(folder / "talk.mp4", duration=2)
+    return folder
 
 
-@pytest.fixture(scope="module")
-def transcriber(tiny_whisper) -> WhisperTranscriber:
-    return WhisperTranscriber(WhisperSpec(model=str(tiny_whisper), device="cpu"))
+def _analyse(folder: Path, mode: str, cache: Path):
+    from clipagent.analysis.cache import Cache
+    from clipagent.analysis.index import AnalyzeOptions, analyze_folder
+    from clipagent.analysis.weights import WhisperSpec
+
+    # A Whisper checkpoint that is not there: auto's fallback fails fast instead of transcribing.
+    whisper = WhisperSpec(model=str(cache / "missing.pt"))
+    options = AnalyzeOptions(transcripts=mode, embeddings=False, whisper=whisper)
+    return analyze_folder(folder, options, Cache(cache))
 
 
-def test_decode_audio_gives_16khz_mono_float32(tmp_path):
-    path = make_audio(tmp_path / "tone.m4a", duration=3.0)
-    audio = decode_audio(path, probe(path))
-    assert audio.dtype.name == "float32" and audio.ndim == 1
-    assert abs(len(audio) - 3 * 16000) < 16000 * 0.05
-    assert 0.05 < float(abs(audio).max()) <= 1.0  # the tone, not silence
+def test_analysis_reads_a_utf16_sidecar_clamped_to_the_media(talk_folder, tmp_path):
+    text = "1\n00:00:00,200 --> 00:00:01,000\nHello there.\n\n2\n00:00:01,200 --> 00:00:09,000\nBye now.\n"
+    (talk_folder / "talk.srt").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    try:
+        index = _analyse(talk_folder, "sidecar", tmp_path / "cache")
+    finally:
+        (talk_folder / "talk.srt").unlink()
+    (file,) = index.files
+    assert [w.text for w in file.transcript.words] == ["Hello", "there.", "Bye", "now."]
+    assert file.transcript.words[-1].end == file.info.duration == 2
 
 
-def test_whisper_tiny_checkpoint_gives_typed_timed_words(transcriber, speech, tiny_whisper):
-    info = probe(speech)
-    seen: list[float] = []
-    transcript = transcriber.transcribe(speech, info, progress=seen.append)
-    assert isinstance(transcript, Transcript) and transcript.source == "whisper"
-    assert transcript.model == f"whisper:{tiny_whisper}"
-    assert isinstance(transcript.language, str) and transcript.language
-    words = transcript.words
-    assert words, "random weights still produce tokens, hence words"
-    for word in words:
-        assert isinstance(word, Word) and word.text == word.text.strip() and word.text
-        assert 0 <= word.start <= word.end <= info.duration
-        assert 0 <= word.probability <= 1
-    for segment in transcript.segments:
-        assert segment.start <= segment.end <= info.duration
-        assert all(segment.start <= w.start and w.end <= segment.end for w in segment.words)
-    assert seen[0] == 0 and seen[-1] == pytest.approx(float(info.duration))
-    # JSON round trip keeps exact times
-    assert Transcript.model_validate_json(transcript.model_dump_json()) == transcript
-
-
-def test_whisper_language_is_passed_through(transcriber, speech):
-    transcript = transcriber.transcribe(speech, probe(speech), language="en")
-    assert transcript.language == "en"
-
-
-def test_no_audio_stream_is_a_media_error_before_any_model_loads(tmp_path):
-    path = make_video(tmp_path / "silent.mp4", duration=1, audio=False)
-    transcriber = WhisperTranscriber(WhisperSpec(model="base"))  # not on this machine: must not matter
-    with pytest.raises(NoAudioError, match="no audio stream") as caught:
-        transcriber.transcribe(path, probe(path))
-    assert isinstance(caught.value, MediaError)
-
-
-def test_missing_checkpoint_file_is_weights_unavailable(tmp_path):
-    transcriber = WhisperTranscriber(WhisperSpec(model=str(tmp_path / "nope.pt")))
-    with pytest.raises(WeightsUnavailable, match="file not found") as caught:
-        transcriber.load()
-    assert "--whisper-model" in caught.value.hint
-
-
-_OFFLINE_PROBE = """
-import json, sys
-from pathlib import Path
-from clipagent.analysis.transcript import WhisperTranscriber
-from clipagent.analysis.weights import WeightsUnavailable, WhisperSpec
-from clipagent.media import probe
-path = Path(sys.argv[1])
-try:
-    WhisperTranscriber(WhisperSpec(model="small")).transcribe(path, probe(path))
-    outcome = {"error": None}
-except WeightsUnavailable as exc:
-    outcome = {"error": exc.message, "hint": exc.hint}
-outcome["torch"] = "torch" in sys.modules
-print(json.dumps(outcome))
-"""
-
-
-@pytest.mark.parametrize("flag", ["HF_HUB_OFFLINE", "CLIPAGENT_OFFLINE"])
-def test_named_model_missing_offline_fails_fast_without_importing_torch(tmp_path, speech, flag):
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "CLIPAGENT_OFFLINE")}
-    env.update({flag: "1", "XDG_CACHE_HOME": str(tmp_path / "xdg"), "PYTHONPATH": str(REPO)})
-    result = subprocess.run([sys.executable, "-c", _OFFLINE_PROBE, str(speech)], env=env, capture_output=True,
-                            text=True, check=True)  # fmt: skip
-    outcome = json.loads(result.stdout)
-    assert outcome["error"] and "small" in outcome["error"] and "downloads are off" in outcome["error"]
-    assert "--whisper-model" in outcome["hint"] and "CLIPAGENT_WHISPER_MODEL" in outcome["hint"]
-    assert outcome["torch"] is False
-
-
-def test_resolve_whisper_finds_named_models_in_whispers_cache(tmp_path):
-    spec = WhisperSpec(model="large")
-    missing = resolve_whisper(spec)
-    assert missing.available is False and missing.can_download is False and not missing.loadable
-    cached = tmp_path / "xdg" / "whisper" / "large-v3.pt"  # "large" is large-v3's file
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"weights")
-    found = resolve_whisper(spec)
-    assert found.available and found.local_path == str(cached) and found.loadable
-    assert found.cache_identity == "whisper:large"
-    assert found.download_root == str(cached.parent)
-
-
-def test_checkpoint_identity_follows_content(tmp_path):
-    checkpoint = tmp_path / "mine.pt"
-    checkpoint.write_bytes(b"one")
-    first = resolve_whisper(WhisperSpec(model=str(checkpoint))).cache_identity
-    checkpoint.write_bytes(b"two")
-    second = resolve_whisper(WhisperSpec(model=str(checkpoint))).cache_identity
-    assert first.startswith("whisper:mine.pt#") and first != second
-
-
-def test_whisper_spec_from_env_and_flags(monkeypatch):
-    monkeypatch.setenv("CLIPAGENT_WHISPER_MODEL", "small.en")
-    assert WhisperSpec.from_env().model == "small.en"
-    assert WhisperSpec.from_env(model="tiny", device=None).model == "tiny"
-    with pytest.raises(BadInputError, match="unknown Whisper model 'huge'"):
-        WhisperSpec.from_env(model="huge")
-
-
-def test_whisper_on_cuda_when_present(tiny_whisper, speech):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA GPU here")
-    transcriber = WhisperTranscriber(WhisperSpec(model=str(tiny_whisper), device="auto"))
-    info = probe(speech)
-    transcript = transcriber.transcribe(speech, info, language="en")
-    assert transcriber._device == "cuda" and transcript.language == "en"
-    assert all(0 <= w.start <= w.end <= info.duration for w in transcript.words)
+def test_a_broken_sidecar_is_bad_input_when_only_sidecars_are_asked_for(talk_folder, tmp_path):
+    write(talk_folder / "talk.srt", "1\n00:00:01,000 --> 00:00:0x,000\nHello\n")
+    try:
+        with pytest.raises(SidecarError, match=r"talk\.srt line 2: bad cue timing"):
+            _analyse(talk_folder, "sidecar", tmp_path / "cache")
+        index = _analyse(talk_folder, "auto", tmp_path / "cache")  # auto: said, and Whisper is tried instead
+    finally:
+        (talk_folder / "talk.srt").unlink()
+    assert any("talk.srt" in note and "line 2" in note and "not used" in note for note in index.notes)

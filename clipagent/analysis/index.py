@@ -187,9 +187,11 @@ class _Analysis:
         sidecar = find_sidecar(path) if mode in ("auto", "sidecar") else None
         if sidecar is not None:
             try:
-                transcript = read_sidecar(sidecar)
+                transcript = read_sidecar(sidecar, duration=info.duration)
             except BadInputError as exc:
-                self.notice(f"{relative}: sidecar {sidecar.name} ignored: {exc.message}")
+                if mode == "sidecar":
+                    raise  # sidecars only, as asked: a broken one is bad input (exit 2), named with its line
+                self.notice(f"{relative}: subtitle sidecar {sidecar.name} is not used, it cannot be read: {exc.message}")
             else:
                 runs.append(AnalysisRun(analyser="transcript", status="ran", model=transcript.model))
                 return transcript

@@ -1,34 +1,55 @@
-"""Words with times: from a subtitle sidecar next to the media, or from Whisper.
+"""Words with times from a subtitle sidecar next to the media (Whisper is in `asr.py`).
 
-Sidecars (`clip.srt`, `clip.vtt`, `clip.mp4.srt`, `clip.en.vtt`) are parsed leniently: BOM,
-CRLF, missing cue numbers, WebVTT headers, NOTE/STYLE/REGION blocks, cue settings and inline
-tags are all handled. A sidecar has no word times, so each cue's time is shared among its
-words in proportion to their length in characters: the first word starts at the cue start,
-the last ends at the cue end, and a word of twice the letters gets twice the time (rounded
-to the millisecond). Whisper gives real word times (`word_timestamps=True`).
-
-Whisper and torch are imported only when a model is actually loaded.
+Sidecars (`clip.srt`, `clip.vtt`, `clip.mp4.srt`, `clip.en.vtt`) are read as people save them:
+* any encoding: a byte-order mark (UTF-8, UTF-16, UTF-32), else strict UTF-8, else
+  charset-normalizer's guess (GBK, Shift JIS, Windows-1251/1252, UTF-16 without a mark...);
+* parsed leniently: CRLF, missing cue numbers, WebVTT headers, NOTE/STYLE/REGION blocks, cue
+  settings and inline tags are all handled; a malformed file is a SidecarError naming the line;
+* tidied to what the media can play (`tidy_cues`): in time order, clamped to the media's
+  duration, overlapping cues split at the middle of the overlap or merged, no word lost.
+A sidecar has no word times, so each cue's time is shared among its words in proportion to their
+length in characters: the first word starts at the cue start, the last ends at the cue end, and a
+word of twice the letters gets twice the time (rounded to the millisecond). Text without spaces
+(Chinese, Japanese) is cut into words after its full-width punctuation (。，！？、...), so
+sentences and clauses are units a cut can fall between.
 """
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
-from ..errors import BadInputError, MediaError
-from ..media import MediaInfo
-from .models import Segment, Transcript, Word, seconds
-from .weights import ResolvedWeights, WeightsUnavailable, WhisperSpec, resolve_whisper, torch_device
+from ..errors import BadInputError
+from .models import Segment, Transcript, Word
 
 SIDECAR_SUFFIXES = (".srt", ".vtt")
-SAMPLE_RATE = 16_000  # what Whisper takes
-Progress = Callable[[float], None]
-"""Called with the seconds of media transcribed so far."""
+MAX_SIDECAR_BYTES = 50_000_000
+"""Larger than any subtitle file (a feature film's SRT is ~100 kB): not read."""
+SENTENCE_TERMINALS = frozenset(".!?\u2026\u203c\u203d\u2047\u2048\u2049\u3002\uff0e\uff01\uff1f\uff61\ufe12\ufe52\ufe56"
+                               "\ufe57\u061f\u06d4\u0700\u0701\u0702\u0964\u0965\u104b\u1362\u1367\u1368\u17d4"
+                               "\u17d5\u166e\u1803\u1809\u0589\u07f9\u0f0d")
+"""Characters that end a sentence, in every script (Unicode's Sentence_Terminal, most used): . ! ? …
+‼ ‽ ⁇ ⁈ ⁉, CJK 。．！？｡ and their small and vertical forms, Arabic ؟ and ۔, Syriac, Devanagari
+। ॥, Myanmar ။, Ethiopic ። ፧ ፨, Khmer ។ ៕, Canadian ᙮, Mongolian ᠃ ᠉, Armenian ։, N'Ko ߹, Tibetan །."""
+_CLOSERS = "\"')]\u00bb\u201d\u2019\u300d\u300f\uff09\u3011\u3015\u300b\u3009"
+_FULL_WIDTH_BREAK = re.compile("(?<=[\u3002\uff0e\uff01\uff1f\uff61\uff0c\u3001\uff1b\uff1a\u2026])(?=\\S)")
+"""Between a full-width sentence or clause mark (。．！？｡，、；：…) and the text after it."""
+
+
+def ends_sentence(word: str) -> bool:
+    """Whether `word` ends a sentence: its last character, past closing quotes and brackets, is one
+    of SENTENCE_TERMINALS ("end." "done?」" "好。" "है।")."""
+    stripped = word.rstrip(_CLOSERS)
+    return bool(stripped) and stripped[-1] in SENTENCE_TERMINALS
+
+
+def split_words(text: str) -> list[str]:
+    """Words of subtitle text: split at spaces, and after full-width punctuation, so text without
+    spaces ("大家好。我们开始吧。") gives its clauses and sentences ("大家好。", "我们开始吧。")."""
+    return [piece for token in text.split() for piece in _FULL_WIDTH_BREAK.split(token) if piece]
 
 
 class SidecarError(BadInputError):
@@ -38,10 +59,6 @@ class SidecarError(BadInputError):
         super().__init__(f"{path.name} line {line}: {problem}", hint="fix or remove the sidecar to use Whisper")
         self.path = path
         self.line = line
-
-
-class NoAudioError(MediaError):
-    """The media has no audio stream to transcribe."""
 
 
 # --- sidecars --------------------------------------------------------------------------------
@@ -70,8 +87,10 @@ _TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}")  # <i>, </b>, <c.x>, <00:00:01.000>, <
 _VTT_BLOCKS = ("NOTE", "STYLE", "REGION")
 
 
-def read_sidecar(path: Path, language: str | None = None) -> Transcript:
-    """Parse an SRT or WebVTT file; raises SidecarError with the line number when it is malformed."""
+def read_sidecar(path: Path, language: str | None = None, duration: Fraction | None = None) -> Transcript:
+    """Parse an SRT or WebVTT file, in any encoding, into cues tidied for media of `duration` seconds
+    (see `tidy_cues`; None: not clamped). Raises SidecarError with the line number when it is
+    malformed, too large, or unreadable (naming the file)."""
     path = Path(path)
     lines = _read_text(path).splitlines()
     is_vtt = bool(lines) and lines[0].lstrip("\ufeff").startswith("WEBVTT")
@@ -100,16 +119,44 @@ def read_sidecar(path: Path, language: str | None = None) -> Transcript:
         i += 1
     if not cues and any(line.strip() for line in lines[1 if is_vtt else 0 :]):
         raise SidecarError(path, 1, "no subtitle cues found")
-    segments = [segment for start, end, text in cues if (segment := _cue_segment(start, end, text))]
+    tidy = tidy_cues([(start, end, _cue_text(text)) for start, end, text in cues], duration)
+    segments = [_cue_segment(start, end, text) for start, end, text in tidy]
     return Transcript(source="sidecar", language=language, model=f"sidecar:{path.name}", segments=segments)
 
 
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig")
+        size = path.stat().st_size
+        if size > MAX_SIDECAR_BYTES:
+            raise SidecarError(path, 1, f"{size / 1e6:.0f} MB is too large for a subtitle file")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SidecarError(path, 1, f"cannot be read ({exc.strerror or exc})") from None
+    return decode_subtitles(data)[0]
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)  # fmt: skip (UTF-32 LE's mark starts with UTF-16 LE's: test it first)
+
+
+def decode_subtitles(data: bytes) -> tuple[str, str]:
+    """(text, encoding name): by byte-order mark, else strict UTF-8, else charset-normalizer's best
+    guess, else Windows-1252 (old SRTs often are) with replacement characters."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace"), encoding
+    try:
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")  # old SRTs are often Windows-1252
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None:
+        return str(best), best.encoding
+    return data.decode("cp1252", errors="replace"), "cp1252"
 
 
 def _block_end(lines: list[str], i: int) -> int:
@@ -143,12 +190,44 @@ def _timestamp(hours: str | None, minutes: str, secs: str, fraction: str | None)
     return int(hours or 0) * 3600 + int(minutes) * 60 + int(secs) + Fraction(f"0.{fraction or 0}")
 
 
-def _cue_segment(start: Fraction, end: Fraction, lines: list[str]) -> Segment | None:
-    text = " ".join(html.unescape(_TAG.sub("", line)).strip() for line in lines)
-    tokens = text.split()
-    if not tokens:
-        return None
-    return Segment(start=start, end=end, text=" ".join(tokens), words=_spread_words(tokens, start, end))
+Cue = tuple[Fraction, Fraction, str]
+"""(start, end, text) in seconds."""
+
+
+def tidy_cues(cues: list[Cue], duration: Fraction | None) -> list[Cue]:
+    """Cues as the media can play them: in time order, inside [0, duration], none overlapping, no
+    word lost. Empty cues are dropped. With `duration`, a cue starting at or after the media's end is
+    dropped (its words are not in the media) and one running past it ends there. Overlaps:
+    * the same text again (a rolling or repeated cue): one cue over both times;
+    * a cue inside another, or overlapping it by more than half of the shorter: merged, both texts
+      in order over both times (two people talking at once);
+    * a smaller overlap (a cue left up a little too long): split at the middle of the overlap."""
+    kept: list[Cue] = []
+    for start, end, text in sorted((c for c in cues if c[2]), key=lambda c: (c[0], c[1])):
+        if duration is not None:
+            if start >= duration:
+                continue
+            end = min(end, duration)
+        if kept and start < kept[-1][1]:
+            before_start, before_end, before_text = kept[-1]
+            overlap, shorter = min(end, before_end) - start, min(end - start, before_end - before_start)
+            if text == before_text or end <= before_end or 2 * overlap > shorter:
+                joined = before_text if text == before_text else f"{before_text} {text}"
+                kept[-1] = (before_start, max(before_end, end), joined)
+                continue
+            middle = (start + before_end) / 2
+            kept[-1] = (before_start, middle, before_text)
+            start = middle
+        kept.append((start, end, text))
+    return kept
+
+
+def _cue_text(lines: list[str]) -> str:
+    return " ".join(" ".join(html.unescape(_TAG.sub("", line)).split()) for line in lines).strip()
+
+
+def _cue_segment(start: Fraction, end: Fraction, text: str) -> Segment:
+    return Segment(start=start, end=end, text=text, words=_spread_words(split_words(text), start, end))
 
 
 def _spread_words(tokens: list[str], start: Fraction, end: Fraction) -> list[Word]:
@@ -160,127 +239,3 @@ def _spread_words(tokens: list[str], start: Fraction, end: Fraction) -> list[Wor
         edges.append(start + Fraction(round((end - start) * done / total * 1000), 1000))
     edges[-1] = end
     return [Word(text=token, start=edges[k], end=edges[k + 1]) for k, token in enumerate(tokens)]
-
-
-# --- whisper ---------------------------------------------------------------------------------
-
-
-class WhisperTranscriber:
-    """Whisper with word timestamps; the model loads on first use."""
-
-    def __init__(self, spec: WhisperSpec | None = None) -> None:
-        self.spec = spec or WhisperSpec()
-        self._resolved: ResolvedWeights | None = None
-        self._model = None
-        self._device = "cpu"
-
-    @property
-    def resolved(self) -> ResolvedWeights:
-        if self._resolved is None:
-            self._resolved = resolve_whisper(self.spec)
-        return self._resolved
-
-    @property
-    def cache_identity(self) -> str:
-        """For cache keys: "whisper:base", or the checkpoint's file name with its content hash."""
-        return self.resolved.cache_identity
-
-    @property
-    def label(self) -> str:
-        """What `Transcript.model` records: "whisper:base" or "whisper:<checkpoint path>"."""
-        return f"whisper:{self.resolved.name}"
-
-    def load(self) -> None:
-        """Load the model (idempotent). WeightsUnavailable, before importing torch, when it cannot be had."""
-        if self._model is not None:
-            return
-        resolved = self.resolved
-        resolved.require()
-        import whisper  # imports torch
-
-        self._device = torch_device(self.spec.device)
-        try:
-            self._model = whisper.load_model(resolved.name, device=self._device, download_root=resolved.download_root)
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:  # URLError is an OSError
-            raise WeightsUnavailable(
-                f"could not load {resolved.describe()}: {exc}", hint=resolved.how_to_supply
-            ) from None
-
-    def transcribe(
-        self, media_path: Path, info: MediaInfo, language: str | None = None, progress: Progress | None = None
-    ) -> Transcript:
-        """The media's words. `language` None: detected. `progress` gets seconds of media done (0, then all)."""
-        if info.audio is None:
-            raise NoAudioError(f"{media_path}: no audio stream to transcribe")
-        self.load()
-        _report(progress, 0.0)
-        audio = decode_audio(media_path, info)
-        if not len(audio):
-            return Transcript(source="whisper", language=language, model=self.label, segments=[])
-        result = self._model.transcribe(
-            audio, word_timestamps=True, temperature=0, condition_on_previous_text=False, verbose=None,
-            language=language, fp16=self._device == "cuda",
-        )  # fmt: skip
-        limit = info.duration if info.duration is not None else seconds(len(audio) / SAMPLE_RATE)
-        _report(progress, float(limit))
-        segments = [seg for raw in result.get("segments", []) if (seg := _segment(raw, limit))]
-        return Transcript(source="whisper", language=result.get("language") or language, model=self.label,
-                          segments=segments)  # fmt: skip
-
-
-def _report(progress: Progress | None, done: float) -> None:
-    if progress is not None:
-        progress(done)
-
-
-def _clamp(value: float, limit: Fraction) -> Fraction:
-    return min(max(seconds(float(value)), Fraction(0)), limit)
-
-
-def _segment(raw: dict, limit: Fraction) -> Segment | None:
-    """Whisper's segment dict as a Segment, times clamped to the media; widened to cover its words."""
-    words = [
-        Word(text=text, start=(start := _clamp(w["start"], limit)), end=max(start, _clamp(w["end"], limit)),
-             probability=round(float(w["probability"]), 4))
-        for w in raw.get("words", [])
-        if (text := str(w["word"]).strip())
-    ]  # fmt: skip
-    text = str(raw.get("text", "")).strip()
-    if not text and not words:
-        return None
-    start = min([_clamp(raw["start"], limit), *(w.start for w in words)])
-    end = max([_clamp(raw["end"], limit), *(w.end for w in words)])
-    return Segment(start=start, end=end, text=text, words=words)
-
-
-def decode_audio(media_path: Path, info: MediaInfo) -> np.ndarray:
-    """The audio stream as 16 kHz mono float32, decoded and resampled with PyAV (no ffmpeg binary)."""
-    import av
-
-    if info.audio is None:
-        raise NoAudioError(f"{media_path}: no audio stream")
-    expected = int(float(info.duration or 0) * SAMPLE_RATE) + SAMPLE_RATE
-    buffer, used = np.empty(expected, dtype=np.float32), 0
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    try:
-        with av.open(str(media_path), metadata_errors="ignore") as container:
-            stream = next(s for s in container.streams.audio if s.index == info.audio.index)
-            for frame in container.decode(stream):
-                for chunk in resampler.resample(frame):
-                    buffer, used = _append(buffer, used, chunk.to_ndarray()[0])
-            for chunk in resampler.resample(None):
-                buffer, used = _append(buffer, used, chunk.to_ndarray()[0])
-    except (av.error.FFmpegError, StopIteration) as exc:
-        raise MediaError(f"{media_path}: could not decode the audio ({exc})") from None
-    return buffer[:used]
-
-
-def _append(buffer: np.ndarray, used: int, samples: np.ndarray) -> tuple[np.ndarray, int]:
-    """Copy `samples` after the first `used` values of `buffer`, doubling it when full."""
-    needed = used + len(samples)
-    if needed > len(buffer):
-        grown = np.empty(max(needed, 2 * len(buffer)), dtype=np.float32)
-        grown[:used] = buffer[:used]
-        buffer = grown
-    buffer[used:needed] = samples
-    return buffer, needed

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ..analysis.models import IndexedFile, MediaIndex, Shot, Word
+from ..analysis.transcript import ends_sentence
 from ..brief import ShotLength
 from .text import plain_words
 
@@ -115,11 +116,11 @@ def filler_mask(words: list[Word]) -> list[bool]:
 
 
 def sentences(words: list[Word]) -> list[list[int]]:
-    """Word indexes grouped into sentences (a sentence ends on . ! ? or …)."""
+    """Word indexes grouped into sentences (a sentence ends on `ends_sentence`: . ! ? … 。 ！ ？ । ؟ ...)."""
     groups: list[list[int]] = [[]]
     for k, word in enumerate(words):
         groups[-1].append(k)
-        if word.text.rstrip("\"')]").endswith(_SENTENCE_END):
+        if ends_sentence(word.text):  # . ! ? … and every script's marks (。 ！ ？ । ؟ ...)
             groups.append([])
     return [g for g in groups if g]
 
