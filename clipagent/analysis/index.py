@@ -5,7 +5,8 @@ speech regions), each looked up in the cache by its key before it runs. Models l
 cache miss that needs them, so a warm run never imports torch. A file that is not usable
 media is reported in `MediaIndex.skipped` with the reason and never stops the analysis; an
 analyser that cannot run (no weights, no audio stream) is recorded in the file's `runs`.
-An audio-only file is classified as speech (a voice-over) or music (`vad.classify_sound`).
+An audio-only file is classified as speech (a voice-over) or music (`vad.classify_sound`), and
+Whisper's word edges are moved out of the silence around the speech regions (`vad.snap_words`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .shots import ShotParams, detect_shots
 from .asr import LanguageNotSupported, WhisperTranscriber
 from .transcript import find_sidecar, read_sidecar
 from .vad import MODEL_NAME as VAD_MODEL
-from .vad import VadParams, classify_sound, detect_speech
+from .vad import VadParams, classify_sound, detect_speech, snap_words
 from .weights import ClipSpec, WeightsUnavailable, WhisperSpec, resolve_clip, resolve_whisper
 
 SIDECAR_SUFFIXES = {".srt", ".vtt"}
@@ -147,6 +148,8 @@ class _Analysis:
         audio = self._audio(path, relative, info, fingerprint, runs)
         speech = self._speech(path, relative, info, fingerprint, runs)
         sound = classify_sound(speech, audio) if info.kind == "audio" else None
+        if transcript is not None and transcript.source == "whisper" and speech is not None:
+            transcript = snap_words(transcript, speech)  # Whisper's word edges off the silence
         return IndexedFile(
             id=file_id, path=relative, fingerprint=fingerprint, info=info, shots=shots,
             transcript=transcript, embeddings=embeddings, audio=audio, speech=speech, sound=sound, runs=runs,

@@ -9,6 +9,9 @@
 - Captions from the words the cut plays (captions.py), in the brief's style; the brand logo over
   the whole cut; the end card (the brief's `cta`) over the last seconds, with the logo large above
   it after "end on the logo"; the brief's music, ducked under speech.
+- A voice-over (an audio-only file of speech, segments.VoiceOver) takes the EDL's sound bed: it plays
+  from its first speech region at full level, once, with the b-roll muted under it; its words, when
+  recognised, become the captions.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from pydantic import BaseModel, ConfigDict
 from ..analysis.models import IndexedFile
 from ..edl import EDL, Clip, ImageOverlay, MediaRef, Music, TextOverlay
 from .base import Decision, PlanContext
-from .captions import caption_cues
-from .segments import Candidate, Removed
+from .captions import caption_cues, voice_over_cues
+from .segments import Candidate, Removed, VoiceOver
 from .select import Scored
 from .text import file_for_path, normal_path
 
@@ -63,10 +66,14 @@ def assemble(
     tweaks: Tweaks,
     avoided: list[tuple[Candidate, str]],
     notes: list[str],
+    voice: VoiceOver | None = None,
 ) -> Draft:
     brief, index = context.brief, context.index
     files = {f.id: f for f in index.files}
     music_file = _music(context, notes)
+    if voice is not None and music_file is not None:
+        notes.append(f"the voice-over {voice.path} takes the cut's one sound bed: the music {music_file.path} is not played")
+        music_file = None
     media: dict[str, MediaRef] = {}
     clips: list[Clip] = []
     owners: list[str] = []
@@ -81,7 +88,7 @@ def assemble(
             else (c.pieces[0].model_copy(update={"end": _ms(c.pieces[0].start + length)}),)
         )
         why = "; ".join([*s.reasons, f"score {s.rate:.2f}"])
-        mute = c.kind == "broll" and music_file is not None
+        mute = c.kind == "broll" and (music_file is not None or voice is not None)
         for n, span in enumerate(spans):
             clip_id = f"c{len(clips) + 1:02d}"
             note = f"{role}: {why}"[:2000]
@@ -89,7 +96,8 @@ def assemble(
                               note=note))  # fmt: skip
             owners.append(c.key)
             if n == 0:
-                detail = why + _removed(c.removed) + ("; muted: the music carries the sound" if mute else "")
+                carrier = "the voice-over" if voice is not None else "the music"
+                detail = why + _removed(c.removed) + (f"; muted: {carrier} carries the sound" if mute else "")
                 decisions.append(Decision(clip_id=clip_id, what=_what(role, c, spans), why=detail))
             else:
                 what = f"{role}, continued: {c.file_id} {float(span.start):.2f}-{float(span.end):.2f} s"
@@ -101,6 +109,8 @@ def assemble(
     overlays, cut_wide = [], []
     if brief.caption_style is not None:
         cues = caption_cues(edl, {f.id: f for f in index.files}, brief.caption_style.max_chars_per_line)
+        if voice is not None:
+            cues = voice_over_cues(files[voice.file_id], voice.start, total, brief.caption_style.max_chars_per_line)
         if cues:
             overlays.append(brief.caption_style.overlay(cues))
             cut_wide.append(Decision(clip_id=None, what=f"captions: {brief.caption_style.name}, {len(cues)} cues",
@@ -115,7 +125,13 @@ def assemble(
             Decision(clip_id=None, what=f'end card: "{brief.cta}"', why="the call to action closes the cut")
         )
     music = None
-    if music_file is not None:
+    if voice is not None:
+        media[voice.file_id] = MediaRef(id=voice.file_id, path=voice.path)
+        music = Music(media=voice.file_id, src_in=voice.start, gain_db=0.0, duck=False, loop=False,
+                      fade_out=Fraction(0))  # fmt: skip
+        cut_wide.append(Decision(clip_id=None, what=f"sound: the voice-over {voice.path}",
+                                 why=f"plays from {float(voice.start):.2f} s of its source, once, at full level"))  # fmt: skip
+    elif music_file is not None:
         media[music_file.id] = MediaRef(id=music_file.id, path=music_file.path)
         music = Music(media=music_file.id, duck=True, fade_out=min(Fraction(1), total))
         cut_wide.append(

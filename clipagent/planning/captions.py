@@ -1,5 +1,7 @@
 """Caption cues from the words a cut actually plays, on the output timeline.
 
+A voice-over's words become cues on its own timing (`voice_over_cues`).
+
 Each sentence becomes one cue, or the fewest near-equal cues that keep to two lines
 (2 x max_chars_per_line characters) and about `MAX_CUE` seconds; a cue never spans two clips (the words on
 either side of a cut may be far apart in the source). A cue stays up until the next one starts
@@ -64,3 +66,17 @@ def _split(words: list[Word], max_chars: int) -> list[list[Word]]:
         if parts >= len(words) or all(len(" ".join(w.text for w in g)) <= max_chars for g in out):
             return out
         parts += 1
+
+
+def voice_over_cues(file: IndexedFile, start: Fraction, total: Fraction, max_chars_per_line: int) -> list[Cue]:
+    """Cues of a voice-over's recognised words: it plays from `start` of its source at output time 0,
+    for `total` seconds (words past the end are left out). None without a transcript."""
+    words = [w for w in (file.transcript.words if file.transcript else []) if start <= w.start and w.end <= start + total]
+    timed = [(max(group[0].start - start, Fraction(0)), " ".join(w.text for w in group))
+             for group in _groups(words, 2 * max_chars_per_line)]  # fmt: skip
+    cues = []
+    for k, (begin, text) in enumerate(timed):
+        end = timed[k + 1][0] if k + 1 < len(timed) else min(total, words[-1].end - start + Fraction(1, 2))
+        if end > begin:
+            cues.append(Cue(start=begin, end=end, text=text))
+    return cues

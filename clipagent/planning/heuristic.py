@@ -1,7 +1,9 @@
 """The heuristic planner: offline, deterministic, and a real planner.
 
 1. Candidates (segments.py): spoken sentences with fillers and dead air cut out, every cut on a
-   word boundary; b-roll shots in windows sized by the pace.
+   word boundary; without words, speech regions (voice activity) played whole; b-roll shots in
+   windows sized by the pace. The length (length.py): the brief's duration, or one from the content
+   and the brief's intent ("tighten": all the speech, in order).
 2. Score and choose (select.py): relevance to the brief (must-haves, the body's key terms, CLIP
    when it is available, "more of" subjects) and shot quality; a knapsack under the target
    with the must-have lines forced in, and b-roll (one cutaway per CUTAWAY_EVERY seconds of the
@@ -27,9 +29,10 @@ from .assemble import Draft, Tweaks, assemble
 from .base import Decision, Plan, PlanContext, Round
 from .feedback import STICKY, Feedback, UnsupportedFeedback, parse_feedback
 from .review import TextEmbedder, review_edl
-from .segments import Candidate, extract_candidates
+from .length import Length, choose_length
+from .segments import MAX_GAP, Candidate, VoiceOver, extract_candidates, voice_overs
 from .select import Scored, Selection, choose, score
-from .text import contains, content_terms, file_for_path, name_terms, plain_words, spoken_anywhere, terms
+from .text import contains, content_terms, file_for_path, name_terms, normal_path, plain_words, spoken_anywhere, terms
 
 MAX_ROUNDS = 3
 HOOK_LINE = Fraction(7, 2)
@@ -65,7 +68,9 @@ class HeuristicPlanner:
             for form in parse_feedback(d.what.removeprefix(FEEDBACK))
             if form.kind in STICKY
         ]
-        brief = context.brief.model_copy(update={"target_duration": timeline_duration(previous.edl)})
+        brief = context.brief.model_copy(
+            update={"target_duration": timeline_duration(previous.edl), "duration_set": True}
+        )
         tweaks, decisions = Tweaks(), []
         for form in [*earlier, *forms]:
             brief, tweaks, why = _apply(form, brief, tweaks, previous, context)
@@ -79,9 +84,14 @@ class HeuristicPlanner:
                 "no usable footage: no video file has speech, or shots as long as the pace's shortest shot",
                 hint=f"add footage, or pick a faster pace (now {context.brief.pace})",
             )
-        rounds: list[Round] = []
+        voice = _voice_over(context, candidates)
+        about = _signals(context, candidates, voice)
+        base, rounds = context, []
         for number in range(1, self.max_rounds + 1):
-            draft = self._draft(context, candidates, tweaks)
+            usable = [c for c in candidates if c.key not in tweaks.excluded and not _avoided(c, base.brief)]
+            length = choose_length(base.brief, usable, voice)
+            context = base.model_copy(update={"brief": base.brief.model_copy(update={"target_duration": length.target})})
+            draft = self._draft(context, candidates, tweaks, length, voice)
             review = review_edl(draft.edl, context, self.embed_text)
             rounds.append(Round(number=number, kind=kind if number == 1 else "repair",
                                 violations=[str(v) for v in review.violations]))  # fmt: skip
@@ -89,10 +99,13 @@ class HeuristicPlanner:
             if review.ok or not drop - tweaks.excluded:
                 break
             tweaks = tweaks.model_copy(update={"excluded": tweaks.excluded | drop})
-        return Plan(edl=draft.edl, decisions=draft.decisions + extra, planner=self.name, rounds=rounds,
-                    review=review, notes=draft.notes, target_duration=context.brief.target_duration)  # fmt: skip
+        about.append(Decision(clip_id=None, what=f"length: {float(length.target):.2f} s", why=length.reason))
+        return Plan(edl=draft.edl, decisions=draft.decisions + about + extra, planner=self.name, rounds=rounds,
+                    review=review, notes=draft.notes, target_duration=length.target)  # fmt: skip
 
-    def _draft(self, context: PlanContext, candidates: list[Candidate], tweaks: Tweaks) -> Draft:
+    def _draft(
+        self, context: PlanContext, candidates: list[Candidate], tweaks: Tweaks, length: Length, voice: VoiceOver | None
+    ) -> Draft:
         brief, notes = context.brief, []
         allowed, avoided = [], []
         for c in candidates:
@@ -103,12 +116,58 @@ class HeuristicPlanner:
         scored = score(allowed, brief, context.index, tweaks.boost, self.embed_text)
         # "shorter intro": the old opening goes, unless it says a must-have (then it moves into the body)
         scored = [s for s in scored if s.candidate.key != tweaks.old_opening or s.covers]
+        if length.keep_all_speech:  # every spoken candidate, in source order; no b-roll, no hook
+            spoken = [s for s in scored if s.candidate.kind == "speech"]
+            if sum((s.candidate.duration for s in spoken), Fraction(0)) > brief.target_duration:
+                spoken = choose(spoken, brief.target_duration, [], notes).speech  # over the platform's limit
+            sequence = [("speech", s, s.candidate.duration) for s in sorted(spoken, key=lambda s: s.candidate.order)]
+            return assemble(context, sequence, tweaks, avoided, notes, voice)
         forced = _forced(scored, context, tweaks, notes)
         selection = choose(scored, brief.target_duration, forced, notes)
         if not selection.speech and not selection.broll:
             raise PlanError(f"nothing fits in {float(brief.target_duration):.1f} s", hint="raise the target duration")
         sequence = _order(selection, brief.cta, tweaks)
-        return assemble(context, sequence, tweaks, avoided, notes)
+        return assemble(context, sequence, tweaks, avoided, notes, voice)
+
+
+def _avoided(candidate: Candidate, brief) -> bool:
+    return any(_mentions(candidate, term) for term in brief.avoid)
+
+
+def _voice_over(context: PlanContext, candidates: list[Candidate]) -> VoiceOver | None:
+    """The voice-over that plays under the b-roll: the first audio-only file of speech, unless the
+    brief names it as its music, or a video file has speech of its own (its own sound plays then)."""
+    music = normal_path(context.brief.music) if context.brief.music else None
+    found = [v for v in voice_overs(context.index) if normal_path(v.path) != music]
+    if not found or any(c.kind == "speech" for c in candidates):
+        return None
+    return found[0]
+
+
+def _signals(context: PlanContext, candidates: list[Candidate], voice: VoiceOver | None) -> list[Decision]:
+    """Cut-wide decisions that say which signal placed the speech cuts, per file (for plan.md)."""
+    out = []
+    by_file: dict[str, str] = {}
+    for c in candidates:
+        by_file.setdefault(c.file_id, c.signal)
+    for file_id, signal in by_file.items():
+        file = context.index.file(file_id)
+        if signal == "words":
+            source = file.transcript.model if file and file.transcript else None
+            why = f"recognised words ({file.transcript.source}: {source})" if file and file.transcript else "words"
+            out.append(Decision(clip_id=None, what=f"speech signal for {file_id}: words",
+                                why=f"{why}; every cut on a word boundary, fillers and pauses over "
+                                    f"{float(MAX_GAP):g} s cut out"))  # fmt: skip
+        elif signal == "speech regions":
+            method = file.speech.method if file and file.speech else "voice activity"
+            out.append(Decision(clip_id=None, what=f"speech signal for {file_id}: speech regions",
+                                why=f"no words were recognised; {method} found where someone speaks: each region "
+                                    "plays whole, never cut inside, and the silence between regions is left out"))  # fmt: skip
+    if voice is not None:
+        out.append(Decision(clip_id=None, what=f"voice-over: {voice.path} {float(voice.start):.2f}-{float(voice.end):.2f} s",
+                            why="an audio-only file of speech (speech regions cover most of it): it plays under "
+                                "the b-roll, whose own sound is muted"))  # fmt: skip
+    return out
 
 
 def _mentions(candidate: Candidate, term: str) -> bool:

@@ -23,6 +23,7 @@ from .text import (
     contains,
     content_terms,
     file_for_path,
+    inside_region,
     inside_word,
     name_terms,
     normal_path,
@@ -180,14 +181,18 @@ def _cuts_on_word_edges(edl: EDL, files, found: _Findings) -> None:
         for edge in ("src_in", "src_out"):
             time = getattr(clip, edge)
             word = inside_word(files.get(clip.media), time)
+            region = inside_region(files.get(clip.media), time)
             if word is not None:
-                bad += 1
                 detail = (f'{edge} {float(time):.3f} s falls inside the word "{word.text}" '
                           f"({float(word.start):.3f}-{float(word.end):.3f} s); cut at one of its edges")  # fmt: skip
-                found.violations.append(
-                    Violation(code="cut_inside_word", location=f"clips[{i}].{edge}", message=detail)
-                )
-    detail = "every cut is on a word boundary" if not bad else f"{bad} cut(s) fall inside a word"
+            elif region is not None:
+                detail = (f"{edge} {float(time):.3f} s falls inside a speech region ({float(region[0]):.3f}-"
+                          f"{float(region[1]):.3f} s; no words were recognised); cut at one of its edges")  # fmt: skip
+            else:
+                continue
+            bad += 1
+            found.violations.append(Violation(code="cut_inside_word", location=f"clips[{i}].{edge}", message=detail))
+    detail = "every cut is on a word boundary (or a speech region's edge)" if not bad else f"{bad} cut(s) fall inside a word or speech region"
     found.checks.append(Check(name="cut_inside_word", passed=not bad, detail=detail))
 
 

@@ -4,6 +4,9 @@
   air are cut out of it, so a sentence may play as several pieces ("Um, so here is the tip"
   plays from "so"). Every piece starts and ends on a word boundary, padded by up to `PAD` into
   the silence around it but never into a neighbouring word.
+- Speech without words (a video file with no transcript words whose speech regions, from voice
+  activity, cover at least TALK_MIN_SHARE of it): one candidate per speech region, played whole;
+  a cut never falls inside a region, and the silence between regions is left out.
 - B-roll (video files without speech): each shot, cut into windows no longer than the pace's
   longest shot; a window starts on its shot boundary (or on a split of a long shot) and plays for
   a length the planner picks between the pace's shortest shot and the window's end.
@@ -17,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..analysis.models import IndexedFile, MediaIndex, Shot, Word
+from ..analysis.models import IndexedFile, MediaIndex, Shot, TimeRange, Word
 from ..analysis.transcript import ends_sentence
 from ..brief import ShotLength
 from .text import plain_words
@@ -32,6 +35,11 @@ MAX_GAP = Fraction(3, 10)
 PAD = Fraction(8, 100)
 """Room left before the first and after the last word of a piece (breath, consonant tails)."""
 _SENTENCE_END = (".", "!", "?", "\u2026")
+TALK_MIN_SHARE = 0.1
+TALK_MIN_SPEECH = Fraction(1)
+"""A video file without words is a talk (not b-roll) when its speech regions cover at least
+TALK_MIN_SHARE of it and TALK_MIN_SPEECH seconds: a stray region in rain or engine noise
+(mp_rain.mp3: 0.7 s, 1%) keeps a file b-roll; the talks measured cover 40% (ae_example.mp4) or more."""
 
 
 class _Frozen(BaseModel):
@@ -64,6 +72,8 @@ class Candidate(_Frozen):
     """Speech: the source ranges that play, in order. B-roll: one window (src_in = its start)."""
     words: tuple[Word, ...] = ()
     removed: tuple[Removed, ...] = ()
+    signal: Literal["words", "speech regions", "pictures"] = "words"
+    """What the candidate's edges were placed by: recognised words, voice-activity regions, or shots."""
     first_in_file: bool = False
     quality: float = 0.5
     min_length: Fraction = Fraction(0)
@@ -92,7 +102,44 @@ def extract_candidates(index: MediaIndex, shot_length: ShotLength) -> list[Candi
         if file.info.kind != "video" or file.info.video is None:
             continue
         words = file.transcript.words if file.transcript else []
-        found += speech_candidates(file, len(found)) if words else broll_candidates(file, shot_length, len(found))
+        if words:
+            found += speech_candidates(file, len(found))
+        elif talks_without_words(file):
+            found += region_candidates(file, len(found))
+        else:
+            found += broll_candidates(file, shot_length, len(found))
+    return found
+
+
+def talks_without_words(file: IndexedFile) -> bool:
+    """True for a file without transcript words whose speech regions make it a talk (TALK_MIN_SHARE)."""
+    speech = file.speech
+    if speech is None or (file.transcript is not None and file.transcript.words):
+        return False
+    return speech.speech_seconds >= TALK_MIN_SPEECH and speech.share >= TALK_MIN_SHARE
+
+
+class VoiceOver(_Frozen):
+    """An audio-only file of speech that plays under b-roll, from the start of its first speech
+    region to the end of its last (its lead-in and tail of silence are left out)."""
+
+    file_id: str
+    path: str
+    start: Fraction
+    end: Fraction
+
+    @property
+    def duration(self) -> Fraction:
+        return self.end - self.start
+
+
+def voice_overs(index: MediaIndex) -> list[VoiceOver]:
+    """The audio-only files classified as speech (`IndexedFile.sound`), in index order."""
+    found = []
+    for file in index.files:
+        if file.sound == "speech" and file.speech is not None and file.speech.regions:
+            regions = file.speech.regions
+            found.append(VoiceOver(file_id=file.id, path=file.path, start=regions[0].start, end=regions[-1].end))
     return found
 
 
@@ -189,6 +236,28 @@ def _quality_at(file: IndexedFile, time: Fraction) -> float:
     return shot_quality(shot) if shot else 0.5
 
 
+# ---- speech without words ---------------------------------------------------------------------
+
+
+def region_candidates(file: IndexedFile, order: int) -> list[Candidate]:
+    """One candidate per speech region, played whole; the gap before it (over MAX_GAP) is dead air."""
+    regions: list[TimeRange] = file.speech.regions if file.speech else []
+    found: list[Candidate] = []
+    previous = Fraction(0)
+    for region in regions:
+        gap = region.start - previous
+        removed = (Removed(what="dead air", text="", start=previous, end=region.start),) if gap > MAX_GAP else ()
+        found.append(
+            Candidate(
+                key=f"{file.id}@{float(region.start):.3f}", kind="speech", file_id=file.id, path=file.path,
+                order=order + len(found), pieces=(Span(start=region.start, end=region.end),), removed=removed,
+                signal="speech regions", first_in_file=not found, quality=_quality_at(file, region.start),
+            )
+        )  # fmt: skip
+        previous = region.end
+    return found
+
+
 # ---- b-roll -----------------------------------------------------------------------------------
 
 
@@ -210,7 +279,7 @@ def broll_candidates(file: IndexedFile, shot_length: ShotLength, order: int) -> 
                 Candidate(
                     key=f"{file.id}@{float(begin):.3f}", kind="broll", file_id=file.id, path=file.path,
                     order=order + len(found), pieces=(Span(start=begin, end=_ms(start + (n + 1) * window)),),
-                    quality=quality, min_length=shot_length.min,
+                    quality=quality, min_length=shot_length.min, signal="pictures",
                 )
             )  # fmt: skip
     return found

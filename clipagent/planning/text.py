@@ -70,6 +70,17 @@ def inside_word(file: IndexedFile | None, time: Fraction) -> Word | None:
     return None
 
 
+def inside_region(file: IndexedFile | None, time: Fraction) -> tuple[Fraction, Fraction] | None:
+    """For a file without words: the speech region `time` falls strictly inside (beyond
+    WORD_TOLERANCE), as (start, end), if any. None for files with words (their words decide)."""
+    if file is None or file.speech is None or (file.transcript is not None and file.transcript.words):
+        return None
+    for region in file.speech.regions:
+        if region.start + WORD_TOLERANCE < time < region.end - WORD_TOLERANCE:
+            return region.start, region.end
+    return None
+
+
 def normal_path(path: str) -> str:
     return PurePosixPath(path.replace("\\", "/")).as_posix().removeprefix("./")
 
