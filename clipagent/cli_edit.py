@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -40,6 +42,13 @@ LLMModelOption = Annotated[
 ]
 EncoderFlag = Annotated[EncoderOption, typer.Option("--encoder", help="Video encoder; auto tests NVENC, then libx264.")]
 DryRunFlag = Annotated[bool, typer.Option("--dry-run", help="Plan and write the outputs, but do not render.")]
+AcceptFlag = Annotated[
+    bool,
+    typer.Option(
+        "--accept-failed-checks",
+        help="Exit 0 even when review checks of the brief fail (by default the cut is kept and the exit is 1).",
+    ),
+]
 
 
 @translate_errors
@@ -50,6 +59,7 @@ def edit(
     planner: PlannerFlag = PlannerOption.auto,
     llm_model: LLMModelOption = None,
     dry_run: DryRunFlag = False,
+    accept_failed_checks: AcceptFlag = False,
     encoder: EncoderFlag = EncoderOption.auto,
     cache_dir: CacheDirOption = None,
     transcripts: TranscriptsFlag = TranscriptsOption.auto,
@@ -66,9 +76,9 @@ def edit(
     analysis = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     options = EditOptions(
         planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, analyze=analysis,
-        cache_dir=cache_dir,
+        cache_dir=cache_dir, accept_failed_checks=accept_failed_checks,
     )  # fmt: skip
-    with _progress() as bar:
+    with _summary_of_failed_checks(), _progress() as bar:
         reporter = RichReporter(bar)
         result = run_edit(brief, media_dir, out_dir, options, reporter, _render_progress(bar, reporter))
     _summarise(result)
@@ -81,6 +91,7 @@ def revise(
     planner: PlannerFlag = PlannerOption.auto,
     llm_model: LLMModelOption = None,
     dry_run: DryRunFlag = False,
+    accept_failed_checks: AcceptFlag = False,
     encoder: EncoderFlag = EncoderOption.auto,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -88,9 +99,12 @@ def revise(
     from .edit import EditOptions, run_revise
     from .edl import load_edl
 
-    options = EditOptions(planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, cache_dir=cache_dir)
+    options = EditOptions(
+        planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, cache_dir=cache_dir,
+        accept_failed_checks=accept_failed_checks,
+    )  # fmt: skip
     before = load_edl(out_dir / "edl.json") if (out_dir / "edl.json").is_file() else None
-    with _progress() as bar:
+    with _summary_of_failed_checks(), _progress() as bar:
         reporter = RichReporter(bar)
         result, history = run_revise(out_dir, feedback, options, reporter, _render_progress(bar, reporter))
     if before is not None:
@@ -101,6 +115,22 @@ def revise(
             out.print(f"  {line}", markup=False, highlight=False)
     out.print(f"previous version kept in {history}", highlight=False)
     _summarise(result)
+
+
+@contextmanager
+def _summary_of_failed_checks() -> Iterator[None]:
+    """A ReviewFailedError (exit 1) still shows the summary of the cut it kept, with the failed
+    checks listed once, then a short error."""
+    from .errors import ReviewFailedError
+
+    try:
+        yield
+    except ReviewFailedError as exc:
+        _summarise(exc.result)
+        raise ReviewFailedError(
+            f"{len(exc.checks)} review check(s) failed (listed above); the cut is kept in {exc.out_dir}",
+            out_dir=exc.out_dir, checks=exc.checks, result=exc.result, hint=exc.hint,
+        ) from None  # fmt: skip
 
 
 def _progress() -> Progress:

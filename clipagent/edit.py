@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from .analysis.cache import Cache
 from .analysis.index import AnalyzeOptions, Reporter, SilentReporter, analyze_folder
 from .analysis.models import MediaIndex
-from .brief import ResolvedBrief, load_brief
+from .brief import BriefError, ResolvedBrief, load_brief
 from .edl import dump_edl, load_edl
-from .errors import BadInputError, LLMError, PlanError
+from .errors import BadInputError, LLMError, MediaError, PlanError, ReviewFailedError
 from .files import check_output_dir, claim, clean_stale, output_errors
 from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, publish, read_report, write_outputs
 from .planning.base import Plan, PlanContext, Planner
@@ -41,6 +41,8 @@ class EditOptions(BaseModel):
     llm_model: str | None = None
     encoder: str = "auto"
     dry_run: bool = False
+    accept_failed_checks: bool = False
+    """Exit 0 even when review checks of the brief fail (else ReviewFailedError, exit 1)."""
     analyze: AnalyzeOptions = Field(default_factory=AnalyzeOptions)
     cache_dir: Path | None = None
 
@@ -76,6 +78,7 @@ def run_edit(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(brief_path)
     brief = load_brief(brief_path).resolve()  # a malformed brief stops here, before any work
     _check_media_dir(media_dir)
+    _check_music(brief, Path(media_dir))
     _check_before_work(out_dir, options)
     times = StageTimes()
 
@@ -89,7 +92,9 @@ def run_edit(
         started = time.perf_counter()
         plan = _plan(context, options, stage, reporter)
         times.plan = time.perf_counter() - started
-        return _finish(brief_path, media_dir, out_dir, stage, brief, index, plan, options, times, render_progress)
+        result = _finish(brief_path, media_dir, out_dir, stage, brief, index, plan, options, times, render_progress)
+    _check_review(result, options)  # after publishing: the cut is kept either way
+    return result
 
 
 def run_revise(
@@ -110,6 +115,7 @@ def run_revise(
         raise BadInputError("no feedback given", hint='e.g. clipagent revise out/brief "make it 5 seconds shorter"')
     brief_path, media_dir = Path(previous_report.brief), Path(previous_report.media_dir)
     brief = load_brief(brief_path).resolve()
+    _check_music(brief, media_dir)
     _check_before_work(out_dir, options)
     options = options.model_copy(
         update={"planner": _revise_planner(options, previous_report), "analyze": previous_report.analyze_options}
@@ -130,6 +136,7 @@ def run_revise(
             brief_path, media_dir, out_dir, stage, brief, index, plan, options, times, render_progress, feedback,
             history=history,
         )  # fmt: skip
+    _check_review(result, options)
     return result, history
 
 
@@ -139,6 +146,48 @@ def run_revise(
 def _check_media_dir(media_dir: Path) -> None:
     if not Path(media_dir).is_dir():
         raise BadInputError(f"{media_dir}: not a folder of media")
+
+
+def _check_music(brief: ResolvedBrief, media_dir: Path) -> None:
+    """The brief's `music` names a file in the media folder that has sound (BriefError, exit 2,
+    before any analysis): a missing or soundless file used to give a cut with no music and exit 0."""
+    if brief.music is None:
+        return
+    from .media import probe
+    from .validate import resolve_media_path
+
+    where = f"{brief.source}: field `music`"
+    hint = f"put the music file in {media_dir}, name it relative to that folder, or write `music: none`"
+    path = resolve_media_path(media_dir, brief.music)
+    if path is None or not path.is_file():
+        raise BriefError(f"{where}: {brief.music!r} is not a file in the media folder {media_dir}", hint=hint)
+    try:
+        info = probe(path)
+    except MediaError as exc:
+        raise BriefError(f"{where}: {brief.music!r} is not a sound file clipagent can read ({exc.message})",
+                         hint=hint) from None  # fmt: skip
+    if info.audio is None:
+        raise BriefError(f"{where}: {brief.music!r} has no sound (it is a {info.kind} file)", hint=hint)
+
+
+def _check_review(result: EditResult, options: EditOptions) -> None:
+    """ReviewFailedError (exit 1) when review checks of the brief failed, unless accepted; the
+    cut and every output stay in place either way."""
+    failed = [c for c in result.report.checks if not c.passed]
+    if not failed or options.accept_failed_checks:
+        return
+    from .listing import capped
+
+    lines = capped([f"{c.name}: {c.detail}" for c in failed])
+    raise ReviewFailedError(
+        f"{result.out_dir}: the cut is written, but {len(failed)} of {len(result.report.checks)} review checks "
+        "failed:\n" + "\n".join(f"  - {line}" for line in lines),
+        out_dir=result.out_dir,
+        checks=[f"{c.name}: {c.detail}" for c in failed],
+        result=result,
+        hint="change the brief or the footage, or `clipagent revise`; --accept-failed-checks keeps such a cut "
+        "with exit 0",
+    )
 
 
 def _check_before_work(out_dir: Path, options: EditOptions) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class ClipAgentError(Exception):
     """Base class. `exit_code` is what the CLI exits with: 2 for bad input, 1 for a failure."""
@@ -85,3 +87,18 @@ class PlanError(ClipAgentError):
 
 class LLMError(ClipAgentError):
     """The LLM endpoint failed, could not be reached, or answered with something unusable."""
+
+
+class ReviewFailedError(ClipAgentError):
+    """A cut was made and kept in `out_dir`, but review checks of the brief failed (a must-include
+    missing, an avoided word spoken, ...). `checks` are "name: detail" lines. Exit 1: the run did
+    not do what the brief asked; `--accept-failed-checks` accepts such a cut with exit 0."""
+
+    def __init__(
+        self, message: str, *, out_dir: Path, checks: list[str], result: object = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.out_dir = out_dir
+        self.checks = checks
+        self.result = result
+        """The whole result (an `edit.EditResult`), for callers that show more than the message."""

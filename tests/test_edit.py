@@ -143,3 +143,66 @@ def test_empty_or_broken_media_folder_is_bad_input(tmp_path, capsys):
 def test_revise_needs_an_edit_folder(tmp_path, capsys):
     assert main(["revise", str(tmp_path), "shorter"]) == 2
     assert "report.json" in capsys.readouterr().err
+
+
+# ---- brief mistakes that passed silently (issue 10, kind 11) ----------------------------------
+
+
+def _sample_brief_with(tmp_path: Path, old: str, new: str) -> Path:
+    brief = tmp_path / "brief.md"
+    text = (SAMPLES / "brief.md").read_text()
+    assert old in text
+    brief.write_text(text.replace(old, new))
+    return brief
+
+
+@pytest.mark.parametrize(
+    "music, reason",
+    [
+        ("missing.m4a", "is not a file in the media folder"),
+        ("host_intro.srt", "is not a sound file clipagent can read"),
+        ("logo.png", "has no sound (it is a image file)"),
+    ],
+)
+def test_music_that_is_missing_or_has_no_sound_is_bad_input_before_any_work(tmp_path, capsys, music, reason):
+    """`music: missing.m4a` or `music: talk.srt` rendered a cut with no music and exit 0."""
+    brief = _sample_brief_with(tmp_path, "music: music.m4a ", f"music: {music} ")
+    before = {p.name: p.read_bytes() for p in (SAMPLES / "media").iterdir()}
+    out = tmp_path / "out"
+    assert main(["edit", str(brief), str(SAMPLES / "media"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{brief}: field `music`: {music!r} {reason}" in " ".join(err.split())
+    assert "Traceback" not in err and not out.exists()
+    assert {p.name: p.read_bytes() for p in (SAMPLES / "media").iterdir()} == before
+
+
+def test_a_failed_check_keeps_the_cut_lists_the_check_and_exits_1(tmp_path, capsys):
+    """A failed must_include check exited 0; now the outputs stay, the check is listed, exit 1,
+    and --accept-failed-checks accepts the cut with exit 0."""
+    brief = _sample_brief_with(
+        tmp_path, '  - "the hook in the first three seconds"', '  - "the hook in the first three seconds"\n  - "zebra migration"'
+    )
+    out = tmp_path / "out"
+    assert main(["edit", str(brief), str(SAMPLES / "media"), "-o", str(out), "--dry-run"]) == 1
+    captured = capsys.readouterr()
+    assert "failed must_include: zebra migration" in " ".join(captured.out.split())
+    assert "review check(s) failed (listed above); the cut is kept in" in " ".join(captured.err.split())
+    assert "--accept-failed-checks" in captured.err and "Traceback" not in captured.err
+    report = _report(out)
+    assert [c["name"] for c in report["checks"] if not c["passed"]] == ["must_include: zebra migration"]
+    assert (out / "edl.json").is_file() and (out / "plan.md").is_file()
+
+    out2 = tmp_path / "accepted"
+    code = main(["edit", str(brief), str(SAMPLES / "media"), "-o", str(out2), "--dry-run", "--accept-failed-checks"])
+    assert code == 0 and (out2 / "edl.json").is_file()
+
+
+def test_the_library_raises_review_failed_with_the_folder_and_checks(tmp_path):
+    from clipagent.edit import EditOptions, run_edit
+    from clipagent.errors import ReviewFailedError
+
+    brief = _sample_brief_with(tmp_path, '  - "the hook in the first three seconds"', '  - "zebra migration"')
+    with pytest.raises(ReviewFailedError) as failed:
+        run_edit(brief, SAMPLES / "media", tmp_path / "out", EditOptions(dry_run=True, planner="heuristic"))
+    assert failed.value.exit_code == 1 and failed.value.out_dir == tmp_path / "out"
+    assert failed.value.checks[0].startswith("must_include: zebra migration: ")
