@@ -74,6 +74,9 @@ class ValidationReport:
     """Probe results by media id, for every source that could be probed."""
     notes: list[str] = field(default_factory=list)
     """Things that are allowed but worth saying (a clip with no audio plays silence)."""
+    offered: list[str] | None = None
+    """The media ids that exist for the caller (a planner's index), listed as "known" when a clip
+    names an unknown id; None: the EDL's own media ids."""
 
     @property
     def ok(self) -> bool:
@@ -106,11 +109,12 @@ def resolve_media_path(media_root: Path, relative: str) -> Path | None:
 
 
 def validate_edl(
-    edl: EDL, media_root: Path, *, prober: Callable[[Path], MediaInfo] = probe
+    edl: EDL, media_root: Path, *, prober: Callable[[Path], MediaInfo] = probe, media_ids: list[str] | None = None
 ) -> ValidationReport:
     """Every way `edl` fails to fit the media under `media_root`. `prober` probes a file (a cached
-    prober makes re-validation cheap)."""
-    report = ValidationReport()
+    prober makes re-validation cheap). `media_ids`: the ids of the real media (a planner's index),
+    which an unknown_media message lists; default the EDL's own."""
+    report = ValidationReport(offered=list(media_ids) if media_ids is not None else None)
     _check_output(edl, report)
     _check_length(edl, report)
     _check_unique_ids(edl, report)
@@ -168,9 +172,13 @@ def _probe_media(edl: EDL, media_root: Path, report: ValidationReport, prober: C
 
 def _lookup(edl: EDL, report: ValidationReport, media_id: str, location: str) -> MediaInfo | None:
     """The probed media for an id; None (with a violation when the id is unknown) otherwise."""
-    if media_id not in {m.id for m in edl.media}:
-        known = listing(m.id for m in edl.media)
-        report.add("unknown_media", location, f"no media with id {media_id!r} (known: {known})")
+    declared = [m.id for m in edl.media]
+    if media_id not in declared:
+        if report.offered is not None and media_id in report.offered:
+            report.add("unknown_media", location, f"media id {media_id!r} is not in the EDL's `media` list")
+            return None
+        known = listing(report.offered if report.offered is not None else declared)
+        report.add("unknown_media", location, f"no media with id {media_id!r} (known: {known or 'none'})")
         return None
     return report.media.get(media_id)  # None: already reported as unusable or escaping
 

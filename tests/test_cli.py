@@ -104,3 +104,48 @@ def test_validate_missing_or_malformed_edl(tmp_path, capsys):
     assert main(["validate", str(bad), "--json"]) == 2
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and {v["code"] for v in report["violations"]} == {"schema"}
+
+
+def test_unknown_media_names_the_real_media_not_the_edls_own_ids():
+    """A planner's EDL (here one that declares only `intro`) naming an id that does not exist:
+    the message lists the footage's ids, which are what the planner can use."""
+    from clipagent.analysis.index import AnalyzeOptions, analyze_folder
+    from clipagent.brief import parse_brief
+    from clipagent.planning.base import PlanContext
+    from clipagent.planning.review import review_edl
+
+    media = Path(__file__).resolve().parents[1] / "samples" / "media"
+    index = analyze_folder(media, AnalyzeOptions(embeddings=False, transcripts="sidecar"))
+    context = PlanContext(brief=parse_brief("---\nduration: 4\n---\nA cut.\n").resolve(), index=index, media_root=media)
+    edl = edl_from({
+        "media": [{"id": "host-intro", "path": "host_intro.mp4"}],
+        "clips": [
+            {"id": "c1", "media": "host-intro", "src_in": 0, "src_out": 1},
+            {"id": "c2", "media": "ghost", "src_in": 0, "src_out": 1},
+            {"id": "c3", "media": "broll-city", "src_in": 0, "src_out": 1},
+        ],
+    })  # fmt: skip
+    review = review_edl(edl, context)
+    unknown = {v.location: v.message for v in review.violations if v.code == "unknown_media"}
+    real = [f.id for f in index.files]
+    assert len(real) > 2 and {"host-intro", "broll-city"} <= set(real)
+    assert unknown == {
+        "clips[1].media": f"no media with id 'ghost' (known: {', '.join(real)})",
+        "clips[2].media": "media id 'broll-city' is not in the EDL's `media` list",
+    }
+
+
+def test_a_folder_of_half_second_clips_is_bad_input_naming_the_folder(tmp_path, capsys):
+    from .conftest import make_video
+
+    media = tmp_path / "short"
+    media.mkdir()
+    for n in range(3):
+        make_video(media / f"clip{n}.mp4", duration=0.5)
+    brief = tmp_path / "brief.md"
+    brief.write_text("---\nduration: 5\n---\nA cut.\n")
+    out = tmp_path / "out"
+    assert main(["edit", str(brief), str(media), "-o", str(out), "--dry-run", "--transcripts", "none", "--no-embeddings"]) == 2
+    err = capsys.readouterr().err
+    assert f"{media}: no usable footage" in err and "hint" in err and "Traceback" not in err
+    assert not out.exists()

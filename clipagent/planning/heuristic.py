@@ -23,7 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..edl import timeline_duration
-from ..errors import PlanError
+from ..errors import BadInputError, PlanError
 from ..presets import load_defaults
 from .assemble import Draft, Tweaks, assemble
 from .base import Decision, Plan, PlanContext, Round
@@ -79,10 +79,13 @@ class HeuristicPlanner:
 
     def _plan(self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision]) -> Plan:
         candidates = extract_candidates(context.index, context.brief.shot_length)
-        if not candidates:
-            raise PlanError(
-                "no usable footage: no video file has speech, or shots as long as the pace's shortest shot",
-                hint=f"add footage, or pick a faster pace (now {context.brief.pace})",
+        if not candidates:  # the footage, not the planner, falls short: bad input (exit 2)
+            brief = context.brief
+            raise BadInputError(
+                f"{context.media_root}: no usable footage: no video file has speech, or a shot of at least "
+                f"{float(brief.shot_length.min):g} s (the shortest shot of the {brief.pace} pace)",
+                hint="add footage with speech or longer shots to the folder"
+                + (", or set `pace: fast` in the brief" if brief.pace != "fast" else ""),
             )
         voice = _voice_over(context, candidates)
         about = _signals(context, candidates, voice)

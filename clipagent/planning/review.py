@@ -62,7 +62,8 @@ def index_prober(index: MediaIndex) -> Callable[[Path], MediaInfo]:
 
 def review_edl(edl: EDL, context: PlanContext, embed_text: TextEmbedder | None = None) -> Review:
     """The validator's violations plus the brief and policy checks, each as a Check."""
-    report = validate_edl(edl, context.media_root, prober=index_prober(context.index))
+    offered = [f.id for f in context.index.files]  # unknown_media names the real media, not the EDL's
+    report = validate_edl(edl, context.media_root, prober=index_prober(context.index), media_ids=offered)
     found = _Findings()
     found.add("validate", report.ok, "fits the media" if report.ok else "; ".join(violation_lines(report.violations)))
     found.violations.extend(report.violations)
