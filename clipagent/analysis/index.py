@@ -6,7 +6,8 @@ cache miss that needs them, so a warm run never imports torch. A file that is no
 media is reported in `MediaIndex.skipped` with the reason and never stops the analysis; an
 analyser that cannot run (no weights, no audio stream) is recorded in the file's `runs`.
 An audio-only file is classified as speech (a voice-over) or music (`vad.classify_sound`), and
-Whisper's word edges are moved out of the silence around the speech regions (`vad.snap_words`).
+Whisper's words outside speech regions are dropped and their edges moved out of the silence around
+speech (`vad.snap_words`).
 """
 
 from __future__ import annotations
@@ -149,7 +150,11 @@ class _Analysis:
         speech = self._speech(path, relative, info, fingerprint, runs)
         sound = classify_sound(speech, audio) if info.kind == "audio" else None
         if transcript is not None and transcript.source == "whisper" and speech is not None:
-            transcript = snap_words(transcript, speech)  # Whisper's word edges off the silence
+            heard = len(transcript.words)
+            transcript = snap_words(transcript, speech)  # Whisper's words checked against the speech
+            if len(transcript.words) < heard:
+                self.notice(f"{relative}: {heard - len(transcript.words)} of {heard} recognised words lie outside "
+                            "every speech region and were dropped (Whisper hears words in music and noise)")  # fmt: skip
         return IndexedFile(
             id=file_id, path=relative, fingerprint=fingerprint, info=info, shots=shots,
             transcript=transcript, embeddings=embeddings, audio=audio, speech=speech, sound=sound, runs=runs,

@@ -13,8 +13,9 @@ for `min_silence`; regions shorter than `min_speech` are dropped, and each is pa
 the silence around it (never into a neighbour). Region times are exact multiples of 32 ms (plus the
 pad), on the file's timeline (audio that starts late is offset by its lead-in).
 
-`classify_sound` tells a voice-over from music for an audio-only file, and `snap_words` moves
-recognised words' edges out of the silence around speech (see their docstrings).
+`classify_sound` tells a voice-over from music for an audio-only file, and `snap_words` drops
+recognised words outside speech and moves their edges out of the silence around it (see their
+docstrings).
 """
 
 from __future__ import annotations
@@ -109,25 +110,28 @@ def classify_sound(speech: SpeechRegions | None, audio: AudioAnalysis | None) ->
 
 
 def snap_words(transcript: Transcript, speech: SpeechRegions) -> Transcript:
-    """Recognised words moved off the silence around speech. Whisper's word times (tiny.en above all)
-    often run a word's start or end into the pause before or after it: on ae_example.mp4 "Banana"
-    starts 1 s before anyone speaks, so a cut on its edge keeps a second of dead air. A word that
-    overlaps speech regions is clipped to them: it starts no earlier than the first region it
-    overlaps and ends no later than the last. Words outside every region are left as they are."""
+    """Recognised words checked against the speech regions.
+
+    - A word that touches no speech region is dropped: Whisper hears words in music and noise (on
+      the Big Buck Bunny clip, tiny.en "hears" "I don't know what's going on." where Silero finds no
+      speech at all); faster-whisper's own `vad_filter` keeps only these regions for the same reason.
+      A segment left without words is dropped.
+    - A word that touches regions is clipped to them: Whisper's word times (tiny.en above all) often
+      run a word's start or end into the pause around it (on ae_example.mp4 "Banana" starts 1 s
+      before anyone speaks, so a cut on its edge would keep a second of dead air)."""
     regions = speech.regions
-    if not regions:
-        return transcript
     segments = []
     for segment in transcript.segments:
-        words = [_snapped(word, regions) for word in segment.words]
-        segments.append(segment.model_copy(update={"words": words}))
+        words = [w for w in (_snapped(word, regions) for word in segment.words) if w is not None]
+        if words:
+            segments.append(segment.model_copy(update={"words": words}))
     return transcript.model_copy(update={"segments": segments})
 
 
-def _snapped(word: Word, regions: list[TimeRange]) -> Word:
+def _snapped(word: Word, regions: list[TimeRange]) -> Word | None:
     touching = [r for r in regions if r.start < word.end and word.start < r.end]
     if not touching:
-        return word
+        return None
     start, end = max(word.start, touching[0].start), min(word.end, touching[-1].end)
     if (start, end) == (word.start, word.end) or end <= start:
         return word
