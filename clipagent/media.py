@@ -63,8 +63,8 @@ class MediaInfo(_Frozen):
     video: VideoStream | None
     audio: AudioStream | None
     truncated_from: Time | None = None
-    """Set when the file is cut short (its index lists packets past its last byte: a copy or download
-    that stopped early): the duration the index claims. Nothing after `duration` decodes."""
+    """Set when the file is cut short (a copy or download that stopped early): the duration its index
+    or header claims. Nothing after `duration` decodes (see `_present_until` and `_data_end`)."""
 
 
 def probe(path: Path) -> MediaInfo:
@@ -114,6 +114,9 @@ def _describe(container, path: Path, size: int) -> MediaInfo:
     streams = [s for s in (video_stream, audio_stream) if s is not None]
     duration = None if is_image else _duration(container, path, streams)
     present = None if duration is None else _present_until(streams, size)
+    if present is None and duration is not None and not _indexed(streams, duration):
+        end = _data_end(path, [s.index for s in streams], duration)
+        present = end if end is not None and end < duration - SHORT_BY else None
     truncated = present is not None and present < duration
     return MediaInfo(
         path=str(path),
@@ -131,6 +134,7 @@ _ATTACHED_PIC = 1024  # AV_DISPOSITION_ATTACHED_PIC: a cover picture, not a vide
 
 
 def _video_info(container, stream) -> VideoStream:
+    import av
     context = stream.codec_context
     rotation = 0
     for frame in container.decode(stream):
@@ -139,7 +143,10 @@ def _video_info(container, stream) -> VideoStream:
         break
     else:
         raise MediaError(f"{container.name}: video stream {stream.index} has no decodable frame")
-    container.seek(0)
+    try:
+        container.seek(0)
+    except av.error.FFmpegError:
+        pass  # a Matroska file cut before its cues cannot seek; nothing after needs the start
     sar = context.sample_aspect_ratio or stream.sample_aspect_ratio
     avg, base = stream.average_rate, stream.base_rate
     variable = bool(avg and base and abs(float(avg) - float(base)) > 0.01 * float(base))
@@ -202,6 +209,54 @@ def _present_until(streams: list, size: int) -> Fraction | None:
                 high = middle
         ends.append(max(Fraction(0), entries[low].timestamp * stream.time_base - origin))
     return Fraction(min(ends)) if ends else None
+
+
+SHORT_BY = Fraction(1, 4)
+"""Seconds: a file whose packets stop this much before its header's duration is cut short (an MP3's
+encoder delay and padding, or a last frame's length, are well under it)."""
+TAIL = 3
+"""Seconds before the claimed end where `_data_end` starts reading packets."""
+
+
+def _indexed(streams: list, duration: Fraction) -> bool:
+    """Whether every stream's index lists its packets to near the end (an MP4 `moov`, complete
+    Matroska cues), so `_present_until` has said all there is to say."""
+    for stream in streams:
+        entries = stream.index_entries
+        if len(entries) < 2 or not stream.time_base:
+            return False
+        if entries[len(entries) - 1].timestamp * stream.time_base < duration - TAIL - 1:
+            return False
+    return True
+
+
+def _data_end(path: Path, indexes: list[int], claimed: Fraction) -> Fraction | None:
+    """Where the packets of the streams `indexes` really end (seconds from the earliest stream's
+    start), for a file without a complete index (MP3, MPEG-TS, WAV, Matroska cut before its cues):
+    demuxed, not decoded, from a seek to TAIL seconds before the `claimed` end; from the start when
+    that seek lands past the data. None when nothing can be read."""
+    import av
+
+    for seek_to in (max(Fraction(0), claimed - TAIL), None):
+        try:
+            with av.open(str(path), metadata_errors="ignore") as container:
+                streams = [s for s in container.streams if s.index in indexes]
+                origin = min(((s.start_time or 0) * s.time_base for s in streams if s.time_base), default=0)
+                if seek_to is not None:
+                    container.seek(int((seek_to + origin) * 1_000_000), backward=True)
+                end = None
+                try:
+                    for packet in container.demux(streams):
+                        if packet.pts is not None and packet.time_base is not None:
+                            stop = (packet.pts + (packet.duration or 0)) * packet.time_base - origin
+                            end = stop if end is None else max(end, stop)
+                except av.error.FFmpegError:
+                    pass  # the cut: what was read is what there is
+        except av.error.FFmpegError:
+            continue
+        if end is not None:
+            return Fraction(end)
+    return None
 
 
 def _demuxed_duration(container, path: Path) -> Fraction:

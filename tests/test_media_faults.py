@@ -165,3 +165,22 @@ def test_a_file_cut_short_with_its_index_in_front_validates_only_its_decodable_p
     assert _range_violations(cut, f"{info.duration.numerator}/{info.duration.denominator}") == []
     (violation,) = _range_violations(cut, "3")
     assert "cut short" in violation.message and "3.000 s its index claims" in violation.message
+
+
+@pytest.mark.parametrize("suffix", ["mkv", "mp3", "wav"])
+def test_a_file_without_an_index_cut_short_is_measured_by_its_packets(tmp_path, suffix):
+    from clipagent.media import probe
+
+    whole = tmp_path / f"whole.{suffix}"
+    command = [find_ffmpeg().path, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:d=3"]
+    if suffix == "mkv":
+        command += ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=3", "-c:v", "libx264", "-preset", "ultrafast"]
+    subprocess.run([*command, str(whole)], check=True)
+    cut = tmp_path / f"cut.{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 4 // 10])
+    full, short = probe(whole), probe(cut)
+    assert full.truncated_from is None and full.duration == pytest.approx(3, abs=0.05)
+    assert short.duration == pytest.approx(1.2, abs=0.15)
+    # A cut WAV already reads its real length: its duration comes from the data that is there.
+    if suffix != "wav":
+        assert short.truncated_from == pytest.approx(3, abs=0.05)
