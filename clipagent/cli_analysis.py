@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -87,7 +88,7 @@ class RichReporter:
         return lambda done: self.bar.update(task, completed=done)
 
     def notice(self, message: str) -> None:
-        self.bar.console.print(f"[yellow]note:[/yellow] {message}", highlight=False)
+        self.bar.console.print(f"[yellow]note:[/yellow] {escape(message)}", highlight=False)
 
 
 @translate_errors
@@ -125,6 +126,8 @@ def analyze(
         _print_index(index)
     err.print(f"[dim]{len(index.files)} file(s) indexed, {len(index.skipped)} skipped; "
               f"cache: {cache.hits} hit(s), {cache.misses} miss(es) in {cache.root}; {elapsed:.2f} s[/dim]")  # fmt: skip
+    if note := cache.write_failure_note():
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 def _print_index(index) -> None:
@@ -182,6 +185,8 @@ def search(
     options = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     cache = Cache(cache_dir)
     index = _analyze_with_progress(media_dir, options, cache)
+    if note := cache.write_failure_note():
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     hits = search_with_models(index, query, options.clip, limit=limit)
     if contact_sheet is not None and hits:
         hits_contact_sheet(contact_sheet, hits, cache)

@@ -83,7 +83,7 @@ def run_edit(
     times = StageTimes()
 
     started = time.perf_counter()
-    index = analyze_folder(media_dir, options.analyze, Cache(options.cache_dir), reporter)
+    index = _analyze(media_dir, options, reporter)
     times.analyze = time.perf_counter() - started
     _check_usable(index, media_dir)
 
@@ -122,7 +122,7 @@ def run_revise(
     )
     times = StageTimes()
     started = time.perf_counter()
-    index = analyze_folder(media_dir, options.analyze, Cache(options.cache_dir), reporter)
+    index = _analyze(media_dir, options, reporter)
     times.analyze = time.perf_counter() - started
     context = PlanContext(brief=brief, index=index, media_root=media_dir.resolve())
     previous = previous_report.as_plan(previous_edl)
@@ -141,6 +141,15 @@ def run_revise(
 
 
 # --- steps -------------------------------------------------------------------------------------
+
+
+def _analyze(media_dir: Path, options: EditOptions, reporter: Reporter) -> MediaIndex:
+    """analyze_folder through the cache, saying so when the cache could not be written."""
+    cache = Cache(options.cache_dir)
+    index = analyze_folder(media_dir, options.analyze, cache, reporter)
+    if note := cache.write_failure_note():
+        reporter.notice(note)
+    return index
 
 
 def _check_media_dir(media_dir: Path) -> None:

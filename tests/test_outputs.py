@@ -353,3 +353,11 @@ def test_error_messages_with_brackets_print_as_written(media_dir, tmp_path, caps
     folder.mkdir()
     assert main(["render", str(write_edl(tmp_path, media_dir)), "-o", str(folder)]) == 2
     assert "[bold]take" in capsys.readouterr().err
+
+
+def test_an_unwritable_cache_is_said_once_and_the_analysis_goes_on(tmp_path, readonly_dir, capsys):
+    code = main(["analyze", str(SAMPLES / "media"), "--cache-dir", str(readonly_dir / "cache"), "--no-embeddings",
+                 "--transcripts", "sidecar"])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert err.count("could not be written") == 1 and str(readonly_dir / "cache") in err

@@ -158,6 +158,14 @@ class Cache:
             self.put(key, info)
         return info.model_copy(update={"path": str(path)})
 
+    def write_failure_note(self) -> str | None:
+        """What to tell the user when entries could not be stored (a read-only or full disk): the
+        run is fine, but the next one computes them again. None when every write worked."""
+        if not self.write_errors:
+            return None
+        return (f"the analysis cache in {self.root} could not be written ({self.write_errors} time(s)); "
+                "the next run computes those results again (--cache-dir or CLIPAGENT_CACHE_DIR moves the cache)")  # fmt: skip
+
     def get_blob(self, name: str) -> bytes | None:
         try:
             return self._path("blobs", name, "").read_bytes()
