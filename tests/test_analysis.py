@@ -231,7 +231,8 @@ def test_real_model_code_runs_through_analyze_and_search(folder, tmp_path, tiny_
     assert cold.returncode == 0, cold.stderr
     talk = next(f for f in json.loads(cold.stdout)["files"] if f["id"] == "talk")
     transcript = talk["transcript"]
-    assert transcript["source"] == "whisper" and transcript["model"].endswith(tiny_whisper.name)
+    assert transcript["source"] == "whisper"
+    assert transcript["model"].startswith(f"openai-whisper:{tiny_whisper.name}@sha256:")
     words = [w for s in transcript["segments"] for w in s["words"]]
     assert words and all(0 <= Fraction(w["start"]) <= Fraction(w["end"]) <= Fraction(9, 2) for w in words)
     keyframes = sum(len(shot["keyframes"]) for shot in talk["shots"]["shots"])
