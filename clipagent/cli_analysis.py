@@ -30,7 +30,9 @@ TranscriptsFlag = Annotated[
 ]
 LanguageOption = Annotated[Optional[str], typer.Option("--language", help="Spoken language for Whisper (default: detect).")]
 WhisperOption = Annotated[
-    Optional[str], typer.Option("--whisper-model", help="Whisper model name or checkpoint .pt (env CLIPAGENT_WHISPER_MODEL).")
+    Optional[str],
+    typer.Option("--whisper-model", help="auto (shipped tiny.en for English, base otherwise), a Whisper model name, "
+                 "a faster-whisper model folder or an openai-whisper .pt (env CLIPAGENT_WHISPER_MODEL)."),
 ]
 ClipModelOption = Annotated[
     Optional[str], typer.Option("--clip-model", help="open_clip architecture or model-config .json (env CLIPAGENT_CLIP_MODEL).")

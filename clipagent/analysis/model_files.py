@@ -245,6 +245,14 @@ class VerifiedMemo:
         self._dirty = True
         return digest
 
+    def known(self, path: Path, digest: str) -> bool:
+        """`path` was hashed to `digest` and has not changed since (no hashing here)."""
+        try:
+            signature = self._signature(path)
+        except OSError:
+            return False
+        return self._entries.get(str(path.resolve())) == [*signature, digest]
+
     def remember(self, path: Path, digest: str) -> None:
         self._entries[str(path.resolve())] = [*self._signature(path), digest]
         self._dirty = True
