@@ -80,6 +80,8 @@ def run_edit(
     _check_media_dir(media_dir)
     _check_music(brief, Path(media_dir))
     _check_before_work(out_dir, options)
+    if options.analyze.language is None and brief.language:  # --language wins over the brief's
+        options = options.model_copy(update={"analyze": options.analyze.model_copy(update={"language": brief.language})})
     times = StageTimes()
 
     started = time.perf_counter()

