@@ -1,0 +1,210 @@
+"""One corpus case: a small generated setup, the CLI run as a subprocess, and the five checks of
+issue 10's acceptance (exit code; the message names the file or field; no traceback; no partial
+output; sources unchanged by SHA-256).
+
+A case's `setup(work)` builds its files inside its own folder (`Work.root`, named `c000`,
+`c001`, ... so no path in a message can accidentally contain an expected name) and returns the
+CLI arguments. Everything present in that folder before the run counts as a source or a
+pre-existing output: after the run each must still have the same SHA-256. A case that does not
+exit 0 must leave nothing new at all, unless it lists what it may leave (`leaves`: a failed
+review check keeps the cut and its reports). No case, passing or failing, may leave a hidden
+file, a `.partial`, a `.work` or a `.tmp` behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .library import Library
+
+EDIT_FAST = ["--planner", "heuristic", "--transcripts", "sidecar", "--no-embeddings"]
+"""Options that keep an `edit` case quick and offline: sidecar words, no CLIP, no LLM."""
+
+BASE_EDL: dict = {
+    "schema_version": 1,
+    "media_root": "media",
+    "output": {"width": 160, "height": 90, "fps": "30"},
+    "media": [{"id": "a", "path": "a.mp4"}],
+    "clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1}],
+}
+
+LEFTOVER = re.compile(r"(^\.)|(\.partial)|(\.work)|(\.tmp$)|(staging)", re.IGNORECASE)
+
+
+class Work:
+    """A case's folder and the helpers its setup uses to fill it."""
+
+    def __init__(self, root: Path, lib: Library) -> None:
+        self.root = root
+        self.lib = lib
+        self.wrap: Callable[[list[str]], list[str]] | None = None
+        """Set by a setup to run the CLI inside something (a mount namespace with a full disk)."""
+        self.cleanup: list[Callable[[], None]] = []
+        self.env: dict[str, str] = {}
+        """Environment variables a setup sets for its run (CLIPAGENT_FFMPEG for a broken ffmpeg)."""
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def copy(self, name: str, as_: str | None = None, into: str = "media") -> Path:
+        """A library file copied into the case (the case may change its copy; the library stays)."""
+        target = self.root / into / (as_ or name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.lib.get(name), target)
+        return target
+
+    def write(self, rel: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_bytes(content.encode(encoding))
+        return target
+
+    def edl(self, rel: str = "edl.json", raw: str | None = None, **fields) -> Path:
+        """An EDL file: `BASE_EDL` with `fields` replaced, or `raw` text as given."""
+        data = {**BASE_EDL, **fields}
+        return self.write(rel, raw if raw is not None else json.dumps(data))
+
+    def brief(self, front: str, body: str = "# A short cut\n\nKeep it tight.\n", rel: str = "brief.md") -> Path:
+        return self.write(rel, f"---\n{front.strip()}\n---\n{body}")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    area: str
+    """media, brief, edl, output, fault or sidecar."""
+    kind: int | None
+    """The kind in issue 10 (1-12) this case is an example of, or None for the corpus' own."""
+    setup: Callable[[Work], list[str]]
+    exit: int
+    names: tuple[str, ...] = ()
+    """Each must appear in the output (case-insensitive); "a|b" means a or b."""
+    leaves: tuple[str, ...] = ()
+    """Paths (relative to the case folder) a run may create even when it does not exit 0."""
+    gone: tuple[str, ...] = ()
+    """Paths present before the run that it must remove (a killed run's leftovers), or replace."""
+    timeout: float = 60.0
+    memory_mb: int | None = None
+    """Address-space limit for the run (cases that once blew up memory)."""
+    max_output: int = 64_000
+    """Bytes of stdout + stderr at most: error messages cap their repeated items."""
+    check: Callable[[Work, "Result"], None] | None = None
+    """Further assertions of meaning for a case (a word that must be in the index)."""
+
+
+@dataclass
+class Result:
+    code: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.stdout + "\n" + self.stderr
+
+
+@dataclass
+class Snapshot:
+    files: dict[str, str] = field(default_factory=dict)
+    dirs: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, root: Path) -> Snapshot:
+        snap = cls()
+        for path in root.rglob("*"):
+            rel = str(path.relative_to(root))
+            if path.is_symlink():
+                snap.files[rel] = "link:" + os.readlink(path)
+            elif path.is_dir():
+                snap.dirs.add(rel)
+            elif path.is_file():
+                snap.files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return snap
+
+    @property
+    def paths(self) -> set[str]:
+        return set(self.files) | self.dirs
+
+
+def environment(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CLIPAGENT_"))}
+    env.update(
+        CLIPAGENT_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", CLIPAGENT_OFFLINE="1", COLUMNS="250", NO_COLOR="1",
+        TERM="dumb", PYTHONUNBUFFERED="1",
+    )  # fmt: skip
+    return env
+
+
+def run(case: Case, work: Work, argv: list[str], env: dict[str, str]) -> Result:
+    """Run `python -m clipagent ARGV` in the case folder, in its own process group, killed on timeout."""
+    command = [sys.executable, "-m", "clipagent", *argv]
+    if work.wrap is not None:
+        command = work.wrap(command)
+
+    def limits() -> None:
+        if case.memory_mb:
+            size = case.memory_mb * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        command, cwd=work.root, env={**env, **work.env}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True, preexec_fn=limits,
+    )  # fmt: skip
+    try:
+        stdout, stderr = proc.communicate(timeout=case.timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        timed_out = True
+    decode = lambda data: data.decode("utf-8", errors="replace")  # noqa: E731
+    return Result(proc.returncode, decode(stdout), decode(stderr), time.monotonic() - start, timed_out)
+
+
+def assert_case(case: Case, work: Work, before: Snapshot, after: Snapshot, result: Result) -> None:
+    """The five checks, each failing with the case's output so the failure can be fixed from it."""
+    shown = f"\n--- exit {result.code} after {result.seconds:.1f} s ---\n{result.text[-3000:]}"
+    assert not result.timed_out, f"{case.id}: still running after {case.timeout:g} s (a hang){shown}"
+    assert result.code == case.exit, f"{case.id}: exit {result.code}, expected {case.exit}{shown}"
+    assert "Traceback" not in result.text, f"{case.id}: a traceback{shown}"  # Python's, or rich's box
+    size = len(result.stdout.encode()) + len(result.stderr.encode())
+    assert size <= case.max_output, f"{case.id}: {size} bytes of output, more than {case.max_output}{shown}"
+    if case.exit != 0:
+        assert result.stderr.strip(), f"{case.id}: exit {result.code} without a message on stderr{shown}"
+    low = " ".join(result.text.lower().split())
+    for name in case.names:
+        options = name.lower().split("|")
+        assert any(option in low for option in options), f"{case.id}: the message does not name {name!r}{shown}"
+
+    replaced = lambda rel: any(rel == gone or rel.startswith(gone + "/") for gone in case.gone)  # noqa: E731
+    changed = sorted(
+        rel for rel, digest in before.files.items() if after.files.get(rel) != digest and not replaced(rel)
+    )
+    assert not changed, f"{case.id}: sources or earlier outputs changed or removed: {changed}{shown}"
+    new = sorted(after.paths - before.paths)
+    leftovers = [rel for rel in new if any(LEFTOVER.search(part) for part in Path(rel).parts)]
+    assert not leftovers, f"{case.id}: partial output left behind: {leftovers}{shown}"
+    if case.exit != 0:
+        allowed = [rel for rel in new if any(rel == keep or rel.startswith(keep + "/") for keep in case.leaves)]
+        unexpected = sorted(set(new) - set(allowed))
+        assert not unexpected, f"{case.id}: a failed run left new files: {unexpected}{shown}"
+    if case.check is not None:
+        case.check(work, result)
