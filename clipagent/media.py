@@ -281,17 +281,27 @@ def _reason(exc: Exception) -> str:
 
 
 def integrated_loudness(path: Path) -> float:
-    """The file's integrated loudness in LUFS (EBU R128, ffmpeg's ebur128 filter)."""
+    """The file's integrated loudness in LUFS (EBU R128, ffmpeg's ebur128 filter). Audio whose layout
+    ffmpeg does not know (16 AAC channels: "Unknown channel layouts not supported") is measured in
+    ffmpeg's default layout for its channel count. MediaError when there is no audio or it fails."""
     import re
     import subprocess
 
     from .ffmpeg import find_ffmpeg
 
-    command = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
-               "-af", "ebur128=framelog=verbose", "-f", "null", "-"]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, errors="replace")
-    summary = result.stderr.rpartition("Summary:")[2]
-    match = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    if result.returncode != 0 or not match:
-        raise MediaError(f"{path}: could not measure loudness (no audio stream?)")
-    return float(match[1])
+    def measure(layout: list[str]) -> float | None:
+        command = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
+                   "-af", ",".join([*layout, "ebur128=framelog=verbose"]), "-f", "null", "-"]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, errors="replace")
+        match = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", result.stderr.rpartition("Summary:")[2])
+        return float(match[1]) if result.returncode == 0 and match else None
+
+    lufs = measure([])
+    if lufs is None:
+        audio = probe(path).audio
+        if audio is None:
+            raise MediaError(f"{path}: could not measure loudness: no audio stream")
+        lufs = measure([f"aformat=channel_layouts={audio.channels}c"])
+        if lufs is None:
+            raise MediaError(f"{path}: could not measure the loudness of its {audio.channels}-channel audio")
+    return lufs

@@ -52,40 +52,49 @@ from pathlib import Path
 from clipagent.media import probe
 from clipagent.audio_decode import AudioDecoder, decode_mono
 from clipagent.analysis.audio import AudioParams, analyse_audio, _channel_weight
-path = Path(sys.argv[1])
-info = probe(path)
-with AudioDecoder(path, info.audio.index, 48000) as decoder:
-    weights = sum(_channel_weight(name) for name in decoder.channels)
-mono = np.concatenate(list(decode_mono(path, info.audio.index, 16000)))
-sound = analyse_audio(path, info, AudioParams(), music=False)
-print(json.dumps({"channels": info.audio.channels, "weights": weights, "lufs": sound.integrated_lufs,
-                  "mono_seconds": len(mono) / 16000, "mono_rms": float(np.sqrt(np.mean(mono[4000:12000] ** 2)))}))
+for name in sys.argv[1:]:
+    path = Path(name)
+    info = probe(path)
+    with AudioDecoder(path, info.audio.index, 48000) as decoder:
+        weights = sum(_channel_weight(channel) for channel in decoder.channels)
+    mono = np.concatenate(list(decode_mono(path, info.audio.index, 16000)))
+    sound = analyse_audio(path, info, AudioParams(), music=False)
+    print(json.dumps({"path": name, "channels": info.audio.channels, "weights": weights, "lufs": sound.integrated_lufs,
+                      "mono_seconds": len(mono) / 16000, "mono_rms": float(np.sqrt(np.mean(mono[4000:12000] ** 2)))}),
+          flush=True)
 """
 
 
-def _measure(path: Path) -> dict:
-    result = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"{path.name}: exit {result.returncode}\n{result.stderr[-2000:]}"
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
-def one_channel_lufs(tmp_path_factory) -> float:
-    """The integrated loudness of one channel of the test sine."""
-    path = make_multichannel(tmp_path_factory.mktemp("mono") / "mono.wav", 1, "pcm_s16le")
-    return _measure(path)["lufs"]
+def measured(tmp_path_factory) -> tuple[dict[str, dict], str]:
+    """Every MULTICHANNEL file (and one channel alone) probed, decoded and measured by one child
+    process, one line per file as it goes: a crash leaves the files from there on unmeasured."""
+    folder = tmp_path_factory.mktemp("multichannel")
+    paths = [make_multichannel(folder / "mono.wav", 1, "pcm_s16le")]
+    for codec, n, suffix, video in MULTICHANNEL:
+        paths.append(make_multichannel(folder / f"{codec}{n}.{suffix}", n, codec, video))
+    result = subprocess.run([sys.executable, "-c", _CHILD, *map(str, paths)], capture_output=True, text=True, timeout=300)
+    facts = {Path(line["path"]).name: line for line in map(json.loads, result.stdout.splitlines())}
+    return facts, f"exit {result.returncode}\n{result.stderr[-2000:]}"
 
 
 @pytest.mark.parametrize(("codec", "channels", "suffix", "video"), MULTICHANNEL)
-def test_multichannel_audio_probes_decodes_and_measures(tmp_path, one_channel_lufs, codec, channels, suffix, video):
-    path = make_multichannel(tmp_path / f"ch{channels}.{suffix}", channels, codec, video)
-    facts = _measure(path)
+def test_multichannel_audio_probes_decodes_and_measures(measured, codec, channels, suffix, video):
+    from clipagent.media import integrated_loudness
+
+    all_facts, child = measured
+    name = f"{codec}{channels}.{suffix}"
+    assert name in all_facts, f"{name} was not measured: {child}"
+    facts, one_channel_lufs = all_facts[name], all_facts["mono.wav"]["lufs"]
     assert facts["channels"] == channels
     # BS.1770 sums the weighted channel powers: n equal channels read 10 log10(sum of weights) louder.
     assert facts["lufs"] == pytest.approx(one_channel_lufs + 10 * math.log10(facts["weights"]), abs=0.3)
     # The mono downmix is the mean of the (equal) channels: the sine itself, amplitude 1/8.
     assert facts["mono_rms"] == pytest.approx(0.125 / math.sqrt(2), rel=0.05)
     assert facts["mono_seconds"] == pytest.approx(1.0, abs=0.05)
+    # ffmpeg's ebur128 agrees (within 1 LU: for a layout nobody named, which channels are surrounds is a guess).
+    path = Path(all_facts["mono.wav"]["path"]).with_name(name)
+    assert integrated_loudness(path) == pytest.approx(facts["lufs"], abs=1.0)
 
 
 def test_analyze_folder_with_multichannel_files_indexes_every_file(tmp_path):
@@ -184,3 +193,38 @@ def test_a_file_without_an_index_cut_short_is_measured_by_its_packets(tmp_path, 
     # A cut WAV already reads its real length: its duration comes from the data that is there.
     if suffix != "wav":
         assert short.truncated_from == pytest.approx(3, abs=0.05)
+
+
+@pytest.mark.slow
+def test_render_cuts_multichannel_sources_and_music_to_stereo(tmp_path):
+    """8 channels in a custom order (aborted the probe), 10 (ffmpeg's resampler refuses the layout)
+    and 16 (AAC, no layout): every clip is heard, in stereo, and the music bed of 10 channels too."""
+    make_multichannel(tmp_path / "eight.mov", 8, "pcm_s16le", video=True)
+    make_multichannel(tmp_path / "ten.mov", 10, "pcm_s16le", video=True)
+    make_multichannel(tmp_path / "sixteen.mp4", 16, "aac", video=True)
+    make_multichannel(tmp_path / "bed.wav", 10, "pcm_s16le")
+    edl = {
+        "schema_version": 1, "media_root": ".",
+        "output": {"width": 320, "height": 180, "fps": "30"},
+        "media": [{"id": name, "path": path} for name, path in
+                  [("eight", "eight.mov"), ("ten", "ten.mov"), ("sixteen", "sixteen.mp4"), ("bed", "bed.wav")]],
+        "clips": [{"id": f"c{k}", "media": name, "src_in": 0, "src_out": "0.9"}
+                  for k, name in enumerate(["eight", "ten", "sixteen"])],
+        "music": {"media": "bed", "gain_db": -10, "duck": False},
+    }  # fmt: skip
+    (tmp_path / "edl.json").write_text(json.dumps(edl))
+    out = tmp_path / "cut.mp4"
+    result = subprocess.run([sys.executable, "-m", "clipagent", "render", str(tmp_path / "edl.json"), "-o", str(out),
+                             "--encoder", "libx264"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    import av
+    import numpy as np
+
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.channels == 2
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=8000)
+        samples = np.concatenate([o.to_ndarray().reshape(-1) for frame in container.decode(audio=0)
+                                  for o in resampler.resample(frame)])  # fmt: skip
+    # Each 0.9 s clip carries its tone: no third of the cut is silent.
+    for third in np.array_split(samples[: 8000 * 27 // 10], 3):
+        assert np.sqrt(np.mean(third**2)) > 0.05
