@@ -41,8 +41,8 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from ..audio_decode import decode_mono
 from ..errors import ClipAgentError, MediaError
-from ..ffmpeg import file_url
 from ..media import MediaInfo
 from .model_files import ModelFileError, VerifiedMemo, models_dir, prepare_shipped
 from .models import Segment, Transcript, Word, seconds
@@ -390,25 +390,17 @@ def _segment(
 
 
 def decode_audio(media_path: Path, info: MediaInfo) -> np.ndarray:
-    """The audio stream as 16 kHz mono float32 samples (about 3.8 MB a minute), decoded and resampled
-    with PyAV (no ffmpeg binary). Raises NoAudioError, or MediaError when it cannot be decoded."""
-    import av
-
+    """The audio stream as 16 kHz mono float32 samples (about 3.8 MB a minute), decoded and downmixed
+    with PyAV (no ffmpeg binary) through `audio_decode`, so any channel count and layout decodes
+    without crashing; timed from the file's start (silence before a late-starting stream), so word
+    times are file times. Raises NoAudioError, or MediaError when it cannot be opened; a decode
+    error partway keeps what decoded."""
     if info.audio is None:
         raise NoAudioError(f"{media_path}: no audio stream")
     expected = int(float(info.duration or 0) * SAMPLE_RATE) + SAMPLE_RATE
     buffer, used = np.empty(expected, dtype=np.float32), 0
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    try:
-        with av.open(file_url(media_path), metadata_errors="ignore") as container:
-            stream = next(s for s in container.streams.audio if s.index == info.audio.index)
-            for frame in container.decode(stream):
-                for chunk in resampler.resample(frame):
-                    buffer, used = _append(buffer, used, chunk.to_ndarray()[0])
-            for chunk in resampler.resample(None):
-                buffer, used = _append(buffer, used, chunk.to_ndarray()[0])
-    except (av.error.FFmpegError, StopIteration) as exc:
-        raise MediaError(f"{media_path}: could not decode the audio ({exc})") from None
+    for chunk in decode_mono(media_path, info.audio.index, SAMPLE_RATE):
+        buffer, used = _append(buffer, used, chunk)
     return buffer[:used]
 
 
