@@ -9,6 +9,8 @@ overflow a float (issue 10, kind 1):
 
 - digits: a text time is at most `MAX_TEXT` characters; each run of digits at most `MAX_DIGITS`;
   a decimal exponent within ±`MAX_EXPONENT` (so "1e10000000" is refused at once, never computed);
+  no finer than 10^-`MAX_PRECISION` s (a denominator below 10^`MAX_PRECISION`), so whatever
+  parses is written back by `format_time` in a form that parses again to the same value;
 - magnitude: a position in a source (`Time`) within ±`MAX_SOURCE_SECONDS`; a time on the cut's
   timeline or a length of the cut (`CutTime`) within ±`MAX_CUT_SECONDS` (24 h); a frame rate or
   playback speed (`Rate`) in (0, `MAX_RATE`]; a rate read from a media file (`SourceRate`) in
@@ -35,13 +37,14 @@ MAX_RATE = 1000
 """The highest frame rate or playback speed an EDL, brief or preset may give."""
 MAX_SOURCE_RATE = 10**6
 """The highest rate a media file may report (broken streams report 90000 fps)."""
-MAX_TEXT = 100
-MAX_DIGITS = 40
+MAX_TEXT = 300
+MAX_DIGITS = 120
 MAX_EXPONENT = 40
+MAX_PRECISION = 100
 
-_TIMECODE = re.compile(r"^(?:(\d{1,6}):)?(\d{1,8}):(\d{1,8}(?:\.\d{1,40})?)$")
-_RATIO = re.compile(r"^([+-]?\d{1,40})\s*/\s*([+-]?\d{1,40})$")
-_DECIMAL = re.compile(r"^[+-]?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE]([+-]?\d+))?$")
+_TIMECODE = re.compile(r"^(?:(\d{1,6}):)?(\d{1,8}):(\d{1,8}(?:\.\d{1,120})?)$")
+_RATIO = re.compile(r"^([+-]?\d{1,120})\s*/\s*([+-]?\d{1,120})$")
+_DECIMAL = re.compile(r"^[+-]?(?:\d{1,120}(?:\.\d{0,120})?|\.\d{1,120})(?:[eE]([+-]?\d+))?$")
 _HELP = "use seconds like 2.5, a ratio like 1001/30000, or a timecode like 00:01:02.5"
 
 
@@ -51,12 +54,19 @@ def parse_time(value: Any, *, limit: int = MAX_SOURCE_SECONDS) -> Fraction:
     `limit` bounds the magnitude (default `MAX_SOURCE_SECONDS`). Raises ValueError (pydantic
     reports it against the field) for anything else: booleans, NaN, infinities, a zero
     denominator, more than `MAX_DIGITS` digits or `MAX_TEXT` characters, an exponent beyond
-    ±`MAX_EXPONENT`, or a magnitude beyond `limit`. Cost is linear in the input's length.
+    ±`MAX_EXPONENT`, a precision finer than 10^-`MAX_PRECISION` s, or a magnitude beyond `limit`.
+    Cost is linear in the input's length (at most `MAX_TEXT` characters are ever read).
     """
     seconds = _exact(value)
     if abs(seconds) > limit:
         raise ValueError(f"{_shown(value)} is out of range: at most {_bound(limit)} either side of 0")
     return seconds
+
+
+def _precise(value: Fraction, original: Any) -> Fraction:
+    if value.denominator >= 10**MAX_PRECISION:
+        raise ValueError(f"{_shown(original)} is finer than 1e-{MAX_PRECISION} s")
+    return value
 
 
 def parse_rate(value: Any, *, limit: int = MAX_RATE) -> Fraction:
@@ -91,7 +101,7 @@ def _exact(value: Any) -> Fraction:
         if not math.isfinite(value):
             raise ValueError(f"must be a finite number, got {value}")
         # A float from JSON means the decimal the user typed: 0.1 is 1/10, not 0.1000000000000000055.
-        return _decimal(repr(value), value)
+        return _precise(_decimal(repr(value), value), value)
     if isinstance(value, str):
         text = value.strip()
         if len(text) > MAX_TEXT:
@@ -99,14 +109,14 @@ def _exact(value: Any) -> Fraction:
         if match := _RATIO.match(text):
             num, den = int(match[1]), int(match[2])
             if den == 0:
-                raise ValueError(f"time {value!r} divides by zero")
-            return Fraction(num, den)
+                raise ValueError(f"time {_shown(value)} divides by zero")
+            return _precise(Fraction(num, den), value)
         if match := _TIMECODE.match(text):
             hours, minutes, secs = int(match[1] or 0), int(match[2]), Fraction(match[3])
             if secs >= 60 or (match[1] is not None and minutes >= 60):
                 raise ValueError(f"timecode {value!r} has minutes or seconds of 60 or more; {_HELP}")
-            return hours * 3600 + minutes * 60 + secs
-        return _decimal(text, value)
+            return _precise(hours * 3600 + minutes * 60 + secs, value)
+        return _precise(_decimal(text, value), value)
     raise ValueError(f"not a time: {_shown(value)} ({_HELP})")
 
 
@@ -130,8 +140,14 @@ def _bound(limit: int) -> str:
     return "24 h" if limit == MAX_CUT_SECONDS else f"{limit} s"
 
 
+MAX_DECIMAL_PLACES = 30
+"""Past this many decimal places the exact form is "num/den" (shorter, and within the parser's
+digit bounds for every value the parser accepts)."""
+
+
 def format_time(value: Fraction) -> str:
-    """The exact JSON form: a decimal string when one exists, else "num/den"."""
+    """The exact JSON form: a decimal string when one exists with at most `MAX_DECIMAL_PLACES`
+    places, else "num/den". `parse_time` reads it back to the same value."""
     den = value.denominator
     twos = fives = 0
     while den % 2 == 0:
@@ -140,9 +156,9 @@ def format_time(value: Fraction) -> str:
     while den % 5 == 0:
         den //= 5
         fives += 1
-    if den != 1:
-        return f"{value.numerator}/{value.denominator}"
     places = max(twos, fives)
+    if den != 1 or places > MAX_DECIMAL_PLACES:
+        return f"{value.numerator}/{value.denominator}"
     if places == 0:
         return str(value.numerator)
     scaled = value * 10**places
