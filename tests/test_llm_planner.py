@@ -18,8 +18,8 @@ from clipagent.brief import parse_brief
 from clipagent.edl import Captions, timeline_duration
 from clipagent.errors import LLMError, PlanError
 from clipagent.planning.base import PlanContext
-from clipagent.planning.llm import TRANSCRIPT_FILE, LLMBounds, LLMPlanner
-from clipagent.planning.llm_client import LLMConfig
+from clipagent.planning.llm import MAX_TOOL_CALLS_PER_TURN, TRANSCRIPT_FILE, LLMBounds, LLMPlanner
+from clipagent.planning.llm_client import MAX_RESPONSE_BYTES, LLMConfig
 from clipagent.planning.text import inside_word
 from clipagent.planning.tools import Toolbox
 from clipagent.validate import MAX_FEEDBACK
@@ -444,3 +444,41 @@ def test_thousands_of_violations_reach_the_model_as_the_first_30_and_counts(llm_
     log = (tmp_path / TRANSCRIPT_FILE).stat().st_size
     arguments = len(json.dumps(many))  # the model's own submission is repeated in every later request
     assert log < 4 * arguments + 200_000
+
+
+# --- a hostile endpoint (issue 10, kind 2: unbounded work from small inputs) ------------------
+
+
+def test_deeply_nested_arguments_are_a_malformed_call_not_a_crash(context):
+    result = Toolbox(context).call("submit_edl", "[" * 100_000 + "]" * 100_000)
+    assert result.malformed and "nested too deeply" in json.loads(result.text)["error"]
+    result = Toolbox(context).call("submit_edl", json.dumps({"edl": "[" * 100_000 + "]" * 100_000}))
+    assert result.malformed
+
+
+def test_a_deeply_nested_answer_is_an_llm_error(llm_server, context):
+    server = llm_server([Turn(raw="[" * 100_000 + "]" * 100_000)])
+    with pytest.raises(LLMError, match="not JSON"):
+        planner(server).plan(context)
+
+
+def test_an_answer_over_16_mb_is_refused(llm_server, context):
+    server = llm_server([Turn(raw=" " * (MAX_RESPONSE_BYTES + 10) + "{}")])
+    with pytest.raises(LLMError, match="more than 16 MB"):
+        planner(server).plan(context)
+
+
+def test_negative_token_counts_cannot_loosen_the_token_bound(llm_server, context):
+    server = llm_server(lambda n, body: Turn(content="thinking", usage=-(10**9)))
+    with pytest.raises(PlanError, match="tokens"):
+        planner(server, max_tokens=1000, max_calls=50, max_rounds=50).plan(context)
+    assert len(server.requests) < 50  # counted by estimate, so the bound still stops it
+
+
+def test_one_answer_runs_at_most_16_tool_calls(llm_server, context):
+    many = Turn(tool_calls=tuple(("search_shots", {"query": f"q{i}"}) for i in range(1000)))
+    server = llm_server([many, call("submit_edl", edl=VALID), say("OK")])
+    plan = planner(server).plan(context)
+    answered = [m for m in server.requests[1].messages if m["role"] == "tool"]
+    assert len(answered) == MAX_TOOL_CALLS_PER_TURN and plan.review.ok
+    assert any("1000 tool calls in one turn" in note for note in plan.notes)

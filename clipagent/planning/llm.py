@@ -37,6 +37,9 @@ from .llm_client import ChatRequest, LLMClient, LLMConfig, Message, ToolCall, Tr
 from .tools import QueryEmbedder, Toolbox, ToolResult
 
 TRANSCRIPT_FILE = "llm-transcript.jsonl"
+MAX_TOOL_CALLS_PER_TURN = 16
+"""Tool calls run from one model answer; the rest are dropped (and the turn counts as a malformed
+call), so one answer cannot make thousands of searches or reviews."""
 
 
 class LLMBounds(BaseModel):
@@ -167,8 +170,12 @@ class _Run:
         self.tokens += usage or (len(json.dumps(request.wire())) + len(message.model_dump_json())) // 4
         calls = [
             c if c.id else c.model_copy(update={"id": f"call_{self.calls}_{i}"})
-            for i, c in enumerate(message.tool_calls or [])
+            for i, c in enumerate((message.tool_calls or [])[:MAX_TOOL_CALLS_PER_TURN])
         ]
+        if len(message.tool_calls or []) > MAX_TOOL_CALLS_PER_TURN:
+            self.bad_calls += 1
+            self.notes.append(f"the model asked for {len(message.tool_calls)} tool calls in one turn; "
+                              f"the first {MAX_TOOL_CALLS_PER_TURN} ran")  # fmt: skip
         message = Message(role="assistant", content=message.content, tool_calls=calls or None)
         self.messages.append(message)
         return message

@@ -28,6 +28,18 @@ from ..errors import LLMError
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+"""An answer longer than this is refused (a completion is kilobytes; a hostile endpoint could
+send gigabytes)."""
+
+
+def parse_json(text: str | bytes) -> Any:
+    """json.loads, where nesting too deep for Python's recursion is a ValueError like any other
+    malformed JSON (json.loads raises RecursionError for 100,000 nested brackets)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def is_configured() -> bool:
@@ -108,9 +120,17 @@ class ChatRequest(BaseModel):
 
 
 class Usage(_Lenient):
+    """Token counts as the endpoint reports them; anything but a count >= 0 reads as 0 (unknown), so
+    a negative or malformed count can never loosen the planner's token bound."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+
+    @field_validator("prompt_tokens", "completion_tokens", "total_tokens", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 class Choice(_Lenient):
@@ -277,7 +297,10 @@ class LLMClient:
             conn.sock.settimeout(read_timeout)
             conn.request("POST", target, body=payload, headers=headers)
             response = conn.getresponse()
-            text = response.read().decode("utf-8", errors="replace")
+            raw = response.read(MAX_RESPONSE_BYTES + 1)
+            if len(raw) > MAX_RESPONSE_BYTES:
+                raise LLMError(f"the LLM endpoint {url} answered with more than {MAX_RESPONSE_BYTES >> 20} MB")
+            text = raw.decode("utf-8", errors="replace")
             status = response.status
             retry_after = response.getheader("Retry-After")
         except TimeoutError:
@@ -319,7 +342,7 @@ class LLMClient:
                 self._clean(f"the LLM endpoint {url} answered HTTP {status}: {message}"), hint=self._hint(str(status))
             )
         try:
-            data = json.loads(text)
+            data = parse_json(text)
         except ValueError:
             raise LLMError(
                 self._clean(f"the LLM endpoint {url} answered with a body that is not JSON: {_snippet(text)!r}"),
@@ -376,7 +399,7 @@ def _snippet(text: str, limit: int = 200) -> str:
 
 def _json_or_text(text: str) -> Any:
     try:
-        return json.loads(text)
+        return parse_json(text)
     except ValueError:
         return text
 

@@ -24,6 +24,7 @@ from ..analysis.search import search
 from ..edl import (
     EDL,
     Captions,
+    Count,
     ImageOverlay,
     TextOverlay,
     dump_edl,
@@ -37,7 +38,7 @@ from ..validate import Violation, resolve_media_path, summarize
 from .assemble import end_card_overlays, logo_media
 from .base import PlanContext, Review
 from .captions import caption_cues
-from .llm_client import FunctionSpec, ToolSpec
+from .llm_client import FunctionSpec, ToolSpec, parse_json
 from .text import file_for_path, normal_path
 
 MAX_WORDS = 300  # per read_transcript answer
@@ -56,7 +57,7 @@ class ListMediaArgs(_Args):
 
 class SearchShotsArgs(_Args):
     query: str = Field(min_length=1, max_length=300)
-    limit: int = Field(8, ge=1, le=25)
+    limit: Count = Field(8, ge=1, le=25)
 
 
 class ReadTranscriptArgs(_Args):
@@ -228,7 +229,7 @@ class Toolbox:
             names = ", ".join(t.function.name for t in self.specs())
             return _error(name, f"no tool named {name!r}; the tools are: {names}", malformed=True)
         try:
-            raw = json.loads(arguments or "{}")
+            raw = parse_json(arguments or "{}")
         except ValueError as exc:
             return _error(name, f"the arguments are not valid JSON ({exc}); send one JSON object", malformed=True)
         if name == "submit_edl" and isinstance(raw, dict):
@@ -341,7 +342,7 @@ def _edl_argument(raw: dict[str, Any]) -> dict[str, Any]:
     edl = raw.get("edl")
     if isinstance(edl, str):
         try:
-            edl = json.loads(edl)
+            edl = parse_json(edl)
         except ValueError:
             return raw
         return {**raw, "edl": edl}
