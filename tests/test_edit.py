@@ -206,3 +206,25 @@ def test_the_library_raises_review_failed_with_the_folder_and_checks(tmp_path):
         run_edit(brief, SAMPLES / "media", tmp_path / "out", EditOptions(dry_run=True, planner="heuristic"))
     assert failed.value.exit_code == 1 and failed.value.out_dir == tmp_path / "out"
     assert failed.value.checks[0].startswith("must_include: zebra migration: ")
+
+
+@pytest.mark.parametrize(
+    "feedback", ["make it 99999999999999999999 seconds", "make it 1" + "0" * 5000 + " seconds shorter", "make it 90000 s"]
+)
+def test_revise_feedback_numbers_are_bounded_like_every_time(feedback):
+    """A revise target was an unbounded Fraction: a huge one reached the knapsack (MemoryError), a
+    5000-digit one raised Python's int-digit ValueError."""
+    from clipagent.planning.feedback import UnsupportedFeedback, parse_feedback
+
+    with pytest.raises(UnsupportedFeedback) as refused:
+        parse_feedback(feedback)
+    assert refused.value.exit_code == 2 and ("out of range" in str(refused.value) or "too long" in str(refused.value))
+
+
+@pytest.mark.slow
+def test_revise_past_the_platform_limit_is_bad_input(sample_cut, tmp_path, capsys):
+    out = tmp_path / "long"
+    shutil.copytree(sample_cut, out)
+    assert main(["revise", str(out), "make it 86399 seconds longer"]) == 2  # youtube: no limit, so 24 h
+    assert "the limit is 86400 s" in capsys.readouterr().err
+    assert not (out / "history").exists()

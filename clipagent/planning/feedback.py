@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import PlanError
+from ..timebase import parse_cut_time
 
 Kind = Literal["shorter_by", "longer_by", "length", "shorter", "longer", "shorter_intro", "drop", "more",
                "end_on_logo", "faster", "slower"]  # fmt: skip
@@ -115,7 +116,10 @@ def _one(text: str) -> Feedback | None:
         seconds = None
         if kind in ("shorter_by", "longer_by", "length"):
             number = match[1]
-            seconds = Fraction(_WORDS[number]) if number in _WORDS else Fraction(number)
+            try:  # bounded digits and at most 24 h, like every time clipagent reads
+                seconds = Fraction(_WORDS[number]) if number in _WORDS else parse_cut_time(number)
+            except ValueError as exc:
+                raise UnsupportedFeedback(f"{text!r}: {exc}") from None
         subject = match.groupdict().get("subject")
         if subject is not None:
             subject = re.sub(r"^(?:the|a|an|our|some) ", "", subject.strip(" .\"'"))

@@ -25,6 +25,7 @@ from fractions import Fraction
 from ..edl import timeline_duration
 from ..errors import BadInputError, PlanError
 from ..presets import load_defaults
+from ..timebase import MAX_CUT_SECONDS
 from .assemble import Draft, Tweaks, assemble
 from .base import Decision, Plan, PlanContext, Round
 from .feedback import STICKY, Feedback, UnsupportedFeedback, parse_feedback
@@ -290,6 +291,9 @@ def _apply(form: Feedback, brief, tweaks: Tweaks, previous: Plan, context: PlanC
         }[form.kind]()
         if new < 1:
             raise UnsupportedFeedback(f"cannot make a {float(target):.1f} s cut {form.text.removeprefix('make it ')}")
+        limit = brief.max_duration or MAX_CUT_SECONDS  # as the brief's own duration (brief.py)
+        if new > limit:
+            raise UnsupportedFeedback(f"cannot make the cut {float(new):.1f} s long: the limit is {float(limit):.0f} s")
         return (
             brief.model_copy(update={"target_duration": new}),
             tweaks,
