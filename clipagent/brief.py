@@ -209,9 +209,10 @@ class Brief(_Model):
         longer target makes no sense, and a huge one made the planner's knapsack run out of memory)."""
         limit = platform.max_duration or Fraction(MAX_CUT_SECONDS)
         if duration > limit:
-            whose = f"the {platform.name} platform's maximum" if platform.max_duration else "the longest cut clipagent makes"
+            whose = f"the {platform.name} platform's maximum" if platform.max_duration else "the longest cut"
             raise BriefError(
-                f"{self.source}: field `duration`: {format_time(duration)} s is longer than {whose}, {format_time(limit)} s",
+                f"{self.source}: field `duration`: {format_time(duration)} s is longer than {whose}, "
+                f"{format_time(limit)} s",
                 hint=f"give a duration of at most {format_time(limit)} s"
                 + (", or a platform with a longer limit" if platform.max_duration else ""),
             )

@@ -78,7 +78,7 @@ def run_edit(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(brief_path)
     brief = load_brief(brief_path).resolve()  # a malformed brief stops here, before any work
     _check_media_dir(media_dir)
-    _check_music(brief, Path(media_dir))
+    _check_brief_files(brief, Path(media_dir))
     _check_before_work(out_dir, options)
     if options.analyze.language is None and brief.language:  # --language wins over the brief's
         options = options.model_copy(update={"analyze": options.analyze.model_copy(update={"language": brief.language})})
@@ -117,7 +117,7 @@ def run_revise(
         raise BadInputError("no feedback given", hint='e.g. clipagent revise out/brief "make it 5 seconds shorter"')
     brief_path, media_dir = Path(previous_report.brief), Path(previous_report.media_dir)
     brief = load_brief(brief_path).resolve()
-    _check_music(brief, media_dir)
+    _check_brief_files(brief, media_dir)
     _check_before_work(out_dir, options)
     options = options.model_copy(
         update={"planner": _revise_planner(options, previous_report), "analyze": previous_report.analyze_options}
@@ -159,26 +159,37 @@ def _check_media_dir(media_dir: Path) -> None:
         raise BadInputError(f"{media_dir}: not a folder of media")
 
 
-def _check_music(brief: ResolvedBrief, media_dir: Path) -> None:
-    """The brief's `music` names a file in the media folder that has sound (BriefError, exit 2,
-    before any analysis): a missing or soundless file used to give a cut with no music and exit 0."""
-    if brief.music is None:
-        return
+def _check_brief_files(brief: ResolvedBrief, media_dir: Path) -> None:
+    """The files the brief names are in the media folder and usable, before any analysis
+    (BriefError, exit 2): `music` has sound, and the brand kit's logo is a picture. A missing or
+    soundless music file used to give a cut with no music and exit 0."""
+    if brief.music is not None:
+        hint = f"put the music file in {media_dir}, name it relative to that folder, or write `music: none`"
+        info = _named_file(f"{brief.source}: field `music`", brief.music, media_dir, hint)
+        if info.audio is None:
+            raise BriefError(f"{brief.source}: field `music`: {brief.music!r} has no sound (it is a {info.kind} file)",
+                             hint=hint)  # fmt: skip
+    if brief.brand is not None and brief.brand.logo is not None:
+        where, logo = f"{brief.brand.source}: field `logo.path`", brief.brand.logo.path
+        hint = f"put {logo} in {media_dir}, or use a brand kit without a logo"
+        info = _named_file(where, logo, media_dir, hint)
+        if info.video is None:
+            raise BriefError(f"{where}: {logo!r} is not a picture (it is an {info.kind} file)", hint=hint)
+
+
+def _named_file(where: str, name: str, media_dir: Path, hint: str):
+    """The probe facts of a file the brief names in the media folder; BriefError naming it."""
     from .media import probe
     from .validate import resolve_media_path
 
-    where = f"{brief.source}: field `music`"
-    hint = f"put the music file in {media_dir}, name it relative to that folder, or write `music: none`"
-    path = resolve_media_path(media_dir, brief.music)
+    path = resolve_media_path(media_dir, name)
     if path is None or not path.is_file():
-        raise BriefError(f"{where}: {brief.music!r} is not a file in the media folder {media_dir}", hint=hint)
+        raise BriefError(f"{where}: {name!r} is not a file in the media folder {media_dir}", hint=hint)
     try:
-        info = probe(path)
+        return probe(path)
     except MediaError as exc:
-        raise BriefError(f"{where}: {brief.music!r} is not a sound file clipagent can read ({exc.message})",
+        raise BriefError(f"{where}: {name!r} is not a media file clipagent can read ({exc.message})",
                          hint=hint) from None  # fmt: skip
-    if info.audio is None:
-        raise BriefError(f"{where}: {brief.music!r} has no sound (it is a {info.kind} file)", hint=hint)
 
 
 def _check_review(result: EditResult, options: EditOptions) -> None:

@@ -259,7 +259,7 @@ def read_yaml(text: str, source: str, *, line_offset: int = 0) -> Any:
     Raises BriefError for invalid YAML, anchors or aliases, nesting deeper than `MAX_YAML_DEPTH`,
     a key given twice in one mapping, or more than `MAX_YAML_BYTES` of text."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
-        raise BriefError(f"{source}: more than {MAX_YAML_BYTES // 1_000_000} MB of settings", hint="is this the right file?")
+        raise BriefError(f"{source}: more than {MAX_YAML_BYTES // 1_000_000} MB of settings", hint="is it a brief?")
     try:
         return yaml.load(text, Loader=YamlLoader)  # noqa: S506 (a SafeLoader subclass)
     except _Refused as exc:

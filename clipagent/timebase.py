@@ -213,7 +213,9 @@ Rate = Annotated[
     Fraction,
     BeforeValidator(parse_rate),
     PlainSerializer(format_time, return_type=str),
-    WithJsonSchema({**_TIME_SCHEMA, "description": 'Frames per second or a speed, above 0 and at most 1000: 30, 25, or "30000/1001".'}),
+    WithJsonSchema(
+        {**_TIME_SCHEMA, "description": 'Frames per second or a speed in (0, 1000]: 30, 25, or "30000/1001".'}
+    ),
 ]
 """A pydantic field type: a rational frame rate or speed, in (0, MAX_RATE]."""
 

@@ -160,7 +160,7 @@ def _sample_brief_with(tmp_path: Path, old: str, new: str) -> Path:
     "music, reason",
     [
         ("missing.m4a", "is not a file in the media folder"),
-        ("host_intro.srt", "is not a sound file clipagent can read"),
+        ("host_intro.srt", "is not a media file clipagent can read"),
         ("logo.png", "has no sound (it is a image file)"),
     ],
 )
@@ -228,3 +228,13 @@ def test_revise_past_the_platform_limit_is_bad_input(sample_cut, tmp_path, capsy
     assert main(["revise", str(out), "make it 86399 seconds longer"]) == 2  # youtube: no limit, so 24 h
     assert "the limit is 86400 s" in capsys.readouterr().err
     assert not (out / "history").exists()
+
+
+def test_a_brand_logo_missing_from_the_media_folder_is_bad_input_before_any_work(tmp_path, capsys):
+    media = tmp_path / "media"
+    shutil.copytree(SAMPLES / "media", media, ignore=shutil.ignore_patterns("logo.png"))
+    out = tmp_path / "out"
+    assert main(["edit", str(SAMPLES / "brief.md"), str(media), "-o", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "clipagent.yaml: field `logo.path`: 'logo.png' is not a file in the media folder" in err
+    assert not out.exists()
