@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MediaError
+from .ffmpeg import file_url
 
 MAX_LEAD_IN = 10.0
 """Seconds: the most silence prepended for audio that starts after the file does."""
@@ -57,7 +58,7 @@ class AudioDecoder:
 
         self.path, self.rate = Path(path), rate
         try:
-            self._container = av.open(str(path), metadata_errors="ignore")
+            self._container = av.open(file_url(path), metadata_errors="ignore")
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path}: not a media file ffmpeg can read ({exc})") from None
         audio = list(self._container.streams.audio)

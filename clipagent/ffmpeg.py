@@ -38,6 +38,14 @@ class FFmpeg:
         return "-/filter_complex" if self.major >= 7 else "-filter_complex_script"
 
 
+def file_url(path: str | os.PathLike[str]) -> str:
+    """`path` as ffmpeg (and PyAV, which is ffmpeg's libavformat) must be given it: `file:` and
+    the absolute path. A bare relative name with a colon (`take:2.mp4`, `2024-05-01T10:30:00.mp4`)
+    otherwise reads as a protocol ("Protocol not found"), and one starting with `-` as an option.
+    For every input, output and file named inside a filtergraph (`ametadata=file=`)."""
+    return "file:" + os.path.abspath(os.fspath(path))
+
+
 @cache
 def find_ffmpeg() -> FFmpeg:
     override = os.environ.get("CLIPAGENT_FFMPEG")

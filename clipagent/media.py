@@ -15,9 +15,29 @@ from pydantic import BaseModel, ConfigDict
 
 from .audio_decode import stream_channels
 from .errors import MediaError
+from .ffmpeg import file_url
 from .timebase import SourceRate, Time
 
 IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "apng"}
+
+HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
+INTERLACED_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
+
+# libavutil's enum values (pixfmt.h, codec_par.h), as PyAV reports them, to ffmpeg's option names.
+_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film", 9: "bt2020",
+              10: "smpte428", 11: "smpte431", 12: "smpte432", 22: "ebu3213"}  # fmt: skip
+_TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear", 13: "iec61966-2-1",
+              14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 17: "smpte428", 18: "arib-std-b67"}  # fmt: skip
+_SPACES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco", 9: "bt2020nc",
+           10: "bt2020c", 14: "ictcp"}  # fmt: skip
+_FIELD_ORDERS = {1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
+
+
+def _stream_start(stream, container) -> Fraction:
+    """The stream's first timestamp after the file's start, in seconds (0 when either is unknown)."""
+    if stream.start_time is None or not stream.time_base or container.start_time is None:
+        return Fraction(0)
+    return max(Fraction(0), stream.start_time * stream.time_base - Fraction(container.start_time, 1_000_000))
 
 
 class _Frozen(BaseModel):
@@ -35,6 +55,28 @@ class VideoStream(_Frozen):
     fps: SourceRate | None
     variable_rate: bool
     pix_fmt: str
+    start: Time
+    """Seconds from the file's start (its earliest stream) to this stream's first timestamp: a
+    camera or stream-copied file may start its picture after its sound. Source time 0 is the file's
+    start, as in every EDL range."""
+    color_primaries: str
+    """ffmpeg's names (`bt709`, `bt2020`, ... or `unknown`), from the stream header."""
+    color_transfer: str
+    """`bt709`, `smpte2084` (PQ), `arib-std-b67` (HLG), ... or `unknown`."""
+    color_space: str
+    """The YUV matrix: `bt709`, `bt2020nc`, `smpte170m`, ... or `unknown`."""
+    field_order: str
+    """`progressive`, `tt`, `bb`, `tb`, `bt` (interlaced: top or bottom field coded and shown
+    first) or `unknown`; from the stream header, or from the first decoded frame's flag."""
+
+    @property
+    def hdr(self) -> bool:
+        """High dynamic range: a PQ (SMPTE ST 2084) or HLG (ARIB STD-B67) transfer."""
+        return self.color_transfer in HDR_TRANSFERS
+
+    @property
+    def interlaced(self) -> bool:
+        return self.field_order in INTERLACED_ORDERS
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -50,6 +92,8 @@ class AudioStream(_Frozen):
     codec: str
     sample_rate: int
     channels: int
+    start: Time
+    """Seconds from the file's start to this stream's first timestamp (see VideoStream.start)."""
 
 
 class MediaInfo(_Frozen):
@@ -80,7 +124,7 @@ def probe(path: Path) -> MediaInfo:
     if size == 0:
         raise MediaError(f"{path}: empty file (0 bytes)")
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(file_url(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path}: not a media file ffmpeg can read ({_reason(exc)})") from None
     with container:
@@ -107,6 +151,7 @@ def _describe(container, path: Path, size: int) -> MediaInfo:
             codec=audio_stream.codec_context.name,
             sample_rate=audio_stream.codec_context.sample_rate,
             channels=len(stream_channels(audio_stream.codec_context)),  # never .channels: see audio_decode
+            start=_stream_start(audio_stream, container),
         )
         if audio_stream is not None
         else None
@@ -136,10 +181,11 @@ _ATTACHED_PIC = 1024  # AV_DISPOSITION_ATTACHED_PIC: a cover picture, not a vide
 def _video_info(container, stream) -> VideoStream:
     import av
     context = stream.codec_context
-    rotation = 0
+    rotation, interlaced_frame = 0, False
     for frame in container.decode(stream):
         # PyAV reports the display matrix counter-clockwise, as ffprobe does.
         rotation = (-int(round(frame.rotation or 0))) % 360
+        interlaced_frame = bool(frame.interlaced_frame)
         break
     else:
         raise MediaError(f"{container.name}: video stream {stream.index} has no decodable frame")
@@ -160,6 +206,12 @@ def _video_info(container, stream) -> VideoStream:
         fps=Fraction(avg) if avg else (Fraction(base) if base else None),
         variable_rate=variable,
         pix_fmt=context.pix_fmt or "unknown",
+        start=_stream_start(stream, container),
+        color_primaries=_PRIMARIES.get(int(context.color_primaries or 2), "unknown"),
+        color_transfer=_TRANSFERS.get(int(context.color_trc or 2), "unknown"),
+        color_space=_SPACES.get(int(context.colorspace or 2), "unknown"),
+        # A header that says nothing, over frames coded as fields: top field first is the common case.
+        field_order=_FIELD_ORDERS.get(int(context.field_order or 0), "tt" if interlaced_frame else "unknown"),
     )
 
 
@@ -239,7 +291,7 @@ def _data_end(path: Path, indexes: list[int], claimed: Fraction) -> Fraction | N
 
     for seek_to in (max(Fraction(0), claimed - TAIL), None):
         try:
-            with av.open(str(path), metadata_errors="ignore") as container:
+            with av.open(file_url(path), metadata_errors="ignore") as container:
                 streams = [s for s in container.streams if s.index in indexes]
                 origin = min(((s.start_time or 0) * s.time_base for s in streams if s.time_base), default=0)
                 if seek_to is not None:
@@ -290,7 +342,7 @@ def integrated_loudness(path: Path) -> float:
     from .ffmpeg import find_ffmpeg
 
     def measure(layout: list[str]) -> float | None:
-        command = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
+        command = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", "-i", file_url(path), "-map", "0:a:0",
                    "-af", ",".join([*layout, "ebur128=framelog=verbose"]), "-f", "null", "-"]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, errors="replace")
         match = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", result.stderr.rpartition("Summary:")[2])

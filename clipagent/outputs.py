@@ -25,6 +25,7 @@ from .brief import ResolvedBrief
 from .contact_sheet import Tile, render_contact_sheet
 from .edl import EDL, Captions, dump_edl, place_clips, timeline_duration
 from .errors import BadInputError
+from .ffmpeg import file_url
 from .files import output_errors, write_output
 from .planning.base import Check, Decision, Plan, Review, Round
 from .timebase import Time, timecode
@@ -254,7 +255,7 @@ def frame_jpeg(path: Path, at: Fraction) -> bytes | None:
     import numpy as np
 
     try:
-        with av.open(str(path)) as container:
+        with av.open(file_url(path)) as container:
             stream = container.streams.video[0]
             container.seek(int(at / stream.time_base), stream=stream, backward=True)
             for frame in container.decode(stream):

@@ -194,16 +194,18 @@ def test_output_must_be_mp4_or_mov(media_dir, tmp_path):
         plan_render(edl_from({}), Path(media_dir), tmp_path / "cut.avi")
 
 
-def test_long_filtergraph_goes_through_a_script_file(media_dir, tmp_path, monkeypatch):
-    from clipagent.render import run as run_module
-
-    monkeypatch.setattr(run_module, "INLINE_GRAPH_LIMIT", 200)
+def test_filtergraphs_go_through_script_files_and_dry_run_shows_them(media_dir, tmp_path):
+    """The graphs (with text that needs escaping) are written to the work folder and read with
+    -filter_complex_script (or -/filter_complex), never put in argv; --dry-run shows them inline."""
     cues = [{"start": i / 10, "end": (i + 1) / 10, "text": f"word {i}: it's, [x]"} for i in range(10)]
     edl = edl_from({"overlays": [{"kind": "captions", "cues": cues}]})
     job = plan_render(edl, Path(media_dir), tmp_path / "cut.mp4", encoder="libx264")
     job.work.mkdir()
-    assert job.ffmpeg.filter_script_option in job.render_command(LoudnessGain(0.0, -20.0), tmp_path / "x.mp4")
+    command = job.render_pass(LoudnessGain(0.0, -20.0), tmp_path / "x.mp4").command
+    assert job.ffmpeg.filter_script_option in command and "-filter_complex" not in command
+    assert "word 9" in (job.work / "graph.txt").read_text()
     shutil.rmtree(job.work)
+    assert "word 9" in job.dry_run_text() and not job.work.exists()
     run_render(job)
     assert ffprobe_facts(tmp_path / "cut.mp4")["frames"] == 30
 
@@ -274,3 +276,226 @@ def test_transitions_blend_only_the_overlap(tmp_path, ffmpeg, kind, low, high):
     assert len(lumas) == 48  # 1 s + 1 s - 0.4 s at 30 fps
     assert lumas[10] > 230 and lumas[-5] < 25  # untouched white before, black after
     assert low <= lumas[24] <= high  # the middle of the 12-frame overlap (frames 18..29)
+
+
+# ---- issue 10: streams that start late, protocol-like names, HDR and interlaced pictures, room
+# ---- tone, and long timelines ------------------------------------------------------------------
+
+
+def _run(ffmpeg: str, *args: str) -> None:
+    subprocess.run([ffmpeg, "-v", "error", "-y", *args], check=True)
+
+
+def _flash_and_beep(tmp_path: Path, ffmpeg: str, late: str) -> Path:
+    """3.5 s where a white flash and a 1 kHz beep happen together at 1.0 s as a player plays the
+    file, but one stream starts 0.5 s after the other (stream-copied with -itsoffset): the late
+    stream carries its event at 0.5 s of its own time."""
+    flash_at = 0.5 if late == "video" else 1.0
+    beep_at = 0.5 if late == "audio" else 1.0
+    video, audio = tmp_path / "v.mp4", tmp_path / "a.m4a"
+    _run(ffmpeg, "-f", "lavfi", "-i", f"color=c=black:s=320x180:r=30:d=3,drawbox=c=white:t=fill:"
+         f"enable='between(t,{flash_at},{flash_at + 0.1})'", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "15", str(video))  # fmt: skip
+    _run(ffmpeg, "-f", "lavfi", "-i", f"aevalsrc='0.5*sin(2*PI*1000*t)*between(t,{beep_at},{beep_at + 0.1})':s=48000:d=3",
+         "-c:a", "aac", str(audio))  # fmt: skip
+    out = tmp_path / f"{late}_late.mp4"
+    if late == "audio":
+        _run(ffmpeg, "-i", str(video), "-itsoffset", "0.5", "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c", "copy", str(out))
+    else:
+        _run(ffmpeg, "-itsoffset", "0.5", "-i", str(video), "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c", "copy", str(out))
+    return out
+
+
+def _flash_and_beep_times(path: Path) -> tuple[float, float]:
+    """When the picture first turns white, and when the sound first passes 0.05, in seconds."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        flash = next(
+            float(frame.time) for frame in container.decode(stream) if frame.to_ndarray(format="gray").mean() > 128
+        )
+    with av.open(str(path)) as container:
+        rate = container.streams.audio[0].rate
+        samples = np.concatenate([frame.to_ndarray().mean(axis=0) for frame in container.decode(audio=0)])
+    beep = float(np.argmax(np.abs(samples) > 0.05)) / rate
+    return flash, beep
+
+
+@pytest.mark.parametrize("late", ["audio", "video"])
+@pytest.mark.parametrize("src_in", [0, 0.3])
+def test_a_stream_that_starts_late_stays_in_sync(tmp_path, ffmpeg, late, src_in):
+    source = _flash_and_beep(tmp_path, ffmpeg, late)
+    info = probe(source)
+    late_stream = info.audio if late == "audio" else info.video
+    assert 0.45 <= late_stream.start <= 0.55  # MediaInfo carries the lead-in
+    edl = edl_from({"media": [{"id": "s", "path": source.name}], "clips": [{"id": "c", "media": "s", "src_in": src_in, "src_out": 2.5}]})
+    out = tmp_path / "cut.mp4"
+    render(edl, tmp_path, out)
+    flash, beep = _flash_and_beep_times(out)
+    assert flash == pytest.approx(1.0 - src_in, abs=1 / 30)
+    assert abs(beep - flash) <= 1 / 30, f"sound {1000 * (beep - flash):+.0f} ms off the picture"
+
+
+@pytest.mark.parametrize("name", ["take:2.mp4", "2024-05-01T10:30:00.mp4", "-dash.mp4"])
+def test_file_names_that_look_like_protocols_or_options_render(media_dir, tmp_path, name):
+    """A relative EDL next to its media (`media_root: "."`), run from that folder."""
+    shutil.copy(media_dir / "a.mp4", tmp_path / name)
+    edl = edl_from({"media_root": ".", "media": [{"id": "t", "path": name}], "clips": [{"id": "c", "media": "t", "src_in": 0, "src_out": 1}]})
+    (tmp_path / "edl.json").write_text(edl.model_dump_json())
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    for command in (["validate", "edl.json"], ["render", "edl.json", "-o", "cut:1.mp4", "--encoder", "libx264"]):
+        done = subprocess.run([sys.executable, "-m", "clipagent", *command], cwd=tmp_path, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert ffprobe_facts(tmp_path / "cut:1.mp4")["frames"] == 30
+
+
+def _rgb(path: Path, index: int = 0) -> np.ndarray:
+    with av.open(str(path)) as container:
+        for n, frame in enumerate(container.decode(video=0)):
+            if n == index:
+                return frame.to_ndarray(format="rgb24").astype(float)
+    raise AssertionError(f"{path} has no frame {index}")
+
+
+def test_hdr_clip_is_tone_mapped_to_bt709_and_tagged(tmp_path, ffmpeg):
+    """An HLG/BT.2020 10-bit version of an SDR picture renders close to the SDR picture (passing
+    it through as 8-bit, as before, is off by ~70 of 255 on average) and the cut is tagged BT.709."""
+    sdr, hlg = tmp_path / "sdr.mp4", tmp_path / "hlg.mp4"
+    _run(ffmpeg, "-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(sdr))
+    _run(ffmpeg, "-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=1", "-vf",
+         "zscale=tin=bt709:pin=bt709:min=bt709:t=arib-std-b67:p=bt2020:m=bt2020nc:npl=203,format=yuv420p10le",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "arib-std-b67",
+         "-colorspace", "bt2020nc", str(hlg))  # fmt: skip
+    info = probe(hlg).video
+    assert (info.hdr, info.color_transfer, info.color_primaries) == (True, "arib-std-b67", "bt2020")
+    edl = edl_from({"media": [{"id": "h", "path": "hlg.mp4"}], "clips": [{"id": "c", "media": "h", "src_in": 0, "src_out": 0.5}]})
+    result = render(edl, tmp_path, tmp_path / "cut.mp4")
+    assert np.abs(_rgb(result.output) - _rgb(sdr)).mean() < 35
+    with av.open(str(result.output)) as container:
+        context = container.streams.video[0].codec_context
+        assert (context.color_primaries, context.color_trc, context.colorspace) == (1, 1, 1)  # BT.709
+    assert any("HDR (HLG) tone-mapped" in w for w in result.warnings)
+
+
+def _idet(ffmpeg: str, path: Path) -> dict[str, int]:
+    """ffmpeg's interlace detector over the whole file: frames judged TFF, BFF, progressive."""
+    log = subprocess.run([ffmpeg, "-hide_banner", "-i", str(path), "-vf", "idet", "-f", "null", "-"],
+                         capture_output=True, text=True).stderr  # fmt: skip
+    import re
+
+    line = re.findall(r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)", log)[-1]
+    return dict(zip(("tff", "bff", "progressive"), map(int, line)))
+
+
+def _combing(path: Path) -> float:
+    """Mean distance of each row from the average of its neighbours (luma): large where the two
+    fields of a frame show different moments."""
+    with av.open(str(path)) as container:
+        frames = [frame.to_ndarray(format="gray").astype(float) for frame in container.decode(video=0)]
+    return float(np.mean([np.abs(y[1:-1] - (y[:-2] + y[2:]) / 2).mean() for y in frames]))
+
+
+def test_interlaced_clip_is_deinterlaced(tmp_path, ffmpeg):
+    source = tmp_path / "interlaced.mp4"
+    # A white bar racing across black at 60 pictures a second, woven into 30 interlaced frames,
+    # top field first: every frame's bar edges are combed.
+    moving_bar = ("color=c=black:s=320x180:r=60:d=2[bg];color=c=white:s=40x180:r=60[bar];"
+                  "[bg][bar]overlay=x='mod(t*480\\,280)':shortest=1,tinterlace=interleave_top,setfield=tff")  # fmt: skip
+    _run(ffmpeg, "-f", "lavfi", "-i", moving_bar, "-c:v", "libx264", "-flags", "+ildct+ilme", "-x264opts", "tff=1",
+         "-pix_fmt", "yuv420p", str(source))  # fmt: skip
+    assert probe(source).video.field_order == "tt"
+    assert _idet(ffmpeg, source)["tff"] > 50 and _combing(source) > 5  # the source really is combed
+    edl = edl_from({"media": [{"id": "i", "path": source.name}], "clips": [{"id": "c", "media": "i", "src_in": 0, "src_out": 1.5}]})
+    result = render(edl, tmp_path, tmp_path / "cut.mp4")
+    judged = _idet(ffmpeg, result.output)
+    assert judged["progressive"] > 3 * (judged["tff"] + judged["bff"]), judged
+    assert _combing(result.output) < 1
+    assert any("deinterlaced" in w for w in result.warnings)
+
+
+def test_room_tone_make_up_gain_is_capped(media_dir, tmp_path, ffmpeg):
+    """Faint room tone (about -65 LUFS) is raised by the +12 dB cap, not the ~51 dB that -14 LUFS
+    asks for, and the render says so."""
+    from clipagent.render.loudness import ROOM_TONE_MAX_GAIN_DB, gain_limit
+
+    assert gain_limit(-45.0) == 40.0 and gain_limit(-63.0) == ROOM_TONE_MAX_GAIN_DB == 12.0
+    tone = tmp_path / "room.m4a"
+    _run(ffmpeg, "-f", "lavfi", "-i", "anoisesrc=a=0.003:c=pink:seed=3:d=3", "-c:a", "aac", "-b:a", "128k", str(tone))
+    before = integrated_loudness(tone)
+    assert -68 < before < -62
+    edl = edl_from({
+        "output": {"width": 320, "height": 180, "fps": 30, "loudness_lufs": -14},
+        "media": [{"id": "a", "path": "a.mp4"}, {"id": "room", "path": "room.m4a"}],
+        "clips": [{"id": "c", "media": "a", "src_in": 0, "src_out": 2, "mute": True}],
+        "music": {"media": "room", "gain_db": 0, "duck": False, "fade_in": 0, "fade_out": 0},
+    })  # fmt: skip
+    (tmp_path / "a.mp4").symlink_to(media_dir / "a.mp4")
+    result = render(edl, tmp_path, tmp_path / "cut.mp4")
+    assert result.loudness.gain_db == pytest.approx(12.0)
+    assert result.loudness.capped_from_db > 40
+    assert integrated_loudness(result.output) == pytest.approx(before + 12, abs=1.5)
+    assert any("room tone" in w and "+12 dB" in w for w in result.warnings)
+
+
+def _alternating_edl(count: int, transitions: bool = False):
+    """`count` clips of 1-3 frames, alternately from a white and a black source, with a
+    crossfade into clip 7 when asked."""
+    clips = []
+    for k in range(count):
+        frames = 1 + k % 3
+        clip = {"id": f"c{k}", "media": "w" if k % 2 == 0 else "k", "src_in": f"{k % 5}/30", "src_out": f"{k % 5 + frames}/30"}
+        if transitions and k in (6, 7):
+            clip["src_out"] = f"{k % 5 + 6}/30"
+        if transitions and k == 7:
+            clip["transition_in"] = {"kind": "crossfade", "duration": "2/30"}
+        clips.append(clip)
+    return edl_from({"media": [{"id": "w", "path": "white.mp4"}, {"id": "k", "path": "black.mp4"}], "clips": clips})
+
+
+def _white_and_black(tmp_path: Path, ffmpeg: str) -> None:
+    for name, color, tone in (("white", "white", 440), ("black", "black", 0)):
+        audio = ["-f", "lavfi", "-i", f"sine=f={tone}:d=1:sample_rate=48000"] if tone else []
+        _run(ffmpeg, "-f", "lavfi", "-i", f"color=c={color}:s=320x180:r=30:d=1", *audio, "-c:v", "libx264",
+             "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(tmp_path / f"{name}.mp4"))  # fmt: skip
+
+
+def test_a_long_timeline_renders_in_segments_frame_exact(tmp_path, ffmpeg, monkeypatch):
+    """Segments of at most 4 clips per process, piped into one encoder: the cut has exactly the
+    EDL's frames, each clip's picture in its place, and the sound exactly as long."""
+    from clipagent.edl import place_clips
+    from clipagent.render import run as run_module
+
+    monkeypatch.setattr(run_module, "video_clips_per_segment", lambda *a: 4)
+    monkeypatch.setattr(run_module, "MAX_AUDIO_CLIPS", 4)
+    _white_and_black(tmp_path, ffmpeg)
+    edl = _alternating_edl(30, transitions=True)
+    job = plan_render(edl, tmp_path, tmp_path / "cut.mp4", encoder="libx264")
+    assert len(job.segments(video=True)) >= 7 and len(job.segments(video=False)) >= 7
+    result = run_render(job)
+    with av.open(str(result.output)) as container:
+        lumas = [frame.to_ndarray(format="gray").mean() for frame in container.decode(video=0)]
+    placements = place_clips(edl)
+    assert len(lumas) == placements[-1].end_frame
+    for k, p in enumerate(placements):
+        if k in (6, 7):
+            continue  # the crossfade between them
+        seen = [round(lumas[i]) for i in range(p.start_frame, p.end_frame)]
+        assert all(luma > 200 if p.clip.media == "w" else luma < 50 for luma in seen), (p.clip.id, seen)
+    samples = ffprobe_facts(result.output)
+    assert abs(samples["duration"] - placements[-1].end_frame / 30) <= 1 / 30
+
+
+def test_a_huge_timeline_compiles_to_commands_of_bounded_size(tmp_path, ffmpeg):
+    """5,000 clips: every command stays short whatever the clip count (one input per clip in one
+    command took ~130 bytes of command line per clip: 100,000 clips were 13 MB, past Linux's
+    ~2 MB), its graph is in a script file, and no process opens more than a segment's clips."""
+    _white_and_black(tmp_path, ffmpeg)
+    clips = [{"id": f"c{k}", "media": "w" if k % 2 else "k", "src_in": "0", "src_out": "0.1"} for k in range(5_000)]
+    edl = edl_from({"media": [{"id": "w", "path": "white.mp4"}, {"id": "k", "path": "black.mp4"}], "clips": clips})
+    job = plan_render(edl, tmp_path, tmp_path / "cut.mp4", encoder="libx264")
+    job.work.mkdir()
+    for one_pass in (job.mix_pass(), job.render_pass(LoudnessGain(0.0, -20.0), tmp_path / "x.mp4")):
+        for command in [one_pass.command, *one_pass.feeders]:
+            assert sum(len(arg) + 1 for arg in command) < 32_000
+            assert "-filter_complex" not in command and job.ffmpeg.filter_script_option in command
+            assert command.count("-i") <= 65
+        assert len(one_pass.feeders) >= 5_000 // 64
+    shutil.rmtree(job.work)

@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import MediaError
+from ..ffmpeg import file_url
 from ..media import MediaInfo, VideoStream
 from .models import Keyframe, Shot, ShotList
 
@@ -96,7 +97,7 @@ def detect_shots(
     if info.video is None:
         raise MediaError(f"{path}: no video stream")
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(file_url(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path}: cannot open for shot detection ({exc})") from None
     with container:

@@ -5,10 +5,14 @@ A render is two ffmpeg passes:
      the output rate and cut or padded to its exact sample count; the clips joined by cuts,
      crossfades and dips; the music bed ducked under them. The mix goes to a float WAV, and a
      branch of it measures its integrated loudness and peak;
-  2. the render (`compile_render`), one process and one filtergraph: each clip's picture
-     normalised to the output size, rate and pixel format and cut to its exact frame count;
-     joined the same way; the overlays drawn over it; and the mixed WAV with one gain and a peak
+  2. the render (`compile_render`), one encoding process and one filtergraph: each clip's picture
+     converted and normalised to the output (clips.py) and cut to its exact frame count; joined
+     the same way; the overlays drawn over it; and the mixed WAV with one gain and a peak
      limiter, chosen from the measurement so the cut lands on the target loudness.
+
+A timeline with more clips than one process should open (segments.py) has its clips' pictures
+(or sounds) made by one `compile_segment` process per segment, piped in order into the pass's
+stdin as raw frames (or samples); the pass then reads `pipe:0` instead of the clips.
 
 The sound is decoded and mixed once, and the render does not redo it. Where the limiter has to
 work, `compile_limiter_probe` measures candidate gains on the mixed WAV.
@@ -16,30 +20,24 @@ work, `compile_limiter_probe` measures candidate gains on the mixed WAV.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..edl import EDL, Captions, Clip, ImageOverlay, Placement, TextOverlay, place_clips
-from ..media import MediaInfo
+from ..edl import EDL, Captions, ImageOverlay, Placement, TextOverlay, place_clips
+from ..ffmpeg import file_url
 from ..timebase import format_time, to_ffmpeg
-from .filters import chain, clean_text, f
+from .builder import Builder, CompiledGraph, Source, samples_at
+from .clips import OUTPUT_COLOUR, clip_audio, clip_video, even, stereo_downmix
+from .filters import clean_text, f
+from .loudness import SILENCE_LUFS
+from .segments import Segment
 from .text import place_box, place_expression, wrap_lines
 
-SEEK_MARGIN = Fraction(1, 2)
-"""Extra source seconds read past a clip's end, so padding is only ever a safety net."""
+__all__ = ["CompiledGraph", "LoudnessGain", "Source", "compile_limiter_probe", "compile_mix", "compile_render",
+           "compile_segment", "raw_audio_input", "raw_video_input"]  # fmt: skip
 
-
-@dataclass(frozen=True)
-class Source:
-    path: Path
-    info: MediaInfo
-
-
-SILENCE_LUFS = -69.9
-MAX_GAIN_DB = 40.0
-"""Never raise a mix by more than this: a whisper-quiet source stays quieter than target rather
-than turning its noise floor into hiss."""
 
 
 @dataclass(frozen=True)
@@ -50,54 +48,71 @@ class LoudnessGain:
     measured_lufs: float
     """The mix before the gain. EBU R128 gates everything under -70 LUFS, and ebur128 then
     reports exactly -70: that is silence or a bare noise floor, and no gain applies."""
+    capped_from_db: float | None = None
+    """The gain the target asked for, where the room-tone cap (run.py) lowered it; else None."""
 
     @property
     def silent(self) -> bool:
         return self.measured_lufs <= SILENCE_LUFS
 
 
-@dataclass(frozen=True)
-class CompiledGraph:
-    input_args: list[str]
-    filtergraph: str
-    video_label: str | None
-    audio_label: str
+def raw_video_input(edl: EDL) -> list[str]:
+    """Input options for a segment's raw frames on stdin (what `compile_segment` writes)."""
+    out = edl.output
+    return ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{out.width}x{out.height}",
+            "-framerate", format_time(out.fps), "-i", "pipe:0"]  # fmt: skip
 
 
-@dataclass
-class _Builder:
-    edl: EDL
-    sources: dict[str, Source]
-    video: bool
-    """True: the picture (the render pass). False: the sound (the mix pass)."""
-    font: Path | None = None
-    hwaccel: bool = False
-    input_args: list[str] = field(default_factory=list)
-    chains: list[str] = field(default_factory=list)
-    n_inputs: int = 0
-
-    def add_input(self, path: Path, *before: str) -> int:
-        self.input_args += [*before, "-i", str(path)]
-        self.n_inputs += 1
-        return self.n_inputs - 1
-
-    def add(self, inputs: list[str], filters: list[str], outputs: list[str]) -> None:
-        self.chains.append(chain(inputs, filters, outputs))
-
-    def compiled(self, *, video_label: str | None, audio_label: str) -> CompiledGraph:
-        return CompiledGraph(self.input_args, ";\n".join(self.chains), video_label, audio_label)
+def raw_audio_input(edl: EDL, ffmpeg_major: int) -> list[str]:
+    """Input options for segments' raw float stereo samples on stdin."""
+    channels = ["-ch_layout", "stereo"] if ffmpeg_major >= 7 else ["-ac", "2"]
+    return ["-f", "f32le", "-ar", str(edl.output.audio_rate), *channels, "-i", "pipe:0"]
 
 
-def compile_mix(edl: EDL, sources: dict[str, Source], report: Path) -> CompiledGraph:
-    """Pass 1: the cut's whole sound, at `audio_label` (the caller writes it to a WAV). A branch
-    logs the mix's running loudness and peak to `report`; its last line holds the totals."""
-    b = _Builder(edl, sources, video=False)
-    placements = place_clips(edl)
+def compile_segment(
+    edl: EDL,
+    sources: dict[str, Source],
+    placements: list[Placement],
+    segment: Segment,
+    *,
+    video: bool,
+    hwaccel: bool = False,
+) -> CompiledGraph:
+    """One segment's clips, joined: the picture (yuv420p at the output size, exactly its frames)
+    or the sound (stereo float, exactly its samples), at `video_label` or `audio_label`.
+    `placements`: the whole timeline's, from `place_clips(edl)`."""
+    b = Builder(edl, sources, video=video, hwaccel=hwaccel, origin=segment.start_frame)
+    placements = placements[segment.first : segment.end]
     for k, placement in enumerate(placements):
-        _clip_audio(b, k, placement)
-    total_frames = placements[-1].end_frame
-    total_samples = _samples(total_frames, edl)
-    mix = _add_music(b, _join(b, placements), total_samples)
+        (clip_video if video else clip_audio)(b, k, placement)
+    joined = _join(b, placements)
+    return b.compiled(video_label=joined if video else None, audio_label=None if video else joined)
+
+
+def compile_mix(
+    edl: EDL,
+    sources: dict[str, Source],
+    report: Path,
+    *,
+    piped: bool = False,
+    ffmpeg_major: int = 5,
+    placements: list[Placement] | None = None,
+) -> CompiledGraph:
+    """Pass 1: the cut's whole sound, at `audio_label` (the caller writes it to a WAV). A branch
+    logs the mix's running loudness and peak to `report`; its last line holds the totals.
+    `piped`: the clips' sound arrives on stdin from `compile_segment` processes."""
+    b = Builder(edl, sources, video=False)
+    placements = placements or place_clips(edl)
+    if piped:
+        index = b.add_raw_input(*raw_audio_input(edl, ffmpeg_major))
+        b.add([f"{index}:a:0"], [f("aformat", sample_fmts="fltp", channel_layouts="stereo")], ["clips"])
+        speech = "clips"
+    else:
+        for k, placement in enumerate(placements):
+            clip_audio(b, k, placement)
+        speech = _join(b, placements)
+    total_samples = b.samples(placements[-1].end_frame)
+    mix = _add_music(b, speech, total_samples)
     exact_length = [f("apad", whole_len=total_samples), f("atrim", end_sample=total_samples)]
     b.add([mix], [*exact_length, f("asplit", 2)], ["mix", "tap"])
     b.add(["tap"], [*_measure(report, edl.output.audio_rate), "anullsink"], [])
@@ -107,7 +122,7 @@ def compile_mix(edl: EDL, sources: dict[str, Source], report: Path) -> CompiledG
 def compile_limiter_probe(edl: EDL, mix: Path, gains: list[float], report_dir: Path) -> CompiledGraph:
     """The mixed WAV through each candidate gain and the render's limiter; branch i logs its
     running loudness and peak to `report_dir/limit{i}.txt`."""
-    b = _Builder(edl, {}, video=False)
+    b = Builder(edl, {}, video=False)
     index = b.add_input(mix)
     labels = [f"candidate{i}" for i in range(len(gains))]
     b.add([f"{index}:a:0"], [f("asplit", len(gains))], labels)
@@ -127,16 +142,25 @@ def compile_render(
     *,
     font: Path | None = None,
     hwaccel: bool = False,
+    piped: bool = False,
+    placements: list[Placement] | None = None,
 ) -> CompiledGraph:
     """Pass 2: the picture of every clip, joined and overlaid, and the mixed WAV from pass 1 with
-    the gain that `loudness` asks for. `sources` maps every media id to its file and probe."""
-    b = _Builder(edl, sources, video=True, font=font, hwaccel=hwaccel)
-    placements = place_clips(edl)
-    for k, placement in enumerate(placements):
-        _clip_video(b, k, placement)
-    video = _overlays(b, _join(b, placements))
-    total_frames = placements[-1].end_frame
-    total_samples = _samples(total_frames, edl)
+    the gain that `loudness` asks for. `sources` maps every media id to its file and probe.
+    `piped`: the clips' pictures arrive on stdin as raw frames from `compile_segment` processes."""
+    b = Builder(edl, sources, video=True, font=font, hwaccel=hwaccel)
+    placements = placements or place_clips(edl)
+    if piped:
+        index = b.add_raw_input(*raw_video_input(edl))
+        b.add([f"{index}:v:0"], [f("setsar", 1)], ["clips"])
+        joined = "clips"
+    else:
+        for k, placement in enumerate(placements):
+            clip_video(b, k, placement)
+        joined = _join(b, placements)
+    video = _overlays(b, joined)
+    b.add([video], [f("setparams", **OUTPUT_COLOUR)], ["vout"])
+    total_samples = b.samples(placements[-1].end_frame)
     index = b.add_input(mix)
     b.add(
         [f"{index}:a:0"],
@@ -149,108 +173,17 @@ def compile_render(
         ],
         ["aout"],
     )
-    return b.compiled(video_label=video, audio_label="aout")
+    return b.compiled(video_label="vout", audio_label="aout")
 
 
-# ---- 1. each clip ---------------------------------------------------------------------------
-
-
-def _samples(frame: int, edl: EDL) -> int:
-    """The audio sample at an output frame boundary (so audio and video stay in step)."""
-    return round(Fraction(frame) * edl.output.audio_rate / edl.output.fps)
-
-
-def _clip_input(b: _Builder, p: Placement) -> int:
-    """The clip's source as its own input, seeked to the clip (and a little past its end)."""
-    clip = p.clip
-    read_for = clip.src_out - clip.src_in + SEEK_MARGIN * clip.speed
-    # Every clip's decoder stays open for the whole render (ffmpeg opens all inputs up front): a
-    # single-threaded one holds ~14 MB at 720p where a frame-threaded one holds ~22 MB, and only
-    # one or two decode at a time while the encoder keeps the cores busy.
-    decode = (["-hwaccel", "cuda"] if b.hwaccel else ["-threads", "1"]) if b.video else []
-    seek = ["-ss", to_ffmpeg(clip.src_in), "-t", to_ffmpeg(read_for)]
-    return b.add_input(b.sources[clip.media].path, *decode, *seek)
-
-
-def _clip_video(b: _Builder, k: int, p: Placement) -> None:
-    clip, out = p.clip, b.edl.output
-    source = b.sources[clip.media]
-    video = [f("setpts", "PTS-STARTPTS" if clip.speed == 1 else f"(PTS-STARTPTS)/{float(clip.speed):.6f}")]
-    video += [f("fps", fps=format_time(out.fps))]
-    video += _reframe(clip, source.info, out.width, out.height, out.background)
-    video += [
-        f("format", "yuv420p"),
-        # Pad with the last frame, then cut at the exact count: a clip is never a frame short or long.
-        f("tpad", stop_mode="clone", stop_duration=2),
-        f("trim", end_frame=p.frame_count),
-        f("setpts", "PTS-STARTPTS"),
-    ]
-    assert source.info.video is not None
-    # Absolute stream indexes: the probe chose the stream (a cover picture is never "the video").
-    b.add([f"{_clip_input(b, p)}:{source.info.video.index}"], video, [f"v{k}"])
-
-
-def _clip_audio(b: _Builder, k: int, p: Placement) -> None:
-    clip, out = p.clip, b.edl.output
-    source = b.sources[clip.media]
-
-    samples = _samples(p.end_frame, b.edl) - _samples(p.start_frame, b.edl)
-    layout = [f("aformat", sample_fmts="fltp", sample_rates=out.audio_rate, channel_layouts="stereo")]
-    if source.info.audio is None or clip.mute:
-        b.add([], [f("anullsrc", r=out.audio_rate, cl="stereo"), f("atrim", end_sample=samples), *layout], [f"a{k}"])
-        return
-    audio = [f("asetpts", "PTS-STARTPTS"), *_atempo(clip.speed), f("aresample", out.audio_rate), *layout]
-    if clip.gain_db:
-        audio.append(f("volume", f"{clip.gain_db}dB"))
-    audio += [f("apad", whole_len=samples), f("atrim", end_sample=samples), f("asetpts", "PTS-STARTPTS")]
-    b.add([f"{_clip_input(b, p)}:{source.info.audio.index}"], audio, [f"a{k}"])
-
-
-def _reframe(clip: Clip, info: MediaInfo, width: int, height: int, background: str) -> list[str]:
-    """Crop (optional), then scale to fit (contain: pad; cover: crop the centre), square pixels."""
-    assert info.video is not None
-    display_w, display_h = info.video.display_size
-    filters = []
-    if clip.crop is not None:
-        c = clip.crop
-        filters.append(f("crop", w=f"iw*{c.w:.6f}", h=f"ih*{c.h:.6f}", x=f"iw*{c.x:.6f}", y=f"ih*{c.y:.6f}"))
-        display_w, display_h = display_w * c.w, display_h * c.h
-    cover = clip.fit == "cover"
-    scale = (max if cover else min)(width / display_w, height / display_h)
-    scaled_w = max(2, _even(display_w * scale))
-    scaled_h = max(2, _even(display_h * scale))
-    filters.append(f("scale", scaled_w, scaled_h, flags="bicubic"))
-    filters.append(f("setsar", 1))
-    if cover:
-        filters.append(f("crop", width, height, (scaled_w - width) // 2, (scaled_h - height) // 2))
-    elif (scaled_w, scaled_h) != (width, height):
-        pad_color = background[:7]
-        filters.append(f("pad", width, height, (width - scaled_w) // 2, (height - scaled_h) // 2, color=pad_color))
-    return filters
-
-
-def _even(value: float) -> int:
-    return int(round(value / 2)) * 2
-
-
-def _atempo(speed: Fraction) -> list[str]:
-    """atempo takes 0.5..2 per instance; chain instances for speeds outside that."""
-    filters, rest = [], float(speed)
-    while rest > 2.0:
-        filters.append(f("atempo", 2.0))
-        rest /= 2.0
-    while rest < 0.5:
-        filters.append(f("atempo", 0.5))
-        rest /= 0.5
-    if abs(rest - 1.0) > 1e-9:
-        filters.append(f("atempo", f"{rest:.6f}"))
-    return filters
+def _samples(frame: int, edl: EDL) -> int:  # the sample at an output frame boundary
+    return samples_at(frame, edl)
 
 
 # ---- 2. joining -----------------------------------------------------------------------------
 
 
-def _join(b: _Builder, placements: list[Placement]) -> str:
+def _join(b: Builder, placements: list[Placement]) -> str:
     """Concatenate runs of cuts, then join the runs with their crossfades or dips: the clips'
     pictures in the render pass, their sound in the mix pass."""
     runs: list[list[int]] = []
@@ -279,7 +212,8 @@ def _join(b: _Builder, placements: list[Placement]) -> str:
         previous_end = placements[runs[r - 1][-1]].end_frame
         if b.video:
             kind = "fadeblack" if first.clip.transition_in.kind == "dip" else "fade"
-            _blend_video(b, r, stream, joined[r], first.start_frame, previous_end - first.start_frame, kind)
+            start = first.start_frame - b.origin  # frames into this graph's stream
+            _blend_video(b, r, stream, joined[r], start, previous_end - first.start_frame, kind)
             stream = f"x{r}v"
         else:
             overlap_samples = _samples(previous_end, b.edl) - _samples(first.start_frame, b.edl)
@@ -288,7 +222,7 @@ def _join(b: _Builder, placements: list[Placement]) -> str:
     return stream
 
 
-def _blend_video(b: _Builder, r: int, outgoing: str, incoming: str, start: int, overlap: int, kind: str) -> None:
+def _blend_video(b: Builder, r: int, outgoing: str, incoming: str, start: int, overlap: int, kind: str) -> None:
     """Join two runs, blending only the `overlap` frames where they meet.
 
     Only those frames go through a blend: the rest of both runs reaches the output untouched in
@@ -317,7 +251,7 @@ def _blend_video(b: _Builder, r: int, outgoing: str, incoming: str, start: int, 
     )
 
 
-def _frame_timebase(b: _Builder) -> str:
+def _frame_timebase(b: Builder) -> str:
     fps = b.edl.output.fps
     return f("settb", f"{fps.denominator}/{fps.numerator}")
 
@@ -325,7 +259,7 @@ def _frame_timebase(b: _Builder) -> str:
 # ---- 3. overlays ----------------------------------------------------------------------------
 
 
-def _overlays(b: _Builder, video: str) -> str:
+def _overlays(b: Builder, video: str) -> str:
     for i, overlay in enumerate(b.edl.overlays):
         if isinstance(overlay, TextOverlay):
             drawn = [_drawtext(b, overlay.text, overlay.start, overlay.end, overlay.position, overlay.size, overlay.color, overlay.box_color)]
@@ -341,7 +275,7 @@ def _overlays(b: _Builder, video: str) -> str:
 
 
 def _drawtext(
-    b: _Builder,
+    b: Builder,
     text: str,
     start: Fraction,
     end: Fraction,
@@ -356,7 +290,7 @@ def _drawtext(
     x, y = place_expression(position, round(height * margin))
     return f(
         "drawtext",
-        fontfile=str(b.font) if b.font else None,
+        fontfile=os.path.abspath(b.font) if b.font else None,  # FreeType opens it: a plain path
         expansion="none",
         text=clean_text(text),
         fontsize=font_px,
@@ -371,7 +305,7 @@ def _drawtext(
     )
 
 
-def _captions(b: _Builder, captions: Captions) -> list[str]:
+def _captions(b: Builder, captions: Captions) -> list[str]:
     position = {"bottom": "bottom", "top": "top", "center": "center"}[captions.position]
     return [
         _drawtext(
@@ -389,13 +323,13 @@ def _captions(b: _Builder, captions: Captions) -> list[str]:
     ]
 
 
-def _image(b: _Builder, i: int, overlay: ImageOverlay, video: str) -> str:
+def _image(b: Builder, i: int, overlay: ImageOverlay, video: str) -> str:
     out = b.edl.output
     source = b.sources[overlay.media]
     assert source.info.video is not None
     src_w, src_h = source.info.video.display_size
-    width = max(2, _even(out.width * overlay.width))
-    height = max(2, _even(width * src_h / src_w))
+    width = max(2, even(out.width * overlay.width))
+    height = max(2, even(width * src_h / src_w))
     index = b.add_input(source.path)  # one decoded frame, held by overlay's eof_action=repeat
     b.add(
         [f"{index}:{source.info.video.index}"],
@@ -414,7 +348,7 @@ def _image(b: _Builder, i: int, overlay: ImageOverlay, video: str) -> str:
 # ---- 4. audio -------------------------------------------------------------------------------
 
 
-def _add_music(b: _Builder, speech: str, total_samples: int) -> str:
+def _add_music(b: Builder, speech: str, total_samples: int) -> str:
     """The music bed, ducked under the clips' sound when asked, mixed in; or the sound alone."""
     out, music = b.edl.output, b.edl.music
     if music is None:
@@ -424,6 +358,7 @@ def _add_music(b: _Builder, speech: str, total_samples: int) -> str:
     index = b.add_input(source.path, *loop, "-ss", to_ffmpeg(music.src_in))
     total = Fraction(total_samples, out.audio_rate)
     bed = [
+        *stereo_downmix(source.info.audio.channels if source.info.audio else 2),
         f("aresample", out.audio_rate),
         f("aformat", sample_fmts="fltp", sample_rates=out.audio_rate, channel_layouts="stereo"),
         f("atrim", end_sample=total_samples),
@@ -468,5 +403,5 @@ def _measure(report: Path, audio_rate: int) -> list[str]:
         f("asetnsamples", n=audio_rate, p=0),
         f("ebur128", metadata=1),
         f("astats", metadata=1, measure_overall="Peak_level", measure_perchannel="none", reset=0),
-        f("ametadata", mode="print", file=str(report)),
+        f("ametadata", mode="print", file=file_url(report)),
     ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -23,29 +22,39 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from fractions import Fraction
 from pathlib import Path
 
 from ..analysis.cache import Cache
-from ..edl import EDL, timeline_frames
+from ..edl import EDL, Placement, place_clips
 from ..errors import BadInputError, ClipAgentError, RenderError, ToolError
-from ..ffmpeg import FFmpeg, find_ffmpeg
+from ..ffmpeg import FFmpeg, file_url, find_ffmpeg
 from ..files import check_output_file, claim, output_error, output_errors
 from ..validate import resolve_media_path, validate_edl
+from .clips import OUTPUT_COLOUR, picture_notes
 from .encoders import AUDIO_ARGS, EncoderChoice, choose_encoder
 from .graph import (
-    MAX_GAIN_DB,
-    SILENCE_LUFS,
+    CompiledGraph,
     LoudnessGain,
     Source,
     compile_limiter_probe,
     compile_mix,
     compile_render,
+    compile_segment,
 )
+from .loudness import (
+    FINE_ENOUGH_DB,
+    LIMITER_STEPS_DB,
+    SILENCE_LUFS,
+    bracket,
+    gain_limit,
+    interpolate_gain,
+    read_measurement,
+    room_tone_warning,
+)
+from .segments import MAX_AUDIO_CLIPS, Segment, plan_segments, video_clips_per_segment
 from .text import find_font
-
-INLINE_GRAPH_LIMIT = 60_000
-"""Longer filtergraphs go through a script file (command lines have a per-argument limit)."""
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 
@@ -54,6 +63,22 @@ Progress = Callable[[str, float, float], None]
 
 MIXING = "mixing the sound"
 RENDERING = "rendering"
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One ffmpeg pass: `command`, and the `feeders` (segments.py) that run one after another
+    with their stdout on its stdin; none when the clips are the command's own inputs."""
+
+    command: list[str]
+    feeders: list[list[str]]
+
+    def shell(self) -> str:
+        """The pass as a shell line: `{ feeder; feeder; } | command`."""
+        if not self.feeders:
+            return shlex.join(self.command)
+        inner = "\n".join(f"  {shlex.join(feeder)}" for feeder in self.feeders)
+        return f"{{\n{inner}\n}} | {shlex.join(self.command)}"
 
 
 @dataclass(frozen=True)
@@ -74,49 +99,93 @@ class RenderJob:
 
     @property
     def duration(self) -> Fraction:
-        return Fraction(timeline_frames(self.edl)) / self.edl.output.fps
+        return Fraction(self.placements[-1].end_frame) / self.edl.output.fps
 
     @property
     def mix_wav(self) -> Path:
         return self.work / "mix.wav"
 
-    def mix_command(self, *, inline: bool = False) -> list[str]:
-        """Pass 1: the sound of the whole cut, mixed once, measured and kept as a float WAV."""
-        graph = compile_mix(self.edl, self.sources, self.work / "loudness.txt")
-        script = None if inline else self.work / "mix-graph.txt"
-        return [
-            self.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-y", "-v", "error",
-            *graph.input_args, *_graph_args(self.ffmpeg, graph.filtergraph, script),
-            "-map", f"[{graph.audio_label}]", "-c:a", "pcm_f32le", "-rf64", "auto", "-f", "wav", str(self.mix_wav),
-        ]  # fmt: skip
+    @cached_property
+    def placements(self) -> list[Placement]:
+        return place_clips(self.edl)
 
-    def render_command(self, loudness: LoudnessGain, output: Path, *, inline: bool = False) -> list[str]:
-        """Pass 2: the picture and the mixed sound at `loudness`'s gain, encoded to `output`."""
+    def segments(self, *, video: bool) -> list[Segment]:
+        """The clips in segments of at most as many as one process should open (segments.py)."""
+        placements = self.placements
+        out = self.edl.output
+        most = video_clips_per_segment(placements, self.sources, out.width, out.height) if video else MAX_AUDIO_CLIPS
+        return plan_segments(placements, most)
+
+    def mix_pass(self, *, inline: bool = False) -> Pass:
+        """Pass 1: the sound of the whole cut, mixed once, measured and kept as a float WAV.
+        `inline`: the filtergraphs in the command line (for --dry-run), not in script files."""
+        segments = self.segments(video=False)
+        piped = len(segments) > 1
+        graph = compile_mix(self.edl, self.sources, self.work / "loudness.txt", piped=piped, ffmpeg_major=self.ffmpeg.major,
+                            placements=self.placements)
+        command = [
+            self.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-y", "-v", "error",
+            *graph.input_args, *self._graph_args(graph, "mix-graph.txt", inline),
+            "-map", f"[{graph.audio_label}]", "-c:a", "pcm_f32le", "-rf64", "auto", "-f", "wav", file_url(self.mix_wav),
+        ]  # fmt: skip
+        return Pass(command, [self._feeder(segment, k, video=False, inline=inline) for k, segment in enumerate(segments)] if piped else [])
+
+    def render_pass(self, loudness: LoudnessGain, output: Path, *, inline: bool = False) -> Pass:
+        """Pass 2: the picture and the mixed sound at `loudness`'s gain, encoded to `output`,
+        tagged BT.709 (every picture is converted to it)."""
+        segments = self.segments(video=True)
+        piped = len(segments) > 1
         graph = compile_render(
-            self.edl, self.sources, self.mix_wav, loudness, font=self.font, hwaccel=self.encoder.hwaccel_decode
+            self.edl, self.sources, self.mix_wav, loudness, font=self.font, hwaccel=self.encoder.hwaccel_decode, piped=piped,
+            placements=self.placements,
         )
-        script = None if inline else self.work / "graph.txt"
         fps = self.edl.output.fps
-        return [
+        colour = ["-color_primaries", OUTPUT_COLOUR["color_primaries"], "-color_trc", OUTPUT_COLOUR["color_trc"],
+                  "-colorspace", OUTPUT_COLOUR["colorspace"], "-color_range", OUTPUT_COLOUR["range"]]  # fmt: skip
+        command = [
             self.ffmpeg.path, "-hide_banner", "-nostdin", "-y", "-v", "error",
             *graph.input_args,
-            *_graph_args(self.ffmpeg, graph.filtergraph, script),
+            *self._graph_args(graph, "graph.txt", inline),
             "-map", f"[{graph.video_label}]", "-map", f"[{graph.audio_label}]",
-            *self.encoder.args, *AUDIO_ARGS,
+            *self.encoder.args, *colour, *AUDIO_ARGS,
             "-r", f"{fps.numerator}/{fps.denominator}",
             "-movflags", "+faststart",
             "-f", CONTAINERS[self.output.suffix.lower()],
-            str(output),
+            file_url(output),
+        ]  # fmt: skip
+        return Pass(command, [self._feeder(segment, k, video=True, inline=inline) for k, segment in enumerate(segments)] if piped else [])
+
+    def _feeder(self, segment: Segment, k: int, *, video: bool, inline: bool) -> list[str]:
+        """One segment's clips, joined, as raw frames (video) or raw float samples on stdout."""
+        hwaccel = video and self.encoder.hwaccel_decode
+        graph = compile_segment(self.edl, self.sources, self.placements, segment, video=video, hwaccel=hwaccel)
+        if video:
+            passthrough = ["-fps_mode", "passthrough"] if self.ffmpeg.major >= 6 else ["-vsync", "passthrough"]
+            out = ["-map", f"[{graph.video_label}]", *passthrough, "-f", "rawvideo", "-pix_fmt", "yuv420p"]
+        else:
+            out = ["-map", f"[{graph.audio_label}]", "-c:a", "pcm_f32le", "-f", "f32le"]
+        return [
+            self.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-v", "error",
+            *graph.input_args, *self._graph_args(graph, f"{'video' if video else 'sound'}-segment{k}.txt", inline),
+            *out, "pipe:1",
         ]  # fmt: skip
 
+    def _graph_args(self, graph: CompiledGraph, script_name: str, inline: bool) -> list[str]:
+        """The filtergraph as a script file in the work folder (never argv, whose length is
+        limited); inline only for --dry-run, which writes nothing."""
+        if inline:
+            return ["-filter_complex", graph.filtergraph]
+        return _graph_args(self.ffmpeg, graph.filtergraph, self.work / script_name)
+
     def dry_run_text(self) -> str:
-        """Both passes, as they would run; nothing is run or written, so the gain is shown as 0 dB."""
+        """Both passes, as they would run; nothing is run or written, so the gain is shown as 0 dB.
+        A long timeline's passes show as `{ segment; segment; ... } | pass` (segments.py)."""
         placeholder = LoudnessGain(0.0, self.edl.output.loudness_lufs)
         return "\n".join([
             "# pass 1: mix the sound and measure its loudness",
-            shlex.join(self.mix_command(inline=True)),
+            self.mix_pass(inline=True).shell(),
             "# pass 2: render; the volume= gain comes from pass 1's measurement",
-            shlex.join(self.render_command(placeholder, self.output, inline=True)),
+            self.render_pass(placeholder, self.output, inline=True).shell(),
         ])  # fmt: skip
 
 
@@ -127,6 +196,9 @@ class RenderResult:
     encoder: str
     seconds: float
     loudness: LoudnessGain
+    warnings: tuple[str, ...] = ()
+    """What the render changed or could not do that the user should hear about (the CLI prints
+    them): a make-up gain capped for room tone, HDR tone-mapped, interlaced pictures deinterlaced."""
 
 
 def plan_render(
@@ -166,12 +238,17 @@ def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderRes
     with claim(job.output.parent, job.output.name) as claimed, output_errors(job.output):
         job = replace(job, work=claimed.work)
         total = float(job.duration)
-        _run_ffmpeg(_with_progress(job.mix_command()), MIXING, total, progress, output=job.output)
+        mix = job.mix_pass()
+        _run_ffmpeg(_with_progress(mix.command), MIXING, total, progress, output=job.output, feeders=mix.feeders)
         loudness = choose_loudness_gain(job)
-        command = _with_progress(job.render_command(loudness, claimed.partial))
-        _run_ffmpeg(command, RENDERING, total, progress, output=job.output)
+        render = job.render_pass(loudness, claimed.partial)
+        _run_ffmpeg(_with_progress(render.command), RENDERING, total, progress, output=job.output, feeders=render.feeders)
         os.replace(claimed.partial, job.output)
-    return RenderResult(job.output, job.duration, job.encoder.name, time.monotonic() - started, loudness)
+    warnings = [*picture_notes(job.edl, job.sources)]
+    if loudness.capped_from_db is not None:
+        warnings.append(room_tone_warning(loudness.measured_lufs, loudness.capped_from_db, loudness.gain_db))
+    seconds = time.monotonic() - started
+    return RenderResult(job.output, job.duration, job.encoder.name, seconds, loudness, tuple(warnings))
 
 
 def _with_progress(command: list[str]) -> list[str]:
@@ -185,22 +262,36 @@ LOG_LINE_BYTES = 2000
 
 
 def _run_ffmpeg(
-    command: list[str], doing: str, total: float = 0.0, progress: Progress | None = None, *, output: Path | None = None
+    command: list[str],
+    doing: str,
+    total: float = 0.0,
+    progress: Progress | None = None,
+    *,
+    output: Path | None = None,
+    feeders: list[list[str]] = (),
 ) -> None:
     """Run ffmpeg, reporting `doing`'s progress where the command asks ffmpeg for it. Its stderr
     is read through a pipe into the last LOG_TAIL_LINES lines in memory (never a file: a full
     disk must not lose the reason). A failure raises RenderError with that tail, or, when ffmpeg
-    says the disk holding `output` is full or cannot be written, DiskFullError/OutputPathError."""
+    says the disk holding `output` is full or cannot be written, DiskFullError/OutputPathError.
+    `feeders` run one after another with their stdout on the command's stdin (segments.py)."""
+    feed_read, feed_write = os.pipe() if feeders else (None, None)
     try:
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=feed_read if feeders else subprocess.DEVNULL, preexec_fn=_die_with_parent,
         )  # fmt: skip
     except OSError as exc:
+        if feeders:
+            os.close(feed_write)
         raise ToolError(f"could not run {command[0]}: {exc.strerror or exc}", hint="`clipagent doctor` checks ffmpeg") from None
+    finally:
+        if feeders:
+            os.close(feed_read)
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     reader = threading.Thread(target=_keep_tail, args=(process.stderr, tail), daemon=True)
     reader.start()
+    feeding = _Feeding(feeders, feed_write) if feeders else None
     try:
         assert process.stdout is not None
         for raw in process.stdout:
@@ -209,6 +300,8 @@ def _run_ffmpeg(
                 progress(doing, min(total, max(0.0, int(value) / 1e6)), total)
         code = process.wait()
     except BaseException:
+        if feeding:
+            feeding.stop()
         process.terminate()
         try:
             process.wait(timeout=5)
@@ -217,13 +310,64 @@ def _run_ffmpeg(
         raise
     finally:
         reader.join(timeout=5)
+        if feeding:
+            feeding.join()
     if code != 0:
         text = "\n".join(tail)
         raise _file_system_failure(text, output) or RenderError(
             f"ffmpeg failed while {doing} (exit code {code})", stderr_tail=text
         )
+    if feeding and feeding.failure:
+        k, feeder_code, text = feeding.failure
+        raise _file_system_failure(text, output) or RenderError(
+            f"ffmpeg failed while {doing}, in segment {k + 1} of {len(feeders)} (exit code {feeder_code})", stderr_tail=text
+        )
     if progress:
         progress(doing, total, total)
+
+
+class _Feeding:
+    """Runs `feeders` one after another on a thread, each writing to `pipe` (closed at the end,
+    which ends the consumer's input); keeps the first failure as (index, exit code, log tail)."""
+
+    def __init__(self, feeders: list[list[str]], pipe: int) -> None:
+        self.feeders, self.pipe = feeders, pipe
+        self.failure: tuple[int, int, str] | None = None
+        self.current: subprocess.Popen | None = None
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for k, command in enumerate(self.feeders):
+                if self.stopped.is_set():
+                    return
+                tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+                try:
+                    self.current = subprocess.Popen(
+                        command, stdout=self.pipe, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                        preexec_fn=_die_with_parent,
+                    )  # fmt: skip
+                except OSError as exc:
+                    self.failure = (k, -1, str(exc))
+                    return
+                _keep_tail(self.current.stderr, tail)
+                code = self.current.wait()
+                if code != 0:
+                    self.failure = (k, code, "\n".join(tail))
+                    return
+        finally:
+            os.close(self.pipe)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        current = self.current
+        if current is not None and current.poll() is None:
+            current.terminate()
+
+    def join(self) -> None:
+        self.thread.join(timeout=30)
 
 
 def _keep_tail(stream, tail: deque[str]) -> None:  # noqa: ANN001 (a binary pipe)
@@ -251,38 +395,34 @@ def _file_system_failure(log: str, output: Path | None) -> ClipAgentError | None
     return None
 
 
-LIMITER_STEPS_DB = (0.0, 1.5, 3.0, 6.0, 12.0, 24.0)
-"""Gains above the unlimited one that the first limiter pass measures: limiting a peaky mix can
-cost it anything from a fraction of a dB to more than 20 dB of loudness."""
-
-FINE_ENOUGH_DB = 1.5
-"""Interpolating between measured gains at most this far apart lands within ~0.2 LU."""
-
-
 def choose_loudness_gain(job: RenderJob) -> LoudnessGain:
-    """The gain that, through the peak limiter, lands the mix (measured by pass 1) on the target.
+    """The gain that, through the peak limiter, lands the mix (measured by pass 1) on the target,
+    within the make-up gain limit (loudness.py: +40 dB, or +12 dB for bare room tone).
 
     Where no peak would reach the limiter, that is the plain difference. Otherwise limiting costs
     loudness, by an amount that depends on the mix: the mixed WAV is measured through the limiter
     at candidate gains, the two around the target are refined until close, and the gain is
     interpolated between them."""
     target, ceiling = job.edl.output.loudness_lufs, job.edl.output.true_peak_db
-    raw = _read_measurement(job.work / "loudness.txt")
+    raw = read_measurement(job.work / "loudness.txt")
     if raw.lufs <= SILENCE_LUFS:
         return LoudnessGain(0.0, raw.lufs)
-    gain = min(target - raw.lufs, MAX_GAIN_DB)
+    limit = gain_limit(raw.lufs)
+    wanted = target - raw.lufs
+    capped = wanted if wanted > limit and limit < gain_limit(0.0) else None
+    gain = min(wanted, limit)
     if raw.peak_db + gain <= ceiling - 0.5:
-        return LoudnessGain(gain, raw.lufs)  # no peak reaches the limiter
+        return LoudnessGain(gain, raw.lufs, capped)  # no peak reaches the limiter
     # Limiting only removes loudness, so `gain` lands at or under the target: search upwards.
-    candidates = sorted({min(gain + step, MAX_GAIN_DB) for step in LIMITER_STEPS_DB})
+    candidates = sorted({min(gain + step, limit) for step in LIMITER_STEPS_DB})
     measured: dict[float, float] = {}
     for attempt in range(3):
         measured.update(zip(candidates, _measure_limited(job, candidates, attempt)))
-        low, high = _bracket(measured, target)
+        low, high = bracket(measured, target)
         if high - low <= FINE_ENOUGH_DB:
             break
         candidates = [low + (high - low) * k / 5 for k in range(1, 5)]
-    return LoudnessGain(_interpolate_gain(measured, target), raw.lufs)
+    return LoudnessGain(interpolate_gain(measured, target), raw.lufs, capped)
 
 
 def _measure_limited(job: RenderJob, gains: list[float], attempt: int) -> list[float]:
@@ -296,51 +436,14 @@ def _measure_limited(job: RenderJob, gains: list[float], attempt: int) -> list[f
         "-map", f"[{graph.audio_label}]", "-f", "null", "-",
     ]  # fmt: skip
     _run_ffmpeg(command, "measuring the limited mix", output=job.output)
-    return [_read_measurement(reports / f"limit{i}.txt").lufs for i in range(len(gains))]
+    return [read_measurement(reports / f"limit{i}.txt").lufs for i in range(len(gains))]
 
 
-def _bracket(measured: dict[float, float], target: float) -> tuple[float, float]:
-    """The neighbouring measured gains whose loudness lies either side of `target`; both the
-    nearest end when the target is out of reach."""
-    gains = sorted(measured)
-    for low, high in zip(gains, gains[1:]):
-        if measured[low] <= target <= measured[high]:
-            return low, high
-    end = gains[-1] if target > measured[gains[-1]] else gains[0]
-    return end, end
-
-
-def _interpolate_gain(measured: dict[float, float], target: float) -> float:
-    """The gain whose output hits `target`, linearly between its bracketing measurements."""
-    low, high = _bracket(measured, target)
-    span = measured[high] - measured[low]
-    if span <= 0:
-        return low
-    return low + (target - measured[low]) * (high - low) / span
-
-
-@dataclass(frozen=True)
-class _Measured:
-    lufs: float
-    peak_db: float
-
-
-def _read_measurement(log: Path) -> _Measured:
-    """The totals on the last line of an ebur128 + astats log; silence when it has none."""
-    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
-    lufs = re.findall(r"lavfi\.r128\.I=(\S+)", text)
-    peak = re.findall(r"lavfi\.astats\.Overall\.Peak_level=(\S+)", text)
-    if not lufs:
-        return _Measured(float("-inf"), float("-inf"))  # no audio frames at all
-    return _Measured(float(lufs[-1]), float(peak[-1]) if peak else 0.0)
-
-
-def _graph_args(ffmpeg: FFmpeg, filtergraph: str, script: Path | None) -> list[str]:
-    """The filtergraph inline, or written to `script` when it is too long for one argument."""
-    if script is None or len(filtergraph) <= INLINE_GRAPH_LIMIT:
-        return ["-filter_complex", filtergraph]
+def _graph_args(ffmpeg: FFmpeg, filtergraph: str, script: Path) -> list[str]:
+    """The filtergraph written to `script`, and the option that reads it: a command line's
+    arguments are limited (128 KiB each, ~2 MB in all), a long timeline's graph is not."""
     script.write_text(filtergraph, encoding="utf-8")
-    return [ffmpeg.filter_script_option, str(script)]
+    return [ffmpeg.filter_script_option, file_url(script)]
 
 
 def _check_output_path(output: Path) -> None:
