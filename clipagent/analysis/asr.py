@@ -34,6 +34,7 @@ torch, whisper and ctranslate2 are imported only when a model is actually loaded
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -274,7 +275,7 @@ class FasterWhisperBackend:
             folder = _download(resolved)
         device, compute_type = ctranslate2_device(spec.device)
         try:
-            self.model = WhisperModel(str(folder), device=device, compute_type=compute_type)
+            self.model = WhisperModel(str(folder), device=device, compute_type=compute_type, cpu_threads=cpu_threads())
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelFileError(
                 folder / "model.bin", f"CTranslate2 could not load it ({str(exc).splitlines()[0][:200]}): truncated, "
@@ -311,6 +312,15 @@ class FasterWhisperBackend:
                 segments.append(segment)
             _report(progress, min(float(raw.end), float(limit)))
         return Decoded(segments, info.language, logprob / tokens if tokens else 0.0, hotter / tokens if tokens else 0.0)
+
+
+def cpu_threads() -> int:
+    """CTranslate2's threads on the CPU: the cores this process may use (faster-whisper's own
+    default is 4, which oversubscribes a 2-core machine)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _download(resolved: ResolvedWeights) -> Path:
