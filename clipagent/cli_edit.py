@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .cli_analysis import (
@@ -26,6 +27,7 @@ from .cli_analysis import (
     analyze_options,
 )
 from .cli_common import EncoderOption, err, out, translate_errors
+from .listing import MAX_LISTED
 
 
 class PlannerOption(str, Enum):
@@ -162,8 +164,10 @@ def _summarise(result) -> None:
         f"{len(report.checks) - len(failed)}/{len(report.checks)} checks passed",
         highlight=False,
     )
-    for check in failed:
-        out.print(f"  [yellow]failed[/yellow] {check.name}: {check.detail}", highlight=False)
+    for check in failed[:MAX_LISTED]:
+        out.print(f"  [yellow]failed[/yellow] {escape(check.name)}: {escape(check.detail)}", highlight=False)
+    if len(failed) > MAX_LISTED:
+        out.print(f"  ... and {len(failed) - MAX_LISTED} more failed checks (report.json lists every one)", highlight=False)
     if result.rendered:
         state = "rendered"
     elif report.cut_edl_hash == report.edl_hash:
