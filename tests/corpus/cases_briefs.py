@@ -2,11 +2,14 @@
 
 A malformed brief stops before any work with exit 2, naming the file and the field (README, "The
 brief"). The examples of issue 10 kinds 1, 2 and 11 are here, plus the ways people really break a
-YAML file.
+YAML file. Where the issue is silent: a UTF-16 brief with a byte-order mark is read (YAML 1.2,
+section 5.2: a processor must accept UTF-8 and UTF-16, told apart by the BOM; Windows editors save
+"Unicode" that way), and an empty brief is a brief without front matter, every default applied.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -47,6 +50,15 @@ def edit(front: str | None, *extra: str, raw: bytes | None = None, dry_run: bool
 
 def _wrote_edl(work: Work, result) -> None:
     assert (work.path("out") / "edl.json").is_file(), "no edl.json written"
+
+
+def _wrote_with_umask(work: Work, result) -> None:
+    """Every output honours the umask (issue 10 kind 12: they were 0600 while cut.mp4 was 0644)."""
+    _wrote_edl(work, result)
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {path.name: oct(path.stat().st_mode & 0o777) for path in work.path("out").iterdir() if path.is_file()}
+    assert set(modes.values()) == {oct(0o666 & ~umask)}, f"modes {modes} with umask {oct(umask)}"
 
 
 def _alias_bomb() -> str:
@@ -98,6 +110,12 @@ def _no_media(work: Work) -> list[str]:
     return ["edit", "brief.md", "footage", "-o", "out", *EDIT_FAST, "--dry-run"]
 
 
+def _audio_only(work: Work) -> list[str]:
+    work.brief("duration: 2")
+    work.copy("music.m4a", "song.m4a", into="footage")
+    return ["edit", "brief.md", "footage", "-o", "out", *EDIT_FAST, "--dry-run"]
+
+
 def _media_dir_is_file(work: Work) -> list[str]:
     work.brief("duration: 2")
     work.copy("good.mp4", "footage.mp4", into=".")
@@ -111,7 +129,7 @@ def _media_dir_missing(work: Work) -> list[str]:
 
 B, BOMB = "brief", dict(timeout=15, memory_mb=2048)
 CASES = [
-    Case("brief-control-valid", B, None, edit(GOOD_FRONT), 0, ("out",), check=_wrote_edl),
+    Case("brief-control-valid", B, 12, edit(GOOD_FRONT), 0, ("out",), check=_wrote_with_umask),
     Case("brief-bad-yaml", B, None, edit("duration: [1, 2\npace: fast"), 2, ("brief.md",)),
     Case("brief-unknown-field", B, None, edit("lenght: 20"), 2, ("brief.md", "lenght")),
     Case("brief-wrong-type", B, None, edit("duration: [1, 2]"), 2, ("brief.md", "duration")),
@@ -146,6 +164,7 @@ CASES = [
     Case("edit-nvenc-without-nvenc", B, 12, _nvenc, 2, ("h264_nvenc",)),
     Case("edit-folder-of-half-second-clips", "media", 12, _empty_shorts, 2, ("shorts",)),
     Case("edit-folder-without-media", "media", None, _no_media, 2, ("footage",)),
+    Case("edit-folder-audio-only", "media", None, _audio_only, 2, ("footage",)),
     Case("edit-media-dir-is-a-file", "media", None, _media_dir_is_file, 2, ("footage.mp4",)),
     Case("edit-media-dir-missing", "media", None, _media_dir_missing, 2, ("nofootage",)),
 ]

@@ -4,7 +4,9 @@ protocol-like names, HDR, interlaced, rotated, variable frame rate, odd sizes, a
 in UTF-16, overlapping, running past the end, or in Chinese.
 
 Issue 10 kinds 5, 6, 7, 8, 9 and 10. Odd but valid files exit 0; unusable ones exit 2 naming the
-file; one unusable file never stops a folder's analysis (README, "Media understanding").
+file; one unusable file never stops a folder's analysis (README, "Media understanding"). A sidecar
+that is not subtitles at all is bad input (exit 2, naming it): issue 10 kind 7 objects to a sidecar
+dropped with a note and exit 0, and `--transcripts sidecar` asks for that file's words.
 """
 
 from __future__ import annotations
@@ -108,6 +110,16 @@ def _words(*expected: str):
     return check
 
 
+def _captioned(phrase: str):
+    """The edit's captions.srt (the words actually played) holds the phrase."""
+
+    def check(work: Work, result) -> None:
+        captions = work.path("out/captions.srt").read_text(encoding="utf-8")
+        assert phrase in " ".join(captions.lower().split()), f"captions.srt lacks {phrase!r}:\n{captions}"
+
+    return check
+
+
 def srt(*cues: tuple[str, str, str]) -> str:
     return "\n".join(f"{n}\n{a} --> {b}\n{text}\n" for n, (a, b, text) in enumerate(cues, start=1))
 
@@ -181,11 +193,11 @@ CASES = [
     Case("sidecar-control-utf8", S, None, analyze("good.mp4:talk.mp4", srt=TALK), 0, check=_words("welcome", "input")),
     Case("sidecar-utf16-bom", S, 7, analyze("good.mp4:talk.mp4", srt=TALK, srt_encoding="utf-16"), 0,
          check=_words("welcome", "input")),  # fmt: skip
-    Case("sidecar-utf16-bom-edit", S, 7, _utf16_edit, 0, ("welcome to the show",)),
+    Case("sidecar-utf16-bom-edit", S, 7, _utf16_edit, 0, check=_captioned("welcome to the show")),
     Case("sidecar-overlapping-cues", S, 7, analyze("good.mp4:talk.mp4", srt=OVERLAP), 0,
          check=_words("everybody", "overlapping")),  # fmt: skip
     Case("sidecar-cue-past-the-end", S, 7, analyze("good.mp4:talk.mp4", srt=PAST_END), 0, check=_words("goodbye")),
     Case("sidecar-chinese-sentences", S, 7, _chinese_edit, 0),
     Case("sidecar-binary-garbage", S, None, analyze("good.mp4:talk.mp4", srt=bytes(range(256)).decode("latin-1"),
-         srt_encoding="latin-1"), 0, ("talk.srt",)),  # fmt: skip
+         srt_encoding="latin-1"), 2, ("talk.srt",)),  # fmt: skip
 ]

@@ -181,6 +181,7 @@ CASES = [
     Case("render-ffmpeg-missing", F, None, render_to("cut.mp4", _missing_ffmpeg), 1, ("nowhere/ffmpeg",)),
     Case("edit-o-is-a-file", O, None, edit_to("deliverable", lambda work: work.write("deliverable", OLD)), 2,
          ("deliverable",)),  # fmt: skip
+    Case("edit-o-parent-is-a-file", O, None, edit_to("media/talk.mp4/cut"), 2, ("talk.mp4",)),
     Case("edit-o-read-only-directory", O, 4, edit_to("locked/cut", _locked), 2, ("locked",)),
     Case("edit-o-read-only-mount", O, 4, edit_to("mnt/cut", _read_only_mount), 2, ("mnt", "read-only|erofs"),
          leaves=("listing.txt",)),  # fmt: skip

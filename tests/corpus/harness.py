@@ -54,6 +54,8 @@ class Work:
         self.cleanup: list[Callable[[], None]] = []
         self.env: dict[str, str] = {}
         """Environment variables a setup sets for its run (CLIPAGENT_FFMPEG for a broken ffmpeg)."""
+        self.extras: dict[str, object] = {}
+        """What a setup hands to its case's check (the scripted LLM server and its requests)."""
 
     def path(self, rel: str) -> Path:
         return self.root / rel
