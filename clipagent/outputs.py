@@ -16,7 +16,7 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import __version__
 from .analysis.index import AnalyzeOptions
@@ -52,6 +52,15 @@ class FileAnalyses(BaseModel):
     runs: list[AnalysisRun]
 
 
+def models_used(index: MediaIndex) -> dict[str, list[str]]:
+    """The distinct models of the runs that ran or were cached, by analyser, in first-seen order."""
+    used: dict[str, list[str]] = {}
+    for run in (run for f in index.files for run in f.runs):
+        if run.model and run.status in ("ran", "cached") and run.model not in used.setdefault(run.analyser, []):
+            used[run.analyser].append(run.model)
+    return {analyser: models for analyser, models in used.items() if models}
+
+
 class EditReport(BaseModel):
     """report.json: what the cut was based on, how it was planned, and every check."""
 
@@ -69,6 +78,9 @@ class EditReport(BaseModel):
     decisions: list[Decision]
     notes: list[str]
     analyses: list[FileAnalyses]
+    models: dict[str, list[str]] = Field(default_factory=dict)
+    """Each analyser's models that ran or came from the cache, by analyser: backend, model and
+    hash, e.g. {"transcript": ["faster-whisper:tiny.en@sha256:1a5afae06a4db91c"]}."""
     skipped: list[SkippedFile]
     preset_files: list[str]
     duration: Time
@@ -100,6 +112,7 @@ class EditReport(BaseModel):
             decisions=plan.decisions,
             notes=[*plan.notes, *index.notes],
             analyses=[FileAnalyses(id=f.id, path=f.path, runs=f.runs) for f in index.files],
+            models=models_used(index),
             skipped=index.skipped,
             preset_files=brief.preset_files,
             duration=timeline_duration(plan.edl),

@@ -27,6 +27,7 @@ from clipagent.analysis.models import Transcript, Word
 from clipagent.analysis.weights import WeightsUnavailable, WhisperSpec, resolve_whisper
 from clipagent.errors import BadInputError, MediaError
 from clipagent.media import probe
+from clipagent.outputs import models_used
 
 from .conftest import REALWORLD, make_audio, make_video
 
@@ -281,6 +282,7 @@ def test_the_index_run_names_backend_model_and_hash(tmp_path, sentence):
         [run] = [r for r in index.files[0].runs if r.analyser == "transcript"]
         assert run.status == status
         assert run.model == "faster-whisper:tiny.en@sha256:" + model_files.SHIPPED["tiny.en"].model_bin.sha256[:16]
+        assert models_used(index)["transcript"] == [run.model]  # what report.json's "models" says
 
 
 # --- openai-whisper on a tiny random checkpoint ------------------------------------------------
