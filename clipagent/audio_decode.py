@@ -110,11 +110,13 @@ def _planar(frame) -> np.ndarray:
 
 
 def mono_weights(channels: tuple[str, ...]) -> np.ndarray:
-    """Downmix weights to mono: the mean of every channel but the LFE (all of them if that is all)."""
+    """Downmix weights to mono: every channel but the LFE (all of them if that is all) summed and
+    scaled by 1/sqrt(count), which keeps the power of uncorrelated channels and is ffmpeg's own
+    stereo downmix ((L + R) / sqrt 2, as `ffmpeg -ac 1` feeds Whisper); mono passes unchanged."""
     weights = np.array([0.0 if name.startswith("LFE") else 1.0 for name in channels])
     if not weights.any():
         weights[:] = 1.0
-    return weights / weights.sum()
+    return weights / np.sqrt(weights.sum())
 
 
 def decode_mono(path: Path, index: int | None, rate: int) -> Iterator[np.ndarray]:
