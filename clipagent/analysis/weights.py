@@ -229,7 +229,8 @@ class ResolvedWeights(_Frozen):
         elif self.source == "file":
             where = "local file"
         elif self.source == "shipped":
-            where = f"shipped: {self.local_path}" if self.local_path else "shipped by the installed packages"
+            where = f"shipped: {self.local_path}" if self.local_path else (
+                "shipped by the installed packages" if self.available else "the models extra is not installed")
         elif self.available:
             where = f"cached: {self.local_path}"
         elif self.available is None:
