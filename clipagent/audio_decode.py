@@ -15,7 +15,9 @@ a crash cannot be caught:
 So the codec context's layout is read once and that object is never freed (`stream_channels`);
 the decoder is given an unspecified-order layout of the same channel count, which owns no map,
 before it opens; and every frame is resampled to packed float (one plane, whatever the channel
-count) before any array conversion. Channel names come from the first read, for weighting.
+count) before any array conversion. Channel names come from the first read, for weighting. Should
+a decoder still hand out frames in a custom order (it sets their layout itself), their layout
+objects are kept alive too (`keep_layout_alive`): a few bytes a frame, only for such files.
 """
 
 from __future__ import annotations
@@ -37,11 +39,20 @@ class NoAudioStreamError(MediaError):
     """The file has no audio stream to decode."""
 
 
+def keep_layout_alive(layout) -> None:
+    """Never free this PyAV `AudioLayout`: its destructor would free ffmpeg's channel map a second
+    time (defect 1). Layouts that own no map (a named standard one such as "7.1", or "8 channels" in
+    unspecified order) are left alone; those described with their channel list, "8 channels
+    (FL+FR+FC+LFE+SL+SR+BL+BR)", may be in custom order and are kept."""
+    if "(" in layout.name:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(layout))
+
+
 def stream_channels(codec_context) -> tuple[str, ...]:
     """ffmpeg's name of each channel of an audio stream, in order ("FL", "LFE", ...; "NONE" where the
     layout does not say). The layout object PyAV makes is kept alive on purpose (see defect 1)."""
     layout = codec_context.layout
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(layout))  # its destructor would free ffmpeg's map twice
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(layout))  # always: one per stream, read before decoding
     return tuple(channel.name for channel in layout.channels)
 
 
@@ -87,6 +98,7 @@ class AudioDecoder:
         first = True
         try:
             for frame in self._container.decode(self._stream):
+                keep_layout_alive(frame.layout)
                 if first:
                     first = False
                     yield np.zeros((len(self.channels), self._lead_in(frame)), np.float32)
@@ -105,6 +117,7 @@ class AudioDecoder:
 
 def _planar(frame) -> np.ndarray:
     """A packed float frame as (channels, samples) float32."""
+    keep_layout_alive(frame.layout)
     count = frame.layout.nb_channels
     return frame.to_ndarray().reshape(-1, count).T
 

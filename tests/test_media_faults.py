@@ -231,3 +231,25 @@ def test_render_cuts_multichannel_sources_and_music_to_stereo(tmp_path):
     # Each 0.9 s clip carries its tone: no third of the cut is silent.
     for third in np.array_split(samples[: 8000 * 27 // 10], 3):
         assert np.sqrt(np.mean(third**2)) > 0.05
+
+
+def test_frames_in_a_custom_channel_order_are_safe_once_their_layouts_are_kept(tmp_path):
+    """The second line of defence: a plain PyAV decode of an 8-channel PCM .mov (custom order)
+    aborts with a double free, unless every such frame's layout is kept alive."""
+    path = make_multichannel(tmp_path / "eight.mov", 8, "pcm_s16le")
+    child = """
+import sys, av
+from clipagent.audio_decode import keep_layout_alive
+keep = sys.argv[2] == "keep"
+with av.open(sys.argv[1]) as container:
+    for frame in container.decode(audio=0):
+        if keep:
+            keep_layout_alive(frame.layout)
+print("decoded")
+"""
+    kept = subprocess.run([sys.executable, "-c", child, str(path), "keep"], capture_output=True, text=True, timeout=60)
+    assert kept.returncode == 0 and "decoded" in kept.stdout, kept.stderr[-1000:]
+    # The check is real: without keeping them, the same decode crashes (PyAV 18.1).
+    bare = subprocess.run([sys.executable, "-c", child, str(path), "bare"], capture_output=True, text=True, timeout=60)
+    if bare.returncode == 0:
+        pytest.skip("this PyAV no longer frees a custom channel map twice: the workaround is no longer needed")
