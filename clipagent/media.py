@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .audio_decode import stream_channels
 from .errors import MediaError
@@ -132,6 +132,11 @@ def probe(path: Path) -> MediaInfo:
             return _describe(container, path, size)
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path}: unreadable or truncated media ({_reason(exc)})") from None
+        except ValidationError as exc:  # facts beyond timebase's bounds (a header claiming centuries)
+            problem = exc.errors()[0]
+            where = ".".join(map(str, problem["loc"]))
+            reason = problem["msg"].removeprefix("Value error, ")
+            raise MediaError(f"{path}: impossible stream facts ({where}: {reason})") from None
 
 
 def _describe(container, path: Path, size: int) -> MediaInfo:

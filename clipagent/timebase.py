@@ -35,8 +35,8 @@ MAX_SOURCE_SECONDS = 10**7
 """The furthest position in a source file (about 115 days; longer than any real recording)."""
 MAX_RATE = 1000
 """The highest frame rate or playback speed an EDL, brief or preset may give."""
-MAX_SOURCE_RATE = 10**6
-"""The highest rate a media file may report (broken streams report 90000 fps)."""
+MAX_SOURCE_RATE = 10**9
+"""The highest rate a media file may report (broken streams report 90000 fps and more)."""
 MAX_TEXT = 300
 MAX_DIGITS = 120
 MAX_EXPONENT = 40

@@ -207,3 +207,21 @@ def test_human_listings_are_capped_and_counted(media_dir, tmp_path, capsys):
     assert len(err) < 4000
     assert main(["validate", str(edl), "--json"]) == 2
     assert len(json.loads(capsys.readouterr().out)["violations"]) == 2000
+
+
+def test_media_facts_beyond_the_bounds_are_unusable_media_not_a_crash(media_dir, monkeypatch):
+    """A header claiming centuries would fail the MediaInfo model: that is a MediaError."""
+    from fractions import Fraction
+
+    import clipagent.media as media
+    from clipagent.errors import MediaError
+
+    real = media._describe
+
+    def claims_centuries(container, path, size):
+        info = real(container, path, size)
+        return media.MediaInfo.model_validate({**info.model_dump(), "duration": str(Fraction(10**10))})
+
+    monkeypatch.setattr(media, "_describe", claims_centuries)
+    with pytest.raises(MediaError, match=r"a.mp4: impossible stream facts \(duration: '10000000000' is out of range"):
+        media.probe(media_dir / "a.mp4")
