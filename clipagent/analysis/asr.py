@@ -358,6 +358,10 @@ class OpenAIWhisperBackend:
     def transcribe_audio(
         self, audio: np.ndarray, limit: Fraction, language: str | None, progress: Progress | None
     ) -> Decoded:
+        from whisper.tokenizer import LANGUAGES
+
+        if language is not None and language not in LANGUAGES:
+            raise LanguageNotSupported(f"Whisper does not know the language {language!r}")
         result = self.model.transcribe(
             audio, word_timestamps=True, temperature=0, condition_on_previous_text=False, verbose=None,
             language=language if not self.english_only else "en", fp16=self.device == "cuda",
