@@ -297,8 +297,8 @@ def load_brief(path: str | Path) -> Brief:
 
 def parse_brief(text: str, source: str = "brief.md") -> Brief:
     """A Brief from Markdown text; checks field types and that the named presets exist."""
-    front, body = _split(text, source)
-    data = presets.read_yaml(front, source, line_offset=1) if front is not None else None
+    front, body, offset = _split(text, source)
+    data = presets.read_yaml(front, source, line_offset=offset) if front is not None else None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -313,15 +313,29 @@ def parse_brief(text: str, source: str = "brief.md") -> Brief:
     return brief
 
 
-def _split(text: str, source: str) -> tuple[str | None, str]:
-    """(front matter or None, body). The front matter sits between two `---` lines at the top."""
+def _split(text: str, source: str) -> tuple[str | None, str, int]:
+    """(front matter or None, body, lines before the front matter's first). The front matter sits
+    between two `---` lines at the top
+    (blank lines before it are allowed). Settings that would otherwise be read as direction
+    without a word are refused: TOML front matter (`+++`), and a body that opens with
+    `field: value` lines of the brief's fields but no `---`."""
     lines = text.removeprefix("\ufeff").splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
-        return None, "".join(lines)
-    for i in range(1, len(lines)):
+    top = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    first = lines[top].strip() if top < len(lines) else ""
+    if first == "+++":
+        raise BriefError(f"{source}: line {top + 1}: TOML front matter (`+++`) is not read",
+                         hint="write the settings as YAML between two `---` lines")  # fmt: skip
+    if first != "---":
+        match = re.match(r"([A-Za-z_]+)\s*[:=]", first)
+        if match and match[1].lower() in FIELD_RULES:
+            raise BriefError(f"{source}: line {top + 1}: `{first[:60]}` looks like a setting, but there is no front matter",
+                             hint="put the settings between two `---` lines at the top of the brief")  # fmt: skip
+        return None, "".join(lines), 0
+    for i in range(top + 1, len(lines)):
         if lines[i].rstrip() in ("---", "..."):
-            return "".join(lines[1:i]), "".join(lines[i + 1 :])
-    raise BriefError(f"{source}: line 1: the front matter opened by `---` is never closed", hint="end it with `---`")
+            return "".join(lines[top + 1 : i]), "".join(lines[i + 1 :]), top + 1
+    raise BriefError(f"{source}: line {top + 1}: the front matter opened by `---` is never closed",
+                     hint="end it with `---`")  # fmt: skip
 
 
 def _check_names(data: dict, source: str) -> None:

@@ -398,3 +398,20 @@ def test_preset_numbers_at_the_edges(tmp_path, monkeypatch, field, value):
     monkeypatch.setenv(presets.ENV_VAR, str(tmp_path))
     with pytest.raises(BriefError, match=rf"p.yaml: field `{field}`"):
         presets.load_platform("p")
+
+
+def test_settings_that_would_be_read_as_direction_are_refused():
+    """Without `---` the settings were silently part of the body, and every default applied."""
+    assert error_of("duration: 20\nplatform: tiktok\n\nA cut.\n") == (
+        "brief.md: line 1: `duration: 20` looks like a setting, but there is no front matter\n"
+        "  hint: put the settings between two `---` lines at the top of the brief"
+    )
+    assert error_of("+++\nduration = 20\n+++\nA cut.\n").startswith("brief.md: line 1: TOML front matter (`+++`)")
+    assert parse_brief("Duration matters: keep it short.\n").duration is None  # prose, not a field
+
+
+def test_blank_lines_before_the_front_matter_are_allowed_and_lines_stay_right():
+    assert parse_brief("\n\n---\nduration: 12\n---\nA cut.\n").duration == 12
+    assert error_of("\n\n---\nduration: 1\nduration: 2\n---\n").startswith(
+        "brief.md: line 5: field `duration` is given twice (lines 4 and 5)"
+    )
