@@ -75,6 +75,8 @@ def render(
 
         result = run_render(job, progress=show)
     out.print(f"wrote {result.output} ({float(result.duration):.2f} s, {result.encoder}, {result.seconds:.1f} s to render)")
+    for warning in result.warnings:  # what the render changed: room tone's capped gain, HDR, interlacing
+        err.print(f"note: {warning}", markup=False, highlight=False)
 
 
 @app.command()

@@ -27,8 +27,8 @@ from .analysis.models import MediaIndex
 from .brief import BriefError, ResolvedBrief, load_brief
 from .edl import dump_edl, load_edl
 from .errors import BadInputError, LLMError, MediaError, PlanError, ReviewFailedError
-from .files import check_output_dir, claim, clean_stale, output_errors
-from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, publish, read_report, write_outputs
+from .files import check_output_dir, claim, clean_stale, output_errors, write_output
+from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, plan_markdown, publish, read_report, write_outputs
 from .planning.base import Plan, PlanContext, Planner
 
 PlannerChoice = Literal["auto", "llm", "heuristic"]
@@ -332,9 +332,13 @@ def _finish(
     rendered = False
     if not options.dry_run and shown != edl_hash:
         started = time.perf_counter()
-        _render(stage, out_dir, options.encoder, render_progress)
+        render_notes = _render(stage, out_dir, options.encoder, render_progress)
         times.render = time.perf_counter() - started
         rendered, shown = True, edl_hash
+        if render_notes:  # what the render changed (room tone's capped gain, HDR, interlacing): in plan.md too
+            plan = plan.model_copy(update={"notes": [*plan.notes, *(f"render: {note}" for note in render_notes)]})
+            report = report.model_copy(update={"notes": [*report.notes, *(f"render: {note}" for note in render_notes)]})
+            write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
     report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
     write_outputs(stage, plan, report, brief, out_dir=out_dir, only_report=True)
     publish(stage, out_dir, history=history)
@@ -349,14 +353,15 @@ def _hash_of_rendered_edl(out_dir: Path) -> str | None:
         return None
 
 
-def _render(stage: Path, out_dir: Path, encoder: str, progress: RenderProgress | None) -> None:
-    """Render the staged edl.json into the staged cut.mp4 (its media_root points from `out_dir`)."""
+def _render(stage: Path, out_dir: Path, encoder: str, progress: RenderProgress | None) -> tuple[str, ...]:
+    """Render the staged edl.json into the staged cut.mp4 (its media_root points from `out_dir`);
+    returns the render's warnings."""
     from .render.run import plan_render, run_render
 
     edl_path = stage / "edl.json"
     edl = load_edl(edl_path)
     job = plan_render(edl, out_dir / edl.media_root, stage / CUT, encoder=encoder, protect=[edl_path])
-    run_render(job, progress=progress)
+    return run_render(job, progress=progress).warnings
 
 
 def _next_history_dir(out_dir: Path) -> Path:

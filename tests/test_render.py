@@ -499,3 +499,16 @@ def test_a_huge_timeline_compiles_to_commands_of_bounded_size(tmp_path, ffmpeg):
             assert command.count("-i") <= 65
         assert len(one_pass.feeders) >= 5_000 // 64
     shutil.rmtree(job.work)
+
+
+def test_dry_run_shows_segment_processes_piped_into_the_pass(tmp_path, ffmpeg, monkeypatch):
+    from clipagent.render import run as run_module
+
+    monkeypatch.setattr(run_module, "video_clips_per_segment", lambda *a: 4)
+    _white_and_black(tmp_path, ffmpeg)
+    job = plan_render(_alternating_edl(10), tmp_path, tmp_path / "cut.mp4", encoder="libx264")
+    text = job.dry_run_text()
+    render_pass = text.split("# pass 2")[1]
+    assert render_pass.count("-f rawvideo -pix_fmt yuv420p pipe:1") == 3  # 10 clips in segments of 4, 4, 2
+    assert "} | " in render_pass and "-i pipe:0" in render_pass
+    assert "-filter_complex_script" not in text and not job.work.exists()  # graphs inline; nothing written
