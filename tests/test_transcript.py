@@ -87,6 +87,7 @@ def test_srt_without_numbers_or_blank_lines_and_in_windows_1252(tmp_path):
         ("1\n00:00:01,000 --> 00:00:02,000\nHi\n\n2\nno timing here\n", 5, "no timing line"),
         ("1\n00:00:03,000 --> 00:00:02,000\nbackwards\n", 2, "ends before it starts"),
         ("just some text\nnot subtitles\n", 1, "expected a cue number"),
+        ("1\n9999999:00:00,000 --> 9999999:00:01,000\nhi\n", 2, "beyond any media"),
     ],
 )
 def test_malformed_sidecar_names_the_line(tmp_path, text, line, words):
@@ -245,3 +246,38 @@ def test_a_broken_sidecar_is_bad_input_when_only_sidecars_are_asked_for(talk_fol
     finally:
         (talk_folder / "talk.srt").unlink()
     assert any("talk.srt" in note and "line 2" in note and "not used" in note for note in index.notes)
+
+
+def _srt_like():
+    from hypothesis import strategies as st
+
+    stamp = st.builds(lambda h, m, s, ms, sep: f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}",
+                      st.integers(0, 99), st.integers(0, 99), st.integers(0, 99), st.integers(0, 999), st.sampled_from(",."))
+    timing = st.builds(lambda a, b: f"{a} --> {b}", stamp, stamp)
+    line = st.one_of(timing, st.text(max_size=30), st.integers(0, 99).map(str), st.just(""), st.just("WEBVTT"))
+    return st.lists(line, max_size=12).map("\n".join)  # fmt: skip
+
+
+def test_any_text_or_bytes_gives_a_transcript_or_a_sidecar_error(tmp_path_factory):
+    """Whatever a file holds: a Transcript whose words are in order inside the media, or a
+    SidecarError (exit 2) naming the file and line; never another exception."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    folder = tmp_path_factory.mktemp("fuzz")
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.one_of(_srt_like().map(str.encode), st.binary(max_size=200)), st.sampled_from(["utf-8", "utf-16"]))
+    def check(data: bytes, encoding: str) -> None:
+        path = folder / "fuzz.srt"
+        path.write_bytes(data if encoding == "utf-8" else data.decode("utf-8", "replace").encode(encoding))
+        try:
+            transcript = read_sidecar(path, duration=Fraction(3600))
+        except SidecarError as exc:
+            assert exc.message.startswith("fuzz.srt line ")
+            return
+        words = transcript.words
+        assert all(0 <= w.start <= w.end <= 3600 for w in words)
+        assert all(a.end <= b.start for a, b in zip(words, words[1:]))
+
+    check()

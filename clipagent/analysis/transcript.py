@@ -23,6 +23,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import BadInputError
+from ..timebase import MAX_SOURCE_SECONDS
 from .models import Segment, Transcript, Word
 
 SIDECAR_SUFFIXES = (".srt", ".vtt")
@@ -183,6 +184,8 @@ def _parse_timing(path: Path, line: int, text: str) -> tuple[Fraction, Fraction]
     start, end = _timestamp(*match.groups()[:4]), _timestamp(*match.groups()[4:])
     if end < start:
         raise SidecarError(path, line, f"cue ends before it starts ({text[:60]!r})")
+    if end > MAX_SOURCE_SECONDS:
+        raise SidecarError(path, line, f"cue time {text[:60]!r} is beyond any media (over {MAX_SOURCE_SECONDS:.0e} s)")
     return start, end
 
 
