@@ -512,3 +512,23 @@ def test_dry_run_shows_segment_processes_piped_into_the_pass(tmp_path, ffmpeg, m
     assert render_pass.count("-f rawvideo -pix_fmt yuv420p pipe:1") == 3  # 10 clips in segments of 4, 4, 2
     assert "} | " in render_pass and "-i pipe:0" in render_pass
     assert "-filter_complex_script" not in text and not job.work.exists()  # graphs inline; nothing written
+
+
+def test_a_failing_segment_fails_the_render_and_leaves_nothing(tmp_path, ffmpeg, monkeypatch):
+    from clipagent.render import run as run_module
+
+    monkeypatch.setattr(run_module, "video_clips_per_segment", lambda *a: 4)
+    monkeypatch.setattr(run_module, "MAX_AUDIO_CLIPS", 4)
+    compile_segment = run_module.compile_segment
+
+    def broken_third(edl, sources, placements, segment, **options):
+        graph = compile_segment(edl, sources, placements, segment, **options)
+        return dataclasses.replace(graph, filtergraph=graph.filtergraph + ",nosuchfilter") if segment.first == 8 else graph
+
+    monkeypatch.setattr(run_module, "compile_segment", broken_third)
+    _white_and_black(tmp_path, ffmpeg)
+    out = tmp_path / "out" / "cut.mp4"
+    with pytest.raises(RenderError, match="segment 3 of 3") as caught:
+        run_render(plan_render(_alternating_edl(10), tmp_path, out, encoder="libx264"))
+    assert "nosuchfilter" in caught.value.stderr_tail or "No such filter" in caught.value.stderr_tail
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
