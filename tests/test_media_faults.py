@@ -253,3 +253,18 @@ print("decoded")
     bare = subprocess.run([sys.executable, "-c", child, str(path), "bare"], capture_output=True, text=True, timeout=60)
     if bare.returncode == 0:
         pytest.skip("this PyAV no longer frees a custom channel map twice: the workaround is no longer needed")
+
+
+def test_render_of_a_range_past_where_a_file_is_cut_short_is_bad_input(tmp_path):
+    """It used to validate for the claimed 3 s and render a frozen, silent tail with exit 0."""
+    whole = _frames(tmp_path / "whole.mp4", 90, "30", audio=True, faststart=True)
+    (tmp_path / "cut.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size * 4 // 10])
+    edl = {"schema_version": 1, "media_root": ".", "output": {"width": 320, "height": 180, "fps": "30"},
+           "media": [{"id": "cut", "path": "cut.mp4"}], "clips": [{"id": "c", "media": "cut", "src_in": 0, "src_out": 3}]}  # fmt: skip
+    (tmp_path / "edl.json").write_text(json.dumps(edl))
+    out = tmp_path / "out.mp4"
+    result = subprocess.run([sys.executable, "-m", "clipagent", "render", str(tmp_path / "edl.json"), "-o", str(out)],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "clips[0].src_out" in result.stderr and "cut short" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

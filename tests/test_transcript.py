@@ -281,3 +281,20 @@ def test_any_text_or_bytes_gives_a_transcript_or_a_sidecar_error(tmp_path_factor
         assert all(a.end <= b.start for a, b in zip(words, words[1:]))
 
     check()
+
+
+def test_analyze_with_only_sidecars_and_a_broken_one_exits_2_naming_it(talk_folder, tmp_path):
+    import subprocess
+    import sys
+
+    write(talk_folder / "talk.srt", "1\n00:00:01,000 --> 00:00:0x,000\nHello\n")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "clipagent", "analyze", str(talk_folder), "--transcripts", "sidecar",
+             "--no-embeddings", "--cache-dir", str(tmp_path / "cache")],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        (talk_folder / "talk.srt").unlink()
+    assert result.returncode == 2, result.stderr
+    assert "talk.srt line 2" in result.stderr and "Traceback" not in result.stderr
