@@ -227,21 +227,83 @@ def timeline_frames(edl: EDL) -> int:
 
 
 def parse_edl(text: str, *, source: str = "EDL") -> EDL:
-    """An EDL from JSON text; every structural problem is reported at once as an EDLError."""
+    """An EDL from JSON text; every structural problem is reported at once as an EDLError (a key
+    given twice in one object too: JSON would keep the last value without a word)."""
     from .validate import Violation  # validate imports this module
 
+    violations = [
+        Violation(code="schema", location=_location(loc), message=f"`{loc[-1]}` is given twice; keep one")
+        for loc in _keys_given_twice(text)
+    ]
     try:
-        return EDL.model_validate_json(text)
+        edl = EDL.model_validate_json(text)
     except ValidationError as exc:
-        violations = [
+        violations += [
             Violation(code="schema", location=_location(err["loc"]), message=err["msg"].removeprefix("Value error, "))
             for err in exc.errors()
         ]
+    if violations:
         raise EDLError(
             f"{source} is not a valid EDL ({len(violations)} problem(s))",
             violations=violations,
             hint="`clipagent schema` prints the EDL's JSON Schema",
         ) from None
+    return edl
+
+
+class _Object(dict):
+    """A JSON object that remembers which of its keys were given more than once."""
+
+    twice: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    marked = _Object(obj)
+    marked.twice = tuple(key for i, (key, _) in enumerate(pairs) if any(k == key for k, _ in pairs[:i]))
+    return marked
+
+
+def _keys_given_twice(text: str) -> list[tuple]:
+    """The location of every key given twice in one object; [] when the text is not JSON (pydantic
+    reports that)."""
+    try:
+        data = json.loads(text, object_pairs_hook=_object)
+    except (ValueError, RecursionError):
+        return []
+    if not _has_twice(data):  # the common case: one cheap pass, no paths built
+        return []
+    found: list[tuple] = []
+
+    def walk(node: object, loc: tuple) -> None:
+        if isinstance(node, dict):
+            found.extend((*loc, key) for key in getattr(node, "twice", ()))
+            for key, value in node.items():
+                walk(value, (*loc, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*loc, i))
+
+    try:
+        walk(data, ())
+    except RecursionError:
+        pass
+    return found
+
+
+def _has_twice(node: object) -> bool:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Object):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def load_edl(path: Path) -> EDL:

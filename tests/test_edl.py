@@ -130,3 +130,17 @@ def test_output_numbers_at_the_edges(field, value):
 def test_negative_zero_is_zero_and_round_trips():
     edl = edl_from({"clips": [{"id": "c", "media": "a", "src_in": -0.0, "src_out": "1"}]})
     assert edl.clips[0].src_in == 0 and json.loads(dump_edl(edl))["clips"][0]["src_in"] == "0"
+
+
+def test_a_key_given_twice_is_a_schema_violation_at_its_place():
+    """JSON keeps the last of two equal keys without a word; in an EDL that hides a mistake."""
+    clip = {"id": "c1", "media": "a", "src_in": 0, "src_out": 1}
+    text = json.dumps({"media": [{"id": "a", "path": "a.mp4"}], "clips": [clip]})
+    text = text.replace('"src_out": 1', '"src_out": 1, "src_out": 3')
+    text = text.replace('"path": "a.mp4"', '"path": "a.mp4", "path": "b.mp4"')
+    with pytest.raises(EDLError) as caught:
+        parse_edl(text)
+    assert [(v.location, v.message) for v in caught.value.violations] == [
+        ("media[0].path", "`path` is given twice; keep one"),
+        ("clips[0].src_out", "`src_out` is given twice; keep one"),
+    ]
