@@ -372,3 +372,60 @@ def test_the_knapsack_fills_the_budget_where_greedy_would_not():
     # Nothing lands: as near as it can, and a note says so.
     chosen = choose([a], Fraction(10), [a], notes)
     assert [s.candidate.key for s in chosen.speech] == ["a"] and "the cut is 6.0 s" in notes[0]
+
+
+# ---- tolerance of recognition errors (rapidfuzz, analysis/match.py) ----------------------------
+
+
+def test_word_level_fuzzy_matching_and_its_thresholds():
+    from clipagent.analysis.match import AVOID_MATCH, find_phrase, says
+
+    assert says(["here", "are", "free", "tip"], ["three", "tip"])  # tiny.en's "free tips"
+    assert find_phrase(["so", "free", "tip", "today"], ["three", "tip"]) == 1
+    assert not says(["free"], ["three"])  # one misheard word alone is not enough
+    assert not says(["fresh", "bread", "every", "evening"], ["fresh", "bread", "every", "morning"])
+    assert not says(["umbrella"], ["um"]) and not says(["uh"], ["um"], AVOID_MATCH)  # whole words only
+    assert says(["umm"], ["um"], AVOID_MATCH) and says(["crab"], ["crap"], AVOID_MATCH)
+    assert not says(["crab"], ["crap"])  # a near-miss is an avoid hit, not must_include coverage
+    assert not says(["anything"], [])
+
+
+@pytest.fixture(scope="module")
+def misheard(tmp_path_factory):
+    """A talk whose transcript has recognition errors: "free tips" (three tips), "prizing" (pricing)."""
+    from .conftest import make_video
+
+    root = tmp_path_factory.mktemp("misheard")
+    make_video(root / "tips.mp4", duration=9)
+    write_srt(root / "tips.srt", [(0.2, 2.8, "Here are free tips for your next edit."),
+                                  (3.2, 5.8, "Our prizing is simple and fair."),
+                                  (6.2, 8.8, "Cut on the action every time.")])  # fmt: skip
+    return root, analyze_folder(root, AnalyzeOptions(embeddings=False, transcripts="sidecar"))
+
+
+def test_misheard_must_include_is_covered_and_a_near_miss_avoid_term_is_left_out(misheard):
+    root, index = misheard
+    brief = parse_brief('---\nduration: 5\ncaptions: on\nmust_include: ["three tips"]\navoid: ["pricing"]\n---\nEditing tips.\n')
+    context = PlanContext(brief=brief.resolve(), index=index, media_root=root)
+    plan = HeuristicPlanner().plan(context)
+    checks = {c.name: c for c in plan.review.checks}
+    assert checks["must_include: three tips"].passed and checks["avoid: pricing"].passed
+    spoken = " ".join(w.text for c in plan.edl.clips for w in words_in(index.file("tips"), c.src_in, c.src_out))
+    assert "free tips" in spoken and "prizing" not in spoken
+    assert any('"pricing"' in d.why for d in plan.decisions if d.what.startswith("left out"))
+    # The review itself flags the near-miss when a clip plays it, in the clip and in its caption.
+    from clipagent.planning.review import review_edl
+
+    edl = plan.edl.model_copy(update={"clips": [c.model_copy(update={"src_in": Fraction(3), "src_out": Fraction(6)})
+                                                for c in plan.edl.clips[:1]], "overlays": []})  # fmt: skip
+    failed = [v.location for v in review_edl(edl, context).violations if v.code == "avoid_present"]
+    assert failed == ["clips[0]"]
+
+
+def test_search_finds_a_misheard_phrase(misheard):
+    from clipagent.analysis.search import search
+
+    hits = search(misheard[1], "three tips")
+    assert hits and "free tips" in hits[0].words
+    hits = search(misheard[1], "pricing")  # only "prizing" was heard
+    assert [h.words for h in hits] == ["Our prizing is simple and fair."]

@@ -5,7 +5,8 @@ spoken; a file without shots (audio only) offers its segments. A unit's text is 
 inside its range. Each ranker
 orders the units it has evidence for (BM25 > 0, or a CLIP vector), and the rankings are fused
 by reciprocal rank (Cormack et al. 2009), which needs no score calibration between them. CLIP
-takes part only when the index has embeddings and the same model loads for the query.
+takes part only when the index has embeddings and the same model loads for the query. Words
+match fuzzily (match.py), so a recognition error ("free tips" for "three tips") is still found.
 
 This is a library function first: the LLM planner calls `search` as a tool.
 """
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from ..contact_sheet import Tile, write_contact_sheet
 from ..timebase import Time
 from .cache import Cache
+from .match import says, similar_terms
 from .models import IndexedFile, MediaIndex, Word
 
 if TYPE_CHECKING:
@@ -63,7 +65,8 @@ class _Unit:
         self.file, self.shot, self.start, self.end, self.keyframe = file, shot, start, end, keyframe
         words = file.transcript.words if file.transcript else []
         self.words: list[Word] = [w for w in words if start <= (w.start + w.end) / 2 < end]
-        self.terms = Counter(tokens(" ".join(w.text for w in self.words)))
+        self.sequence = tokens(" ".join(w.text for w in self.words))
+        self.terms = Counter(self.sequence)
 
 
 def tokens(text: str) -> list[str]:
@@ -100,18 +103,26 @@ def search_units(index: MediaIndex) -> list[_Unit]:
 
 
 def bm25_scores(units: Sequence[_Unit], query_terms: list[str]) -> list[float]:
+    """BM25 of each unit for the query. A spoken term that is not the query term but close to it
+    (match.similar_terms: rapidfuzz ratio >= 80, e.g. a recognition error) counts as that many
+    occurrences times its similarity; and in a unit that says the whole query as a phrase
+    (match.says: "free tips" for "three tips"), every query term counts at least once."""
     if not units or not query_terms:
         return [0.0] * len(units)
     lengths = [sum(u.terms.values()) for u in units]
     average = (sum(lengths) / len(units)) or 1.0
+    vocabulary = sorted({t for u in units for t in u.terms})
+    similar = {term: similar_terms(term, vocabulary) for term in set(query_terms)}
     scores = []
     for unit, length in zip(units, lengths):
         score = 0.0
+        phrase = len(query_terms) > 1 and says(unit.sequence, query_terms)
         for term in set(query_terms):
-            frequency = unit.terms.get(term, 0)
+            frequency = sum(unit.terms.get(other, 0) * weight for other, weight in similar[term].items())
+            frequency = max(frequency, 1.0) if phrase else frequency
             if not frequency:
                 continue
-            containing = sum(1 for u in units if term in u.terms)
+            containing = max(1, sum(1 for u in units if any(other in u.terms for other in similar[term])))
             idf = math.log(1 + (len(units) - containing + 0.5) / (containing + 0.5))
             score += idf * frequency * (BM25_K1 + 1) / (frequency + BM25_K1 * (1 - BM25_B + BM25_B * length / average))
         scores.append(score)

@@ -33,7 +33,7 @@ from .review import TextEmbedder, review_edl
 from .length import Length, choose_length
 from .segments import MAX_GAP, Candidate, VoiceOver, extract_candidates, voice_overs
 from .select import Scored, Selection, choose, score
-from .text import contains, content_terms, file_for_path, name_terms, normal_path, plain_words, spoken_anywhere, terms
+from .text import content_terms, file_for_path, name_terms, normal_path, says_term, spoken_anywhere, terms
 
 MAX_ROUNDS = 3
 HOOK_LINE = Fraction(7, 2)
@@ -175,10 +175,8 @@ def _signals(context: PlanContext, candidates: list[Candidate], voice: VoiceOver
 
 
 def _mentions(candidate: Candidate, term: str) -> bool:
-    """Speech that says an avoid term (whole words, or its terms in order: "pricing" ~ "prices")."""
-    if candidate.kind != "speech":
-        return False
-    return contains(plain_words(candidate.text), plain_words(term)) or contains(terms(candidate.text), terms(term))
+    """Speech that says an avoid term, or nearly (text.says_term)."""
+    return candidate.kind == "speech" and says_term(candidate.text, term)
 
 
 def _forced(scored: list[Scored], context: PlanContext, tweaks: Tweaks, notes: list[str]) -> list[Scored]:

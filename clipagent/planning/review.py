@@ -2,7 +2,9 @@
 
 Every check becomes a `Check` for the report; every failed one also becomes a `Violation` whose
 location points into the EDL and whose message says what to change, so a planner (heuristic or
-LLM) can repair its plan from the list alone.
+LLM) can repair its plan from the list alone. Words match fuzzily (text.says_phrase and
+text.says_term over analysis/match.py): a recognition error still covers a must_include phrase,
+and a near-miss of an avoid term counts as saying it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.match import COVER_MATCH, find_phrase
 from ..analysis.models import IndexedFile, MediaIndex
 from ..analysis.search import search
 from ..edl import EDL, Captions, ImageOverlay, TextOverlay, timeline_duration
@@ -28,6 +31,8 @@ from .text import (
     name_terms,
     normal_path,
     plain_words,
+    says_phrase,
+    says_term,
     spoken_anywhere,
     terms,
     words_in,
@@ -97,18 +102,15 @@ def _duration(edl: EDL, context: PlanContext, found: _Findings) -> None:
 
 
 def where_spoken(index: MediaIndex, phrase: str) -> tuple[IndexedFile, Fraction, Fraction] | None:
-    """The first place the phrase's terms are spoken in order: (file, start, end)."""
+    """The first file where the phrase's terms are spoken in order (fuzzily, as `says_phrase`):
+    (file, start of its first word, end of its last)."""
     needle = terms(phrase)
     for file in index.files:
         words = file.transcript.words if file.transcript else []
-        for i in range(len(words)):
-            run: list[str] = []
-            for j in range(i, len(words)):
-                run += terms(words[j].text)
-                if run[: len(needle)] != needle[: len(run)]:
-                    break
-                if len(run) >= len(needle) and needle:
-                    return file, words[i].start, words[j].end
+        flat = [(term, k) for k, word in enumerate(words) for term in terms(word.text)]
+        at = find_phrase([term for term, _ in flat], needle, COVER_MATCH)
+        if at is not None:
+            return file, words[flat[at][1]].start, words[flat[at + len(needle) - 1][1]].end
     return None
 
 
@@ -119,7 +121,7 @@ def _must_include(edl, context: PlanContext, files, found: _Findings, embed_text
     for phrase in context.brief.must_include:
         name = f"must_include: {phrase}"
         if spoken_anywhere(index, phrase):
-            if contains(spoken, terms(phrase)):
+            if says_phrase(spoken, phrase):
                 found.add(name, True, "spoken in the cut")
                 continue
             file, start, end = where_spoken(index, phrase)  # type: ignore[misc]
@@ -157,16 +159,11 @@ def _overlaps(edl: EDL, files, file_id: str, start: Fraction, end: Fraction) -> 
 def _avoid(edl: EDL, context: PlanContext, files, found: _Findings) -> None:
     spoken = used_words(edl, files)
     for term in context.brief.avoid:
-        needle = plain_words(term)
-        places = [f"clips[{i}]" for i, words in enumerate(spoken) if contains(plain_words(" ".join(words)), needle)]
+        places = [f"clips[{i}]" for i, words in enumerate(spoken) if says_term(" ".join(words), term)]
         for i, overlay in enumerate(edl.overlays):
             if isinstance(overlay, Captions):
-                places += [
-                    f"overlays[{i}].cues[{j}]"
-                    for j, cue in enumerate(overlay.cues)
-                    if contains(plain_words(cue.text), needle)
-                ]
-            elif isinstance(overlay, TextOverlay) and contains(plain_words(overlay.text), needle):
+                places += [f"overlays[{i}].cues[{j}]" for j, cue in enumerate(overlay.cues) if says_term(cue.text, term)]
+            elif isinstance(overlay, TextOverlay) and says_term(overlay.text, term):
                 places.append(f"overlays[{i}]")
         name = f"avoid: {term}"
         if not places:

@@ -1,8 +1,8 @@
 """Score candidates against the brief and choose them under the duration budget.
 
 Score. Each candidate gets a relevance from the brief and a per-second rate:
-    relevance = 3 per must_include phrase it says in full (+ the covered fraction of a phrase it
-                says at least half of) + 2 x the body's key terms it says (rank-weighted, idf over
+    relevance = 3 per must_include phrase it says in full (fuzzily, text.says_phrase: "free tips"
+                says "three tips"; + the covered fraction of a phrase it says at least half of) + 2 x the body's key terms it says (rank-weighted, idf over
                 the candidates, scaled to 0..1) + 2 per "more shots of X" it matches
                 + CLIP (when the index has embeddings and a text embedder is given): 1.5 when it
                 overlaps one of the top-3 shots for a visual must_include, 2 for a "more of" subject
@@ -31,7 +31,7 @@ from ..analysis.models import MediaIndex
 from ..analysis.search import search
 from ..brief import ResolvedBrief
 from .segments import Candidate
-from .text import contains, name_terms, terms
+from .text import name_terms, says_phrase, terms
 
 MUST, KEY, BOOST, CLIP_MUST, CLIP_BOOST = 3.0, 2.0, 2.0, 1.5, 2.0
 BASE = {"speech": 1.0, "broll": 0.2}
@@ -83,7 +83,7 @@ def score(
         relevance, covers, reasons = KEY * key, [], list(clip_reasons)
         for phrase in brief.must_include:
             wanted = terms(phrase)
-            if contains(words, wanted) and c.kind == "speech":
+            if c.kind == "speech" and says_phrase(words, phrase):
                 relevance += MUST
                 covers.append(phrase)
                 reasons.append(f'says must_include "{phrase}"')

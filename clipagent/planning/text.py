@@ -5,7 +5,10 @@ Two ways of matching, for two jobs:
 - `terms` (search.py's tokens: lower case, stop words dropped, plurals folded) for *coverage*:
   "the hook in the first three seconds" is covered by "put the hook in the first three seconds";
 - `plain_words` (lower case, every word kept) for *avoid* terms, matched as whole words, so that
-  avoiding "um" never hits "umbrella" and avoiding "the end" needs exactly those two words.
+  avoiding "um" never hits "umbrella" and avoiding "the end" needs those two words.
+Both match fuzzily, word by word (analysis/match.py, rapidfuzz): a recognition error ("free tips"
+for "three tips") still covers a must_include phrase (COVER_MATCH), and a near-miss of an avoid
+term counts as saying it (AVOID_MATCH, lower).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from fractions import Fraction
 from pathlib import PurePosixPath
 
 from ..analysis.models import IndexedFile, MediaIndex, Word
+from ..analysis.match import AVOID_MATCH, COVER_MATCH, says
 from ..analysis.search import tokens as terms
 
 _WORD = re.compile(r"[\w']+")
@@ -91,8 +95,17 @@ def file_for_path(index: MediaIndex, path: str) -> IndexedFile | None:
 
 
 def spoken_anywhere(index: MediaIndex, phrase: str) -> bool:
-    """True when the phrase's terms are spoken, in order, somewhere in the footage."""
+    """True when the phrase's terms are spoken, in order, somewhere in the footage (fuzzily: COVER_MATCH)."""
     needle = terms(phrase)
-    return any(
-        contains(terms(" ".join(w.text for w in f.transcript.words)), needle) for f in index.files if f.transcript
-    )
+    return any(says(terms(" ".join(w.text for w in f.transcript.words)), needle) for f in index.files if f.transcript)
+
+
+def says_term(text: str, term: str) -> bool:
+    """True when `text` says the avoid `term`: its plain words, or its terms (stop words dropped,
+    plurals folded: "pricing" ~ "prices"), in order, fuzzily at AVOID_MATCH."""
+    return says(plain_words(text), plain_words(term), AVOID_MATCH) or says(terms(text), terms(term), AVOID_MATCH)
+
+
+def says_phrase(spoken_terms: Sequence[str], phrase: str) -> bool:
+    """True when `spoken_terms` (from `terms`) cover the must_include `phrase` (fuzzily: COVER_MATCH)."""
+    return says(spoken_terms, terms(phrase), COVER_MATCH)
