@@ -21,6 +21,7 @@ from fractions import Fraction
 from pydantic import BaseModel, ConfigDict
 
 from ..brief import ResolvedBrief
+from .base import PlanContext
 from .segments import Candidate, VoiceOver
 
 DAY = Fraction(24 * 3600)
@@ -79,3 +80,15 @@ def choose_length(brief: ResolvedBrief, candidates: list[Candidate], voice: Voic
         why += f", bounded by the platform's {float(limit):g} s limit"
         target = limit
     return Length(target=target, reason=f"{why} ({float(target):.2f} s)", keep_all_speech=bool(asked and speech))
+
+
+def with_length(context: PlanContext) -> tuple[PlanContext, Length]:
+    """`context` with its brief's target set by `choose_length` over all the footage's candidates
+    (for a planner that does not choose candidates itself, such as the LLM agent), and the Length."""
+    from .segments import extract_candidates, voice_overs
+
+    candidates = extract_candidates(context.index, context.brief.shot_length)
+    voices = [] if any(c.kind == "speech" for c in candidates) else voice_overs(context.index)
+    length = choose_length(context.brief, candidates, voices[0] if voices else None)
+    brief = context.brief.model_copy(update={"target_duration": length.target})
+    return context.model_copy(update={"brief": brief}), length

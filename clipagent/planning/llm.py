@@ -33,6 +33,7 @@ from ..errors import LLMError, PlanError
 from ..timebase import format_time
 from ..validate import MAX_FEEDBACK, Violation, violation_lines
 from .base import Decision, Plan, PlanContext, Round
+from .length import with_length
 from .llm_client import ChatRequest, LLMClient, LLMConfig, Message, ToolCall, TranscriptLog
 from .tools import QueryEmbedder, Toolbox, ToolResult
 
@@ -83,7 +84,9 @@ class LLMPlanner:
             "Plan the cut for this brief. Start with list_media, find the material with search_shots and "
             "read_transcript, then call submit_edl."
         )
-        return _Run(self, context, task, previous=None).run()
+        context, _ = with_length(context)  # without a duration in the brief: from the content (length.py)
+        plan = _Run(self, context, task, previous=None).run()
+        return plan.model_copy(update={"target_duration": context.brief.target_duration})
 
     def revise(self, context: PlanContext, previous: Plan, feedback: str) -> Plan:
         task = (
