@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from .corpus import cases_briefs, cases_edls, cases_llm, cases_media, cases_outputs, cases_realworld
+from .corpus import cases_briefs, cases_commands, cases_edls, cases_llm, cases_media, cases_outputs, cases_realworld
 from .corpus.harness import Case, Result, Snapshot, Work, assert_case, environment, run
 from .corpus.library import Library, Unavailable
 
 CASES: list[Case] = [
     *cases_briefs.CASES, *cases_edls.CASES, *cases_media.CASES, *cases_outputs.CASES, *cases_llm.CASES,
-    *cases_realworld.CASES,
+    *cases_realworld.CASES, *cases_commands.CASES,
 ]  # fmt: skip
 PARALLEL = min(4, max(2, os.cpu_count() or 2))
 
