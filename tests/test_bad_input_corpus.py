@@ -53,6 +53,8 @@ def _prepare(case: Case, work: Work) -> tuple[Outcome, list[str]]:
 
 
 def _execute(case: Case, outcome: Outcome, argv: list[str], env: dict[str, str]) -> None:
+    if outcome.skipped:
+        return
     try:
         outcome.result = run(case, outcome.work, argv, env)
         outcome.after = Snapshot.of(outcome.work.root)
@@ -61,35 +63,58 @@ def _execute(case: Case, outcome: Outcome, argv: list[str], env: dict[str, str])
             undo()
 
 
-@pytest.fixture(scope="module")
-def outcomes(request, tmp_path_factory) -> dict[str, Outcome]:
-    """Every selected case, set up and run once for the module."""
-    selected = [
-        item.callspec.params["case"] for item in request.session.items
-        if getattr(item, "originalname", "") == "test_bad_input_case" and hasattr(item, "callspec")
-    ]  # fmt: skip
-    library = Library(tmp_path_factory.mktemp("library"))
-    env = environment(tmp_path_factory.mktemp("cache"))
-    runs = tmp_path_factory.mktemp("runs")
-    prepared = {case.id: _prepare(case, Work(runs / f"c{CASES.index(case):03d}", library)) for case in selected}
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        for future in [
-            pool.submit(_execute, case, outcome, argv, env)
-            for case in selected for outcome, argv in [prepared[case.id]] if not outcome.skipped
-        ]:  # fmt: skip
-            future.result()
-    if os.environ.get("CORPUS_LOG"):  # every case's exit, time and output, one JSON line each
-        with open(os.environ["CORPUS_LOG"], "w") as log:
-            for case_id, (outcome, _) in prepared.items():
+class Corpus:
+    """The module's library, cache and run folder, and each case's outcome once it has run."""
+
+    def __init__(self, tmp_path_factory) -> None:
+        self.library = Library(tmp_path_factory.mktemp("library"))
+        self.env = environment(tmp_path_factory.mktemp("cache"))
+        self.runs = tmp_path_factory.mktemp("runs")
+        self.outcomes: dict[str, Outcome] = {}
+
+    def run_all(self, cases: list[Case]) -> None:
+        """Set the cases up one after another, then run them PARALLEL at a time."""
+        prepared = {case.id: self._prepare(case) for case in cases}
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            futures = [pool.submit(_execute, case, *prepared[case.id], self.env) for case in cases]
+            for future in futures:
+                future.result()
+        self.outcomes.update({case_id: outcome for case_id, (outcome, _) in prepared.items()})
+
+    def outcome(self, case: Case) -> Outcome:
+        if case.id not in self.outcomes:  # not run ahead (pytest-xdist gives each worker a share)
+            self.run_all([case])
+        return self.outcomes[case.id]
+
+    def _prepare(self, case: Case) -> tuple[Outcome, list[str]]:
+        return _prepare(case, Work(self.runs / f"c{CASES.index(case):03d}", self.library))
+
+    def log(self, path: str) -> None:
+        """Every case's exit, time and output, one JSON line each (CORPUS_LOG=FILE)."""
+        with open(path, "w") as log:
+            for case_id, outcome in self.outcomes.items():
                 if outcome.result:
                     found = {"id": case_id, "exit": outcome.result.code, "seconds": round(outcome.result.seconds, 1)}
                     log.write(json.dumps({**found, "output": outcome.result.text.strip()[-2000:]}) + "\n")
-    return {case_id: outcome for case_id, (outcome, _) in prepared.items()}
+
+
+@pytest.fixture(scope="module")
+def corpus(request, tmp_path_factory) -> Corpus:
+    """Every selected case, set up and run once for the module (each on demand under pytest-xdist)."""
+    corpus = Corpus(tmp_path_factory)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        corpus.run_all([
+            item.callspec.params["case"] for item in request.session.items
+            if getattr(item, "originalname", "") == "test_bad_input_case" and hasattr(item, "callspec")
+        ])  # fmt: skip
+    yield corpus
+    if os.environ.get("CORPUS_LOG"):
+        corpus.log(os.environ["CORPUS_LOG"])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input_case(case: Case, outcomes: dict[str, Outcome]) -> None:
-    outcome = outcomes[case.id]
+def test_bad_input_case(case: Case, corpus: Corpus) -> None:
+    outcome = corpus.outcome(case)
     if outcome.skipped:
         pytest.skip(outcome.skipped)
     assert outcome.before and outcome.after and outcome.result
