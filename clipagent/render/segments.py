@@ -1,8 +1,9 @@
 """Long timelines in segments: how many clips one ffmpeg process opens at once.
 
 ffmpeg opens every input of a process up front and frees none of its decoders before the end,
-so a process's memory grows with its number of clips (measured here: ~9 MB per clip at 720p,
-~20 MB at 1080p, with single-threaded decoders). A timeline with more clips than one process
+so a process's memory grows with its number of clips (measured here, single-threaded decoders:
+~14 MB per clip at 720p; at 1080p, ~33 MB per clip over a ~60 MB base: 125 MB for 2 clips,
+322 MB for 8, 587 MB for 16, 1.1 GB for 32). A timeline with more clips than one process
 should hold is cut into segments of consecutive clips, cut only where clips meet at a cut (never
 inside a crossfade or dip). Each segment is its own ffmpeg process that decodes, normalises and
 joins its clips and writes raw frames (or raw samples) to a pipe; the processes run one after
@@ -24,13 +25,14 @@ from dataclasses import dataclass
 from ..edl import Placement
 from .builder import Source
 
-DECODE_BUDGET_BYTES = 160 * 2**20
-"""What one segment's picture decoders and per-clip filter buffers may hold (the encoder's own
-memory comes on top: ~150-250 MB for x264 at 1080p)."""
+DECODE_BUDGET_BYTES = 256 * 2**20
+"""What one segment process's clips may hold: with its ~60 MB base, a segment process stays
+near 300 MB, as the encoding process does at 1080p (x264 veryfast: ~330 MB)."""
 
-FRAMES_HELD_PER_CLIP = 10
-"""Frames one open clip holds, measured: its decoder's reference and output frames at the
-source's size, and its filters' frames at the output's."""
+FRAMES_HELD_PER_CLIP = 11
+"""Frames one open clip holds, measured (33 MB a clip at 1080p, 14 MB at 720p): its decoder's
+reference and output frames and its filters' frames, counted at the larger of the source's and
+the output's picture size."""
 
 MAX_VIDEO_CLIPS = 64
 MAX_AUDIO_CLIPS = 48
@@ -50,14 +52,13 @@ class Segment:
 
 def video_clips_per_segment(placements: list[Placement], sources: dict[str, Source], width: int, height: int) -> int:
     """How many clips one picture process may open: DECODE_BUDGET_BYTES over the largest clip's
-    frames (yuv420p, 1.5 bytes a pixel), between 2 and MAX_VIDEO_CLIPS."""
-    largest = 0
-    for p in placements:
-        video = sources[p.clip.media].info.video
-        if video is not None:
-            bytes_per_pixel = 3.0 if "10" in video.pix_fmt or "12" in video.pix_fmt else 1.5
-            largest = max(largest, video.width * video.height * bytes_per_pixel)
-    per_clip = FRAMES_HELD_PER_CLIP * (largest + width * height * 1.5)
+    frames (yuv420p: 1.5 bytes a pixel, 3 for 10- and 12-bit), between 2 and MAX_VIDEO_CLIPS:
+    7 at 1080p, 17 at 720p."""
+    largest = width * height * 1.5
+    for video in {sources[p.clip.media].info.video for p in placements} - {None}:
+        bytes_per_pixel = 3.0 if "10" in video.pix_fmt or "12" in video.pix_fmt else 1.5
+        largest = max(largest, video.width * video.height * bytes_per_pixel)
+    per_clip = FRAMES_HELD_PER_CLIP * largest
     return int(max(2, min(MAX_VIDEO_CLIPS, DECODE_BUDGET_BYTES // max(per_clip, 1))))
 
 
