@@ -16,6 +16,12 @@ the whole process tree every 0.2 s (moviepy runs several ffmpeg processes at onc
 
 Media (six 8 s 1280x720 30 fps H.264+AAC sources from lavfi, a logo PNG, a 40 s music bed)
 is generated once into bench/results/media/ (git-ignored); outputs go to bench/results/out/.
+
+The many-clips case (issue 10, kind 3; `--many-clips-only` runs it alone): 300 clips of 0.1-0.3 s
+from ten 12 s 1920x1080 sources, in an order that jumps back and forth in every source, rendered
+at 1080p by the CLI; and the first 150 of them, to show time linear in the output's length.
+Targets: peak RSS of any one process <= 400 MB, and seconds per output second of the 300-clip
+cut within 15% of the 150-clip cut's.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ TARGETS = {
     "clipagent_vs_floor_max": 1.15,
     "moviepy_vs_clipagent_min": 5.0,
     "clipagent_peak_mb_max": 300.0,
+    "many_clips_peak_mb_max": 400.0,
+    "many_clips_linearity_max": 1.15,
 }
 
 # ---- 1. media -------------------------------------------------------------------------------
@@ -503,6 +511,108 @@ def write_readme(table: str, info: dict) -> None:
     README.write_text(text, encoding="utf-8")
 
 
+# ---- 5. many clips (issue 10, kind 3) ---------------------------------------------------------
+
+MANY_MEDIA = RESULTS / "many"
+MANY_SOURCES = 10
+MANY_SECONDS = 12
+MANY_CLIPS = 300
+
+
+def ensure_many_media() -> list[str]:
+    """Ten 12 s 1920x1080 30 fps H.264+AAC sources (a keyframe a second, as cameras write),
+    each a different hue of testsrc2 with its own tone; made once."""
+    MANY_MEDIA.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i in range(MANY_SOURCES):
+        path = MANY_MEDIA / f"src{i}.mp4"
+        names.append(path.name)
+        if path.exists():
+            continue
+        print(f"  making {path.relative_to(REPO)}", file=sys.stderr)
+        tmp = path.with_suffix(".tmp.mp4")
+        _ffmpeg(
+            "-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30:d={MANY_SECONDS},hue=h={36 * i}",
+            "-f", "lavfi", "-i", _speech(150 + 20 * i, 1.5, 0.9).replace(f"d={SOURCE_SECONDS}", f"d={MANY_SECONDS}"),
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-g", "30",
+            "-c:a", "aac", "-b:a", "128k", "-shortest", str(tmp),
+        )  # fmt: skip
+        tmp.replace(path)
+    return names
+
+
+def many_clips_edl(names: list[str], count: int):
+    """`count` clips of 3, 6 or 9 frames; clip k takes source 7k mod 10 from (37k mod 110)/10 s
+    on, so every source is visited out of order, back and forth."""
+    from clipagent.edl import EDL
+
+    clips = []
+    for k in range(count):
+        start = Fraction((37 * k) % 110, 10)
+        clips.append({"id": f"c{k}", "media": f"s{(7 * k) % MANY_SOURCES}", "src_in": str(start),
+                      "src_out": str(start + Fraction(3 * (1 + k % 3), 30))})  # fmt: skip
+    return EDL.model_validate({
+        "title": f"{count} clips", "media_root": ".",
+        "output": {"width": 1920, "height": 1080, "fps": 30, "loudness_lufs": -14},
+        "media": [{"id": f"s{i}", "path": name} for i, name in enumerate(names)],
+        "clips": clips,
+    })  # fmt: skip
+
+
+def run_many_clips() -> dict:
+    from clipagent.edl import dump_edl, timeline_frames
+
+    names = ensure_many_media()
+    rows = []
+    for count in (MANY_CLIPS // 2, MANY_CLIPS):
+        edl = many_clips_edl(names, count)
+        edl_path = MANY_MEDIA / f"edl{count}.json"
+        edl_path.write_text(dump_edl(edl), encoding="utf-8")
+        out = OUT / f"many{count}.mp4"
+        out.unlink(missing_ok=True)
+        command = ["--script", str(CLIPAGENT), "render", str(edl_path), "-o", str(out), "--encoder", "libx264"]
+        result = measure(f"many{count}", command)
+        seconds = Fraction(timeline_frames(edl), 30)
+        check = check_output(f"many{count}", out, seconds, Fraction(30))
+        rows.append({"clips": count, "output_s": float(seconds), **result, "check": check})
+        print(f"  many clips: {count} clips, {float(seconds):.1f} s of 1080p in {result['wall_s']:.1f} s, "
+              f"peak {result['peak_mb']:.0f} MB, tree {result['tree_sum_mb']:.0f} MB", file=sys.stderr)  # fmt: skip
+    return {"rows": rows}
+
+
+def many_clips_table(many: dict) -> str:
+    rows = many["rows"]
+    per_s = [r["wall_s"] / r["output_s"] for r in rows]
+    linearity = per_s[1] / per_s[0]
+    peak = max(r["peak_mb"] for r in rows)
+    verdict = lambda ok: "**PASS**" if ok else "**FAIL**"  # noqa: E731
+    lines = [
+        "### Many clips (issue 10, kind 3)",
+        "",
+        f"Clips of 3, 6 or 9 frames from ten {MANY_SECONDS} s 1920x1080 30 fps sources, visited back and forth; "
+        "1080p output, x264 veryfast CRF 20; one run each.",
+        "",
+        "| clips | output (s) | wall (s) | s per output s | CPU (s) | largest process peak RSS (MB) "
+        "| tree sum, sampled (MB) | frames | within 1 frame |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r, s in zip(rows, per_s):
+        lines.append(
+            f"| {r['clips']} | {r['output_s']:.1f} | {r['wall_s']:.1f} | {s:.2f} | {r['cpu_s']:.1f} | {r['peak_mb']:.0f} | "
+            f"{r['tree_sum_mb']:.0f} | {r['check']['frames']} | {'yes' if r['check']['within_one_frame'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "| target | measured | result |",
+        "|---|---:|---|",
+        f"| peak RSS of any one process ≤ {TARGETS['many_clips_peak_mb_max']:.0f} MB | {peak:.0f} MB | "
+        f"{verdict(peak <= TARGETS['many_clips_peak_mb_max'])} |",
+        f"| s per output s, {rows[1]['clips']} clips / {rows[0]['clips']} clips ≤ {TARGETS['many_clips_linearity_max']:.2f} "
+        f"| {linearity:.2f} | {verdict(linearity <= TARGETS['many_clips_linearity_max'])} |",
+    ]
+    return "\n".join(lines)
+
+
 # ---- main -----------------------------------------------------------------------------------
 
 
@@ -514,6 +624,8 @@ def main() -> None:
                         help="the source the floor transcodes (default auto: the one whose plain-transcode CPU "
                         "cost per second is nearest the EDL's duration-weighted average)")  # fmt: skip
     parser.add_argument("--ways", default="clipagent,moviepy,floor", help="comma-separated subset to run")
+    parser.add_argument("--many-clips-only", action="store_true", help="run only the many-clips case and print it")
+    parser.add_argument("--no-many-clips", action="store_true", help="skip the many-clips case")
     parser.add_argument("--clipagent-src", type=Path, metavar="DIR",
                         help="run the clipagent package in DIR/clipagent (a patched copy) instead of the installed "
                         "one, to measure a change; not allowed with --write-readme")  # fmt: skip
@@ -527,14 +639,21 @@ def main() -> None:
     ways = [w.strip() for w in args.ways.split(",") if w.strip()]
     if set(ways) - {"clipagent", "moviepy", "floor"}:
         parser.error(f"--ways takes clipagent, moviepy, floor; got {args.ways!r}")
+    if args.write_readme and args.no_many_clips:
+        parser.error("--write-readme records the many-clips case too; drop --no-many-clips")
     if args.write_readme and set(ways) != {"clipagent", "moviepy", "floor"}:
         parser.error("--write-readme needs all three ways")
 
     from clipagent.edl import dump_edl, timeline_frames
 
     print("setup", file=sys.stderr)
-    ensure_media()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.many_clips_only:
+        if args.write_readme:
+            parser.error("--write-readme needs the whole benchmark; drop --many-clips-only")
+        print(many_clips_table(run_many_clips()))
+        return
+    ensure_media()
     edl = build_edl()
     edl_path = RESULTS / "edl.json"
     edl_path.write_text(dump_edl(edl), encoding="utf-8")
@@ -575,6 +694,10 @@ def main() -> None:
             print(f"{r['way']:10s} {r['wall_s']:.2f} s wall {r['cpu_s']:.2f} s CPU peak {r['peak_mb']:.1f} MB")
     else:
         table = render_table(summarise(runs), duration, floor_source, checks, args.repeats, costs, mean_cost)
+        if not args.no_many_clips:
+            many = run_many_clips()
+            (RESULTS / "latest-many-clips.json").write_text(json.dumps(many, indent=2), encoding="utf-8")
+            table += "\n\n" + many_clips_table(many)
         print(f"\nclipagent {info['clipagent']}; {info['nproc']} CPU(s), {info['cpu']}; ffmpeg {info['ffmpeg']}\n")
         print(table)
         if args.write_readme:
