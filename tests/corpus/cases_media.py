@@ -121,6 +121,20 @@ def _captioned(phrase: str):
     return check
 
 
+def _sound_measured(*names: str):
+    """Each named file is in the index with its loudness measured: its audio was decoded (downmixed),
+    not skipped or failed."""
+
+    def check(work: Work, result) -> None:
+        files = {entry["path"]: entry for entry in json.loads(result.stdout)["files"]}
+        for name in names:
+            assert name in files, f"{name} is not in the index: {sorted(files)}"
+            audio = files[name]["audio"] or {}
+            assert isinstance(audio.get("integrated_lufs"), float), f"{name}: no loudness measured: {audio}"
+
+    return check
+
+
 def srt(*cues: tuple[str, str, str]) -> str:
     return "\n".join(f"{n}\n{a} --> {b}\n{text}\n" for n, (a, b, text) in enumerate(cues, start=1))
 
@@ -189,9 +203,12 @@ CASES = [
     Case("render-dash-name", M, 8, validate("good.mp4", "-y.mp4", render=True, root="."), 0, check=_rendered),
     Case("render-hlg", M, 9, validate("hlg.mp4", render=True), 0, check=_rendered),
     Case("render-interlaced", M, 9, validate("interlaced.mp4", render=True), 0, check=_rendered),
-    Case("analyze-aac-6-channels", M, 5, analyze("aac6.mp4"), 0, ("aac6.mp4",)),
-    Case("analyze-aac-8-channels", M, 5, analyze("aac8.mp4"), 0, ("aac8.mp4",)),
-    Case("analyze-pcm-16-channels", M, 5, analyze("pcm16.mov", "good.mp4"), 0, ("pcm16.mov", "good.mp4")),
+    Case("analyze-aac-6-channels", M, 5, analyze("aac6.mp4"), 0, check=_sound_measured("aac6.mp4")),
+    Case("analyze-aac-8-channels", M, 5, analyze("aac8.mp4"), 0, check=_sound_measured("aac8.mp4")),
+    Case("analyze-16-channels-aac-and-pcm", M, 5, analyze("pcm16.mov", "aac16.mp4", "good.mp4"), 0,
+         check=_sound_measured("pcm16.mov", "aac16.mp4", "good.mp4")),  # fmt: skip
+    Case("analyze-pcm-8-and-10-channels", M, 5, analyze("pcm8.mov", "pcm10.mov"), 0,
+         check=_sound_measured("pcm8.mov", "pcm10.mov")),  # fmt: skip
     Case("analyze-protocol-like-names", M, 8, analyze("good.mp4:take:2.mp4", "other.mp4:2024-05-01T10:30:00.mp4"), 0,
          ("take:2.mp4", "2024-05-01T10:30:00.mp4")),  # fmt: skip
     Case("analyze-unusable-files-skipped", M, None, analyze("good.mp4", "empty.mp4", "notes.mp4", "truncated.mp4"), 0,

@@ -100,6 +100,7 @@ RECIPES: dict[str, Callable[[Path], None]] = {
     "front-index.mp4": _truncated(0.5, faststart=True),
     "aac6.mp4": _multichannel(6, "5.1", "aac"),
     "aac8.mp4": _multichannel(8, "7.1", "aac"),
+    "aac16.mp4": _multichannel(16, None, "aac"),
     "pcm8.mov": _multichannel(8, "7.1", "pcm_s16le"),
     "pcm10.mov": _multichannel(10, None, "pcm_s16le"),
     "pcm16.mov": _multichannel(16, None, "pcm_s16le"),
