@@ -161,6 +161,33 @@ def _one_sentence(work: Work, result) -> None:
     assert Fraction(report["duration"]) <= Fraction(3, 2), f"a {report['duration']} s cut for a 1 s target"
 
 
+SHORT_TALK = srt(("00:00:00,100", "00:00:00,900", "Hello and welcome."),
+                 ("00:00:01,000", "00:00:01,900", "Today we test."))  # fmt: skip
+
+
+def edit_of(name: str):
+    """A 2 s talk made of library file `name` with a sidecar; edit --dry-run for a 1.8 s cut."""
+
+    def setup(work: Work) -> list[str]:
+        work.copy(name, "talk." + name.rsplit(".", 1)[1])
+        work.write("media/talk.srt", SHORT_TALK)
+        work.brief("duration: 1.8\npace: fast")
+        return ["edit", "brief.md", "media", "-o", "out", *EDIT_FAST, "--dry-run"]
+
+    return setup
+
+
+def _plan_says(*words: str):
+    """plan.md says what was done to the picture (issue 10 kind 9: "Say so in plan.md")."""
+
+    def check(work: Work, result) -> None:
+        plan = work.path("out/plan.md").read_text(encoding="utf-8").lower()
+        missing = [word for word in words if word not in plan]
+        assert not missing, f"plan.md does not say {missing}:\n{plan[-1500:]}"
+
+    return check
+
+
 def _utf16_edit(work: Work) -> list[str]:
     talk(work)
     work.write("media/talk.srt", TALK, encoding="utf-16")
@@ -203,6 +230,8 @@ CASES = [
     Case("render-dash-name", M, 8, validate("good.mp4", "-y.mp4", render=True, root="."), 0, check=_rendered),
     Case("render-hlg", M, 9, validate("hlg.mp4", render=True), 0, check=_rendered),
     Case("render-interlaced", M, 9, validate("interlaced.mp4", render=True), 0, check=_rendered),
+    Case("edit-hlg-says-tone-mapped", M, 9, edit_of("hlg.mp4"), 0, check=_plan_says("tone")),
+    Case("edit-interlaced-says-deinterlaced", M, 9, edit_of("interlaced.mp4"), 0, check=_plan_says("deinterlac")),
     Case("analyze-aac-6-channels", M, 5, analyze("aac6.mp4"), 0, check=_sound_measured("aac6.mp4")),
     Case("analyze-aac-8-channels", M, 5, analyze("aac8.mp4"), 0, check=_sound_measured("aac8.mp4")),
     Case("analyze-16-channels-aac-and-pcm", M, 5, analyze("pcm16.mov", "aac16.mp4", "good.mp4"), 0,
