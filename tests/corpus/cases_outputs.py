@@ -55,14 +55,22 @@ def edit_to(target: str, prepare=None, dry_run: bool = True):
 
 
 def _locked(work: Work) -> None:
-    """A directory root cannot write into either: chattr +i (immutable), undone after the run."""
+    """A read-only directory: mode 0555, or for root (who writes anyway) chattr +i (immutable);
+    undone after the run."""
     locked = work.path("locked")
     locked.mkdir()
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode:
+    if os.geteuid() != 0:
+        locked.chmod(0o555)
+        work.cleanup.append(lambda: locked.chmod(0o755))
+    elif shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode:
         pytest.skip("chattr +i is not available here")
-    work.cleanup.append(lambda: subprocess.run(["chattr", "-i", str(locked)], check=True))
-    if os.access(locked, os.W_OK) and _writable(locked):
-        pytest.skip("an immutable directory is still writable here")
+    else:
+        work.cleanup.append(lambda: subprocess.run(["chattr", "-i", str(locked)], check=True))
+    if _writable(locked):
+        for undo in work.cleanup:
+            undo()
+        work.cleanup.clear()
+        pytest.skip("a read-only directory is still writable here")
 
 
 def _writable(folder: Path) -> bool:
