@@ -26,7 +26,7 @@ from .analysis.index import AnalyzeOptions, Reporter, SilentReporter, analyze_fo
 from .analysis.models import MediaIndex
 from .brief import BriefError, ResolvedBrief, load_brief
 from .edl import dump_edl, load_edl
-from .errors import BadInputError, LLMError, MediaError, PlanError, ReviewFailedError
+from .errors import BadInputError, LLMError, MediaError, OutputPathError, PlanError, ReviewFailedError
 from .files import check_output_dir, claim, clean_stale, output_errors, write_output
 from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, plan_markdown, publish, read_report, write_outputs
 from .planning.base import Plan, PlanContext, Planner
@@ -118,7 +118,7 @@ def run_revise(
     brief_path, media_dir = Path(previous_report.brief), Path(previous_report.media_dir)
     brief = load_brief(brief_path).resolve()
     _check_brief_files(brief, media_dir)
-    _check_before_work(out_dir, options)
+    _check_before_work(out_dir, options, history=True)
     options = options.model_copy(
         update={"planner": _revise_planner(options, previous_report), "analyze": previous_report.analyze_options}
     )
@@ -212,11 +212,14 @@ def _check_review(result: EditResult, options: EditOptions) -> None:
     )
 
 
-def _check_before_work(out_dir: Path, options: EditOptions) -> None:
-    """Before any analysis: the output folder can be written (OutputPathError), and a requested
-    encoder works here (BadInputError from `choose_encoder`; not for --dry-run, which encodes
-    nothing)."""
+def _check_before_work(out_dir: Path, options: EditOptions, *, history: bool = False) -> None:
+    """Before any analysis: the output folder can be written (OutputPathError), with `history`
+    (revise) its history/ is a folder, and a requested encoder works here (BadInputError from
+    `choose_encoder`; not for --dry-run, which encodes nothing)."""
     check_output_dir(out_dir, OUTPUT_FILES)
+    if history and (out_dir / "history").exists() and not (out_dir / "history").is_dir():
+        raise OutputPathError(f"{out_dir / 'history'} is a file where revise keeps the earlier versions",
+                              path=out_dir / "history", hint="move it away, then run revise again")  # fmt: skip
     if options.encoder != "auto" and not options.dry_run:
         from .ffmpeg import find_ffmpeg
         from .render.encoders import choose_encoder

@@ -362,3 +362,15 @@ def test_an_unwritable_cache_is_said_once_and_the_analysis_goes_on(media_dir, re
     assert code == 0
     err = capsys.readouterr().err
     assert err.count("could not be written") == 1 and str(readonly_dir / "cache") in err
+
+
+def test_revise_with_a_file_named_history_is_refused_before_analysis(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--dry-run"]) == 0
+    (out / "history").write_text("not a folder")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    _no_work(monkeypatch)
+    assert main(["revise", str(out), "make it 2 seconds shorter", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'history'} is a file" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
