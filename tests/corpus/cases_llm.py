@@ -20,8 +20,6 @@ from .harness import EDIT_FAST, Case, Work
 
 TOOL_RESULT_CAP = 64_000
 """Bytes: the largest tool result the model may be sent (the first violations plus counts)."""
-TRANSCRIPT_CAP = 2_000_000
-"""Bytes: llm-transcript.jsonl of a whole failed run (8 submissions of a 10,000-clip EDL)."""
 
 
 def hostile(edl: dict, planner: str = "llm"):
@@ -56,8 +54,9 @@ def _bounded_feedback(work: Work, result) -> None:
     assert sizes, "the model was never sent a tool result"
     assert max(sizes) <= TOOL_RESULT_CAP, f"a tool result of {max(sizes)} bytes went to the model"
     transcript = work.path("out/llm-transcript.jsonl")
-    if transcript.exists():
-        assert transcript.stat().st_size <= TRANSCRIPT_CAP, f"llm-transcript.jsonl is {transcript.stat().st_size} bytes"
+    if transcript.exists():  # linear in the conversation: each submission once, not every request's history again
+        cap = (len(json.dumps(INSIDE_WORDS)) + TOOL_RESULT_CAP) * (len(server.requests) + 1)
+        assert transcript.stat().st_size <= cap, f"llm-transcript.jsonl is {transcript.stat().st_size} bytes"
     codes = json.dumps([request.tool_results()[-1]["content"] for request in server.requests[1:2]])
     assert "cut_inside_word" in codes, f"the feedback does not name the violation: {codes[:500]}"
     _named_transcript_exists(work, result)
