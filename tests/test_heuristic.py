@@ -429,3 +429,16 @@ def test_search_finds_a_misheard_phrase(misheard):
     assert hits and "free tips" in hits[0].words
     hits = search(misheard[1], "pricing")  # only "prizing" was heard
     assert [h.words for h in hits] == ["Our prizing is simple and fair."]
+
+
+def test_search_finds_pictures_by_name_and_look_without_words_or_clip(footage):
+    from clipagent.analysis.search import search
+
+    _, index, _ = footage
+    hits = search(index, "the oven")
+    shots = index.file("broll-oven").shots.shots
+    named = [h for h in hits if h.name_score is not None]
+    assert [h.file_id for h in named] == ["broll-oven"] * len(shots)  # its name says it; no words, no CLIP
+    assert [h.shot for h in named] == [s.index for s in sorted(shots, key=lambda s: (-s.quality, s.index))]
+    spoken = [h for h in hits if h.name_score is None]
+    assert [h.file_id for h in spoken] == ["talk-b"] and "oven" in spoken[0].words  # "The oven runs hot"

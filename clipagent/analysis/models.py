@@ -52,6 +52,14 @@ class Shot(_Frozen):
     motion: float
     """Mean absolute difference between consecutive frames, 0..1."""
 
+    @property
+    def quality(self) -> float:
+        """0..1 from the visual signals: crisp (0.4), well exposed (0.3), not clipped (0.2), some
+        movement (0.1). What the planner and search rank pictures by without CLIP."""
+        exposure = 1 - min(1.0, abs(self.brightness - 0.5) * 2)
+        movement = min(1.0, self.motion * 20)
+        return round(0.4 * self.sharpness + 0.3 * exposure + 0.2 * (1 - self.clipped) + 0.1 * movement, 4)
+
 
 class ShotList(_Frozen):
     detector: str

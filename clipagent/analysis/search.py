@@ -7,6 +7,8 @@ orders the units it has evidence for (BM25 > 0, or a CLIP vector), and the ranki
 by reciprocal rank (Cormack et al. 2009), which needs no score calibration between them. CLIP
 takes part only when the index has embeddings and the same model loads for the query. Words
 match fuzzily (match.py), so a recognition error ("free tips" for "three tips") is still found.
+A third ranking, by the file's name and the shot's visual quality, finds pictures without words
+or CLIP ("city" finds broll_city.mp4's best-looking shots).
 
 This is a library function first: the LLM planner calls `search` as a tool.
 """
@@ -18,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,6 +57,9 @@ class SearchHit(BaseModel):
     """BM25 of the words spoken in the range; None when no query term is spoken there."""
     clip_score: float | None
     """Best cosine similarity of the query to the shot's keyframes; None without embeddings."""
+    name_score: float | None = None
+    """The share of the query's terms the file's name says (fuzzily), plus up to 0.1 for the shot's
+    visual quality; None when the name says none of them."""
     words: str
     keyframe: str | None
     """Cache blob of the shot's first keyframe (for contact sheets)."""
@@ -67,6 +72,15 @@ class _Unit:
         self.words: list[Word] = [w for w in words if start <= (w.start + w.end) / 2 < end]
         self.sequence = tokens(" ".join(w.text for w in self.words))
         self.terms = Counter(self.sequence)
+        shots = file.shots.shots if file.shots else []
+        self.quality = shots[shot].quality if shot is not None and shot < len(shots) else 0.5
+
+
+def name_tokens(path: str) -> list[str]:
+    """The terms of a file name (folders included, extension dropped): "b-roll/city_night.mp4" ->
+    [b, roll, city, night]."""
+    stem = PurePosixPath(path.replace("\\", "/")).with_suffix("").as_posix()
+    return tokens(re.sub(r"[_\-./]+", " ", stem))
 
 
 def tokens(text: str) -> list[str]:
@@ -148,6 +162,23 @@ def clip_scores(units: Sequence[_Unit], query_vector: np.ndarray | None) -> list
     return scores
 
 
+def name_scores(units: Sequence[_Unit], query_terms: list[str]) -> list[float]:
+    """The third ranker, for pictures without words or CLIP (b-roll is often named for what it
+    shows): the share of the query's terms that the file name says (match.similar_terms), plus
+    0.1 x the shot's visual quality (`Shot.quality`) to order the shots of one file; 0 when the name
+    says no query term."""
+    wanted = set(query_terms)
+    cache: dict[str, float] = {}
+    scores = []
+    for unit in units:
+        if unit.file.path not in cache:
+            said = name_tokens(unit.file.path)
+            cache[unit.file.path] = sum(1 for t in wanted if similar_terms(t, said)) / len(wanted) if wanted else 0.0
+        share = cache[unit.file.path]
+        scores.append(share + 0.1 * unit.quality if share > 0 else 0.0)
+    return scores
+
+
 def _ranks(scores: Sequence[float | None], keep) -> dict[int, int]:
     """Rank (1 = best) of each unit index whose score passes `keep`."""
     order = sorted((i for i, s in enumerate(scores) if s is not None and keep(s)), key=lambda i: -scores[i])
@@ -159,11 +190,10 @@ def search(index: MediaIndex, query: str, query_vector: np.ndarray | None = None
     units = search_units(index)
     text = bm25_scores(units, tokens(query))
     visual = clip_scores(units, query_vector)
-    text_ranks = _ranks(text, lambda s: s > 0)
-    visual_ranks = _ranks(visual, lambda s: True)
+    names = name_scores(units, tokens(query))
+    rankings = (_ranks(text, lambda s: s > 0), _ranks(visual, lambda s: True), _ranks(names, lambda s: s > 0))
     fused = {
-        i: sum(1 / (RRF_K + ranks[i]) for ranks in (text_ranks, visual_ranks) if i in ranks)
-        for i in set(text_ranks) | set(visual_ranks)
+        i: sum(1 / (RRF_K + ranks[i]) for ranks in rankings if i in ranks) for i in set().union(*rankings)
     }
     best = sorted(fused, key=lambda i: (-fused[i], units[i].file.path, units[i].start))[:limit]
     return [
@@ -176,6 +206,7 @@ def search(index: MediaIndex, query: str, query_vector: np.ndarray | None = None
             score=round(fused[i], 6),
             text_score=round(text[i], 4) if text[i] > 0 else None,
             clip_score=round(visual[i], 4) if visual[i] is not None else None,
+            name_score=round(names[i], 4) if names[i] > 0 else None,
             words=" ".join(w.text for w in units[i].words),
             keyframe=units[i].keyframe,
         )

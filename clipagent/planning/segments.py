@@ -90,10 +90,8 @@ class Candidate(_Frozen):
 
 
 def shot_quality(shot: Shot) -> float:
-    """0..1 from the shot's signals: crisp, well exposed, not clipped, some movement."""
-    exposure = 1 - min(1.0, abs(shot.brightness - 0.5) * 2)
-    movement = min(1.0, shot.motion * 20)
-    return round(0.4 * shot.sharpness + 0.3 * exposure + 0.2 * (1 - shot.clipped) + 0.1 * movement, 4)
+    """0..1 from the shot's signals: crisp, well exposed, not clipped, some movement (`Shot.quality`)."""
+    return shot.quality
 
 
 def extract_candidates(index: MediaIndex, shot_length: ShotLength) -> list[Candidate]:

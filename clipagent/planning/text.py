@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 
 from ..analysis.models import IndexedFile, MediaIndex, Word
 from ..analysis.match import AVOID_MATCH, COVER_MATCH, says
+from ..analysis.search import name_tokens
 from ..analysis.search import tokens as terms
 
 _WORD = re.compile(r"[\w']+")
@@ -41,8 +42,7 @@ def content_terms(description: str) -> list[str]:
 
 def name_terms(path: str) -> list[str]:
     """The terms of a file name, the only text b-roll has: "b-roll/city_night.mp4" -> [city, night]."""
-    stem = PurePosixPath(normal_path(path)).with_suffix("").as_posix()
-    return terms(re.sub(r"[_\-./]+", " ", stem))
+    return name_tokens(normal_path(path))
 
 
 def plain_words(text: str) -> list[str]:
