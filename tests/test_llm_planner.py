@@ -482,3 +482,16 @@ def test_one_answer_runs_at_most_16_tool_calls(llm_server, context):
     answered = [m for m in server.requests[1].messages if m["role"] == "tool"]
     assert len(answered) == MAX_TOOL_CALLS_PER_TURN and plan.review.ok
     assert any("1000 tool calls in one turn" in note for note in plan.notes)
+
+
+def test_an_identical_resubmission_is_answered_without_a_second_review(context, monkeypatch):
+    import clipagent.planning.review as review
+
+    reviews = []
+    real = review.review_edl
+    monkeypatch.setattr(review, "review_edl", lambda *a, **k: reviews.append(1) or real(*a, **k))
+    box = Toolbox(context)
+    bad = json.dumps({"edl": {"clips": [clip("c1", "talk", 0.0, 3.0)]}})
+    first, again = box.call("submit_edl", bad), box.call("submit_edl", bad)
+    assert again.text == first.text and not again.passed and len(reviews) == 1
+    assert box.call("submit_edl", json.dumps({"edl": VALID})).passed and len(reviews) == 2

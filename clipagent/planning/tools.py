@@ -217,6 +217,8 @@ class Toolbox:
         self.context = context
         self.query_embedder = query_embedder
         self.current = current
+        self._last_submission: tuple[str, ToolResult] | None = None
+        """(the submitted EDL's JSON, its result): an identical resubmission is answered from it."""
 
     def specs(self) -> list[ToolSpec]:
         names = [n for n in TOOLS if n != "current_edl" or self.current is not None]
@@ -286,6 +288,16 @@ class Toolbox:
         return _ok("read_transcript", result)
 
     def _submit_edl(self, args: SubmitEdlArgs) -> ToolResult:
+        """Parse, add the brief's layers, review. The same EDL submitted again gets the same answer
+        without a second review (a weak or hostile model resubmitting 10,000 clips each round)."""
+        key = json.dumps(args.edl, sort_keys=True, default=str)
+        if self._last_submission is not None and self._last_submission[0] == key:
+            return self._last_submission[1]
+        result = self._review_submission(args)
+        self._last_submission = (key, result)
+        return result
+
+    def _review_submission(self, args: SubmitEdlArgs) -> ToolResult:
         from .review import review_edl
 
         data, refused = self._with_index_media(args.edl)
