@@ -8,6 +8,7 @@ Every problem is a `BriefError` naming the file, the field and the reason.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from collections import Counter
@@ -282,16 +283,32 @@ class ResolvedBrief(_Model):
 # ---- parsing ----------------------------------------------------------------------------------
 
 
+MAX_BRIEF_BYTES = 10_000_000
+"""A brief file is at most 10 MB (a brief is a page of text)."""
+_BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)  # fmt: skip
+
+
 def load_brief(path: str | Path) -> Brief:
+    """A Brief from a file: UTF-8, or UTF-16/UTF-32/UTF-8 with a byte-order mark (as Windows
+    editors save); BriefError when missing, unreadable, over `MAX_BRIEF_BYTES`, or not such text."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_BRIEF_BYTES:
+            raise BriefError(f"{path}: over {MAX_BRIEF_BYTES // 1_000_000} MB; a brief is a page of text")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise BriefError(f"brief not found: {path}") from None
-    except UnicodeDecodeError:
-        raise BriefError(f"{path}: not UTF-8 text", hint="save the brief as UTF-8") from None
     except OSError as exc:
         raise BriefError(f"cannot read brief {path}: {exc.strerror or exc}") from None
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        raise BriefError(f"{path}: not {encoding.upper().removesuffix('-SIG')} text",
+                         hint="save the brief as UTF-8") from None  # fmt: skip
     return parse_brief(text, source=str(path))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from fractions import Fraction
 from pathlib import Path
 
@@ -415,3 +416,22 @@ def test_blank_lines_before_the_front_matter_are_allowed_and_lines_stay_right():
     assert error_of("\n\n---\nduration: 1\nduration: 2\n---\n").startswith(
         "brief.md: line 5: field `duration` is given twice (lines 4 and 5)"
     )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_a_brief_saved_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    path = tmp_path / "brief.md"
+    text = "---\nduration: 12\ntitle: Café\n---\n# Direction\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    path.write_bytes(data)
+    brief = load_brief(path)
+    assert (brief.duration, brief.title) == (12, "Café")
+
+
+def test_text_in_another_encoding_is_refused_plainly(tmp_path):
+    path = tmp_path / "brief.md"
+    path.write_bytes("---\ntitle: Café\n---\n".encode("cp1252"))
+    with pytest.raises(BriefError, match=r"brief.md: not UTF-8 text\n  hint: save the brief as UTF-8"):
+        load_brief(path)
