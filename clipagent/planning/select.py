@@ -186,7 +186,10 @@ def _units(seconds: Fraction, unit: Fraction) -> int:
 
 
 def _knapsack(pool: list[Scored], capacity: int, unit: Fraction) -> tuple[np.ndarray, np.ndarray]:
-    """best[c]: the most value of speech totalling exactly c units (-inf: no such total)."""
+    """best[c]: the most value of speech totalling exactly c units (-inf: no such total). No total
+    exceeds the pool's own length, so neither does the table (a 24 h target over an hour of talk
+    needs an hour's table, not a day's)."""
+    capacity = min(capacity, sum(max(_units(s.candidate.duration, unit), 0) for s in pool))
     best = np.full(max(capacity, 0) + 1, -np.inf)
     best[0] = 0.0
     keep = np.zeros((len(pool), best.size), dtype=bool)
