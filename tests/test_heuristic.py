@@ -379,9 +379,12 @@ def test_the_knapsack_fills_the_budget_where_greedy_would_not():
 
 def test_word_level_fuzzy_matching_and_its_thresholds():
     from clipagent.analysis.match import AVOID_MATCH, find_phrase, says
+    from clipagent.analysis.search import tokens as terms
 
     assert says(["here", "are", "free", "tip"], ["three", "tip"])  # tiny.en's "free tips"
-    assert find_phrase(["so", "free", "tip", "today"], ["three", "tip"]) == 1
+    assert find_phrase(["so", "free", "tip", "today"], ["three", "tip"]) == (1, 3)
+    heard = terms("It turns off of the ginto -affinished cut.")  # tiny.en on the samples: 5 terms for 6
+    assert find_phrase(heard, terms("turns raw footage into a finished cut")) == (0, 5)  # anchored, garbled
     assert not says(["free"], ["three"])  # one misheard word alone is not enough
     assert not says(["fresh", "bread", "every", "evening"], ["fresh", "bread", "every", "morning"])
     assert not says(["umbrella"], ["um"]) and not says(["uh"], ["um"], AVOID_MATCH)  # whole words only

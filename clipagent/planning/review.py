@@ -108,9 +108,9 @@ def where_spoken(index: MediaIndex, phrase: str) -> tuple[IndexedFile, Fraction,
     for file in index.files:
         words = file.transcript.words if file.transcript else []
         flat = [(term, k) for k, word in enumerate(words) for term in terms(word.text)]
-        at = find_phrase([term for term, _ in flat], needle, COVER_MATCH)
-        if at is not None:
-            return file, words[flat[at][1]].start, words[flat[at + len(needle) - 1][1]].end
+        found = find_phrase([term for term, _ in flat], needle, COVER_MATCH)
+        if found is not None:
+            return file, words[flat[found[0]][1]].start, words[flat[found[1] - 1][1]].end
     return None
 
 
