@@ -378,3 +378,11 @@ def test_tighten_ae_example_from_recognised_words_then_from_speech_regions(tmp_p
     assert 14.5 <= float(timeline_duration(result.plan.edl)) <= 19
     assert max(pauses(render_small(result.plan.edl, media, tmp_path / "regions.mp4")), default=0.0) <= 0.9
     assert "speech signal for ae-example: speech regions" in (tmp_path / "regions" / "plan.md").read_text()
+
+
+def test_a_voice_over_longer_than_the_duration_fades_out_and_says_so(voice_over):
+    root, index = voice_over
+    context = tighten_context(root, index, "---\nduration: 2.5\ncaptions: off\n---\nThe city.\n")
+    plan = HeuristicPlanner().plan(context)
+    assert plan.edl.music is not None and plan.edl.music.media == "narration" and plan.edl.music.fade_out == 1
+    assert any("longer than the 2.5 s cut" in n for n in plan.notes)

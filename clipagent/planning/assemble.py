@@ -127,8 +127,12 @@ def assemble(
     music = None
     if voice is not None:
         media[voice.file_id] = MediaRef(id=voice.file_id, path=voice.path)
+        cut_short = voice.duration > total + Fraction(1, 10)
         music = Music(media=voice.file_id, src_in=voice.start, gain_db=0.0, duck=False, loop=False,
-                      fade_out=Fraction(0))  # fmt: skip
+                      fade_out=min(Fraction(1), total) if cut_short else Fraction(0))  # fmt: skip
+        if cut_short:
+            notes.append(f"the voice-over {voice.path} ({float(voice.duration):.1f} s) is longer than the "
+                         f"{float(total):.1f} s cut: it fades out at the end")  # fmt: skip
         cut_wide.append(Decision(clip_id=None, what=f"sound: the voice-over {voice.path}",
                                  why=f"plays from {float(voice.start):.2f} s of its source, once, at full level"))  # fmt: skip
     elif music_file is not None:
