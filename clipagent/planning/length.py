@@ -21,11 +21,9 @@ from fractions import Fraction
 from pydantic import BaseModel, ConfigDict
 
 from ..brief import ResolvedBrief
+from ..timebase import MAX_CUT_SECONDS
 from .base import PlanContext
-from .segments import Candidate, VoiceOver
-
-DAY = Fraction(24 * 3600)
-"""The longest cut any platform without a limit gets (as the brief's own bound)."""
+from .segments import Candidate, VoiceOver, extract_candidates, voice_overs
 
 KEEP_ALL_SPEECH = re.compile(
     r"\btighten|\bdead[ -]air\b|\bkeep (?:all|every|the whole)\b|\ball (?:of )?the (?:speech|talk|words|spoken)"
@@ -58,7 +56,7 @@ def choose_length(brief: ResolvedBrief, candidates: list[Candidate], voice: Voic
     """The target for a cut of `candidates` (those the planner may use: not avoided, not dropped)."""
     if brief.duration_set:
         return Length(target=brief.target_duration, reason="the brief's duration")
-    limit = brief.max_duration or DAY
+    limit = brief.max_duration or Fraction(MAX_CUT_SECONDS)  # 24 h, as the brief's own bound
     speech = sum((c.duration for c in candidates if c.kind == "speech"), Fraction(0))
     broll = sum((c.duration for c in candidates if c.kind == "broll"), Fraction(0))
     asked = wants_all_speech(brief)
@@ -85,8 +83,6 @@ def choose_length(brief: ResolvedBrief, candidates: list[Candidate], voice: Voic
 def with_length(context: PlanContext) -> tuple[PlanContext, Length]:
     """`context` with its brief's target set by `choose_length` over all the footage's candidates
     (for a planner that does not choose candidates itself, such as the LLM agent), and the Length."""
-    from .segments import extract_candidates, voice_overs
-
     candidates = extract_candidates(context.index, context.brief.shot_length)
     voices = [] if any(c.kind == "speech" for c in candidates) else voice_overs(context.index)
     length = choose_length(context.brief, candidates, voices[0] if voices else None)
