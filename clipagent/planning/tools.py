@@ -449,6 +449,10 @@ def _file_summary(file: IndexedFile) -> dict[str, Any]:
         row["silences"] = len(file.audio.silences)
         if file.audio.tempo_bpm:
             row["tempo_bpm"] = round(file.audio.tempo_bpm, 1)
+    if file.speech is not None:  # voice activity: speech without words still shows
+        row["speech_seconds"] = _s(file.speech.speech_seconds)
+    if file.sound is not None:
+        row["sound"] = "voice-over" if file.sound == "speech" else "music"
     return row
 
 
@@ -462,6 +466,8 @@ def _file_detail(file: IndexedFile) -> dict[str, Any]:
         ]  # fmt: skip
     if file.audio is not None:
         detail["silence_list"] = [{"start": _s(r.start), "end": _s(r.end)} for r in file.audio.silences[:100]]
+    if file.speech is not None:
+        detail["speech_regions"] = [{"start": _s(r.start), "end": _s(r.end)} for r in file.speech.regions[:200]]
     return detail
 
 
