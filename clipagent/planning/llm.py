@@ -238,12 +238,12 @@ class _Run:
     def _failure(self, spent: str) -> PlanError:
         shown = "; ".join(violation_lines(self.last_violations, 6))
         why = f" The last EDL's problems: {shown}" if shown else " It never submitted an EDL."
-        log = self.planner.transcript_path()
+        # No path to the conversation here: `edit` stages the log in a folder a failed run removes,
+        # so the planner cannot promise the file will be there (the caller knows where it put it).
         return PlanError(
             f"the LLM ({self.planner.config.model}) gave no EDL that passes review within {spent}.{why}",
             violations=self.last_violations,
-            hint="try a stronger model (--llm-model), or --planner heuristic"
-            + (f"; the whole conversation is in {log}" if log else ""),
+            hint="try a stronger model (--llm-model), or --planner heuristic",
         )
 
     def _plan(self) -> Plan:
