@@ -492,3 +492,30 @@ def test_a_language_whisper_does_not_know_is_a_typed_error(auto, pt_transcriber,
     for transcriber in (auto, pt_transcriber):
         with pytest.raises(LanguageNotSupported, match="does not know the language 'xx'"):
             transcriber.transcribe(sentence, probe(sentence), language="xx")
+
+
+@needs_shipped
+@pytest.mark.skipif(not (REALWORLD / "jfk.flac").exists(), reason="real-world media absent")
+def test_long_audio_is_heard_in_pieces_cut_in_pauses(auto, monkeypatch):
+    """Pieces keep memory flat in length: they tile the audio exactly, each cut in a pause, and the
+    words come out whole and in order across the cuts."""
+    import jiwer
+
+    from clipagent.analysis import asr
+
+    path = REALWORLD / "jfk.flac"
+    info = probe(path)
+    whole = decode_audio(path, info)
+    pieces = list(asr.audio_chunks(path, info, 4))
+    assert len(pieces) >= 3 and pieces[0][0] == 0
+    for (start, samples), (after, _) in zip(pieces, pieces[1:]):
+        assert start + len(samples) == after
+        assert float(abs(samples[-800:]).max()) < 0.5 * float(abs(whole).max())  # a quiet cut
+    assert sum(len(samples) for _, samples in pieces) == len(whole)
+    monkeypatch.setattr(asr, "CHUNK_SECONDS", 4)
+    seen: list[float] = []
+    transcript = auto.transcribe(path, info, language="en", progress=seen.append)
+    words = transcript.words
+    assert jiwer.wer(normalised(JFK_TEXT), normalised(" ".join(w.text for w in words))) <= 0.15
+    assert all(a.end <= b.start for a, b in zip(words, words[1:])) and words[-1].end <= info.duration
+    assert seen == sorted(seen) and len(seen) >= len(pieces) + 1

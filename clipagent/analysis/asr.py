@@ -35,7 +35,7 @@ torch, whisper and ctranslate2 are imported only when a model is actually loaded
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -64,6 +64,11 @@ SEED = 0
 """CTranslate2's random seed, set before each file."""
 LOGPROB_THRESHOLD = -1.0
 """Whisper's `logprob_threshold`: below it a decode counts as failed (here: not English)."""
+CHUNK_SECONDS = 120
+"""Whisper hears the audio in pieces of about this length (`audio_chunks`): faster-whisper makes
+the features of all it is given at once, about 0.7 MB per second of audio (measured: peak RSS
+310 MB for 60 s, 702 MB for 10 min in one piece)."""
+CUT_SEARCH_SECONDS = 10
 DETECT_SECONDS = 30
 """Language detection looks at the first Whisper window (30 s)."""
 Progress = Callable[[float], None]
@@ -93,11 +98,26 @@ class Decoded(NamedTuple):
     segments: list[Segment]
     language: str | None
     """The language used, or detected by Whisper."""
-    logprob: float
-    """Mean log probability per decoded token."""
-    fallback_share: float
-    """Share of the decoded tokens from windows whose greedy decode failed Whisper's own checks
-    (decoded again at a higher temperature)."""
+    logprob_sum: float
+    """Sum of the decoded tokens' log probabilities."""
+    tokens: int
+    hotter: int
+    """Decoded tokens from windows whose greedy decode failed Whisper's own checks (decoded again
+    at a higher temperature)."""
+
+    @property
+    def logprob(self) -> float:
+        """Mean log probability per decoded token."""
+        return self.logprob_sum / self.tokens if self.tokens else 0.0
+
+    @property
+    def fallback_share(self) -> float:
+        return self.hotter / self.tokens if self.tokens else 0.0
+
+    def then(self, later: Decoded) -> Decoded:
+        """This piece of audio followed by `later`."""
+        return Decoded([*self.segments, *later.segments], self.language or later.language,
+                       self.logprob_sum + later.logprob_sum, self.tokens + later.tokens, self.hotter + later.hotter)
 
     def sounds_foreign(self) -> bool:
         """An English-only model's decode looks like another language: a mean log probability under
@@ -110,8 +130,9 @@ class Backend(Protocol):
     label: str
 
     def transcribe_audio(
-        self, audio: np.ndarray, limit: Fraction, language: str | None, progress: Progress | None
-    ) -> Decoded: ...
+        self, audio: np.ndarray, offset: Fraction, limit: Fraction, language: str | None, progress: Progress | None
+    ) -> Decoded:
+        """Words of `audio`, which starts `offset` seconds into the media; times clamped to `limit`."""
 
 
 class WhisperTranscriber:
@@ -163,20 +184,22 @@ class WhisperTranscriber:
         language = whisper_language(language)
         backend = self._choose_before_audio(language)
         _report(progress, 0.0)
-        audio = decode_audio(media_path, info)
-        limit = info.duration if info.duration is not None else seconds(len(audio) / SAMPLE_RATE)
-        if backend is None:  # auto, no language given: detect it first
-            backend, language = self._choose_by_detection(audio)
-        if not len(audio):
-            return Transcript(source="whisper", language=language, model=backend.label, segments=[])
-        decoded = backend.transcribe_audio(audio, limit, language, progress)
+        decoded, done = Decoded([], language, 0.0, 0, 0), Fraction(0)
+        for start, audio in audio_chunks(media_path, info):
+            offset, done = Fraction(start, SAMPLE_RATE), Fraction(start + len(audio), SAMPLE_RATE)
+            limit = min(done, info.duration) if info.duration is not None else done
+            if backend is None:  # auto, no language given: detect it on the first piece
+                backend, language = self._choose_by_detection(audio)
+            decoded = decoded.then(backend.transcribe_audio(audio, offset, limit, language, progress))
+        if backend is None:  # no audio at all
+            backend = self._backend(self._auto_choice("en"))
         if backend.english_only and language is None and decoded.sounds_foreign():
             raise LanguageNotSupported(
                 f"speech that does not sound like English (mean log probability {decoded.logprob:.2f}, "
                 f"{decoded.fallback_share:.0%} decoded again hotter) and only the English-only Whisper model is "
                 "available: no words from Whisper for it", hint=_MULTILINGUAL_HINT,
             )  # fmt: skip
-        _report(progress, float(limit))
+        _report(progress, float(info.duration if info.duration is not None else done))
         return Transcript(source="whisper", language=decoded.language or language, model=backend.label,
                           segments=decoded.segments)  # fmt: skip
 
@@ -290,7 +313,7 @@ class FasterWhisperBackend:
         return language
 
     def transcribe_audio(
-        self, audio: np.ndarray, limit: Fraction, language: str | None, progress: Progress | None
+        self, audio: np.ndarray, offset: Fraction, limit: Fraction, language: str | None, progress: Progress | None
     ) -> Decoded:
         import ctranslate2
 
@@ -308,10 +331,10 @@ class FasterWhisperBackend:
             tokens += len(raw.tokens)
             hotter += len(raw.tokens) if raw.temperature else 0
             words = [(w.word, w.start, w.end, w.probability) for w in raw.words or []]
-            if segment := _segment(raw.text, raw.start, raw.end, words, limit):
+            if segment := _segment(raw.text, raw.start, raw.end, words, offset, limit):
                 segments.append(segment)
-            _report(progress, min(float(raw.end), float(limit)))
-        return Decoded(segments, info.language, logprob / tokens if tokens else 0.0, hotter / tokens if tokens else 0.0)
+            _report(progress, min(float(offset) + float(raw.end), float(limit)))
+        return Decoded(segments, info.language, logprob, tokens, hotter)
 
 
 def cpu_threads() -> int:
@@ -356,7 +379,7 @@ class OpenAIWhisperBackend:
                       else f"openai-whisper:{name}")  # fmt: skip
 
     def transcribe_audio(
-        self, audio: np.ndarray, limit: Fraction, language: str | None, progress: Progress | None
+        self, audio: np.ndarray, offset: Fraction, limit: Fraction, language: str | None, progress: Progress | None
     ) -> Decoded:
         from whisper.tokenizer import LANGUAGES
 
@@ -371,26 +394,28 @@ class OpenAIWhisperBackend:
             segment for s in raw
             if (segment := _segment(s.get("text", ""), s["start"], s["end"],
                                     [(w["word"], w["start"], w["end"], w["probability"]) for w in s.get("words", [])],
-                                    limit))
+                                    offset, limit))
         ]  # fmt: skip
         tokens = sum(len(s.get("tokens", [])) for s in raw)
-        logprob = sum(s.get("avg_logprob", 0.0) * len(s.get("tokens", [])) for s in raw) / tokens if tokens else 0.0
-        return Decoded(segments, result.get("language") or language, logprob, 0.0)
+        logprob = sum(s.get("avg_logprob", 0.0) * len(s.get("tokens", [])) for s in raw)
+        return Decoded(segments, result.get("language") or language, logprob, tokens, 0)
 
 
 # --- shared ----------------------------------------------------------------------------------
 
 
-def _clamp(value: float, limit: Fraction) -> Fraction:
-    return min(max(seconds(float(value)), Fraction(0)), limit)
-
-
 def _segment(
-    text: str, start: float, end: float, raw_words: Iterable[tuple[str, float, float, float]], limit: Fraction
+    text: str, start: float, end: float, raw_words: Iterable[tuple[str, float, float, float]], offset: Fraction,
+    limit: Fraction,
 ) -> Segment | None:
-    """A Whisper segment as a Segment, times clamped to the media; widened to cover its words."""
+    """A Whisper segment (times from `offset`) as a Segment, times in the media clamped to
+    [offset, limit]; widened to cover its words."""
+
+    def clamp(value: float) -> Fraction:
+        return min(max(offset + seconds(float(value)), offset), limit)
+
     words = [
-        Word(text=word, start=(first := _clamp(w_start, limit)), end=max(first, _clamp(w_end, limit)),
+        Word(text=word, start=(first := clamp(w_start)), end=max(first, clamp(w_end)),
              probability=round(float(probability), 4))
         for raw_word, w_start, w_end, probability in raw_words
         if (word := str(raw_word).strip())
@@ -398,9 +423,37 @@ def _segment(
     text = str(text).strip()
     if not text and not words:
         return None
-    first = min([_clamp(start, limit), *(w.start for w in words)])
-    last = max([_clamp(end, limit), *(w.end for w in words)])
+    first = min([clamp(start), *(w.start for w in words)])
+    last = max([clamp(end), *(w.end for w in words)])
     return Segment(start=first, end=last, text=text, words=words)
+
+
+def audio_chunks(media_path: Path, info: MediaInfo, chunk_seconds: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """The audio stream as (offset in samples, 16 kHz mono float32 samples) pieces of about
+    `chunk_seconds` (default `CHUNK_SECONDS`), each cut at the quietest 0.2 s of its last `CUT_SEARCH_SECONDS` (a pause, not
+    a word), decoded as it goes: memory stays flat in the file's length. Timed from the file's
+    start like `decode_audio`. Raises NoAudioError."""
+    if info.audio is None:
+        raise NoAudioError(f"{media_path}: no audio stream")
+    chunk_seconds = chunk_seconds or CHUNK_SECONDS
+    size, search = chunk_seconds * SAMPLE_RATE, min(CUT_SEARCH_SECONDS, chunk_seconds // 2) * SAMPLE_RATE
+    buffer, used, offset = np.empty(size + SAMPLE_RATE, dtype=np.float32), 0, 0
+    for piece in decode_mono(media_path, info.audio.index, SAMPLE_RATE):
+        buffer, used = _append(buffer, used, piece)
+        while used >= size:
+            cut = size - search + _quietest(buffer[size - search : size])
+            yield offset, buffer[:cut].copy()
+            buffer[: used - cut] = buffer[cut:used]
+            used, offset = used - cut, offset + cut
+    if used:
+        yield offset, buffer[:used].copy()
+
+
+def _quietest(samples: np.ndarray, frame: int = SAMPLE_RATE // 5) -> int:
+    """The middle of the 0.2 s frame of `samples` with the least energy."""
+    count = max(1, len(samples) // frame)
+    energy = np.square(samples[: count * frame].reshape(count, -1), dtype=np.float64).sum(axis=1)
+    return int(np.argmin(energy)) * frame + frame // 2
 
 
 def decode_audio(media_path: Path, info: MediaInfo) -> np.ndarray:
