@@ -75,7 +75,8 @@ def measured(tmp_path_factory) -> tuple[dict[str, dict], str]:
     paths = [make_multichannel(folder / "mono.wav", 1, "pcm_s16le")]
     for codec, n, suffix, video in MULTICHANNEL:
         paths.append(make_multichannel(folder / f"{codec}{n}.{suffix}", n, codec, video))
-    result = subprocess.run([sys.executable, "-c", _CHILD, *map(str, paths)], capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-c", _CHILD, *map(str, paths)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     facts = {Path(line["path"]).name: line for line in map(json.loads, result.stdout.splitlines())}
     return facts, f"exit {result.returncode}\n{result.stderr[-2000:]}"
 
@@ -135,11 +136,14 @@ def _range_violations(path: Path, src_out: str) -> list:
 
     from .conftest import edl_from
 
-    edl = edl_from({"media": [{"id": "v", "path": path.name}], "clips": [{"id": "c", "media": "v", "src_in": 0, "src_out": src_out}]})
+    clip = {"id": "c", "media": "v", "src_in": 0, "src_out": src_out}
+    edl = edl_from({"media": [{"id": "v", "path": path.name}], "clips": [clip]})
     return [v for v in validate_edl(edl, path.parent).violations if v.code == "range_outside_source"]
 
 
-@pytest.mark.parametrize(("count", "rate", "end", "past"), [(1, "30", "1/30", "1/29"), (32, "30000/1001", "32032/30000", "32033/30000")])
+@pytest.mark.parametrize(
+    ("count", "rate", "end", "past"), [(1, "30", "1/30", "1/29"), (32, "30000/1001", "32032/30000", "32033/30000")]
+)
 def test_a_clip_ending_exactly_at_the_source_end_is_inside(tmp_path, count, rate, end, past):
     from fractions import Fraction
 
@@ -260,7 +264,8 @@ def test_render_of_a_range_past_where_a_file_is_cut_short_is_bad_input(tmp_path)
     whole = _frames(tmp_path / "whole.mp4", 90, "30", audio=True, faststart=True)
     (tmp_path / "cut.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size * 4 // 10])
     edl = {"schema_version": 1, "media_root": ".", "output": {"width": 320, "height": 180, "fps": "30"},
-           "media": [{"id": "cut", "path": "cut.mp4"}], "clips": [{"id": "c", "media": "cut", "src_in": 0, "src_out": 3}]}  # fmt: skip
+           "media": [{"id": "cut", "path": "cut.mp4"}],
+           "clips": [{"id": "c", "media": "cut", "src_in": 0, "src_out": 3}]}  # fmt: skip
     (tmp_path / "edl.json").write_text(json.dumps(edl))
     out = tmp_path / "out.mp4"
     result = subprocess.run([sys.executable, "-m", "clipagent", "render", str(tmp_path / "edl.json"), "-o", str(out)],

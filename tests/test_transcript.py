@@ -251,8 +251,9 @@ def test_a_broken_sidecar_is_bad_input_when_only_sidecars_are_asked_for(talk_fol
 def _srt_like():
     from hypothesis import strategies as st
 
+    two = st.integers(0, 99)
     stamp = st.builds(lambda h, m, s, ms, sep: f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}",
-                      st.integers(0, 99), st.integers(0, 99), st.integers(0, 99), st.integers(0, 999), st.sampled_from(",."))
+                      two, two, two, st.integers(0, 999), st.sampled_from(",."))
     timing = st.builds(lambda a, b: f"{a} --> {b}", stamp, stamp)
     line = st.one_of(timing, st.text(max_size=30), st.integers(0, 99).map(str), st.just(""), st.just("WEBVTT"))
     return st.lists(line, max_size=12).map("\n".join)  # fmt: skip
