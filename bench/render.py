@@ -20,8 +20,9 @@ is generated once into bench/results/media/ (git-ignored); outputs go to bench/r
 The many-clips case (issue 10, kind 3; `--many-clips-only` runs it alone): 300 clips of 0.1-0.3 s
 from ten 12 s 1920x1080 sources, in an order that jumps back and forth in every source, rendered
 at 1080p by the CLI; and the first 150 of them, to show time linear in the output's length.
-Targets: peak RSS of any one process <= 400 MB, and seconds per output second of the 300-clip
-cut within 15% of the 150-clip cut's.
+Targets: peak RSS of any one process <= 400 MB, and CPU seconds per output second of the
+300-clip cut within 15% of the 150-clip cut's (wall time is printed too; on a shared machine it
+moves with others' work, which CPU time barely does).
 """
 
 from __future__ import annotations
@@ -597,6 +598,8 @@ def many_clips_table(many: dict) -> str:
     rows = many["rows"]
     per_s = [r["wall_s"] / r["output_s"] for r in rows]
     linearity = per_s[1] / per_s[0]
+    cpu_per_s = [r["cpu_s"] / r["output_s"] for r in rows]
+    cpu_linearity = cpu_per_s[1] / cpu_per_s[0]
     peak = max(r["peak_mb"] for r in rows)
     verdict = lambda ok: "**PASS**" if ok else "**FAIL**"  # noqa: E731
     lines = [
@@ -620,8 +623,14 @@ def many_clips_table(many: dict) -> str:
         "|---|---:|---|",
         f"| peak RSS of any one process ≤ {TARGETS['many_clips_peak_mb_max']:.0f} MB | {peak:.0f} MB | "
         f"{verdict(peak <= TARGETS['many_clips_peak_mb_max'])} |",
-        f"| s per output s, {rows[1]['clips']} clips / {rows[0]['clips']} clips ≤ {TARGETS['many_clips_linearity_max']:.2f} "
-        f"| {linearity:.2f} | {verdict(linearity <= TARGETS['many_clips_linearity_max'])} |",
+        f"| CPU s per output s, {rows[1]['clips']} clips / {rows[0]['clips']} clips ≤ "
+        f"{TARGETS['many_clips_linearity_max']:.2f} | {cpu_linearity:.2f} | "
+        f"{verdict(cpu_linearity <= TARGETS['many_clips_linearity_max'])} |",
+        f"| the same in wall time (others' work on the 2 cores moves it) | {linearity:.2f} | "
+        f"{verdict(linearity <= TARGETS['many_clips_linearity_max'])} |",
+        "",
+        "Peak RSS is per process: the encoding process and one segment process run at once (their sum is the",
+        "tree column); before segments, one process held every clip's decoder (~33 MB a clip at 1080p).",
     ]
     return "\n".join(lines)
 
