@@ -9,6 +9,8 @@ Files (bench/results/asr/, git-ignored), 16 kHz mono FLAC made with ffmpeg:
   speech_60s   a reel of jfk.flac and twelve espeak-ng sentences, with 0.4 s pauses, cut at 60 s
   speech_600s  that reel looped to 10 minutes
 
+Run it where nothing else runs for numbers to quote; on shared cores read the CPU-time column.
+
 Each run is its own process (`--worker`), so its peak RSS (ru_maxrss) is that model's and that
 file's alone: it imports clipagent, loads the model (`load_s`), transcribes the file through
 `WhisperTranscriber.transcribe` (decoding the audio included; `transcribe_s`), and reports. ×
@@ -209,7 +211,28 @@ def render(speed, accuracy, load_before: str, load_after: str) -> str:
             decoding = "greedy" if beam == 1 else f"beam {beam}"
             lines.append(f"| {model} | {decoding} | {wer(r['text']):.1%} | {idle_speed(r):.1f}× | "
                          f"{r['text']} |")  # fmt: skip
+    lines += ["", *NOTES]
     return "\n".join(lines) + "\n"
+
+
+NOTES = [
+    "- **Memory is flat in length**: clipagent hands Whisper the audio in pieces of about 2 min",
+    "  (`asr.CHUNK_SECONDS`), decoded as it goes and cut at the quietest 0.2 s of each piece's last",
+    "  10 s. Before that, the whole file went to faster-whisper at once, whose features cost about",
+    "  0.7 MB per second of audio: tiny.en peaked at 310 MB for 60 s and 702 MB for 10 min.",
+    "- **Targets**: ≥ 15× realtime for tiny.en on these 2 cores, and ≤ 1 GB for 10 min of speech. The",
+    "  wall-clock column is what the shared cores gave; the idle-cores column is the one to hold",
+    "  against the target (CPU time barely moves with other load). The first file also pays the",
+    "  model load (the `load` column: about 1 s on idle cores, more here).",
+    "- **Default model** (`--whisper-model auto`): both models hear `jfk.flac` word for word; tiny.en",
+    "  does it at about twice base's speed, so English goes to tiny.en and every other language to",
+    "  base. Greedy decoding (with Whisper's temperature fallback) is as accurate as beam search 5 here",
+    "  and no slower (the two swap places between runs), so clipagent decodes greedily (`asr.BEAM_SIZE`).",
+    "- **faster-whisper against openai-whisper at the same size: not measured.** No registry package",
+    "  ships an openai-whisper `.pt` checkpoint (tiny.en or base), and none can be downloaded here, so",
+    "  only the CTranslate2 conversions run; openai-whisper is still supported for a `.pt` given with",
+    "  `--whisper-model`, and tested with a tiny random checkpoint (nonsense words, real code path).",
+]
 
 
 if __name__ == "__main__":
