@@ -30,6 +30,7 @@ from .errors import BadInputError, LLMError, MediaError, OutputPathError, PlanEr
 from .files import check_output_dir, claim, clean_stale, output_errors, write_output
 from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, plan_markdown, publish, read_report, write_outputs
 from .planning.base import Plan, PlanContext, Planner
+from .render.clips import picture_notes_for
 
 PlannerChoice = Literal["auto", "llm", "heuristic"]
 
@@ -326,6 +327,7 @@ def _finish(
     once. With `history` (revise), the previous outputs move there first and the cut is rendered
     anew."""
     edl_hash = hashlib.sha256(dump_edl(plan.edl).encode()).hexdigest()
+    plan = _with_render_notes(plan, picture_notes_for(plan.edl, media_dir))  # HDR, interlacing: dry runs too
     shown = _hash_of_rendered_edl(out_dir) if history is None and (out_dir / CUT).is_file() else None
     report = EditReport.build(
         brief_path=brief_path, media_dir=media_dir, brief=brief, index=index, plan=plan, times=times,
@@ -338,14 +340,22 @@ def _finish(
         render_notes = _render(stage, out_dir, options.encoder, render_progress)
         times.render = time.perf_counter() - started
         rendered, shown = True, edl_hash
-        if render_notes:  # what the render changed (room tone's capped gain, HDR, interlacing): in plan.md too
-            plan = plan.model_copy(update={"notes": [*plan.notes, *(f"render: {note}" for note in render_notes)]})
-            report = report.model_copy(update={"notes": [*report.notes, *(f"render: {note}" for note in render_notes)]})
+        noted = _with_render_notes(plan, render_notes)  # what only the render knew: room tone's capped gain
+        if noted is not plan:
+            added = noted.notes[len(plan.notes) :]
+            plan, report = noted, report.model_copy(update={"notes": [*report.notes, *added]})
             write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
     report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
     write_outputs(stage, plan, report, brief, out_dir=out_dir, only_report=True)
     publish(stage, out_dir, history=history)
     return EditResult(out_dir=out_dir, plan=plan, report=report, rendered=rendered)
+
+
+def _with_render_notes(plan: Plan, notes: list[str] | tuple[str, ...]) -> Plan:
+    """`plan` with the render's notes (render/clips.py, render/loudness.py) it does not have yet,
+    as "render: ..." lines for plan.md; `plan` itself when there are none."""
+    new = [f"render: {note}" for note in notes if f"render: {note}" not in plan.notes]
+    return plan.model_copy(update={"notes": [*plan.notes, *new]}) if new else plan
 
 
 def _hash_of_rendered_edl(out_dir: Path) -> str | None:

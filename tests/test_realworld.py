@@ -66,10 +66,11 @@ class Expect:
     error: type[ClipAgentError] | None = None
     message: str | None = None
     """A regex the refusal's message must match (say *why*, not just "failed")."""
-    sound: Literal["audible", "silent"] = "audible"
+    sound: Literal["audible", "ambience", "silent"] = "audible"
     """The source audio the test uses (the clips' ranges, or the bed): audible sound must come
-    out at the target loudness; silence or a bare noise floor must stay (near) silent, never be
-    amplified into audible noise."""
+    out at the target loudness; ambience (quieter than -50 LUFS: neither speech nor music) is
+    raised by the room-tone cap of +12 dB only, with the render's note; silence or a bare noise
+    floor must stay (near) silent, never be amplified into audible noise."""
     bed_src_in: Fraction = Fraction(0)
     """Audio files: where the music bed starts."""
     why: str = ""
@@ -88,7 +89,10 @@ EXPECTED: dict[str, Expect] = {
     "ae_h264-png.mp4": Expect("video", "h264", why="second 'video' stream is an attached PNG; must not be chosen"),
     "mp_big_buck_bunny_0_30.webm": Expect("video", "vp8", why="VP8/Vorbis 24 fps"),
     "mp_chaplin.mp4": Expect("video", "h264", why="25 fps, MP3 audio in MP4, SAR unset"),
-    "mp_fire2.mp4": Expect("video", "h264", why="variable frame rate, 180 degree display matrix, mono 48 kHz"),
+    "mp_fire2.mp4": Expect(
+        "video", "h264", sound="ambience",
+        why="variable frame rate, 180 degree display matrix, mono 48 kHz; a fire's crackle at about -50 LUFS",
+    ),  # fmt: skip
     "mp_no_duration.webm": Expect(
         "video", "vp9", sound="silent", why="container reports no duration; VP9/Opus (digital silence) 15000/1001 fps"
     ),
@@ -166,6 +170,8 @@ def _assert_sound(edl: EDL, output: Path, sound: str) -> None:
         assert abs(lufs - target) <= LOUDNESS_TOLERANCE, (
             f"integrated loudness {lufs} LUFS, target {target} (mean {mean} dB)"
         )
+    elif sound == "ambience":  # raised by the room-tone cap (render/loudness.py), audible but under target
+        assert mean > SILENT_DB and lufs < edl.output.loudness_lufs - 10, f"{lufs} LUFS, mean {mean} dB"
     else:
         assert mean < SILENT_DB, (
             f"silent source came out at mean {mean} dB / {lufs} LUFS: silence or a noise floor was amplified"
@@ -326,6 +332,8 @@ def test_render_video(name: str, tmp_path: Path, ffprobe: str) -> None:
     assert result.duration == Fraction(timeline_frames(edl), OUT_FPS)
     _assert_renders_correctly(ffprobe, edl, output)
     _assert_sound(edl, output, expect.sound)
+    if expect.sound == "ambience":
+        assert result.loudness.gain_db == pytest.approx(12.0) and any("room tone" in w for w in result.warnings)
 
 
 def test_render_non_square_pixels_pillarboxes(tmp_path: Path, ffprobe: str) -> None:

@@ -213,3 +213,22 @@ def picture_notes(edl, sources: dict) -> list[str]:  # noqa: ANN001 (EDL, {id: S
 
 
 _TRANSFER_NAMES = {"smpte2084": "PQ", "arib-std-b67": "HLG"}
+
+
+def picture_notes_for(edl, media_root) -> list[str]:  # noqa: ANN001 (EDL, Path)
+    """`picture_notes` before any render (for plan.md, --dry-run included): each clip's source
+    probed through the cache; sources that cannot be resolved or probed are left to validation."""
+    from ..analysis.cache import Cache
+    from ..errors import ClipAgentError
+    from ..validate import resolve_media_path
+    from .builder import Source
+
+    cache, sources = Cache(), {}
+    for ref in edl.media:
+        path = resolve_media_path(media_root, ref.path)
+        try:
+            sources[ref.id] = Source(path, cache.probe(path)) if path is not None else None
+        except ClipAgentError:
+            sources[ref.id] = None
+    usable = [clip for clip in edl.clips if sources.get(clip.media) is not None]
+    return picture_notes(edl.model_copy(update={"clips": usable}), sources) if usable else []
