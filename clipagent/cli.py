@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, cli_analysis, cli_edit
+from . import __version__, cancel, cli_analysis, cli_edit
 from .cli_common import EncoderOption, err, out, translate_errors
 from .errors import EDLError
 
@@ -162,11 +162,13 @@ app.command()(cli_edit.revise)
 
 
 def _terminate(signum, frame) -> None:  # noqa: ANN001
+    cancel.request()  # seen by the render loops even if this KeyboardInterrupt is lost
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (typer reports usage errors itself, with code 2)."""
+    cancel.reset()
     signal.signal(signal.SIGTERM, _terminate)
     try:
         app(args=argv, prog_name="clipagent")

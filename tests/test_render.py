@@ -14,6 +14,7 @@ import av
 import numpy as np
 import pytest
 
+from clipagent import cancel
 from clipagent.edl import timeline_duration
 from clipagent.errors import BadInputError, RenderError
 from clipagent.media import integrated_loudness, probe
@@ -161,6 +162,22 @@ def test_killed_render_leaves_no_partial_file(media_dir, tmp_path):
     assert code == 1
     assert list(out.parent.iterdir()) == []  # neither the output nor a partial file
     assert b"interrupted" in process.stderr.read()
+
+
+def test_a_lost_interrupt_still_stops_the_render(media_dir, tmp_path):
+    """SIGTERM's KeyboardInterrupt can be swallowed ("Exception ignored" in a finaliser); the stop
+    it asked for must still end the render, leaving nothing behind and no previous output lost."""
+    out = tmp_path / "cut.mp4"
+    out.write_bytes(b"previous cut")
+    job = plan_render(edl_from({}), Path(media_dir), out, encoder="libx264")
+    cancel.request()  # what the handler records before raising the interrupt that gets lost
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_render(job)
+    finally:
+        cancel.reset()
+    assert out.read_bytes() == b"previous cut"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4"]
 
 
 def test_progress_reports_the_mix_then_the_render(media_dir, tmp_path):

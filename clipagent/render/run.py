@@ -26,6 +26,7 @@ from functools import cached_property
 from fractions import Fraction
 from pathlib import Path
 
+from .. import cancel
 from ..analysis.cache import Cache
 from ..edl import EDL, Placement, place_clips
 from ..errors import BadInputError, ClipAgentError, RenderError, ToolError
@@ -295,10 +296,12 @@ def _run_ffmpeg(
     try:
         assert process.stdout is not None
         for raw in process.stdout:
+            cancel.check()
             key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
             if key == "out_time_us" and progress and value.lstrip("-").isdigit():
                 progress(doing, min(total, max(0.0, int(value) / 1e6)), total)
         code = process.wait()
+        cancel.check()
     except BaseException:
         if feeding:
             feeding.stop()
