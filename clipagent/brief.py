@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
+from .analysis.models import LanguageCode
 from .edl import OutputSpec
 from .errors import BadInputError
 from .listing import MAX_LISTED
@@ -118,7 +119,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 PresetName = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Phrases = Annotated[tuple[Text, ...], BeforeValidator(_listify)]
 Seconds = Annotated[CutTime, BeforeValidator(_seconds)]
-Language = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")]
+Language = LanguageCode
 
 
 class _Model(BaseModel):

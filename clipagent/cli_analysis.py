@@ -28,7 +28,21 @@ CacheDirOption = Annotated[
 TranscriptsFlag = Annotated[
     TranscriptsOption, typer.Option("--transcripts", help="auto: sidecar .srt/.vtt if present, else Whisper.")
 ]
-LanguageOption = Annotated[Optional[str], typer.Option("--language", help="Spoken language for Whisper (default: detect).")]
+def _language(value: str | None) -> str | None:
+    """--language is a language code, checked like a brief's `language` field before any work."""
+    import re
+
+    from .analysis.models import LANGUAGE_PATTERN
+
+    if value is not None and not re.match(LANGUAGE_PATTERN, value.strip()):
+        raise typer.BadParameter(f'must be a language code such as "en", "fr" or "pt-BR", got {value[:40]!r}')
+    return value.strip() if value is not None else None
+
+
+LanguageOption = Annotated[
+    Optional[str],
+    typer.Option("--language", callback=_language, help="Spoken language, e.g. en, pt-BR (default: detect)."),
+]
 WhisperOption = Annotated[
     Optional[str],
     typer.Option("--whisper-model", help="auto (shipped tiny.en for English, base otherwise), a Whisper model name, "

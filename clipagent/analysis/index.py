@@ -26,8 +26,8 @@ from .audio import AudioParams, analyse_audio
 from .cache import Cache, entry_key
 from .embeddings import ClipEmbedder, embed_keyframes
 from .models import (
-    AnalysisRun, AudioAnalysis, IndexedFile, MediaIndex, ShotEmbeddings, ShotList, SkippedFile, SpeechRegions,
-    Transcript,
+    AnalysisRun, AudioAnalysis, IndexedFile, LanguageCode, MediaIndex, ShotEmbeddings, ShotList, SkippedFile,
+    SpeechRegions, Transcript,
 )  # fmt: skip
 from .shots import ShotParams, detect_shots
 from .asr import LanguageNotSupported, WhisperTranscriber
@@ -47,8 +47,8 @@ class AnalyzeOptions(BaseModel):
 
     transcripts: TranscriptMode = "auto"
     """auto: a sidecar .srt/.vtt when present, else Whisper; whisper/sidecar: only that; none: skip."""
-    language: str | None = None
-    """Spoken language for Whisper (None: detect)."""
+    language: LanguageCode | None = None
+    """Spoken language for Whisper, a code such as "en" or "pt-BR" (None: detect)."""
     whisper: WhisperSpec = Field(default_factory=WhisperSpec)
     embeddings: bool = True
     clip: ClipSpec = Field(default_factory=ClipSpec)

@@ -10,12 +10,16 @@ Times are rational seconds (`Time`), like everywhere else in clipagent.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..media import MediaInfo
 from ..timebase import Time
+
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
+"""A spoken language as a BCP 47-style tag (ISO 639-1/-3 code, optional subtags): en, pt-BR, yue."""
+LanguageCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=LANGUAGE_PATTERN)]
 
 
 class _Frozen(BaseModel):
