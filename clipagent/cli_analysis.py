@@ -128,7 +128,7 @@ def analyze(
     from .files import check_output_file, write_output
 
     if output is not None:
-        check_output_file(output)  # before any work
+        check_output_file(output, example="index.json")  # before any work
     options = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     cache = Cache(cache_dir)
     started = time.perf_counter()
@@ -197,7 +197,7 @@ def search(
     from .files import check_output_file
 
     if contact_sheet is not None:
-        check_output_file(contact_sheet)  # before any work
+        check_output_file(contact_sheet, example="contact-sheet.png")  # before any work
     options = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     cache = Cache(cache_dir)
     index = _analyze_with_progress(media_dir, options, cache)

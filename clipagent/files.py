@@ -126,15 +126,16 @@ def output_errors(path: Path | str) -> Iterator[None]:
 # --- checks before any work --------------------------------------------------------------------
 
 
-def check_output_file(path: Path) -> None:
+def check_output_file(path: Path, example: str = "cut.mp4") -> None:
     """Raise OutputPathError unless `path` can be written as a file: it is not a folder, every
     folder above it is a folder (or can be created), the nearest existing one is writable (a
     probe file is created there and removed), and the hidden partial name fits the file system.
-    Creates nothing that stays. Raises DiskFullError when even the probe file does not fit."""
+    Creates nothing that stays. Raises DiskFullError when even the probe file does not fit.
+    `example` is the file name the hint suggests inside a folder named by mistake."""
     path = Path(path)
     if path.is_dir():
         raise OutputPathError(f"output {path} is an existing folder", path=path,
-                              hint=f"name a file, e.g. {path / 'cut.mp4'}")  # fmt: skip
+                              hint=f"name a file, e.g. {path / example}")  # fmt: skip
     _check_writable_above(path)
 
 
