@@ -519,3 +519,11 @@ def test_long_audio_is_heard_in_pieces_cut_in_pauses(auto, monkeypatch):
     assert jiwer.wer(normalised(JFK_TEXT), normalised(" ".join(w.text for w in words))) <= 0.15
     assert all(a.end <= b.start for a, b in zip(words, words[1:])) and words[-1].end <= info.duration
     assert seen == sorted(seen) and len(seen) >= len(pieces) + 1
+
+
+def test_a_language_flag_that_is_not_a_code_is_bad_input():
+    from clipagent.analysis.asr import check_language
+
+    assert check_language(" pt-BR ") == "pt-BR" and check_language(None) is None
+    with pytest.raises(BadInputError, match="--language 'english please': not a language code"):
+        check_language("english please")
