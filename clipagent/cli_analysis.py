@@ -67,13 +67,12 @@ EmbeddingsFlag = Annotated[bool, typer.Option("--embeddings/--no-embeddings", he
 
 def analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings):
     """Flags over environment variables over defaults."""
-    from .analysis.asr import check_language
     from .analysis.index import AnalyzeOptions
     from .analysis.weights import ClipSpec, WhisperSpec
 
     return AnalyzeOptions(
         transcripts=transcripts.value,
-        language=check_language(language),
+        language=language,
         whisper=WhisperSpec.from_env(model=whisper_model, device=device.value),
         clip=ClipSpec.from_env(model=clip_model, checkpoint=clip_checkpoint, device=device.value),
         embeddings=embeddings,

@@ -521,9 +521,17 @@ def test_long_audio_is_heard_in_pieces_cut_in_pauses(auto, monkeypatch):
     assert seen == sorted(seen) and len(seen) >= len(pieces) + 1
 
 
-def test_a_language_flag_that_is_not_a_code_is_bad_input():
-    from clipagent.analysis.asr import check_language
+def test_a_language_flag_that_is_not_a_code_is_bad_input(tmp_path):
+    """--language is checked before any work (exit 2 naming the flag); the library's options too."""
+    from pydantic import ValidationError
 
-    assert check_language(" pt-BR ") == "pt-BR" and check_language(None) is None
-    with pytest.raises(BadInputError, match="--language 'english please': not a language code"):
-        check_language("english please")
+    from clipagent.analysis.index import AnalyzeOptions
+
+    assert AnalyzeOptions(language=" pt-BR ").language == "pt-BR"
+    with pytest.raises(ValidationError):
+        AnalyzeOptions(language="english please")
+    done = subprocess.run(
+        [sys.executable, "-m", "clipagent", "analyze", str(tmp_path), "--language", "english please"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 2 and "--language" in done.stderr and "Traceback" not in done.stderr

@@ -18,7 +18,6 @@ from clipagent.analysis.index import AnalyzeOptions, analyze_folder
 from clipagent.analysis.models import AudioAnalysis, Segment, SpeechRegions, TimeRange, Transcript, Word
 from clipagent.analysis.vad import (
     SPEECH_SHARE,
-    VadParams,
     _decode,
     classify_sound,
     detect_speech,

@@ -35,7 +35,6 @@ torch, whisper and ctranslate2 are imported only when a model is actually loaded
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -44,7 +43,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from ..audio_decode import decode_mono
-from ..errors import BadInputError, ClipAgentError, MediaError
+from ..errors import ClipAgentError, MediaError
 from ..media import MediaInfo
 from .model_files import ModelFileError, VerifiedMemo, models_dir, prepare_shipped
 from .models import Segment, Transcript, Word, seconds
@@ -83,19 +82,6 @@ class NoAudioError(MediaError):
 class LanguageNotSupported(ClipAgentError):
     """The speech (asked for or heard) is in a language the available Whisper model does not know.
     The file gets no words from Whisper; the analysis goes on."""
-
-
-LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
-"""A language tag as the brief takes it (`brief.Language`): "en", "pt-BR", "zh_Hant"."""
-
-
-def check_language(code: str | None) -> str | None:
-    """`--language` as given, or BadInputError (exit 2) naming it when it is not a language code."""
-    if code is None or LANGUAGE_CODE.fullmatch(code.strip()):
-        return code.strip() if code else None
-    raise BadInputError(
-        f"--language {code!r}: not a language code", hint='use a code such as "en", "fr" or "pt-BR", or leave it out to detect'
-    )
 
 
 def whisper_language(code: str | None) -> str | None:
