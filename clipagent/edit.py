@@ -78,7 +78,7 @@ def run_edit(
     reporter = reporter or SilentReporter()
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(brief_path)
     brief = load_brief(brief_path).resolve()  # a malformed brief stops here, before any work
-    _check_media_dir(media_dir)
+    _check_media_dir(media_dir, out_dir)
     _check_brief_files(brief, Path(media_dir))
     _check_before_work(out_dir, options)
     if options.analyze.language is None and brief.language:  # --language wins over the brief's
@@ -86,7 +86,7 @@ def run_edit(
     times = StageTimes()
 
     started = time.perf_counter()
-    index = _analyze(media_dir, options, reporter)
+    index = _analyze(media_dir, options, reporter, out_dir)
     times.analyze = time.perf_counter() - started
     _check_usable(index, media_dir)
 
@@ -118,6 +118,7 @@ def run_revise(
         raise BadInputError("no feedback given", hint='e.g. clipagent revise out/brief "make it 5 seconds shorter"')
     brief_path, media_dir = Path(previous_report.brief), Path(previous_report.media_dir)
     brief = load_brief(brief_path).resolve()
+    _check_media_dir(media_dir, out_dir)
     _check_brief_files(brief, media_dir)
     _check_before_work(out_dir, options, history=True)
     options = options.model_copy(
@@ -125,7 +126,7 @@ def run_revise(
     )
     times = StageTimes()
     started = time.perf_counter()
-    index = _analyze(media_dir, options, reporter)
+    index = _analyze(media_dir, options, reporter, out_dir)
     times.analyze = time.perf_counter() - started
     context = PlanContext(brief=brief, index=index, media_root=media_dir.resolve())
     previous = previous_report.as_plan(previous_edl)
@@ -146,18 +147,28 @@ def run_revise(
 # --- steps -------------------------------------------------------------------------------------
 
 
-def _analyze(media_dir: Path, options: EditOptions, reporter: Reporter) -> MediaIndex:
-    """analyze_folder through the cache, saying so when the cache could not be written."""
+def _analyze(media_dir: Path, options: EditOptions, reporter: Reporter, out_dir: Path) -> MediaIndex:
+    """analyze_folder through the cache, saying so when the cache could not be written. An output
+    folder inside the media folder is left out: its earlier cut is not footage, and the render is
+    about to replace it (the second run from inside the footage folder edited its own cut)."""
     cache = Cache(options.cache_dir)
-    index = analyze_folder(media_dir, options.analyze, cache, reporter)
+    inside = Path(out_dir).resolve().is_relative_to(Path(media_dir).resolve())
+    if inside:
+        reporter.notice(f"{out_dir}: the output folder is inside the media folder; its files are not used as footage")
+    index = analyze_folder(media_dir, options.analyze, cache, reporter, exclude=out_dir if inside else None)
     if note := cache.write_failure_note():
         reporter.notice(note)
     return index
 
 
-def _check_media_dir(media_dir: Path) -> None:
+def _check_media_dir(media_dir: Path, out_dir: Path) -> None:
+    """The media folder exists, and the outputs do not go straight into it (they would mix with
+    the footage, and the next run would edit the last cut). An output folder below it is fine."""
     if not Path(media_dir).is_dir():
         raise BadInputError(f"{media_dir}: not a folder of media")
+    if Path(out_dir).resolve() == Path(media_dir).resolve():
+        raise OutputPathError(f"output folder {out_dir} is the media folder", path=Path(out_dir),
+                              hint=f"give the outputs a folder of their own, e.g. -o {Path(out_dir) / 'out'}")  # fmt: skip
 
 
 def _check_brief_files(brief: ResolvedBrief, media_dir: Path) -> None:

@@ -26,6 +26,15 @@ def _private_cache(tmp_path_factory) -> None:
     os.environ["CLIPAGENT_CACHE_DIR"] = str(tmp_path_factory.mktemp("clipagent-cache"))
 
 
+@pytest.fixture
+def offline_planner(monkeypatch) -> None:
+    """No model download and no LLM endpoint: edits plan with the heuristic planner."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("CLIPAGENT_OFFLINE", "1")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+
 @pytest.fixture(scope="session")
 def ffmpeg() -> str:
     return find_ffmpeg().path

@@ -17,12 +17,7 @@ SAMPLES = REPO / "samples"
 OUTPUTS = ["cut.mp4", "edl.json", "plan.md", "captions.srt", "storyboard.png", "report.json"]
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("CLIPAGENT_OFFLINE", "1")
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+pytestmark = pytest.mark.usefixtures("offline_planner")
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +233,21 @@ def test_a_brand_logo_missing_from_the_media_folder_is_bad_input_before_any_work
     err = " ".join(capsys.readouterr().err.split())
     assert "clipagent.yaml: field `logo.path`: 'logo.png' is not a file in the media folder" in err
     assert not out.exists()
+
+
+def test_an_output_folder_inside_the_media_folder_is_not_footage(tmp_path, capsys):
+    """Run from inside the footage folder, the default out/ lands in it: the earlier cut there must
+    not be analysed as footage (the second run edited its own cut and then replaced it)."""
+    media = tmp_path / "footage"
+    shutil.copytree(SAMPLES / "media", media)
+    out = media / "out" / "brief"
+    out.mkdir(parents=True)
+    shutil.copy(media / "host_intro.mp4", out / "cut.mp4")  # an earlier cut, with the host's words in it
+    brief = SAMPLES / "brief.md"
+    assert main(["edit", str(brief), str(media), "-o", str(out), "--dry-run"]) == 0
+    paths = {item["path"] for item in json.loads((out / "edl.json").read_text())["media"]}
+    assert paths and not any(path.startswith("out/") for path in paths), paths
+    assert "not used as footage" in " ".join(capsys.readouterr().err.split())
+
+    assert main(["edit", str(brief), str(media), "-o", str(media), "--dry-run"]) == 2
+    assert "is the media folder" in " ".join(capsys.readouterr().err.split())

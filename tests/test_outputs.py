@@ -28,12 +28,7 @@ SAMPLES = REPO / "samples"
 EDIT_FILES = {"edl.json", "plan.md", "captions.srt", "storyboard.png", "report.json"}
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("CLIPAGENT_OFFLINE", "1")
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+pytestmark = pytest.mark.usefixtures("offline_planner")
 
 
 def _mount_tmpfs(target: Path, options: str) -> Path:

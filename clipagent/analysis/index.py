@@ -77,9 +77,15 @@ class SilentReporter:
 
 
 def analyze_folder(
-    root: Path, options: AnalyzeOptions | None = None, cache: Cache | None = None, reporter: Reporter | None = None
+    root: Path,
+    options: AnalyzeOptions | None = None,
+    cache: Cache | None = None,
+    reporter: Reporter | None = None,
+    exclude: Path | None = None,
 ) -> MediaIndex:
-    """The index of every media file under `root` (recursively; hidden files and sidecars excluded)."""
+    """The index of every media file under `root` (recursively; hidden files and sidecars excluded).
+    `exclude` is a folder left out when it lies inside `root`: an edit's output folder, whose
+    earlier cut is not footage (and is about to be replaced)."""
     root = Path(root)
     if not root.is_dir():
         raise BadInputError(f"{root}: not a folder")
@@ -87,7 +93,7 @@ def analyze_folder(
     files: list[IndexedFile] = []
     skipped: list[SkippedFile] = []
     used_ids: set[str] = set()
-    for path in media_files(root):
+    for path in media_files(root, exclude):
         relative = path.relative_to(root).as_posix()
         try:
             files.append(run.analyse_file(path, relative, media_id(relative, used_ids)))
@@ -99,11 +105,15 @@ def analyze_folder(
     )
 
 
-def media_files(root: Path) -> Iterator[Path]:
-    """Candidate media files in a stable order; sidecar transcripts and hidden entries are not media."""
+def media_files(root: Path, exclude: Path | None = None) -> Iterator[Path]:
+    """Candidate media files in a stable order; sidecar transcripts, hidden entries and whatever
+    lies in the folder `exclude` are not media."""
+    left_out = Path(exclude).resolve() if exclude is not None else None
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts):
+            continue
+        if left_out is not None and path.resolve().is_relative_to(left_out):
             continue
         if path.is_file() and path.suffix.lower() not in SIDECAR_SUFFIXES:
             yield path
