@@ -465,7 +465,7 @@ def test_the_briefs_language_reaches_the_analysis_unless_a_flag_says_otherwise(t
     class Stop(Exception):
         pass
 
-    def fake_analyze(media_dir, options, cache, reporter):
+    def fake_analyze(media_dir, options, cache, reporter, exclude=None):
         seen.append(options)
         raise Stop
 
@@ -535,3 +535,17 @@ def test_a_language_flag_that_is_not_a_code_is_bad_input(tmp_path):
         capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert done.returncode == 2 and "--language" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_model_option_that_is_wrong_names_the_flag_and_the_path(tmp_path, monkeypatch):
+    """An unknown name is bad input naming the option (not an internal class); a path that is not
+    there is a note whose hint says to check that path, and the analysis goes on."""
+    from clipagent.analysis.weights import WhisperSpec, resolve_whisper
+
+    monkeypatch.delenv("CLIPAGENT_WHISPER_MODEL", raising=False)
+    with pytest.raises(BadInputError) as caught:
+        WhisperSpec.from_env(model="bogus-model-name")
+    assert str(caught.value).startswith("--whisper-model (CLIPAGENT_WHISPER_MODEL): unknown Whisper model")
+    resolved = resolve_whisper(WhisperSpec(model=str(tmp_path / "nowhere")))
+    assert not resolved.available and "check the path given to --whisper-model" in resolved.how_to_supply
+    assert str(tmp_path / "nowhere") in resolved.how_to_supply

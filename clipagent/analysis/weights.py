@@ -103,14 +103,26 @@ def _looks_like_path(value: str) -> bool:
 
 
 def _spec_from(cls, env: dict[str, str], overrides: dict):
-    """Build a spec: defaults < environment < non-None overrides; bad values as BadInputError."""
+    """Build a spec: defaults < environment < non-None overrides; bad values as BadInputError
+    naming the options (flag or environment variable) they came from."""
     values = {field: os.environ[var] for field, var in env.items() if os.environ.get(var)}
     values.update({key: value for key, value in overrides.items() if value is not None})
     try:
         return cls(**values)
     except ValidationError as exc:
         reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
-        raise BadInputError(f"bad {cls.__name__}: {reasons}") from None
+        fields = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]}) or sorted(values)
+        flags = [_FLAGS[cls.__name__, field] + (f" ({env[field]})" if field in env else "") for field in fields]
+        where = ", ".join(flags)
+        raise BadInputError(f"{where}: {reasons}", hint="`clipagent analyze --help` lists the model options") from None
+
+
+_FLAGS = {
+    ("WhisperSpec", "model"): "--whisper-model", ("WhisperSpec", "device"): "--device",
+    ("ClipSpec", "model"): "--clip-model", ("ClipSpec", "checkpoint"): "--clip-checkpoint",
+    ("ClipSpec", "device"): "--device",
+}  # fmt: skip
+"""The command-line option of each spec field, for messages."""
 
 
 class WhisperSpec(_Frozen):
@@ -309,19 +321,23 @@ def resolve_whisper(
         )  # fmt: skip
     if spec.is_path:
         path = Path(spec.model).expanduser()
+        path_hint = (
+            f"check the path given to --whisper-model (or CLIPAGENT_WHISPER_MODEL), {path}: it must be a "
+            "faster-whisper model folder holding model.bin, or an openai-whisper .pt file"
+        )
         if path.suffix.lower() == ".pt" or path.is_file():
             exists = path.is_file()
             return ResolvedWeights(
                 library="whisper", name=str(path), local_path=str(path) if exists else None, available=exists,
                 can_download=False, cache_identity=f"whisper:{_file_identity(path, fingerprint)}", source="file",
-                missing=None if exists else str(path), how_to_supply=hint,
+                missing=None if exists else str(path), how_to_supply=hint if exists else path_hint,
             )  # fmt: skip
         weights = path / "model.bin"
         exists = weights.is_file()
         return ResolvedWeights(
             library="faster-whisper", name=str(path), local_path=str(path) if exists else None, available=exists,
             can_download=False, cache_identity=f"faster-whisper:{path.name}/{_file_identity(weights, fingerprint)}",
-            source="file", missing=None if exists else str(weights), how_to_supply=hint,
+            source="file", missing=None if exists else str(weights), how_to_supply=hint if exists else path_hint,
         )  # fmt: skip
     english_only = spec.model.endswith(".en")
     if model_files.shipped_installed(spec.model):
