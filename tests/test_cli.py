@@ -148,4 +148,6 @@ def test_a_folder_of_half_second_clips_is_bad_input_naming_the_folder(tmp_path, 
     assert main(["edit", str(brief), str(media), "-o", str(out), "--dry-run", "--transcripts", "none", "--no-embeddings"]) == 2
     err = capsys.readouterr().err
     assert f"{media}: no usable footage" in err and "hint" in err and "Traceback" not in err
+    flat = " ".join(err.split())
+    assert "the longest shot here lasts 0.5" in flat and "pace: fast" not in flat  # 0.5 s fits no pace
     assert not out.exists()

@@ -81,13 +81,7 @@ class HeuristicPlanner:
     def _plan(self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision]) -> Plan:
         candidates = extract_candidates(context.index, context.brief.shot_length)
         if not candidates:  # the footage, not the planner, falls short: bad input (exit 2)
-            brief = context.brief
-            raise BadInputError(
-                f"{context.media_root}: no usable footage: no video file has speech, or a shot of at least "
-                f"{float(brief.shot_length.min):g} s (the shortest shot of the {brief.pace} pace)",
-                hint="add footage with speech or longer shots to the folder"
-                + (", or set `pace: fast` in the brief" if brief.pace != "fast" else ""),
-            )
+            raise _no_usable_footage(context)
         voice = _voice_over(context, candidates)
         about = _signals(context, candidates, voice)
         base, rounds = context, []
@@ -322,3 +316,21 @@ def _apply(form: Feedback, brief, tweaks: Tweaks, previous: Plan, context: PlanC
     shots = brief.shot_length.model_copy(update={"min": low, "max": high})
     why = f"pace {brief.pace} -> {pace}: b-roll shots of {float(low):g}-{float(high):g} s"
     return brief.model_copy(update={"pace": pace, "shot_length": shots}), tweaks, why
+
+
+def _no_usable_footage(context: PlanContext) -> BadInputError:
+    """What to do when no clip can be cut: `pace: fast` is suggested only when the footage's longest
+    shot would be long enough for it (a folder of 0.5 s clips fits no pace)."""
+    brief = context.brief
+    shots = [shot.end - shot.start for file in context.index.files if file.shots for shot in file.shots.shots]
+    longest = max(shots, default=Fraction(0))
+    fast_min = load_defaults().pace_shot_seconds["fast"][0]
+    hint = "add footage with speech or longer shots to the folder"
+    if brief.pace != "fast" and longest >= fast_min:
+        hint += ", or set `pace: fast` in the brief"
+    return BadInputError(
+        f"{context.media_root}: no usable footage: no video file has speech, or a shot of at least "
+        f"{float(brief.shot_length.min):g} s (the shortest shot of the {brief.pace} pace); the longest shot "
+        f"here lasts {float(longest):.2f} s",
+        hint=hint,
+    )
