@@ -274,6 +274,13 @@ def read_yaml(text: str, source: str, *, line_offset: int = 0) -> Any:
             f"{source}: {line}not valid YAML: {exc.problem or exc}",
             hint="quote text that contains ':' or '#', and indent list items under their key",
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
+        line = text[: exc.position].count("\n") + 1 + line_offset
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        raise BriefError(
+            f"{source}: line {line}: a character YAML does not allow (#x{code:04x}, a control character)",
+            hint="remove it, and save the file as plain text",
+        ) from None
     except yaml.YAMLError as exc:
         raise BriefError(f"{source}: not valid YAML: {exc}") from None
 

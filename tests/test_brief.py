@@ -435,3 +435,14 @@ def test_text_in_another_encoding_is_refused_plainly(tmp_path):
     path.write_bytes("---\ntitle: Café\n---\n".encode("cp1252"))
     with pytest.raises(BriefError, match=r"brief.md: not UTF-8 text\n  hint: save the brief as UTF-8"):
         load_brief(path)
+
+
+def test_a_control_character_names_its_line_and_the_fix(tmp_path):
+    path = tmp_path / "brief.md"
+    path.write_text("---\ntitle: fine\ncta: a\x00b\n---\nbody\n")
+    with pytest.raises(BriefError) as caught:
+        load_brief(path)
+    assert str(caught.value) == (
+        f"{path}: line 3: a character YAML does not allow (#x0000, a control character)\n"
+        "  hint: remove it, and save the file as plain text"
+    )
