@@ -196,6 +196,7 @@ def test_a_talk_without_words_keeps_every_region_whole_and_drops_the_silences(ta
     text = plan_markdown(plan, context.brief)
     assert "speech signal for talk: speech regions" in text and "no words were recognised" in text
     assert "length: " in text and "asks for all the speech" in text
+    assert "every speech region, in order" in text and "every spoken sentence" not in text
 
 
 def test_with_a_duration_every_cut_is_still_on_a_region_edge(talk):

@@ -57,7 +57,10 @@ class SidecarError(BadInputError):
     """A subtitle sidecar cannot be parsed; `line` is the 1-based line number of the problem."""
 
     def __init__(self, path: Path, line: int, problem: str) -> None:
-        super().__init__(f"{path.name} line {line}: {problem}", hint="fix or remove the sidecar to use Whisper")
+        super().__init__(
+            f"{path.name} line {line}: {problem}",
+            hint="fix it, or remove it and let Whisper transcribe (--transcripts auto or whisper)",
+        )
         self.path = path
         self.line = line
 

@@ -64,10 +64,12 @@ def choose_length(brief: ResolvedBrief, candidates: list[Candidate], voice: Voic
         target, why = voice.duration, f"no duration in the brief: the voice-over {voice.path} plays whole"
     elif asked and speech:
         target = speech
-        why = (
-            f'no duration in the brief, and it asks for all the speech ("{asked}"): every spoken sentence, in order, '
-            "with fillers and dead air cut out"
-        )
+        by_words = all(c.signal == "words" for c in candidates if c.kind == "speech")
+        kept = (
+            "every spoken sentence, in order, with fillers and dead air cut out" if by_words
+            else "every speech region, in order, with the silences between them cut out (no words to place cuts by)"
+        )  # fmt: skip
+        why = f'no duration in the brief, and it asks for all the speech ("{asked}"): {kept}'
     else:
         default = brief.target_duration
         target, why = default, f"no duration in the brief: the default {float(default):g} s"
