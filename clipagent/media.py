@@ -13,7 +13,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .audio_decode import stream_channels
 from .errors import MediaError
 from .ffmpeg import file_url
 from .timebase import SourceRate, Time
@@ -147,6 +146,8 @@ def _describe(container, path: Path, size: int) -> MediaInfo:
     audio_stream = next((s for s in container.streams.audio if s.codec_context.sample_rate), None)
     if video_stream is None and audio_stream is None:
         raise MediaError(f"{path}: no video or audio stream")
+
+    from .audio_decode import stream_channels  # numpy with it: only a probe that runs needs them
 
     is_image = container.format.name in IMAGE_FORMATS and audio_stream is None
     video = _video_info(container, video_stream) if video_stream is not None else None
