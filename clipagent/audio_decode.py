@@ -35,7 +35,7 @@ MAX_LEAD_IN = 10.0
 """Seconds: the most silence prepended for audio that starts after the file does."""
 
 
-class NoAudioStreamError(MediaError):
+class NoAudioError(MediaError):
     """The file has no audio stream to decode."""
 
 
@@ -61,7 +61,7 @@ class AudioDecoder:
 
     Use as a context manager; `channels` names the channels; `chunks()` yields arrays of shape
     (channels, n), the first one the silence before a late-starting stream. Raises MediaError when
-    the file cannot be opened, NoAudioStreamError when it has no audio. A decode error partway
+    the file cannot be opened, NoAudioError when it has no audio. A decode error partway
     ends the chunks: what decoded is kept."""
 
     def __init__(self, path: Path, index: int | None, rate: int) -> None:
@@ -76,7 +76,7 @@ class AudioDecoder:
         streams = [s for s in audio if s.index == index] or audio
         if not streams:
             self._container.close()
-            raise NoAudioStreamError(f"{path}: no audio stream", hint="only files with sound can be decoded to audio")
+            raise NoAudioError(f"{path}: no audio stream", hint="only files with sound can be decoded to audio")
         self._stream = streams[0]
         context = self._stream.codec_context
         self.channels = stream_channels(context)

@@ -42,8 +42,8 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from ..audio_decode import decode_mono
-from ..errors import ClipAgentError, MediaError
+from ..audio_decode import NoAudioError, decode_mono
+from ..errors import ClipAgentError
 from ..media import MediaInfo
 from .model_files import ModelFileError, VerifiedMemo, models_dir, prepare_shipped
 from .models import Segment, Transcript, Word, seconds
@@ -73,10 +73,6 @@ DETECT_SECONDS = 30
 """Language detection looks at the first Whisper window (30 s)."""
 Progress = Callable[[float], None]
 """Called with the seconds of media transcribed so far."""
-
-
-class NoAudioError(MediaError):
-    """The media has no audio stream to transcribe."""
 
 
 class LanguageNotSupported(ClipAgentError):

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..audio_decode import AudioDecoder, NoAudioStreamError
+from ..audio_decode import AudioDecoder, NoAudioError
 from ..errors import MediaError
 from ..media import MediaInfo
 from ..timebase import Time
@@ -44,10 +44,6 @@ GATE_HOP = 10  # gating blocks start every 100 ms (BS.1770-4)
 TAPS = 4096  # K-weighting impulse response length (the rest holds < 1e-18 of its energy)
 CHUNK = 127 * SUB  # samples processed at a time: with the filter's tail, one 65536-point FFT
 FLOOR = -70.0  # LUFS: the quietest value reported, and BS.1770's absolute gate
-
-
-class NoAudioError(MediaError):
-    """The file has no audio stream: skip the sound analyser for it."""
 
 
 class AudioParams(BaseModel):
@@ -136,11 +132,7 @@ def _stream(path: Path, index: int, step: Fraction, music: bool, progress: Calla
 def _decode(path: Path, index: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(samples (channels, n) float32 at RATE, BS.1770 channel weights) per decoded frame, timed from
     the file's start. Any channel count and layout (`audio_decode` avoids PyAV's crashes on them)."""
-    try:
-        decoder = AudioDecoder(path, index, RATE)
-    except NoAudioStreamError as exc:
-        raise NoAudioError(str(exc)) from None
-    with decoder:
+    with AudioDecoder(path, index, RATE) as decoder:  # NoAudioError when the file has no sound
         weights = np.array([_channel_weight(name) for name in decoder.channels])
         for samples in decoder.chunks():
             yield samples, weights
