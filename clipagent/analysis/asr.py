@@ -424,11 +424,16 @@ def _segment(
     return Segment(start=first, end=last, text=text, words=words)
 
 
-def audio_chunks(media_path: Path, info: MediaInfo, chunk_seconds: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def audio_chunks(
+    media_path: Path, info: MediaInfo, chunk_seconds: int | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
     """The audio stream as (offset in samples, 16 kHz mono float32 samples) pieces of about
-    `chunk_seconds` (default `CHUNK_SECONDS`), each cut at the quietest 0.2 s of its last `CUT_SEARCH_SECONDS` (a pause, not
-    a word), decoded as it goes: memory stays flat in the file's length. Timed from the file's
-    start like `decode_audio`. Raises NoAudioError."""
+    `chunk_seconds` (default `CHUNK_SECONDS`), each cut at the quietest 0.2 s of its last
+    `CUT_SEARCH_SECONDS` (a pause, not a word), decoded as it goes with PyAV through `audio_decode`
+    (any channel count and layout, downmixed): memory stays flat in the file's length. Timed from
+    the file's start (silence before a late-starting stream), so word times are file times.
+    Raises NoAudioError, or MediaError when it cannot be opened; a decode error partway keeps
+    what decoded."""
     if info.audio is None:
         raise NoAudioError(f"{media_path}: no audio stream")
     chunk_seconds = chunk_seconds or CHUNK_SECONDS
@@ -450,21 +455,6 @@ def _quietest(samples: np.ndarray, frame: int = SAMPLE_RATE // 5) -> int:
     count = max(1, len(samples) // frame)
     energy = np.square(samples[: count * frame].reshape(count, -1), dtype=np.float64).sum(axis=1)
     return int(np.argmin(energy)) * frame + frame // 2
-
-
-def decode_audio(media_path: Path, info: MediaInfo) -> np.ndarray:
-    """The audio stream as 16 kHz mono float32 samples (about 3.8 MB a minute), decoded and downmixed
-    with PyAV (no ffmpeg binary) through `audio_decode`, so any channel count and layout decodes
-    without crashing; timed from the file's start (silence before a late-starting stream), so word
-    times are file times. Raises NoAudioError, or MediaError when it cannot be opened; a decode
-    error partway keeps what decoded."""
-    if info.audio is None:
-        raise NoAudioError(f"{media_path}: no audio stream")
-    expected = int(float(info.duration or 0) * SAMPLE_RATE) + SAMPLE_RATE
-    buffer, used = np.empty(expected, dtype=np.float32), 0
-    for chunk in decode_mono(media_path, info.audio.index, SAMPLE_RATE):
-        buffer, used = _append(buffer, used, chunk)
-    return buffer[:used]
 
 
 def _append(buffer: np.ndarray, used: int, samples: np.ndarray) -> tuple[np.ndarray, int]:
