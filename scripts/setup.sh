@@ -12,6 +12,13 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+# melt (MLT) renders the MLT export headless; tesseract reads captions and end cards off frames in
+# the tests; Noto fonts give captions real glyphs for CJK, right-to-left scripts and emoji.
+command -v melt >/dev/null 2>&1 || missing+=(melt)
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)
+[ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || missing+=(fonts-noto-core)
 # OpenCV's wheel (shot detection) links libGL and glib.
 ldconfig -p 2>/dev/null | grep -q "libGL.so.1 " || missing+=(libgl1)
 ldconfig -p 2>/dev/null | grep -q "libgthread-2.0.so.0 " || missing+=(libglib2.0-0)
@@ -29,4 +36,8 @@ fi
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "setup: Python 3.11+ is required" >&2; exit 2; }
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[models,test]" 2>&1 | grep -v "^WARNING: Location" || true
+# MTCNN face detection (reframing): facenet-pytorch 2.6.0 ships its weights in the wheel but pins
+# torch<2.3; MTCNN itself is plain torch, so it goes in without its pins.
+.venv/bin/python -c "import facenet_pytorch" >/dev/null 2>&1 \
+  || .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "facenet-pytorch==2.6.0" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import clipagent" || { echo "setup: installing clipagent failed" >&2; exit 1; }
