@@ -44,6 +44,11 @@ LLMModelOption = Annotated[
 ]
 EncoderFlag = Annotated[EncoderOption, typer.Option("--encoder", help="Video encoder; auto tests NVENC, then libx264.")]
 DryRunFlag = Annotated[bool, typer.Option("--dry-run", help="Plan and write the outputs, but do not render.")]
+CandidatesFlag = Annotated[
+    int,
+    typer.Option("--candidates", min=1, max=16,
+                 help="Best-of-N: the heuristic planner makes N different plans and keeps the best by score."),
+]  # fmt: skip
 AcceptFlag = Annotated[
     bool,
     typer.Option(
@@ -62,6 +67,7 @@ def edit(
     llm_model: LLMModelOption = None,
     dry_run: DryRunFlag = False,
     accept_failed_checks: AcceptFlag = False,
+    candidates: CandidatesFlag = 4,
     encoder: EncoderFlag = EncoderOption.auto,
     cache_dir: CacheDirOption = None,
     transcripts: TranscriptsFlag = TranscriptsOption.auto,
@@ -78,7 +84,7 @@ def edit(
     analysis = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     options = EditOptions(
         planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, analyze=analysis,
-        cache_dir=cache_dir, accept_failed_checks=accept_failed_checks,
+        cache_dir=cache_dir, accept_failed_checks=accept_failed_checks, candidates=candidates,
     )  # fmt: skip
     with _summary_of_failed_checks(), _progress() as bar:
         reporter = RichReporter(bar)
@@ -94,6 +100,7 @@ def revise(
     llm_model: LLMModelOption = None,
     dry_run: DryRunFlag = False,
     accept_failed_checks: AcceptFlag = False,
+    candidates: CandidatesFlag = 4,
     encoder: EncoderFlag = EncoderOption.auto,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -103,7 +110,7 @@ def revise(
 
     options = EditOptions(
         planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, cache_dir=cache_dir,
-        accept_failed_checks=accept_failed_checks,
+        accept_failed_checks=accept_failed_checks, candidates=candidates,
     )  # fmt: skip
     before = load_edl(out_dir / "edl.json") if (out_dir / "edl.json").is_file() else None
     with _summary_of_failed_checks(), _progress() as bar:
@@ -161,7 +168,9 @@ def _summarise(result) -> None:
     out.print(
         f"{report.title}: {float(report.duration):.2f} s (target {float(report.target_duration):g} s), "
         f"planner {report.planner}, {len(report.rounds)} round(s), "
-        f"{len(report.checks) - len(failed)}/{len(report.checks)} checks passed",
+        f"{len(report.checks) - len(failed)}/{len(report.checks)} checks passed"
+        + (f", score {report.score.total:.1f}/100" if report.score else "")
+        + (f" (best of {len(report.ranking)})" if report.ranking else ""),
         highlight=False,
     )
     for check in failed[:MAX_LISTED]:

@@ -44,6 +44,8 @@ class EditOptions(BaseModel):
     dry_run: bool = False
     accept_failed_checks: bool = False
     """Exit 0 even when review checks of the brief fail (else ReviewFailedError, exit 1)."""
+    candidates: int = Field(4, ge=1, le=16)
+    """Best-of-N: the heuristic planner makes this many different plans and keeps the best by score."""
     analyze: AnalyzeOptions = Field(default_factory=AnalyzeOptions)
     cache_dir: Path | None = None
 
@@ -299,7 +301,7 @@ def _make_planner(choice: str, options: EditOptions, out_dir: Path, context: Pla
         return LLMPlanner(model=options.llm_model, log_dir=out_dir, query_embedder=embed_text)
     from .planning.heuristic import HeuristicPlanner
 
-    return HeuristicPlanner(embed_text=embed_text)
+    return HeuristicPlanner(embed_text=embed_text, candidates=options.candidates)
 
 
 def _query_embedder(index: MediaIndex, options: EditOptions):
@@ -338,6 +340,10 @@ def _finish(
     once. With `history` (revise), the previous outputs move there first and the cut is rendered
     anew."""
     edl_hash = hashlib.sha256(dump_edl(plan.edl).encode()).hexdigest()
+    if plan.score is None:  # the LLM planner's plan: scored like the heuristic planner's
+        from .planning.score import score_edl
+
+        plan = plan.model_copy(update={"score": score_edl(plan.edl, index, brief, plan.target_duration)})
     plan = _with_render_notes(plan, picture_notes_for(plan.edl, media_dir))  # HDR, interlacing: dry runs too
     shown = _hash_of_rendered_edl(out_dir) if history is None and (out_dir / CUT).is_file() else None
     report = EditReport.build(

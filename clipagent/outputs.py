@@ -27,7 +27,7 @@ from .edl import EDL, Captions, dump_edl, place_clips, timeline_duration
 from .errors import BadInputError
 from .ffmpeg import file_url
 from .files import output_errors, write_output
-from .planning.base import Check, Decision, Plan, Review, Round
+from .planning.base import Check, CutScore, Decision, Plan, RankedPlan, Review, Round
 from .timebase import Time, timecode
 
 REPORT = "report.json"
@@ -93,6 +93,12 @@ class EditReport(BaseModel):
     feedback: str | None = None
     analyze_options: AnalyzeOptions
     """How the footage was analysed (revise analyses the same way)."""
+    score: CutScore | None = None
+    """The cut's score, 0-100, with its components (planning/score.py)."""
+    ranking: list[RankedPlan] = Field(default_factory=list)
+    """Best-of-N: every candidate plan, best first."""
+    planning_seconds: list[float] = Field(default_factory=list)
+    """Best-of-N: seconds each candidate plan took to make and score."""
 
     @classmethod
     def build(
@@ -122,6 +128,9 @@ class EditReport(BaseModel):
             cut_edl_hash=cut_edl_hash,
             feedback=feedback,
             analyze_options=analyze_options,
+            score=plan.score,
+            ranking=plan.ranking,
+            planning_seconds=plan.planning_seconds,
         )
 
     def as_plan(self, edl: EDL) -> Plan:
@@ -219,9 +228,30 @@ def plan_markdown(plan: Plan, brief: ResolvedBrief) -> str:
         lines += ["", "## Across the cut", ""] + [f"- **{d.what}**: {d.why}" for d in general]
     lines += ["", "## Checks", ""]
     lines += [f"- [{'x' if c.passed else ' '}] {c.name}: {c.detail}" for c in plan.review.checks]
+    lines += _score_markdown(plan)
     if plan.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in plan.notes]
     return "\n".join(lines) + "\n"
+
+
+def _score_markdown(plan: Plan) -> list[str]:
+    """The score with each component, then best-of-N's ranking and why the winner won."""
+    if plan.score is None:
+        return []
+    from .planning.score import score_lines
+
+    head, *parts = score_lines(plan.score)
+    lines = ["", "## Score", "", f"**{head}**", ""] + [f"- {line}" for line in parts]
+    if plan.ranking:
+        why = next((d.why for d in plan.decisions if d.clip_id is None and d.what.startswith("best of ")), "")
+        lines += ["", f"### Best of {len(plan.ranking)} plans", "", f"Winner: {why}", "",
+                  "| rank | variant | score | passes checks | components |", "|---:|---|---:|---|---|"]  # fmt: skip
+        lines += [f"| {r.rank} | {r.variant} | {r.score:.1f} | {'yes' if r.valid else 'no'} | {_cell(r.summary)} |"
+                  for r in plan.ranking]  # fmt: skip
+        if plan.planning_seconds:
+            spent = ", ".join(f"{s:.3f}" for s in plan.planning_seconds)
+            lines += ["", f"Planning and scoring took {sum(plan.planning_seconds):.3f} s ({spent} s each)."]
+    return lines
 
 
 def _cell(text: str) -> str:

@@ -164,6 +164,23 @@ class Defaults(_Model):
     pace_shot_seconds: dict[Literal["slow", "medium", "fast"], tuple[Seconds, Seconds]]
 
 
+class ScoringWeights(_Model):
+    """The cut score's component weights (presets/scoring.yaml; planning/score.py uses them)."""
+
+    source: str = Field(description="The scoring.yaml file")
+    brief: Number = Field(ge=0, le=100)
+    hook: Number = Field(ge=0, le=100)
+    pacing: Number = Field(ge=0, le=100)
+    word_cuts: Number = Field(ge=0, le=100)
+    beats: Number = Field(ge=0, le=100)
+    dead_air: Number = Field(ge=0, le=100)
+    jump_cuts: Number = Field(ge=0, le=100)
+    visual: Number = Field(ge=0, le=100)
+    repetition: Number = Field(ge=0, le=100)
+    cta: Number = Field(ge=0, le=100)
+    captions: Number = Field(ge=0, le=100)
+
+
 # brief.py defines BriefError and uses the models above: import it only once they exist, so
 # either module can be imported first.
 from .brief import BriefError  # noqa: E402
@@ -413,3 +430,13 @@ def load_defaults() -> Defaults:
             sources.append(str(path))
     merged.pop("sources", None)
     return _validate(Defaults, {**merged, "sources": sources}, sources[-1] if sources else "defaults.yaml")
+
+
+def load_scoring() -> ScoringWeights:
+    """The first scoring.yaml on the search path (a user's replaces the shipped one whole)."""
+    path = next((root / "scoring.yaml" for root in search_path() if (root / "scoring.yaml").is_file()), None)
+    if path is None:
+        raise BriefError("no scoring.yaml in the preset folders", hint=f"restore presets/scoring.yaml or set ${ENV_VAR}")
+    data = _read_mapping(path)
+    data.pop("source", None)
+    return _validate(ScoringWeights, {**data, "source": str(path)}, path)

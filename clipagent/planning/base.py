@@ -71,6 +71,44 @@ class Round(_Frozen):
     violations: list[str] = Field(default_factory=list)
 
 
+class ScoreComponent(_Frozen):
+    """One named part of a cut's score (planning/score.py)."""
+
+    name: str
+    """brief, hook, pacing, word_cuts, beats, dead_air, jump_cuts, visual, repetition, cta, captions."""
+    value: float
+    """0..1 (1: nothing to improve)."""
+    weight: float
+    """From presets/scoring.yaml; 0 when the component does not apply to this cut."""
+    applies: bool
+    why: str
+    """One line: what was measured."""
+
+
+class CutScore(_Frozen):
+    """A cut's score, 0-100: the weighted mean of the components that apply, times 100."""
+
+    total: float
+    components: list[ScoreComponent]
+    weights_file: str
+
+    def component(self, name: str) -> ScoreComponent:
+        return next(c for c in self.components if c.name == name)
+
+
+class RankedPlan(_Frozen):
+    """One of best-of-N's candidate plans, for plan.md and report.json."""
+
+    rank: int
+    variant: str
+    """How it was made, e.g. "default", "second-best hook"."""
+    score: float
+    valid: bool
+    """True when it passed every review check (only valid plans can win)."""
+    summary: str
+    """Its components in short, e.g. "brief 1.00, hook 0.62, ..."."""
+
+
 class Plan(_Frozen):
     edl: EDL
     decisions: list[Decision]
@@ -82,6 +120,12 @@ class Plan(_Frozen):
     """What the planner could not do and why (e.g. "target 20 s, only 14 s of usable footage")."""
     target_duration: Time | None = None
     """The length this plan aimed at, when it is not the brief's (a revise asked for another)."""
+    score: CutScore | None = None
+    """The cut's score (planning/score.py); set by best-of-N planning, or by edit for any planner."""
+    ranking: list[RankedPlan] = Field(default_factory=list)
+    """Best-of-N: every candidate plan, best first (empty with one candidate)."""
+    planning_seconds: list[float] = Field(default_factory=list)
+    """Best-of-N: the seconds each candidate plan took to make and score, in the order made."""
 
 
 class Planner(Protocol):

@@ -20,6 +20,8 @@ Same inputs, same EDL: every choice breaks ties by source order.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from fractions import Fraction
 
 from ..edl import timeline_duration
@@ -27,7 +29,7 @@ from ..errors import BadInputError, PlanError
 from ..presets import load_defaults
 from ..timebase import MAX_CUT_SECONDS
 from .assemble import Draft, Tweaks, assemble
-from .base import Decision, Plan, PlanContext, Round
+from .base import Decision, Plan, PlanContext, RankedPlan, Round
 from .feedback import STICKY, Feedback, UnsupportedFeedback, parse_feedback
 from .review import TextEmbedder, review_edl
 from .length import Length, choose_length
@@ -45,17 +47,34 @@ FEEDBACK = "feedback: "
 PACES = ("slow", "medium", "fast")
 
 
+@dataclass(frozen=True)
+class Variant:
+    """How one of best-of-N's candidate plans differs from the default plan (variant 0)."""
+
+    name: str = "default"
+    hook_rank: int = 0
+    """0: the best hook line (hook_score); 1: the second best; ..."""
+    dropped: frozenset[str] = frozenset()
+    """Candidates left out of the choice (the default plan's weakest line, its best b-roll piece)."""
+    short_lines: bool = False
+    """Shorter lines rate higher: more, shorter lines in the same length (a brisker cut)."""
+    broll_in_source_order: bool = False
+    """B-roll chosen and placed in the footage's order rather than best-rated first."""
+
+
 class HeuristicPlanner:
     """`embed_text` embeds a query with the CLIP model of the index's embeddings (None: words only)."""
 
     name = "heuristic"
 
-    def __init__(self, embed_text: TextEmbedder | None = None, max_rounds: int = MAX_ROUNDS) -> None:
+    def __init__(self, embed_text: TextEmbedder | None = None, max_rounds: int = MAX_ROUNDS, candidates: int = 1) -> None:
         self.embed_text = embed_text
         self.max_rounds = max(1, max_rounds)
+        self.candidates = max(1, candidates)
+        """Best-of-N: how many different plans to make; the best by score (planning/score.py) wins."""
 
     def plan(self, context: PlanContext) -> Plan:
-        return self._plan(context, Tweaks(), "plan", [])
+        return self._best(context, Tweaks(), "plan", [])
 
     def revise(self, context: PlanContext, previous: Plan, feedback: str) -> Plan:
         """`previous` changed per `feedback` (one of feedback.SUPPORTED). Lengths are relative to the
@@ -76,10 +95,48 @@ class HeuristicPlanner:
         for form in [*earlier, *forms]:
             brief, tweaks, why = _apply(form, brief, tweaks, previous, context)
             decisions.append(Decision(clip_id=None, what=FEEDBACK + form.text, why=why))
-        return self._plan(context.model_copy(update={"brief": brief}), tweaks, "revise", decisions)
+        return self._best(context.model_copy(update={"brief": brief}), tweaks, "revise", decisions)
 
-    def _plan(self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision]) -> Plan:
-        candidates = extract_candidates(context.index, context.brief.shot_length)
+    def _best(self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision]) -> Plan:
+        """The default plan, scored; with `candidates` > 1, also up to N-1 different ones (variants
+        that make the same EDL as an earlier one do not count), and the best valid one by score."""
+        from .score import score_edl, summary, why_better
+
+        made: list[tuple[Variant, Plan]] = []
+        seconds: list[float] = []
+        candidates = extract_candidates(context.index, context.brief.shot_length)  # the same for every variant
+        variants = [Variant()]
+        while variants and len(made) < self.candidates:
+            variant = variants.pop(0)
+            started = time.perf_counter()
+            plan, owners = self._plan(context, tweaks, kind, extra, variant, candidates)
+            if any(p.edl == plan.edl for _, p in made):
+                continue
+            brief = context.brief
+            plan = plan.model_copy(update={"score": score_edl(plan.edl, context.index, brief, plan.target_duration)})
+            seconds.append(round(time.perf_counter() - started, 4))
+            made.append((variant, plan))
+            if len(made) == 1 and self.candidates > 1:
+                variants = _variants(plan, owners, self.candidates)
+        order = sorted(range(len(made)), key=lambda k: (not made[k][1].review.ok, -made[k][1].score.total, k))  # type: ignore[union-attr]
+        winner = made[order[0]][1]
+        if len(made) == 1:
+            return winner.model_copy(update={"planning_seconds": seconds})
+        ranking = [RankedPlan(rank=n + 1, variant=made[k][0].name, score=made[k][1].score.total,  # type: ignore[union-attr]
+                              valid=made[k][1].review.ok, summary=summary(made[k][1].score))  # type: ignore[arg-type]
+                   for n, k in enumerate(order)]  # fmt: skip
+        runner = made[order[1]][1]
+        why = (f"{made[order[0]][0].name} scored {winner.score.total:.1f} against {runner.score.total:.1f} for "  # type: ignore[union-attr]
+               f"{made[order[1]][0].name}: {why_better(winner.score, runner.score)}")  # type: ignore[arg-type]
+        best_of = Decision(clip_id=None, what=f"best of {len(made)} plans: {made[order[0]][0].name}", why=why)
+        return winner.model_copy(update={"decisions": [*winner.decisions, best_of], "ranking": ranking,
+                                         "planning_seconds": seconds})  # fmt: skip
+
+    def _plan(
+        self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision], variant: Variant,
+        candidates: list[Candidate],
+    ) -> tuple[Plan, list[str]]:
+        """The plan of one variant, and the candidate key behind each of its clips."""
         if not candidates:  # the footage, not the planner, falls short: bad input (exit 2)
             raise _no_usable_footage(context)
         voice = _voice_over(context, candidates)
@@ -89,7 +146,7 @@ class HeuristicPlanner:
             usable = [c for c in candidates if c.key not in tweaks.excluded and not _avoided(c, base.brief)]
             length = choose_length(base.brief, usable, voice)
             context = base.model_copy(update={"brief": base.brief.model_copy(update={"target_duration": length.target})})
-            draft = self._draft(context, candidates, tweaks, length, voice)
+            draft = self._draft(context, candidates, tweaks, length, voice, variant)
             review = review_edl(draft.edl, context, self.embed_text)
             rounds.append(Round(number=number, kind=kind if number == 1 else "repair",
                                 violations=[str(v) for v in review.violations]))  # fmt: skip
@@ -98,11 +155,13 @@ class HeuristicPlanner:
                 break
             tweaks = tweaks.model_copy(update={"excluded": tweaks.excluded | drop})
         about.append(Decision(clip_id=None, what=f"length: {float(length.target):.2f} s", why=length.reason))
-        return Plan(edl=draft.edl, decisions=draft.decisions + about + extra, planner=self.name, rounds=rounds,
+        plan = Plan(edl=draft.edl, decisions=draft.decisions + about + extra, planner=self.name, rounds=rounds,
                     review=review, notes=draft.notes, target_duration=length.target)  # fmt: skip
+        return plan, draft.owners
 
     def _draft(
-        self, context: PlanContext, candidates: list[Candidate], tweaks: Tweaks, length: Length, voice: VoiceOver | None
+        self, context: PlanContext, candidates: list[Candidate], tweaks: Tweaks, length: Length, voice: VoiceOver | None,
+        variant: Variant = Variant(),
     ) -> Draft:
         brief, notes = context.brief, []
         allowed, avoided = [], []
@@ -112,6 +171,7 @@ class HeuristicPlanner:
             term = next((t for t in brief.avoid if _mentions(c, t)), None)
             (avoided if term else allowed).append((c, term) if term else c)
         scored = score(allowed, brief, context.index, tweaks.boost, self.embed_text)
+        scored = _varied(scored, variant)
         # "shorter intro": the old opening goes, unless it says a must-have (then it moves into the body)
         scored = [s for s in scored if s.candidate.key != tweaks.old_opening or s.covers]
         if length.keep_all_speech:  # every spoken candidate, in source order; no b-roll, no hook
@@ -124,7 +184,7 @@ class HeuristicPlanner:
         selection = choose(scored, brief.target_duration, forced, notes)
         if not selection.speech and not selection.broll:
             raise PlanError(f"nothing fits in {float(brief.target_duration):.1f} s", hint="raise the target duration")
-        sequence = _order(selection, brief.cta, tweaks)
+        sequence = _order(selection, brief.cta, tweaks, variant)
         return assemble(context, sequence, tweaks, avoided, notes, voice)
 
 
@@ -225,14 +285,52 @@ def hook_score(s: Scored) -> float:
     return 2 * s.key_score + (1.0 if s.covers else 0.0) + (0.5 if c.first_in_file else 0.0) - 0.3 * over
 
 
-def _order(selection: Selection, cta: str | None, tweaks: Tweaks) -> list[tuple[str, Scored, Fraction]]:
+def _varied(scored: list[Scored], variant: Variant) -> list[Scored]:
+    """The scored candidates as a variant wants them: some left out (never a must-have line),
+    shorter lines rated up (x (1 + 1/seconds)), b-roll rated by source order."""
+    scored = [s for s in scored if s.candidate.key not in variant.dropped or s.covers]
+    if variant.short_lines:
+        scored = [s.model_copy(update={"rate": round(s.rate * (1 + 1 / max(float(s.candidate.duration), 0.5)), 4)})
+                  if s.candidate.kind == "speech" else s for s in scored]  # fmt: skip
+    if variant.broll_in_source_order:
+        first = min((s.candidate.order for s in scored if s.candidate.kind == "broll"), default=0)
+        scored = [s.model_copy(update={"rate": round(1 + 1 / (1 + s.candidate.order - first), 4)})
+                  if s.candidate.kind == "broll" else s for s in scored]  # fmt: skip
+    return scored
+
+
+def _variants(default: Plan, owners: list[str], n: int) -> list[Variant]:
+    """Up to 2(n-1) variants to try after the default plan (duplicates of an earlier plan are skipped):
+    another hook, other lines (the default's last-chosen uncovering line and its first b-roll piece
+    left out), shorter lines, b-roll in source order, then combinations."""
+    chosen = list(dict.fromkeys(owners))
+    speech = [k for k, c in zip(owners, default.edl.clips) if not c.mute]
+    lines = list(dict.fromkeys(speech))
+    broll = [k for k in chosen if k not in lines]
+    other = frozenset(([lines[-1]] if len(lines) > 1 else []) + broll[:1])
+    found = [
+        Variant(name="second-best hook", hook_rank=1),
+        Variant(name="other lines and b-roll", dropped=other),
+        Variant(name="shorter lines", short_lines=True),
+        Variant(name="b-roll in source order", broll_in_source_order=True),
+        Variant(name="third-best hook", hook_rank=2),
+        Variant(name="second-best hook, other lines", hook_rank=1, dropped=other),
+        Variant(name="shorter lines, b-roll in source order", short_lines=True, broll_in_source_order=True),
+    ]
+    return [v for v in found if v.dropped or v.name != "other lines and b-roll"][: 2 * (n - 1)]
+
+
+def _order(
+    selection: Selection, cta: str | None, tweaks: Tweaks, variant: Variant = Variant()
+) -> list[tuple[str, Scored, Fraction]]:
     """(role, scored, seconds) in the order of the cut."""
     speech = selection.speech
     limit = tweaks.hook_shorter_than
     eligible = [
         s for s in speech if (limit is None or s.candidate.duration < limit) and s.candidate.key != tweaks.old_opening
     ]
-    hook = max(eligible, key=lambda s: (hook_score(s), -s.candidate.order)) if eligible else None
+    ranked = sorted(eligible, key=lambda s: (-hook_score(s), s.candidate.order))
+    hook = ranked[min(variant.hook_rank, len(ranked) - 1)] if ranked else None
     rest = [s for s in speech if s is not hook]
     closing_terms = set(terms(cta or "")) | CTA_WORDS
     closers = [s for s in rest if set(terms(s.candidate.text)) & closing_terms]

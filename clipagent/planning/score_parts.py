@@ -1,0 +1,445 @@
+"""The eleven components of a cut's score, each 0..1 with a one-line reason (score.py adds them up).
+
+Everything is read from the EDL, the media index and the brief: no render, no decode. A `Cut`
+holds what several components share: each clip's place on the timeline, its source file and the
+words it plays. A component that cannot apply to a cut (beats without music) returns
+`applies=False` and leaves the total.
+
+The thresholds and their sources:
+- pauses over 0.3 s are dead air (segments.MAX_GAP, what the planner cuts out);
+- a cut within 20 ms of a word's edge is on it (text.WORD_TOLERANCE);
+- a caption within 100 ms of its first word is on time (the issue's goal; 0.5 s off scores 0);
+- a b-roll cut within 80 ms of a beat is on the beat (about two frames at 25-30 fps);
+- the hook is the first 3 s (the brief's "hook in the first three seconds");
+- shot lengths pass between half the pace's shortest and 1.5x its longest shot (defaults.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from statistics import median
+
+from ..analysis.models import IndexedFile, MediaIndex, Shot, Word
+from ..brief import ResolvedBrief
+from ..edl import EDL, Captions, Placement, TextOverlay, place_clips, timeline_duration
+from .segments import MAX_GAP, filler_mask, sentences
+from .text import (
+    contains,
+    content_terms,
+    file_for_path,
+    inside_region,
+    inside_word,
+    name_terms,
+    plain_words,
+    says_phrase,
+    says_term,
+    spoken_anywhere,
+    terms,
+)
+
+HOOK = Fraction(3)
+BEAT_TOLERANCE = Fraction(8, 100)
+CAPTION_GOOD, CAPTION_BAD = 0.1, 0.5
+DURATION_TOLERANCE = Fraction(1, 2)
+AUDIBLE_LUFS = -45.0
+"""Momentary loudness above this is audible sound (speech sits near -20 to -30 LUFS before the mix)."""
+JUMP_OFFSET = Fraction(2)
+"""Consecutive clips of one shot at most this far apart in the source are a jump cut."""
+
+Result = tuple[float, bool, str]
+"""(value 0..1, applies, why)."""
+
+
+@dataclass(frozen=True)
+class Played:
+    """A word the cut plays, at its place on the output timeline."""
+
+    word: Word
+    number: int
+    """Its position in its file's transcript words."""
+    clip: int
+    start: Fraction
+    end: Fraction
+
+
+@dataclass
+class Cut:
+    edl: EDL
+    index: MediaIndex
+    brief: ResolvedBrief
+    target: Fraction
+    placements: list[Placement]
+    files: list[IndexedFile | None]
+    """files[i]: the indexed file of clips[i] (None when the index lacks it)."""
+    played: list[Played]
+    total: Fraction
+
+    @classmethod
+    def of(cls, edl: EDL, index: MediaIndex, brief: ResolvedBrief, target: Fraction) -> Cut:
+        refs = edl.media_by_id()
+        placements = place_clips(edl)
+        files = [file_for_path(index, refs[p.clip.media].path) if p.clip.media in refs else None for p in placements]
+        played = []
+        for k, (p, file) in enumerate(zip(placements, files)):
+            if p.clip.mute or file is None or file.transcript is None:
+                continue
+            for n, w in enumerate(file.transcript.words):
+                if p.clip.src_in <= (w.start + w.end) / 2 < p.clip.src_out:
+                    at = p.start + (max(w.start, p.clip.src_in) - p.clip.src_in) / p.clip.speed
+                    end = p.start + (min(w.end, p.clip.src_out) - p.clip.src_in) / p.clip.speed
+                    played.append(Played(word=w, number=n, clip=k, start=at, end=end))
+        return cls(edl, index, brief, target, placements, files, played, timeline_duration(edl))
+
+    def clip_terms(self, k: int) -> list[str]:
+        return terms(" ".join(p.word.text for p in self.played if p.clip == k))
+
+    def spoken_terms(self) -> list[str]:
+        return terms(" ".join(p.word.text for p in self.played))
+
+
+def _ramp(value: float, good: float, bad: float) -> float:
+    """1 at or below `good`, 0 at or above `bad`, linear between."""
+    if value <= good:
+        return 1.0
+    return max(0.0, 1.0 - (value - good) / (bad - good))
+
+
+# ---- 1. brief --------------------------------------------------------------------------------
+
+
+def brief_adherence(cut: Cut) -> Result:
+    brief, parts, why = cut.brief, [], []
+    spoken = cut.spoken_terms()
+    names = {t for f in cut.files if f is not None for t in name_terms(f.path)}
+    if brief.must_include:
+        covered = []
+        for phrase in brief.must_include:
+            if spoken_anywhere(cut.index, phrase):
+                covered.append(says_phrase(spoken, phrase))
+            else:  # a visual description: the clips' file names or words (CLIP is not loaded here)
+                wanted = content_terms(phrase)
+                covered.append(bool(wanted) and all(t in names or t in spoken for t in wanted))
+        parts.append(sum(covered) / len(covered))
+        why.append(f"must_include {sum(covered)}/{len(covered)}")
+    if brief.avoid:
+        text = " ".join(p.word.text for p in cut.played)
+        shown = [o.text for o in cut.edl.overlays if isinstance(o, TextOverlay)]
+        shown += [cue.text for o in cut.edl.overlays if isinstance(o, Captions) for cue in o.cues]
+        present = [t for t in brief.avoid if says_term(text, t) or any(says_term(s, t) for s in shown)]
+        parts.append(1 - len(present) / len(brief.avoid))
+        why.append(f"avoid present: {', '.join(present)}" if present else "no avoid term")
+    off = abs(cut.total - cut.target)
+    parts.append(_ramp(float(off), float(DURATION_TOLERANCE), max(float(cut.target) * 0.25, 1.0)))
+    why.append(f"{float(cut.total):.2f} s for {float(cut.target):.2f} s")
+    return sum(parts) / len(parts), True, "; ".join(why)
+
+
+# ---- 2. hook ---------------------------------------------------------------------------------
+
+
+def hook(cut: Cut) -> Result:
+    opening = [(k, p) for k, p in enumerate(cut.placements) if p.start < HOOK]
+    words = [p for p in cut.played if p.start < HOOK]
+    footage_speaks = any(f.transcript and f.transcript.words for f in cut.index.files)
+    speech = 1.0 if words else (0.0 if footage_speaks else 1.0)
+    motion = max((_motion(cut.files[k], p) for k, p in opening), default=0.0)
+    picture = 1.0 if words else min(1.0, motion * 20)  # a talking head is a face; else the picture must move
+    sound = 1.0 if cut.edl.music is not None else max((_loudness(cut.files[k], p) for k, p in opening), default=0.0)
+    relevance = _relevance(cut, [p.clip for p in words] or [k for k, _ in opening])
+    value = 0.3 * speech + 0.2 * picture + 0.2 * sound + 0.3 * relevance
+    said = " ".join(p.word.text for p in words)[:60]
+    return value, True, (f'first 3 s: {"speech" if words else "no speech"}{f" ({said!r})" if said else ""}, '
+                         f"picture {picture:.2f}, sound {sound:.2f}, relevance {relevance:.2f}")  # fmt: skip
+
+
+def _motion(file: IndexedFile | None, p: Placement) -> float:
+    shot = shot_at(file, (p.clip.src_in + p.clip.src_out) / 2)
+    return shot.motion if shot else 0.0
+
+
+def _loudness(file: IndexedFile | None, p: Placement) -> float:
+    """1 when the clip's own sound is audible somewhere in its range (not muted), else 0."""
+    if p.clip.mute or file is None or file.audio is None or not file.audio.loudness:
+        return 0.0
+    step = file.audio.step
+    low, high = int(p.clip.src_in / step), int(p.clip.src_out / step) + 1
+    return 1.0 if any(v > AUDIBLE_LUFS for v in file.audio.loudness[low:high]) else 0.0
+
+
+def _relevance(cut: Cut, clips: list[int]) -> float:
+    """How much of the brief the opening names: its must_include and key terms, 0..1."""
+    wanted = {t for phrase in cut.brief.must_include for t in content_terms(phrase)}
+    wanted |= set(cut.brief.key_terms(6))
+    if not wanted:
+        return 1.0
+    said = set()
+    for k in dict.fromkeys(clips):
+        said |= set(cut.clip_terms(k))
+        if cut.files[k] is not None and not cut.played:  # b-roll only: its file name is its text
+            said |= set(name_terms(cut.files[k].path))
+    return min(1.0, len(said & wanted) / min(3, len(wanted)))
+
+
+# ---- 3. pacing -------------------------------------------------------------------------------
+
+
+def pacing(cut: Cut) -> Result:
+    low, high = float(cut.brief.shot_length.min) / 2, float(cut.brief.shot_length.max) * 1.5
+    fits = []
+    for p in cut.placements:
+        d = float(p.end - p.start)
+        fits.append(1.0 if low <= d <= high else (d / low if d < low else high / d))
+    outside = sum(f < 1 for f in fits)
+    return sum(fits) / len(fits), True, f"{outside} of {len(fits)} shots outside {low:g}-{high:g} s ({cut.brief.pace})"
+
+
+# ---- 4. cuts on word boundaries --------------------------------------------------------------
+
+
+def word_cuts(cut: Cut) -> Result:
+    """Each edge inside a word (or a speech region) costs 0.25; each sentence left unfinished at a
+    cut (its next word is not what the next clip plays) costs 0.15."""
+    inside = 0
+    for p, file in zip(cut.placements, cut.files):
+        for time in (p.clip.src_in, p.clip.src_out):
+            if not p.clip.mute and (inside_word(file, time) is not None or inside_region(file, time) is not None):
+                inside += 1
+    broken = _unfinished(cut)
+    value = max(0.0, 1.0 - 0.25 * inside - 0.15 * broken)
+    return value, True, f"{inside} cut(s) inside a word, {broken} sentence(s) left unfinished"
+
+
+def _unfinished(cut: Cut) -> int:
+    """Clips whose last played word does not end its sentence, where the clip after does not go on
+    with the same sentence (fillers and pauses cut out between pieces are fine)."""
+    count = 0
+    for k, file in enumerate(cut.files):
+        mine = [p for p in cut.played if p.clip == k]
+        if not mine or file is None or file.transcript is None:
+            continue
+        words = file.transcript.words
+        last = mine[-1].number
+        group = next((g for g in sentences(words) if last in g), [last])
+        rest = [i for i in group if i > last]
+        fillers = filler_mask(words)
+        rest = [i for i in rest if not fillers[i]]
+        if not rest:
+            continue
+        after = [p.number for p in cut.played if p.clip == k + 1 and cut.files[k + 1] is file]
+        if not after or after[0] != rest[0]:
+            count += 1
+    return count
+
+
+# ---- 5. beats --------------------------------------------------------------------------------
+
+
+def beats(cut: Cut) -> Result:
+    music = cut.edl.music
+    ref = cut.edl.media_by_id().get(music.media) if music else None
+    file = file_for_path(cut.index, ref.path) if ref else None
+    grid = file.audio.beats if file and file.audio else []
+    if not grid or music is None:
+        return 1.0, False, "no music with beats"
+    length = file.info.duration or grid[-1]  # type: ignore[union-attr]
+    cuts = [p.start for k, p in enumerate(cut.placements) if k > 0 and _broll_edge(cut, k)]
+    if not cuts:
+        return 1.0, False, "no b-roll cut"
+    on = sum(_near_beat(t, grid, music.src_in, length, music.loop) for t in cuts)
+    return on / len(cuts), True, f"{on} of {len(cuts)} b-roll cuts within {float(BEAT_TOLERANCE) * 1000:.0f} ms of a beat"
+
+
+def _broll_edge(cut: Cut, k: int) -> bool:
+    """A cut that starts or ends a clip without played words (b-roll, or a muted cutaway)."""
+    speaking = {p.clip for p in cut.played}
+    return k - 1 not in speaking or k not in speaking
+
+
+def _near_beat(t: Fraction, grid, src_in: Fraction, length: Fraction, loop: bool) -> bool:
+    at = src_in + t
+    if loop and length > 0:
+        at = at % length
+    return any(abs(at - b) <= BEAT_TOLERANCE for b in grid)
+
+
+# ---- 6. dead air -----------------------------------------------------------------------------
+
+
+def dead_air(cut: Cut) -> Result:
+    """Pauses over MAX_GAP inside a clip of a speaking file (between words, or before the first and
+    after the last), plus the fillers played; each second costs 0.25."""
+    dead, longest, fillers = Fraction(0), Fraction(0), 0
+    for k, (p, file) in enumerate(zip(cut.placements, cut.files)):
+        if p.clip.mute or file is None:
+            continue
+        for gap in pauses(p, file):
+            dead += gap - MAX_GAP
+            longest = max(longest, gap)
+        if file.transcript:
+            words = file.transcript.words
+            mask = filler_mask(words)
+            played = [q for q in cut.played if q.clip == k]
+            filled = [q for q in played if mask[q.number]]
+            fillers += len(filled)
+            dead += sum((q.end - q.start for q in filled), Fraction(0))
+    value = max(0.0, 1.0 - 0.25 * float(dead))
+    return value, True, f"{float(dead):.2f} s of dead air (longest pause {float(longest):.2f} s), {fillers} filler(s)"
+
+
+def pauses(p: Placement, file: IndexedFile) -> list[Fraction]:
+    """The pauses over MAX_GAP a clip plays, in source seconds; [] for a file without speech."""
+    if file.transcript and file.transcript.words:
+        spans = [(w.start, w.end) for w in file.transcript.words if p.clip.src_in <= (w.start + w.end) / 2 < p.clip.src_out]
+    elif file.speech and file.speech.regions and file.speech.share > 0.1:
+        spans = [(r.start, r.end) for r in file.speech.regions if r.start < p.clip.src_out and p.clip.src_in < r.end]
+    else:
+        return []
+    edges = [p.clip.src_in] + [x for s in spans for x in s] + [p.clip.src_out]
+    gaps = [edges[i + 1] - edges[i] for i in range(0, len(edges), 2)]
+    return [g for g in gaps if g > MAX_GAP]
+
+
+# ---- 7. jump cuts ----------------------------------------------------------------------------
+
+
+def jump_cuts(cut: Cut) -> Result:
+    """Consecutive clips of one shot, the second starting within JUMP_OFFSET of the first's end
+    (or before it), that skip something other than fillers and pauses: words, or picture alone."""
+    jumps = 0
+    for k in range(1, len(cut.placements)):
+        a, b = cut.placements[k - 1].clip, cut.placements[k].clip
+        file = cut.files[k]
+        if file is None or cut.files[k - 1] is not file:
+            continue
+        if shot_at(file, a.src_out - Fraction(1, 1000)) != shot_at(file, b.src_in):
+            continue
+        offset = b.src_in - a.src_out
+        if offset > JUMP_OFFSET or offset == 0:
+            continue
+        if offset > 0 and _only_pause(file, a.src_out, b.src_in):
+            continue
+        jumps += 1
+    return max(0.0, 1.0 - 0.34 * jumps), True, f"{jumps} jump cut(s)"
+
+
+def _only_pause(file: IndexedFile, start: Fraction, end: Fraction) -> bool:
+    """True when a skipped source range holds only fillers and silence of a speaking file."""
+    if file.transcript and file.transcript.words:
+        words = file.transcript.words
+        mask = filler_mask(words)
+        return all(mask[i] for i, w in enumerate(words) if start < (w.start + w.end) / 2 < end)
+    return bool(file.speech and file.speech.share > 0.1) and not any(
+        r.start < end and start < r.end for r in file.speech.regions
+    )
+
+
+def shot_at(file: IndexedFile | None, time: Fraction) -> Shot | None:
+    shots = file.shots.shots if file and file.shots else []
+    return next((s for s in shots if s.start <= time < s.end), shots[-1] if shots and time >= shots[-1].end else None)
+
+
+# ---- 8. visual quality -----------------------------------------------------------------------
+
+
+def visual(cut: Cut) -> Result:
+    seen, weight = 0.0, 0.0
+    for p, file in zip(cut.placements, cut.files):
+        shot = shot_at(file, (p.clip.src_in + p.clip.src_out) / 2)
+        if shot is not None:
+            d = float(p.end - p.start)
+            exposure = 1 - min(1.0, abs(shot.brightness - 0.5) * 2)
+            seen += d * (0.5 * shot.sharpness + 0.3 * exposure + 0.2 * (1 - shot.clipped))
+            weight += d
+    if not weight:
+        return 1.0, False, "no shot signals"
+    return seen / weight, True, "sharpness, exposure and clipping of the shots shown, by screen time"
+
+
+# ---- 9. repetition ---------------------------------------------------------------------------
+
+
+def repetition(cut: Cut) -> Result:
+    repeats = []
+    clips = [p.clip for p in cut.placements]
+    for j in range(len(clips)):
+        for i in range(j):
+            a, b = clips[i], clips[j]
+            same = cut.files[i] is not None and cut.files[i] is cut.files[j]
+            if same and min(a.src_out, b.src_out) - max(a.src_in, b.src_in) > Fraction(1, 5):
+                repeats.append(f"{b.id} replays {a.id}")
+                break
+            line_a, line_b = cut.clip_terms(i), cut.clip_terms(j)
+            if len(line_b) >= 3 and not same and contains(line_a, line_b):
+                repeats.append(f"{b.id} repeats the line of {a.id}")
+                break
+    why = f"{len(repeats)} repeat(s)" + (f": {', '.join(repeats[:3])}" if repeats else "")
+    return max(0.0, 1.0 - 0.5 * len(repeats)), True, why
+
+
+# ---- 10. call to action ----------------------------------------------------------------------
+
+
+def call_to_action(cut: Cut) -> Result:
+    from .heuristic import CTA_WORDS  # the planner's closing words (a module import would be a cycle)
+
+    brief, parts, why = cut.brief, [], []
+    if brief.cta:
+        wanted = plain_words(brief.cta)
+        card = any(isinstance(o, TextOverlay) and contains(plain_words(o.text), wanted)
+                   and o.end >= cut.total - cut.edl.output.frame for o in cut.edl.overlays)  # fmt: skip
+        parts.append(1.0 if card else 0.0)
+        why.append("end card" if card else "no end card")
+    closing = set(terms(brief.cta or ""))
+    is_cta = lambda words: bool(set(words) & CTA_WORDS) or len(set(words) & closing) >= 2  # noqa: E731
+    offered = any(is_cta(terms(" ".join(w.text for w in words))) for words in _lines(cut.index))
+    if offered:
+        spoken = [k for k in range(len(cut.placements)) if cut.clip_terms(k)]
+        last = spoken[-1] if spoken else None
+        said = [k for k in spoken if is_cta(cut.clip_terms(k))]
+        value = 1.0 if last is not None and last in said else (0.5 if said else 0.0)
+        parts.append(value)
+        why.append({1.0: "the last line calls to action", 0.5: "the call to action is not last"}.get(value,
+                   "the footage's call to action is not in the cut"))  # fmt: skip
+    if not parts:
+        return 1.0, False, "no call to action in the brief or the footage"
+    return sum(parts) / len(parts), True, "; ".join(why)
+
+
+def _lines(index: MediaIndex) -> list[list[Word]]:
+    found = []
+    for file in index.files:
+        words = file.transcript.words if file.transcript else []
+        found += [[words[i] for i in group] for group in sentences(words)]
+    return found
+
+
+# ---- 11. captions ----------------------------------------------------------------------------
+
+
+def captions(cut: Cut) -> Result:
+    cues = sorted((c for o in cut.edl.overlays if isinstance(o, Captions) for c in o.cues), key=lambda c: c.start)
+    if not cues:
+        if cut.brief.caption_style is None or not cut.played:
+            return 1.0, False, "no captions asked for" if cut.brief.caption_style is None else "nothing spoken"
+        return 0.0, True, "the brief asks for captions; the cut has none"
+    errors = caption_errors(cues, cut.played)
+    if not errors:
+        return 0.0, True, "no caption matches a word the cut plays"
+    middle = median(errors)
+    return _ramp(middle, CAPTION_GOOD, CAPTION_BAD), True, f"median {middle * 1000:.0f} ms from the first word of {len(errors)} cue(s)"
+
+
+def caption_errors(cues, played: list[Played]) -> list[float]:
+    """For each cue, |cue start - the output time of its first word|, in seconds; each cue's first
+    word is found in order among the words played (an unmatched cue counts CAPTION_BAD x 2)."""
+    errors, at = [], 0
+    for cue in cues:
+        first = plain_words(cue.text)[:1]
+        found = next((i for i in range(at, len(played)) if plain_words(played[i].word.text)[:1] == first), None)
+        if found is None or not first:
+            errors.append(CAPTION_BAD * 2)
+            continue
+        errors.append(abs(float(cue.start - played[found].start)))
+        at = found + 1
+    return errors
