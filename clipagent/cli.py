@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, cancel, cli_analysis, cli_edit, cli_score
+from . import __version__, cancel, cli_analysis, cli_edit, cli_interchange, cli_mcp, cli_score
 from .cli_common import EncoderOption, err, out, translate_errors
 from .errors import EDLError
 
@@ -42,7 +42,7 @@ def _root(
 @app.command()
 @translate_errors
 def render(
-    edl_path: Annotated[Path, typer.Argument(metavar="EDL", help="An edl.json file.")],
+    edl_path: Annotated[Path, typer.Argument(metavar="EDL", help="An edl.json file, or a timeline (.otio, .fcpxml, .xml, .edl).")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output .mp4 (default: out/<EDL name>.mp4).")] = None,
     media_root: Annotated[
         Optional[Path], typer.Option("--media-root", help="Folder the EDL's media paths are relative to.")
@@ -54,8 +54,16 @@ def render(
     from .edl import load_edl
     from .render.run import plan_render, run_render
 
-    edl = load_edl(edl_path)
-    root = media_root or (edl_path.parent / edl.media_root)
+    if edl_path.suffix.lower() in (".otio", ".fcpxml", ".xml", ".edl"):  # a timeline: imported on the way
+        from .interchange.exchange import import_timeline
+
+        imported = import_timeline(edl_path, media_root=media_root)
+        for warning in imported.warnings:
+            err.print(f"warning: {warning}", markup=False, highlight=False)
+        edl, root = imported.edl, imported.media_dir
+    else:
+        edl = load_edl(edl_path)
+        root = media_root or (edl_path.parent / edl.media_root)
     target = output or Path("out") / f"{edl_path.stem}.mp4"
     job = plan_render(edl, root, target, encoder=encoder.value, protect=[edl_path])
     if dry_run:
@@ -160,6 +168,9 @@ app.command()(cli_analysis.search)
 app.command()(cli_edit.edit)
 app.command()(cli_edit.revise)
 app.command()(cli_score.score)
+app.command()(cli_interchange.export)
+app.command()(cli_mcp.mcp)
+app.command(name="import")(cli_interchange.import_)
 
 
 def _terminate(signum, frame) -> None:  # noqa: ANN001

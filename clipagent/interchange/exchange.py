@@ -1,0 +1,110 @@
+"""Export and import as the commands use them: an EDL to a timeline file in a format (with the
+warnings of what that format leaves out, and the captions as SRT), and a timeline file to a
+validated EDL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from ..edl import EDL, Captions, Clip, ImageOverlay, TextOverlay
+from .formats import (
+    CLIP_AUDIO, CLIPAGENT_METADATA, DIPS, DISSOLVES, MARKERS, MUSIC, OVERLAY_MARKERS, SPEED, Format, read_timeline,
+    write_timeline,
+)  # fmt: skip
+from .from_otio import ImportedTimeline, timeline_to_edl
+from .to_otio import PlanInfo, edl_to_timeline
+
+NATIVE_CLIP_FIELDS = frozenset({"id", "media", "src_in", "src_out", "speed", "transition_in", "note"})
+"""Clip fields OTIO has a place for; the rest travel only in clipagent's metadata."""
+
+
+@dataclass
+class Exported:
+    """A timeline in one format: its text, what the format left out, and the captions as SRT
+    (None when the cut has none)."""
+
+    text: str
+    warnings: list[str] = field(default_factory=list)
+    srt: str | None = None
+
+
+def export_edl(edl: EDL, media_root: Path, fmt: Format, *, plan: PlanInfo | None = None) -> Exported:
+    """`edl` as a `fmt` timeline. Raises MissingMediaError, MediaError, UnsupportedFeatureError."""
+    timeline = edl_to_timeline(edl, media_root, plan=plan)
+    text = write_timeline(timeline, fmt)
+    has_captions = any(isinstance(o, Captions) and o.cues for o in edl.overlays)
+    return Exported(text=text, warnings=dropped(edl, fmt), srt=captions_srt(edl) if has_captions else None)
+
+
+def captions_srt(edl: EDL) -> str:
+    """Every caption cue of the cut, in time order, as SRT (pysubs2), on the output timeline."""
+    import pysubs2
+
+    doc = pysubs2.SSAFile()
+    for cue in sorted((c for o in edl.overlays if isinstance(o, Captions) for c in o.cues), key=lambda c: c.start):
+        text = cue.text.replace("{", "(").replace("}", ")").replace("\n", r"\N")  # {...} would be ASS tags
+        doc.events.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
+    return doc.to_string("srt")
+
+
+def dropped(edl: EDL, fmt: Format) -> list[str]:
+    """What of `edl` the format `fmt` does not carry, one line each (empty for OTIO JSON)."""
+    lost: list[str] = []
+    blends = [c for c in edl.clips if c.transition_in.kind != "cut" and c.transition_in.duration > 0]
+    dips = [c.id for c in blends if c.transition_in.kind == "dip"]
+    if blends and DISSOLVES not in fmt.carries:
+        lost.append(f"{len(blends)} crossfade(s)/dip(s) become cuts: {fmt.name} as OTIO writes it has no transitions")
+    elif dips and DIPS not in fmt.carries:
+        lost.append(f"dip(s) to black become dissolves in {fmt.name}: {', '.join(dips)}")
+    if SPEED not in fmt.carries and any(c.speed != 1 for c in edl.clips):
+        lost.append(f"speed changes are not carried by {fmt.name}: {', '.join(c.id for c in edl.clips if c.speed != 1)}")
+    if MARKERS not in fmt.carries and any(c.note for c in edl.clips):
+        lost.append(f"the clips' reasons (markers) are not carried by {fmt.name}")
+    if CLIP_AUDIO not in fmt.carries:
+        lost.append(f"the clips' own sound is not carried: {fmt.name} holds the video track only")
+    if MUSIC not in fmt.carries and edl.music is not None:
+        lost.append(f"the music bed ({edl.music.media}) is not carried by {fmt.name}")
+    texts = [o for o in edl.overlays if isinstance(o, TextOverlay)]
+    cues = sum(len(o.cues) for o in edl.overlays if isinstance(o, Captions))
+    if CLIPAGENT_METADATA not in fmt.carries:
+        if OVERLAY_MARKERS not in fmt.carries and (texts or cues):
+            lost.append(f"{len(texts)} text overlay(s) and {cues} caption cue(s) are not carried by {fmt.name}"
+                        + (" (the captions are written as SRT beside it)" if cues else ""))  # fmt: skip
+        images = [o.media for o in edl.overlays if isinstance(o, ImageOverlay)]
+        if images:
+            lost.append(f"image overlay(s) are not carried by {fmt.name}: {', '.join(images)}")
+        looks = [f"{c.id} ({', '.join(sorted(extras))})" for c in edl.clips if (extras := clip_extras(c))]
+        if looks:
+            lost.append(f"clip settings OTIO has no field for are not carried by {fmt.name}: {'; '.join(looks)}")
+        if edl.music is not None and MUSIC in fmt.carries:
+            lost.append(f"the music's gain, ducking and fades are not carried by {fmt.name} (the bed itself is)")
+        lost.append(f"the output size, frame rate and loudness target are not carried by {fmt.name}")
+    if fmt.conform is not None:
+        lost.append(f"times are rounded to whole frames at {float(edl.output.fps):g} fps in {fmt.name}")
+    return lost
+
+
+def clip_extras(clip: Clip) -> dict:
+    """The clip's fields with no place in OTIO that differ from their defaults (fit, crop,
+    reframing, gain, mute, and whatever the EDL schema adds), as JSON values."""
+    default = Clip(id=clip.id, media=clip.media, src_in=Fraction(0), src_out=Fraction(1)).model_dump(mode="json")
+    return {k: v for k, v in clip.model_dump(mode="json").items() if k not in NATIVE_CLIP_FIELDS and v != default.get(k)}
+
+
+def import_timeline(path: Path, *, media_root: Path | None = None, rate: Fraction | None = None) -> ImportedTimeline:
+    """A timeline file as an EDL (not yet checked against the media: see `validate_imported`).
+    Raises TimelineError, UnsupportedFeatureError, MissingMediaError, EDLError."""
+    path = Path(path)
+    timeline = read_timeline(path, rate=rate)
+    return timeline_to_edl(timeline, source=str(path), media_root=media_root, base_dir=path.parent)
+
+
+def validate_imported(imported: ImportedTimeline, source: str) -> None:
+    """Raise EDLError (exit 2) listing every way the imported EDL does not fit its media."""
+    from ..validate import validate_edl
+
+    report = validate_edl(imported.edl, imported.media_dir)
+    report.raise_if_invalid(source)

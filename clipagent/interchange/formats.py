@@ -1,0 +1,225 @@
+"""The interchange formats: which OTIO adapter writes each, its file suffix, which editors open
+it, and what it carries. Every format goes through OpenTimelineIO and its adapter plugins
+(`otio-fcpx-xml-adapter`, `otio-fcp-adapter`, `otio-cmx3600-adapter`, `otio-mlt-adapter`); no
+XML is written by hand here.
+
+What each adapter keeps was measured by writing the sample cut and reading it back with the
+same adapter (tests/test_interchange_formats.py); MLT is write-only and checked by rendering it
+with `melt` instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+
+from .errors import TimelineError, UnsupportedFeatureError
+from .rational import RT, rate_of
+
+# What a timeline made from an EDL can hold, named for the warnings.
+CLIPS_AND_RANGES = "clips and source ranges"
+MARKERS = "the plan's reasons as clip markers"
+SPEED = "speed changes"
+DISSOLVES = "crossfades (dissolves)"
+DIPS = "dips to black (as such; elsewhere they become dissolves)"
+CLIP_AUDIO = "the clips' own sound (audio track A1)"
+MUSIC = "the music bed (audio track)"
+OVERLAY_MARKERS = "text and caption markers on the timeline"
+CLIPAGENT_METADATA = "clipagent metadata: reframing (fit, crop, reframe), gain, mute, overlays, music gain and ducking, output size and loudness"
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    adapter: str
+    suffix: str
+    opens_in: str
+    carries: frozenset[str]
+    video_only: bool = False
+    """The adapter writes one video track only: audio tracks are left out before writing."""
+    conform: str | None = None
+    """Rates the adapter knows: None keeps every source's own rate (OTIO JSON); "fcpx" writes
+    the timeline's rate as 29.97/23.98/59.94 (the floats the FCPXML adapter's table knows);
+    "exact" writes every time at the timeline's rate, whole frames."""
+    readable: bool = True
+
+    @property
+    def drops(self) -> list[str]:
+        return [f for f in ALL_FEATURES if f not in self.carries]
+
+
+ALL_FEATURES = (CLIPS_AND_RANGES, MARKERS, SPEED, DISSOLVES, DIPS, CLIP_AUDIO, MUSIC, OVERLAY_MARKERS, CLIPAGENT_METADATA)
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("otio", "otio_json", ".otio", "DaVinci Resolve 18+, Nuke Studio/Hiero, OpenRV, any OTIO tool",
+               frozenset(ALL_FEATURES)),
+        Format("fcpxml", "fcpx_xml", ".fcpxml", "Final Cut Pro 10.4+, DaVinci Resolve",
+               frozenset({CLIPS_AND_RANGES, MARKERS, CLIP_AUDIO, MUSIC}), conform="fcpx"),
+        Format("fcp7xml", "fcp_xml", ".xml", "Adobe Premiere Pro, DaVinci Resolve, Final Cut Pro 7, Avid (via import)",
+               frozenset({CLIPS_AND_RANGES, MARKERS, SPEED, DISSOLVES, CLIP_AUDIO, MUSIC}), conform="exact"),
+        Format("cmx3600", "cmx_3600", ".edl", "every NLE: Avid Media Composer, Premiere Pro, DaVinci Resolve, Final Cut Pro",
+               frozenset({CLIPS_AND_RANGES, MARKERS, SPEED, DISSOLVES}), video_only=True, conform="exact"),
+        Format("mlt", "mlt_xml", ".mlt", "Kdenlive, Shotcut, melt (MLT)",
+               frozenset({CLIPS_AND_RANGES, SPEED, DISSOLVES, CLIP_AUDIO, MUSIC}), conform="exact", readable=False),
+    )
+}  # fmt: skip
+"""The formats by name (`clipagent export --format NAME`)."""
+
+READERS = {".otio": "otio_json", ".fcpxml": "fcpx_xml", ".xml": "fcp_xml", ".edl": "cmx_3600"}
+"""Timeline files `clipagent import` reads, by suffix."""
+
+
+def write_timeline(timeline: otio.schema.Timeline, fmt: Format) -> str:
+    """The timeline in `fmt`, as text. Raises UnsupportedFeatureError where the adapter refuses it."""
+    prepared = prepare(timeline, fmt)
+    try:
+        return otio.adapters.write_to_string(prepared, fmt.adapter, **_write_options(fmt, prepared))
+    except (ValueError, KeyError, TypeError, AttributeError, otio.exceptions.OTIOError) as exc:
+        raise UnsupportedFeatureError(
+            f"the {fmt.name} adapter ({fmt.adapter}) cannot write this timeline: {exc}", feature=f"{fmt.name} export",
+            hint="export to otio, which carries everything",
+        ) from None  # fmt: skip
+
+
+def prepare(timeline: otio.schema.Timeline, fmt: Format) -> otio.schema.Timeline:
+    """A copy of `timeline` shaped for `fmt`'s adapter: one video track for CMX3600, and every
+    time at the timeline's rate in whole frames for the XML, CMX and MLT adapters."""
+    if fmt.conform is None and not fmt.video_only:
+        return timeline
+    prepared = copy.deepcopy(timeline)
+    if fmt.video_only:
+        for track in [t for t in prepared.tracks if t.kind != otio.schema.TrackKind.Video]:
+            prepared.tracks.remove(track)
+    if fmt.conform is not None:
+        rate = rate_of(prepared.global_start_time.rate) if prepared.global_start_time else Fraction(30)
+        _conform(prepared, _adapter_rate(rate, fmt.conform))
+    return prepared
+
+
+def _adapter_rate(rate: Fraction, conform: str) -> float:
+    if conform == "fcpx" and rate.denominator == 1001:
+        return {24000: 23.98, 30000: 29.97, 60000: 59.94}.get(rate.numerator, float(rate))
+    return float(rate)
+
+
+def _conform(timeline: otio.schema.Timeline, rate: float) -> None:
+    def at(time):
+        return RT(round(time.value_rescaled_to(rate) if time.rate != rate else time.value), rate)
+
+    def span(rng):
+        return otio.opentime.TimeRange(at(rng.start_time), at(rng.duration)) if rng is not None else None
+
+    timeline.global_start_time = RT(0, rate)
+    for track in timeline.tracks:
+        for marker in track.markers:
+            marker.marked_range = span(marker.marked_range)
+        for item in track:
+            if isinstance(item, otio.schema.Transition):
+                item.in_offset, item.out_offset = at(item.in_offset), at(item.out_offset)
+                continue
+            item.source_range = span(item.source_range)
+            for marker in item.markers:
+                marker.marked_range = span(marker.marked_range)
+            ref = getattr(item, "media_reference", None)
+            if ref is not None and ref.available_range is not None:
+                ref.available_range = span(ref.available_range)
+
+
+def _write_options(fmt: Format, timeline: otio.schema.Timeline) -> dict:
+    if fmt.adapter == "cmx_3600":
+        return {"rate": timeline.global_start_time.rate}
+    return {}
+
+
+def read_timeline(path: Path, *, rate: Fraction | None = None) -> otio.schema.Timeline:
+    """A timeline file read with OTIO's adapter for its suffix. CMX3600 carries no frame rate:
+    `rate` gives it, else 30000/1001 when the EDL's timecodes use the drop-frame ';', else 30.
+    Raises TimelineError (malformed, unknown suffix, an OTIO schema newer than this OTIO reads)."""
+    path = Path(path)
+    adapter = READERS.get(path.suffix.lower())
+    if adapter is None:
+        raise TimelineError(f"{path}: not a timeline clipagent reads (by its suffix {path.suffix or '(none)'})",
+                            hint="import reads .otio, .fcpxml, FCP7 .xml and CMX3600 .edl")  # fmt: skip
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise TimelineError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TimelineError(f"{path}: cannot read it ({exc})") from None
+    if adapter == "otio_json":
+        _check_schemas(text, path)
+    options = {}
+    if adapter == "cmx_3600":
+        options["rate"] = float(rate if rate is not None else (Fraction(30000, 1001) if ";" in text else 30))
+    try:
+        result = otio.adapters.read_from_string(text, adapter, **options)
+    except Exception as exc:  # noqa: BLE001 - adapters raise anything from ParseError to IndexError on bad input
+        raise TimelineError(f"{path}: not a valid {adapter} timeline ({type(exc).__name__}: {_first_line(exc)})",
+                            hint="export it again from the editor, or check the file is complete") from None  # fmt: skip
+    if adapter == "cmx_3600":
+        _repair_cmx_dissolves(result)
+    if isinstance(result, otio.schema.SerializableCollection):
+        timelines = list(result.find_children(descended_from_type=otio.schema.Timeline))
+        if not timelines:
+            raise TimelineError(f"{path}: holds no timeline")
+        result = timelines[0]
+    if not isinstance(result, otio.schema.Timeline):
+        raise TimelineError(f"{path}: holds a {type(result).__name__}, not a timeline")
+    return result
+
+
+def _repair_cmx_dissolves(timeline) -> None:
+    """Undo two slips of otio-cmx3600-adapter's reader on a dissolve event (measured with the
+    adapter as installed): it links the incoming clip to the outgoing clip's media (it reads
+    "* FROM CLIP:" and keeps "* TO CLIP:" as a plain comment) and gives it the outgoing clip's
+    locators too. The incoming clip's own URL is that comment; the copied locators are those the
+    clip before it has."""
+    for track in timeline.video_tracks():
+        previous = None
+        for clip in track.find_clips():
+            comments = list(clip.metadata.get("cmx_3600", {}).get("comments", []))
+            target = next((c.split(":", 1)[1].strip() for c in comments if c.startswith("TO CLIP:")), None)
+            if target and isinstance(clip.media_reference, otio.schema.ExternalReference):
+                clip.media_reference.target_url = target
+                if previous is not None:
+                    before = {(m.name, m.marked_range.start_time.value) for m in previous.markers}
+                    for marker in [m for m in clip.markers if (m.name, m.marked_range.start_time.value) in before]:
+                        clip.markers.remove(marker)
+            previous = clip
+
+
+def _check_schemas(text: str, path: Path) -> None:
+    """Name the first OTIO schema (e.g. Marker.3) newer than the installed OTIO reads; OTIO only
+    says "unsupported schema version: near line N"."""
+    known = otio.core.type_version_map()
+    found: list[str] = []
+
+    def hook(pairs):
+        for key, value in pairs:
+            if key == "OTIO_SCHEMA" and isinstance(value, str):
+                found.append(value)
+        return dict(pairs)
+
+    try:
+        json.loads(text, object_pairs_hook=hook)
+    except ValueError as exc:
+        raise TimelineError(f"{path}: not valid JSON ({_first_line(exc)})") from None
+    for schema in dict.fromkeys(found):
+        name, _, version = schema.rpartition(".")
+        if name in known and version.isdigit() and int(version) > known[name]:
+            raise UnsupportedFeatureError(
+                f"{path}: uses the OTIO schema {schema}, newer than OpenTimelineIO {otio.__version__} reads "
+                f"({name}.{known[name]})",
+                feature=f"OTIO schema {schema}", hint="export it with an OpenTimelineIO of this version, or upgrade opentimelineio",
+            )  # fmt: skip
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
