@@ -63,6 +63,9 @@ def dropped(edl: EDL, fmt: Format) -> list[str]:
         lost.append(f"speed changes are not carried by {fmt.name}: {', '.join(c.id for c in edl.clips if c.speed != 1)}")
     if MARKERS not in fmt.carries and any(c.note for c in edl.clips):
         lost.append(f"the clips' reasons (markers) are not carried by {fmt.name}")
+    elif fmt.name == "cmx3600" and edl.output.fps.denominator == 1001 and any(c.note for c in edl.clips):
+        lost.append("the clips' reasons are written as LOC lines in drop-frame timecode, which OTIO's own CMX3600 "
+                    "reader does not read back (other NLEs do)")  # fmt: skip
     if CLIP_AUDIO not in fmt.carries:
         lost.append(f"the clips' own sound is not carried: {fmt.name} holds the video track only")
     if MUSIC not in fmt.carries and edl.music is not None:

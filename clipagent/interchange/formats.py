@@ -3,9 +3,16 @@ it, and what it carries. Every format goes through OpenTimelineIO and its adapte
 (`otio-fcpx-xml-adapter`, `otio-fcp-adapter`, `otio-cmx3600-adapter`, `otio-mlt-adapter`); no
 XML is written by hand here.
 
-What each adapter keeps was measured by writing the sample cut and reading it back with the
-same adapter (tests/test_interchange_formats.py); MLT is write-only and checked by rendering it
-with `melt` instead.
+What each adapter keeps was measured by writing a cut and reading it back with the same adapter
+(tests/test_interchange.py), with the adapters as installed (otio-fcpx-xml-adapter,
+otio-fcp-adapter, otio-cmx3600-adapter for OTIO 0.18.1):
+- FCPXML: no transitions; no speed; at 29.97/23.976 the reader takes the rate as 29/23, so its
+  own read-back drifts (the file's frameDuration 1001/30000s is right).
+- FCP7 XML: no speed (the writer writes no time remap).
+- CMX3600: one video track; the M2 speed line is written but not read back; at drop-frame
+  rates the LOC marker lines (";") are not read back; a dissolve's incoming clip is read with
+  the outgoing clip's media (repaired in `read_timeline`).
+MLT is write-only and checked by rendering it with `melt` instead.
 """
 
 from __future__ import annotations
@@ -63,9 +70,9 @@ FORMATS: dict[str, Format] = {
         Format("fcpxml", "fcpx_xml", ".fcpxml", "Final Cut Pro 10.4+, DaVinci Resolve",
                frozenset({CLIPS_AND_RANGES, MARKERS, CLIP_AUDIO, MUSIC}), conform="fcpx"),
         Format("fcp7xml", "fcp_xml", ".xml", "Adobe Premiere Pro, DaVinci Resolve, Final Cut Pro 7, Avid (via import)",
-               frozenset({CLIPS_AND_RANGES, MARKERS, SPEED, DISSOLVES, CLIP_AUDIO, MUSIC}), conform="exact"),
+               frozenset({CLIPS_AND_RANGES, MARKERS, DISSOLVES, CLIP_AUDIO, MUSIC}), conform="exact"),
         Format("cmx3600", "cmx_3600", ".edl", "every NLE: Avid Media Composer, Premiere Pro, DaVinci Resolve, Final Cut Pro",
-               frozenset({CLIPS_AND_RANGES, MARKERS, SPEED, DISSOLVES}), video_only=True, conform="exact"),
+               frozenset({CLIPS_AND_RANGES, MARKERS, DISSOLVES}), video_only=True, conform="exact"),
         Format("mlt", "mlt_xml", ".mlt", "Kdenlive, Shotcut, melt (MLT)",
                frozenset({CLIPS_AND_RANGES, SPEED, DISSOLVES, CLIP_AUDIO, MUSIC}), conform="exact", readable=False),
     )

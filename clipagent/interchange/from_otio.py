@@ -215,7 +215,10 @@ def _item(clip: otio.schema.Clip, source: str, finder: "_MediaFinder", warnings:
         )  # fmt: skip
     path = finder.find(clip)
     rng = clip.trimmed_range()
-    src_in = seconds(rng.start_time)
+    # source times are in the media's own coordinates, which start at its available range (a
+    # source timecode such as 01:00:00:00); an EDL counts from the file's start
+    available = getattr(clip.media_reference, "available_range", None)
+    src_in = seconds(rng.start_time) - (seconds(available.start_time) if available is not None else 0)
     src_out = _prefer(carried, "src_out", src_in + seconds(rng.duration) * speed)
     src_in = _prefer(carried, "src_in", src_in)
     notes = [m.name for m in clip.markers if m.name]

@@ -1,0 +1,320 @@
+"""Interchange through OpenTimelineIO (issue 13): the EDL -> OTIO -> EDL round trip (property
+test over generated EDLs with NTSC rates, speed changes and transitions), every format read back
+with OTIO's own adapters, the real-world OTIO files, and bad input."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clipagent.cli import main
+from clipagent.edl import EDL, load_edl
+from clipagent.interchange.errors import MissingMediaError, TimelineError, UnsupportedFeatureError
+from clipagent.interchange.exchange import export_edl, import_timeline
+from clipagent.interchange.formats import FORMATS, read_timeline
+from clipagent.interchange.from_otio import timeline_to_edl
+from clipagent.interchange.to_otio import NAMESPACE, edl_to_timeline
+from clipagent.media import probe
+
+from .conftest import make_audio, make_video
+
+REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld" / "timelines"
+RATES = {"ntsc": Fraction(30000, 1001), "film": Fraction(24000, 1001), "pal": Fraction(25)}
+cached_probe = functools.lru_cache(maxsize=None)(probe)
+
+
+@pytest.fixture(scope="session")
+def rates_dir(tmp_path_factory) -> Path:
+    """6 s clips at 29.97, 23.976 and 25 fps (160x90) and a music bed."""
+    root = tmp_path_factory.mktemp("interchange_media")
+    for name, rate in RATES.items():
+        make_video(root / f"{name}.mp4", duration=6, size="160x90", rate=str(rate))
+    make_audio(root / "music.m4a", duration=3)
+    return root
+
+
+def _edl(clips: list[dict], **extra) -> EDL:
+    data = {
+        "title": "interchange test",
+        "output": {"width": 320, "height": 180, "fps": "30000/1001"},
+        "media": [{"id": name, "path": f"{name}.mp4"} for name in RATES] + [{"id": "music", "path": "music.m4a"}],
+        "clips": clips,
+        **extra,
+    }
+    return EDL.model_validate_json(json.dumps(data))
+
+
+def _round_trip(edl: EDL, root: Path, *, strip: bool = False) -> EDL:
+    timeline = edl_to_timeline(edl, root, prober=cached_probe)
+    text = otio.adapters.write_to_string(timeline, "otio_json")
+    back = otio.adapters.read_from_string(text, "otio_json")
+    if strip:  # an NLE that keeps only OTIO's own fields
+        for obj in [back, *back.tracks, *back.find_children()]:
+            obj.metadata.pop(NAMESPACE, None)
+            for marker in getattr(obj, "markers", []):
+                marker.metadata.pop(NAMESPACE, None)
+    return timeline_to_edl(back, source="test.otio", prober=cached_probe).edl
+
+
+# --- the round trip ----------------------------------------------------------------------------
+
+NOTES = ["", "hook", "must_include: turns raw footage into a finished cut", "filler removed", "b-roll; città 日本"]
+
+
+@st.composite
+def generated_edls(draw, frame_aligned: bool = False) -> EDL:
+    clips = []
+    for n in range(draw(st.integers(1, 5))):
+        media = draw(st.sampled_from(sorted(RATES)))
+        rate = RATES[media]
+        speed = draw(st.sampled_from([Fraction(1), Fraction(1, 2), Fraction(3, 2), Fraction(2), Fraction(4, 5)]))
+        if frame_aligned:
+            src_in = draw(st.integers(0, 40)) / rate
+            length = draw(st.integers(12, 40)) / rate
+        else:
+            src_in = Fraction(draw(st.integers(0, 1500)), 1000)
+            length = Fraction(draw(st.integers(400, 1500)), 1000)
+        clip = {"id": f"c{n}", "media": media, "src_in": str(src_in), "src_out": str(src_in + length * speed),
+                "speed": str(speed), "note": draw(st.sampled_from(NOTES))}  # fmt: skip
+        kind = draw(st.sampled_from(["cut", "crossfade", "dip"]))
+        if n and kind != "cut":
+            blend = draw(st.integers(2, 10)) / rate  # shorter than both clips (12 frames and up)
+            clip["transition_in"] = {"kind": kind, "duration": str(min(blend, length * Fraction(1, 2)))}
+        clip.update(draw(st.sampled_from([{}, {"fit": "cover", "crop": {"x": 0.1, "y": 0, "w": 0.5, "h": 1}},
+                                          {"gain_db": -6.5, "mute": True}])))  # fmt: skip
+        clips.append(clip)
+    extra = {}
+    if draw(st.booleans()):
+        extra["overlays"] = [{"kind": "text", "start": 0, "end": "0.4", "text": "title"},
+                             {"kind": "captions", "cues": [{"start": "0.1", "end": "0.3", "text": "said"}]}]  # fmt: skip
+        extra["music"] = {"media": "music", "gain_db": -12, "duck": False, "fade_out": "0.2", "loop": True}
+    return _edl(clips, **extra)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edl=generated_edls())
+def test_edl_otio_edl_is_the_identity(rates_dir, edl):
+    back = _round_trip(edl, rates_dir)
+    assert back.model_dump(exclude={"media_root"}) == edl.model_dump(exclude={"media_root"})
+    assert Path(back.media_root) == rates_dir.resolve()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edl=generated_edls(frame_aligned=True))
+def test_native_otio_fields_alone_give_back_the_cut(rates_dir, edl):
+    """Without clipagent's metadata (what another tool keeps): the same media, exact ranges at
+    NTSC rates, speeds, blends (dips as crossfades) and the reasons from the markers."""
+    back = _round_trip(edl, rates_dir, strip=True)
+    paths = {m.id: m.path for m in edl.media}
+    back_paths = {m.id: m.path for m in back.media}
+    assert len(back.clips) == len(edl.clips)
+    for clip, got in zip(edl.clips, back.clips):
+        assert back_paths[got.media] == paths[clip.media]
+        assert (got.src_in, got.src_out, got.speed, got.note) == (clip.src_in, clip.src_out, clip.speed, clip.note)
+        kind = "crossfade" if clip.transition_in.kind == "dip" else clip.transition_in.kind
+        assert (got.transition_in.kind, got.transition_in.duration) == (kind, clip.transition_in.duration)
+
+
+def test_the_mapping(rates_dir):
+    edl = _edl([
+        {"id": "a", "media": "ntsc", "src_in": "1001/1000", "src_out": "3003/1000", "note": "hook"},
+        {"id": "b", "media": "film", "src_in": "1", "src_out": "3", "speed": 2, "note": "filler removed",
+         "transition_in": {"kind": "dip", "duration": "1001/3000"}},
+    ])  # fmt: skip
+    timeline = edl_to_timeline(edl, rates_dir)
+    video, audio = timeline.video_tracks()[0], timeline.audio_tracks()[0]
+    a, transition, b = list(video)
+    assert a.media_reference.target_url == (rates_dir / "ntsc.mp4").resolve().as_uri()
+    assert a.media_reference.available_range.duration.rate == pytest.approx(30000 / 1001)
+    assert a.source_range.start_time.value == 30 and a.source_range.start_time.rate == 30000 / 1001
+    assert b.source_range.start_time.rate == 24000 / 1001
+    assert [type(e).__name__ for e in b.effects] == ["LinearTimeWarp"] and b.effects[0].time_scalar == 2
+    assert transition.transition_type == "SMPTE_Dissolve" and transition.metadata[NAMESPACE]["kind"] == "dip"
+    assert [m.name for m in a.markers] == ["hook"] and [m.name for m in b.markers] == ["filler removed"]
+    assert len(list(audio.find_clips())) == 2  # the clips' own sound, linked
+
+
+# --- every format, read back with OTIO's own adapters ------------------------------------------
+
+
+def _sample(fps: str) -> EDL:
+    return _edl([
+        {"id": "a", "media": "ntsc", "src_in": "1", "src_out": "3", "note": "hook"},
+        {"id": "b", "media": "ntsc", "src_in": "2", "src_out": "4", "note": "must_include: x",
+         "transition_in": {"kind": "crossfade", "duration": "0.4"}},
+        {"id": "c", "media": "ntsc", "src_in": "0", "src_out": "2", "note": "filler removed"},
+    ], output={"width": 320, "height": 180, "fps": fps})  # fmt: skip
+
+
+@pytest.mark.parametrize("name, fps", [("otio", "30000/1001"), ("fcp7xml", "30000/1001"), ("fcp7xml", "25"),
+                                       ("fcpxml", "30"), ("cmx3600", "30"), ("cmx3600", "30000/1001")])  # fmt: skip
+def test_exports_read_back_with_the_same_clips_ranges_and_markers(rates_dir, tmp_path, name, fps):
+    fmt = FORMATS[name]
+    edl = _sample(fps)
+    exported = export_edl(edl, rates_dir, fmt)
+    path = tmp_path / f"cut{fmt.suffix}"
+    path.write_text(exported.text)
+    back = import_timeline(path).edl
+    frame = 1 / edl.output.fps
+    assert [m.path for m in back.media if m.id in {c.media for c in back.clips}] == ["ntsc.mp4"]
+    assert [c.id for c in back.clips] == ["a", "b", "c"]
+    blended = {"a", "b"} if "become cuts" in " ".join(exported.warnings) else set()
+    for clip, got in zip(edl.clips, back.clips):
+        if clip.id in blended:  # fcpxml drops the blend: the two clips keep their ranges trimmed at the cut
+            assert got.src_in >= clip.src_in and got.src_out <= clip.src_out
+            continue
+        assert abs(got.src_in - clip.src_in) <= frame / 2 and abs(got.src_out - clip.src_out) <= frame / 2
+    if name != "fcpxml":
+        assert back.clips[1].transition_in.kind == "crossfade"
+        assert abs(back.clips[1].transition_in.duration - Fraction(2, 5)) <= frame
+    notes = [c.note for c in back.clips]
+    if name == "cmx3600" and fps == "30000/1001":
+        assert any("drop-frame" in w for w in exported.warnings)  # OTIO's reader skips ';' LOC lines: said
+    else:
+        assert [n.lower() for n in notes] == ["hook", "must_include: x", "filler removed"]
+    assert exported.srt is None
+
+
+@pytest.mark.parametrize("name, tags", [("fcp7xml", {"clipitem": 6, "marker": 3, "transitionitem": 2, "sequence": 1}),
+                                        ("fcpxml", {"marker": 3, "asset-clip": 6, "sequence": 1})])  # fmt: skip
+def test_xml_exports_are_well_formed_with_the_expected_elements(rates_dir, name, tags):
+    text = export_edl(_sample("30000/1001"), rates_dir, FORMATS[name]).text
+    counts = Counter(element.tag for element in ET.fromstring(text).iter())
+    assert {tag: counts[tag] for tag in tags} == tags
+
+
+def test_what_a_format_drops_is_reported(rates_dir):
+    edl = _edl([
+        {"id": "a", "media": "ntsc", "src_in": "1", "src_out": "3", "fit": "cover", "gain_db": -3},
+        {"id": "b", "media": "pal", "src_in": "1", "src_out": "3", "speed": 2, "transition_in": {"kind": "dip", "duration": "0.4"}},
+    ], overlays=[{"kind": "captions", "cues": [{"start": "0.1", "end": "1", "text": "hello"}]}],
+       music={"media": "music"})  # fmt: skip
+    assert export_edl(edl, rates_dir, FORMATS["otio"]).warnings == []
+    cmx = " | ".join(export_edl(edl, rates_dir, FORMATS["cmx3600"]).warnings)
+    for said in ("dip(s) to black become dissolves", "speed changes", "music bed", "caption cue", "a (fit, gain_db)",
+                 "own sound"):  # fmt: skip
+        assert said in cmx
+    assert "1\n00:00:00,100 --> 00:00:01,000\nhello" in export_edl(edl, rates_dir, FORMATS["otio"]).srt
+
+
+# --- the CLI -----------------------------------------------------------------------------------
+
+
+def test_export_import_and_render_a_timeline_through_the_cli(rates_dir, tmp_path, capsys):
+    edl_path = tmp_path / "edl.json"
+    edl = _sample("30").model_copy(update={"media_root": str(rates_dir)})
+    edl_path.write_text(json.dumps(edl.model_dump(mode="json")))
+    assert main(["export", str(edl_path), "--format", "otio", "-o", str(tmp_path / "cut.otio")]) == 0
+    assert main(["import", str(tmp_path / "cut.otio"), "-o", str(tmp_path / "back" / "edl.json")]) == 0
+    back = load_edl(tmp_path / "back" / "edl.json")
+    assert back.model_dump(exclude={"media_root"}) == edl.model_dump(exclude={"media_root"})
+    assert (tmp_path / "back" / back.media_root).resolve() == rates_dir.resolve()
+    assert main(["render", str(tmp_path / "cut.otio"), "-o", str(tmp_path / "cut.mp4"), "--dry-run"]) == 0
+
+
+def _bad(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name, text, said", [
+    ("broken.otio", '{"OTIO_SCHEMA": "Timeline.1", "tracks": ', "not valid JSON"),
+    ("broken.xml", "<xmeml><sequence><media>", "not a valid fcp_xml timeline"),
+    ("broken.fcpxml", "<fcpxml version='1.8'><resources>", "not a valid fcpx_xml timeline"),
+    ("cut.mov", "{}", "not a timeline clipagent reads"),
+])  # fmt: skip
+def test_malformed_timelines_exit_2_and_write_nothing(tmp_path, capsys, name, text, said):
+    path = _bad(tmp_path, name, text)
+    assert main(["import", str(path), "-o", str(tmp_path / "out" / "edl.json")]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_media_and_unsupported_effects_exit_2_naming_them(rates_dir, tmp_path, capsys):
+    timeline = edl_to_timeline(_sample("30"), rates_dir)
+    clip = timeline.video_tracks()[0].find_clips()[0]
+    clip.media_reference.target_url = (tmp_path / "gone.mp4").as_uri()
+    otio.adapters.write_to_file(timeline, str(tmp_path / "missing.otio"))
+    assert main(["import", str(tmp_path / "missing.otio"), "-o", str(tmp_path / "a.json")]) == 2
+    err = capsys.readouterr().err
+    assert "clip 'a'" in err and "gone.mp4" in err and not (tmp_path / "a.json").exists()
+    with pytest.raises(MissingMediaError) as caught:
+        import_timeline(tmp_path / "missing.otio")
+    assert caught.value.clip == "a" and caught.value.path.endswith("gone.mp4")
+
+    timeline = edl_to_timeline(_sample("30"), rates_dir)
+    timeline.video_tracks()[0].find_clips()[0].effects.append(otio.schema.Effect(name="blur", effect_name="Gaussian Blur"))
+    otio.adapters.write_to_file(timeline, str(tmp_path / "blur.otio"))
+    assert main(["import", str(tmp_path / "blur.otio"), "-o", str(tmp_path / "b.json")]) == 2
+    assert "Gaussian Blur" in capsys.readouterr().err and not (tmp_path / "b.json").exists()
+
+
+# --- timelines made by other projects ----------------------------------------------------------
+
+
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld/timelines is absent")
+@pytest.mark.parametrize("name", ["simple_cut.otio", "transition.otio", "multitrack.otio", "premiere_example.otio"])
+def test_realworld_timelines_render_with_stand_ins_or_name_what_they_lack(tmp_path, name):
+    """Stand-in media (2 s at the timeline's 24 fps) under --media-root at each referenced file
+    name; each timeline either becomes a valid EDL that renders, or a typed error naming the feature."""
+    source = REALWORLD / name
+    text = source.read_text()
+    for file_name in {Path(u).name for u in _urls(text)} | _missing_reference_names(source):
+        if Path(file_name).suffix.lower() not in (".mov", ".mp4", ".mxf"):
+            continue
+        make_video(tmp_path / file_name, duration=2 if "simple" in name or "transition" in name else 31,
+                   size="64x36", rate="24", audio=False)  # fmt: skip
+    try:
+        imported = import_timeline(source, media_root=tmp_path)
+    except (UnsupportedFeatureError, TimelineError) as exc:
+        assert name == "premiere_example.otio" and "Marker.3" in exc.message
+        return
+    from clipagent.validate import validate_edl
+
+    assert validate_edl(imported.edl, imported.media_dir).ok
+    if name == "multitrack.otio":
+        assert any("flattened" in w for w in imported.warnings) and any("gap" in w for w in imported.warnings)
+        return  # 100 s of stand-ins: checked valid, not rendered (time)
+    edl_path = tmp_path / "edl.json"
+    edl_path.write_text(json.dumps(imported.edl.model_dump(mode="json")))
+    assert main(["render", str(edl_path), "-o", str(tmp_path / "cut.mp4"), "--encoder", "libx264"]) == 0
+    frames = round(float(probe(tmp_path / "cut.mp4").duration) * 24)
+    from clipagent.edl import timeline_frames
+
+    assert abs(frames - timeline_frames(imported.edl) * 24 / float(imported.edl.output.fps)) <= 1
+
+
+def _urls(text: str) -> list[str]:
+    return [u for u in json.loads(text, object_hook=lambda d: d).__repr__().split("'") if u.startswith("file://")]
+
+
+def _missing_reference_names(path: Path) -> set[str]:
+    data = json.loads(path.read_text())
+    names = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("OTIO_SCHEMA", "").startswith("Clip") and (node.get("media_reference") or {}).get(
+                "OTIO_SCHEMA", ""
+            ).startswith("MissingReference"):
+                names.add(node["name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(data)
+    return names
