@@ -40,6 +40,8 @@ class EditOptions(BaseModel):
 
     planner: PlannerChoice = "auto"
     llm_model: str | None = None
+    llm_temperature: float | None = Field(None, ge=0, le=2)
+    """Sampling temperature sent to the LLM (OpenAI's range 0-2); None sends none (the model's default)."""
     encoder: str = "auto"
     dry_run: bool = False
     accept_failed_checks: bool = False
@@ -298,7 +300,9 @@ def _make_planner(choice: str, options: EditOptions, out_dir: Path, context: Pla
     if choice == "llm":
         from .planning.llm import LLMPlanner
 
-        return LLMPlanner(model=options.llm_model, log_dir=out_dir, query_embedder=embed_text)
+        return LLMPlanner(
+            model=options.llm_model, temperature=options.llm_temperature, log_dir=out_dir, query_embedder=embed_text
+        )
     from .planning.heuristic import HeuristicPlanner
 
     return HeuristicPlanner(embed_text=embed_text, candidates=options.candidates)
@@ -362,10 +366,35 @@ def _finish(
             added = noted.notes[len(plan.notes) :]
             plan, report = noted, report.model_copy(update={"notes": [*report.notes, *added]})
             write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
+    if not options.dry_run and shown == edl_hash:  # the cut shows this EDL: check it against the platform's rules
+        started = time.perf_counter()
+        plan, report = _with_spec(plan, report, brief, stage / CUT if rendered else out_dir / CUT)
+        times.spec = time.perf_counter() - started
+        write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
     report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
     write_outputs(stage, plan, report, brief, out_dir=out_dir, only_report=True)
     publish(stage, out_dir, history=history)
     return EditResult(out_dir=out_dir, plan=plan, report=report, rendered=rendered)
+
+
+def _with_spec(plan: Plan, report: EditReport, brief: ResolvedBrief, cut: Path) -> tuple[Plan, EditReport]:
+    """The plan and report with the cut checked against the brief's platform preset
+    (render/spec.py): each rule becomes a check named "spec: RULE", so a broken rule fails the run
+    like any review check (`_check_review`), and report.json's `spec` has the measured and expected
+    values. Earlier spec checks (a revised plan carries its predecessor's) are replaced."""
+    from .planning.base import Check
+    from .render.spec import check_cut
+
+    out = plan.edl.output
+    spec = check_cut(cut, brief.platform, out.width, out.height)
+    kept = [c for c in plan.review.checks if not c.name.startswith(SPEC_CHECK)]
+    checks = kept + [Check(name=f"{SPEC_CHECK}{r.rule}", passed=r.passed, detail=r.detail) for r in spec.rules]
+    plan = plan.model_copy(update={"review": plan.review.model_copy(update={"checks": checks})})
+    return plan, report.model_copy(update={"checks": checks, "spec": spec})
+
+
+SPEC_CHECK = "spec: "
+"""The name prefix of the platform spec checks among the review checks."""
 
 
 def _with_render_notes(plan: Plan, notes: list[str] | tuple[str, ...]) -> Plan:

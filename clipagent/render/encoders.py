@@ -19,10 +19,19 @@ ENCODERS: tuple[EncoderName, ...] = ("h264_nvenc", "libx264")
 """In order of preference for `auto`."""
 
 _VIDEO_ARGS: dict[str, list[str]] = {
-    "libx264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"],
-    "h264_nvenc": ["-c:v", "h264_nvenc", "-preset", "p4", "-tune", "hq", "-rc", "vbr", "-cq", "23", "-b:v", "0"],
+    "libx264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high"],
+    "h264_nvenc": ["-c:v", "h264_nvenc", "-preset", "p4", "-tune", "hq", "-rc", "vbr", "-cq", "23", "-b:v", "0",
+                   "-profile:v", "high"],
 }
+"""High profile, which every platform preset accepts (YouTube asks for it); the level is left to
+the encoder, which writes the lowest that fits the frame size, rate and bitrate cap."""
 AUDIO_ARGS = ["-c:a", "aac", "-b:a", "192k"]
+
+BITRATE_HEADROOM = 0.8
+"""The encoder's peak rate as a share of a platform's average-bitrate ceiling: the VBV buffer
+(one second at that rate) starts 90% full, so a short cut's average can run above the peak rate
+by up to 0.9 s worth of it over its length (a 5 s cut by 18%); 0.8 keeps a cut of 5 s or more
+under the ceiling whatever its content."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,16 @@ class EncoderChoice:
 
 def encoder_args(name: str) -> list[str]:
     return [*_VIDEO_ARGS[name], "-pix_fmt", "yuv420p"]
+
+
+def bitrate_cap_args(max_kbps: int | None) -> list[str]:
+    """Quality-based encoding with a peak rate under a platform's video bitrate ceiling
+    (`presets.VideoRules.max_bitrate_kbps`, an average): `-maxrate` at BITRATE_HEADROOM of it and a
+    one-second `-bufsize`, which libx264 and h264_nvenc both honour; none without a ceiling."""
+    if max_kbps is None:
+        return []
+    peak = int(max_kbps * BITRATE_HEADROOM)
+    return ["-maxrate", f"{peak}k", "-bufsize", f"{peak}k"]
 
 
 @cache

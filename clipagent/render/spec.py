@@ -1,0 +1,321 @@
+"""Platform spec checks: probe a rendered cut and check it against its platform preset's upload
+rules (presets/platforms/<name>.yaml, `presets.Platform`), rule by rule.
+
+The rules, each with the measured and the expected value:
+
+| rule | measured | expected (from the preset) |
+|---|---|---|
+| resolution | the coded frame | the preset's frame; for a cut of another shape (the brief's `aspect`), its short side at that shape |
+| frame_rate | from the video's timestamps, and whether every frame lasts as long | the preset's `fps`, constant |
+| video_codec | ffmpeg's codec name | `video.codec` |
+| profile | the H.264 profile | one of `video.profiles` |
+| level | the H.264 level | at least what the frame size and rate need (ITU-T H.264 Table A-1), at most `video.max_level` |
+| pixel_format | e.g. yuv420p | `video.pixel_format` |
+| video_bitrate | average: the video stream's bytes over its duration | at most `video.max_bitrate_kbps` |
+| audio_codec, audio_rate, audio_channels | the first audio stream | `audio.codec`, one of `audio.sample_rates`, one of `audio.channels` |
+| duration | the file's duration | `min_duration` to `max_duration` |
+| file_size | bytes on disk | at most `max_file_size` |
+| loudness | integrated loudness (EBU R128, media.integrated_loudness) | `loudness_lufs` ± `loudness_tolerance_lu` |
+
+A rule the preset leaves out (null) is not checked. Probing uses PyAV (packets only, no picture
+decoding) and one ffmpeg pass over the sound for its loudness.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import MediaError
+from ..ffmpeg import file_url
+from ..presets import Platform
+
+SILENT_LUFS = -70.0
+"""EBU R128's absolute gate: a cut with nothing above it measures exactly -70 LUFS (silence)."""
+
+# ITU-T H.264 (08/2021) Table A-1: level -> (MaxMBPS macroblocks/s, MaxFS macroblocks a frame).
+# A frame's width and height in macroblocks are each at most sqrt(8 * MaxFS) (A.3.1 f, A.3.2 e).
+H264_LEVELS: tuple[tuple[float, int, int], ...] = (
+    (1.0, 1485, 99), (1.1, 3000, 396), (1.2, 6000, 396), (1.3, 11880, 396), (2.0, 11880, 396),
+    (2.1, 19800, 792), (2.2, 20250, 1620), (3.0, 40500, 1620), (3.1, 108000, 3600), (3.2, 216000, 5120),
+    (4.0, 245760, 8192), (4.1, 245760, 8192), (4.2, 522240, 8704), (5.0, 589824, 22080), (5.1, 983040, 36864),
+    (5.2, 2073600, 36864), (6.0, 4177920, 139264), (6.1, 8355840, 139264), (6.2, 16711680, 139264),
+)  # fmt: skip
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CutFacts(_Frozen):
+    """What the spec checks measure of a rendered file (`probe_cut`); None where it has no such stream."""
+
+    size_bytes: int
+    duration: float
+    """Seconds, as the container gives it."""
+    width: int | None = None
+    height: int | None = None
+    video_codec: str | None = None
+    profile: str | None = None
+    """H.264 profile, lower case (e.g. "high")."""
+    level: float | None = None
+    """e.g. 4.0 (ffmpeg reports level_idc 40)."""
+    pixel_format: str | None = None
+    frame_rate: Fraction | None = None
+    """Frames a second, from the most common interval between frames."""
+    frame_interval_range: tuple[float, float] | None = None
+    """The shortest and longest interval between frames, in seconds (equal for a constant rate)."""
+    constant_rate: bool = True
+    video_bitrate: float | None = None
+    """Bits a second, the video stream's packets over its duration."""
+    audio_codec: str | None = None
+    audio_rate: int | None = None
+    audio_channels: int | None = None
+    loudness_lufs: float | None = None
+
+
+class SpecRule(_Frozen):
+    """One upload rule checked on the cut."""
+
+    rule: str
+    """resolution, frame_rate, video_codec, profile, level, pixel_format, video_bitrate, audio_codec,
+    audio_rate, audio_channels, duration, file_size or loudness."""
+    passed: bool
+    measured: str
+    expected: str
+
+    @property
+    def detail(self) -> str:
+        return f"{self.measured} (expected {self.expected})"
+
+
+class SpecReport(_Frozen):
+    """A rendered cut checked against a platform preset's rules."""
+
+    platform: str
+    preset: str
+    """The preset file the rules came from."""
+    cut: str
+    rules: list[SpecRule]
+
+    @property
+    def passed(self) -> bool:
+        return all(rule.passed for rule in self.rules)
+
+    @property
+    def failed(self) -> list[SpecRule]:
+        return [rule for rule in self.rules if not rule.passed]
+
+
+def check_cut(path: Path, platform: Platform, width: int, height: int) -> SpecReport:
+    """Probe the cut at `path` and check it against `platform`'s rules; `width` x `height` is the
+    frame the EDL asked for (its shape sets the expected resolution). MediaError when the file
+    cannot be read as media."""
+    facts = probe_cut(path)
+    return SpecReport(platform=platform.name, preset=platform.source, cut=str(path),
+                      rules=check_facts(facts, platform, width, height))  # fmt: skip
+
+
+def probe_cut(path: Path) -> CutFacts:
+    """The facts the rules need, read with PyAV (demuxing packets, no decoding) and one ffmpeg
+    loudness pass. MediaError when the file is not readable media."""
+    import av
+
+    from ..media import integrated_loudness
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        container = av.open(file_url(path))
+    except (OSError, av.error.FFmpegError) as exc:
+        raise MediaError(f"{path}: cannot probe the cut ({exc})") from None
+    with container:
+        facts: dict = {"size_bytes": size, "duration": (container.duration or 0) / 1_000_000}
+        if container.streams.video:
+            facts.update(_video_facts(container, container.streams.video[0]))
+        if container.streams.audio:
+            audio = container.streams.audio[0].codec_context
+            facts.update(audio_codec=audio.name, audio_rate=audio.sample_rate, audio_channels=audio.channels)
+    if facts.get("audio_codec"):
+        facts["loudness_lufs"] = integrated_loudness(path)
+    return CutFacts(**facts)
+
+
+def _video_facts(container, stream) -> dict:  # noqa: ANN001 (PyAV objects)
+    codec = stream.codec_context
+    times: list[int] = []
+    total = 0
+    for packet in container.demux(stream):
+        if packet.size and packet.pts is not None:
+            times.append(packet.pts)
+            total += packet.size
+    facts = {
+        "width": codec.width, "height": codec.height, "video_codec": codec.name,
+        "profile": (codec.profile or "").lower() or None,
+        "level": codec.level / 10 if codec.level and codec.level > 0 else None,
+        "pixel_format": codec.format.name if codec.format else None,
+    }  # fmt: skip
+    times.sort()
+    steps = [b - a for a, b in zip(times, times[1:])]
+    if not steps or not stream.time_base:
+        return facts
+    base = stream.time_base
+    common = max(set(steps), key=steps.count)
+    seconds = (times[-1] - times[0] + common) * base  # the last frame shown for the common interval
+    facts.update(
+        frame_rate=1 / (common * base),
+        frame_interval_range=(float(min(steps) * base), float(max(steps) * base)),
+        constant_rate=max(steps) - min(steps) <= 1,  # one tick of rounding in the time base
+        video_bitrate=total * 8 / float(seconds) if seconds > 0 else None,
+    )
+    return facts
+
+
+# ---- the rules (pure) -------------------------------------------------------------------------
+
+
+def check_facts(facts: CutFacts, platform: Platform, width: int, height: int) -> list[SpecRule]:
+    """Every rule `platform` sets, checked on `facts`; `width` x `height` is the EDL's frame."""
+    video, audio = platform.video, platform.audio
+    rules = [
+        _resolution(facts, expected_frame(platform, width, height)),
+        _frame_rate(facts, platform.fps),
+        _equal("video_codec", facts.video_codec, video.codec),
+        _one_of("profile", facts.profile, [p.lower() for p in video.profiles]),
+        _level(facts, video.max_level),
+        _equal("pixel_format", facts.pixel_format, video.pixel_format),
+    ]
+    if video.max_bitrate_kbps is not None:
+        rules.append(_bitrate(facts, video.max_bitrate_kbps))
+    rules += [
+        _equal("audio_codec", facts.audio_codec, audio.codec),
+        _one_of("audio_rate", facts.audio_rate, list(audio.sample_rates), unit=" Hz"),
+        _one_of("audio_channels", facts.audio_channels, list(audio.channels)),
+    ]
+    low, high = platform.min_duration, platform.max_duration
+    if low is not None or high is not None:
+        rules.append(_duration(facts.duration, low, high))
+    if platform.max_file_size is not None:
+        limit = int(platform.max_file_size)
+        rules.append(SpecRule(rule="file_size", passed=facts.size_bytes <= limit, measured=_bytes(facts.size_bytes),
+                              expected=f"at most {_bytes(limit)}"))  # fmt: skip
+    rules.append(_loudness(facts.loudness_lufs, platform.loudness_lufs, platform.loudness_tolerance_lu))
+    return rules
+
+
+def expected_frame(platform: Platform, width: int, height: int) -> tuple[int, int]:
+    """The platform's frame; for a cut of another shape (the brief's `aspect`), the platform's
+    short side at that shape, as `brief.frame_size` makes it."""
+    from ..brief import frame_size
+
+    if width * platform.height == height * platform.width:
+        return platform.width, platform.height
+    g = math.gcd(width, height)
+    return frame_size(platform.width, platform.height, f"{width // g}:{height // g}")
+
+
+def min_h264_level(width: int, height: int, fps: Fraction) -> float | None:
+    """The lowest H.264 level whose frame size and macroblock rate fit (Table A-1), or None
+    when no level does."""
+    mbs_w, mbs_h = math.ceil(width / 16), math.ceil(height / 16)
+    frame = mbs_w * mbs_h
+    for level, max_rate, max_frame in H264_LEVELS:
+        side = math.isqrt(8 * max_frame)
+        if frame <= max_frame and mbs_w <= side and mbs_h <= side and frame * fps <= max_rate:
+            return level
+    return None
+
+
+def _resolution(facts: CutFacts, frame: tuple[int, int]) -> SpecRule:
+    measured = f"{facts.width}x{facts.height}" if facts.width else "no video stream"
+    return SpecRule(rule="resolution", passed=(facts.width, facts.height) == frame, measured=measured,
+                    expected=f"{frame[0]}x{frame[1]}")  # fmt: skip
+
+
+def _frame_rate(facts: CutFacts, fps: Fraction) -> SpecRule:
+    expected = f"{_fps(fps)} fps, constant"
+    if facts.frame_rate is None:
+        return SpecRule(rule="frame_rate", passed=False, measured="no frame timing (fewer than 2 frames)", expected=expected)
+    if facts.constant_rate:
+        measured = f"{_fps(facts.frame_rate)} fps, constant"
+    else:
+        short, long = facts.frame_interval_range or (0.0, 0.0)
+        measured = f"{_fps(facts.frame_rate)} fps, variable ({short * 1000:.1f}-{long * 1000:.1f} ms a frame)"
+    return SpecRule(rule="frame_rate", passed=facts.constant_rate and facts.frame_rate == fps, measured=measured,
+                    expected=expected)  # fmt: skip
+
+
+def _level(facts: CutFacts, max_level: float | None) -> SpecRule:
+    need = None
+    if facts.width and facts.height and facts.frame_rate:
+        need = min_h264_level(facts.width, facts.height, facts.frame_rate)
+    low = f"at least {need:.1f} (for {facts.width}x{facts.height} at {_fps(facts.frame_rate)} fps)" if need else ""
+    high = f"at most {max_level:.1f}" if max_level is not None else ""
+    expected = ", ".join(part for part in (low, high) if part) or "any level"
+    if facts.level is None:
+        return SpecRule(rule="level", passed=False, measured="not stated", expected=expected)
+    passed = (need is None or facts.level >= need) and (max_level is None or facts.level <= max_level + 1e-9)
+    if need is None and facts.width and facts.frame_rate:
+        passed = False  # no H.264 level holds this frame size and rate
+    return SpecRule(rule="level", passed=passed, measured=f"{facts.level:.1f}", expected=expected)
+
+
+def _bitrate(facts: CutFacts, ceiling_kbps: int) -> SpecRule:
+    expected = f"at most {_rate(ceiling_kbps * 1000)}"
+    if facts.video_bitrate is None:
+        return SpecRule(rule="video_bitrate", passed=False, measured="no video stream", expected=expected)
+    return SpecRule(rule="video_bitrate", passed=facts.video_bitrate <= ceiling_kbps * 1000,
+                    measured=f"{_rate(facts.video_bitrate)} average", expected=expected)  # fmt: skip
+
+
+def _duration(seconds: float, low: Fraction | None, high: Fraction | None) -> SpecRule:
+    if low is not None and high is not None:
+        expected = f"{float(low):g} s to {float(high):g} s"
+    else:
+        expected = f"at least {float(low):g} s" if low is not None else f"at most {float(high):g} s"
+    # The container rounds to microseconds: a cut of exactly the limit may read a hair over it.
+    passed = (low is None or seconds >= float(low) - 1e-3) and (high is None or seconds <= float(high) + 1e-3)
+    return SpecRule(rule="duration", passed=passed, measured=f"{seconds:.2f} s", expected=expected)
+
+
+def _loudness(lufs: float | None, target: float, tolerance: float) -> SpecRule:
+    expected = f"{target:g} LUFS ± {tolerance:g} LU"
+    if lufs is None:
+        return SpecRule(rule="loudness", passed=False, measured="no audio stream", expected=expected)
+    if lufs <= SILENT_LUFS + 0.05:  # nothing to normalise: a silent cut breaks no platform's rule
+        return SpecRule(rule="loudness", passed=True, measured="silent (under the -70 LUFS gate)", expected=expected)
+    return SpecRule(rule="loudness", passed=abs(lufs - target) <= tolerance, measured=f"{lufs:.1f} LUFS",
+                    expected=expected)  # fmt: skip
+
+
+def _equal(rule: str, measured: str | None, expected: str) -> SpecRule:
+    shown = measured if measured is not None else f"no {'audio' if rule.startswith('audio') else 'video'} stream"
+    return SpecRule(rule=rule, passed=measured == expected, measured=shown, expected=expected)
+
+
+def _one_of(rule: str, measured: object, allowed: list, *, unit: str = "") -> SpecRule:
+    shown = f"{measured}{unit}" if measured is not None else f"no {'audio' if rule.startswith('audio') else 'video'} stream"
+    expected = " or ".join(str(a) for a in allowed) + unit
+    return SpecRule(rule=rule, passed=measured in allowed, measured=shown, expected=expected)
+
+
+def _fps(rate: Fraction | None) -> str:
+    if rate is None:
+        return "?"
+    return str(rate.numerator) if rate.denominator == 1 else f"{float(rate):.3f}".rstrip("0")
+
+
+def _rate(bits_per_second: float) -> str:
+    if bits_per_second >= 1e6:
+        return f"{bits_per_second / 1e6:.2f}".rstrip("0").rstrip(".") + " Mbps"
+    return f"{bits_per_second / 1e3:.0f} kbps"
+
+
+def _bytes(count: int) -> str:
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}".replace(".0 ", " ")
+    return f"{count} bytes"
