@@ -179,6 +179,8 @@ class Brief(_Model):
             style = presets.load_caption_style(self._preset("captions", named, platform.caption_style, from_platform))
             style = fit_captions(style, platform.safe_zone, width, height)
         brand = presets.load_brand(self._preset("brand", self.brand, "", "")) if self.brand else None
+        if style is not None:
+            style = style.branded(brand)
 
         return ResolvedBrief(
             source=self.source,
@@ -397,12 +399,19 @@ def frame_size(width: int, height: int, aspect: str | None) -> tuple[int, int]:
 def fit_captions(style: presets.CaptionStyle, zone: presets.SafeZone, width: int, height: int) -> presets.CaptionStyle:
     """The style moved inside the platform's safe zone (its box included) and with lines short
     enough to fit between the side margins (a glyph is about 0.6 of the font height)."""
-    pad = 0.35 * style.size  # the renderer's box border around the text
-    edge = {"bottom": zone.bottom, "top": zone.top}.get(style.position, 0.0)
-    margin = min(0.5, max(style.margin, round(edge + pad, 4)))
+    margin = caption_margin(style, zone, style.position)
     usable = width * (1 - 2 * max(zone.left, zone.right))
     chars = max(8, min(style.max_chars_per_line, int(usable / (0.6 * style.size * height))))
     return style.model_validate({**style.model_dump(), "margin": margin, "max_chars_per_line": chars})
+
+
+def caption_margin(style: presets.CaptionStyle, zone: presets.SafeZone, position: str) -> float:
+    """The distance from `position`'s edge (bottom, top; centre has none) that keeps a caption in
+    `style`, with its box's border (0.35 of the font height, render/captions.BOX_PAD), inside the
+    platform's safe zone: the style's margin, or more. Fraction of the frame height."""
+    pad = 0.35 * style.size
+    edge = {"bottom": zone.bottom, "top": zone.top}.get(position, 0.0)
+    return min(0.5, max(style.margin, round(edge + pad, 4)))
 
 
 def _first_heading(body: str) -> str | None:

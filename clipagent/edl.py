@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_serializer
 
 from .errors import EDLError
 from .timebase import CutTime, Rate, Time, frames
@@ -61,11 +61,6 @@ class OutputSpec(_Model):
     true_peak_db: Number = Field(-1.5, ge=-9, le=0)
     audio_rate: Literal[44100, 48000] = 48000
     background: Color = "#000000"
-    platform: str | None = Field(
-        None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
-        description="The platform preset the cut is for (e.g. tiktok): the render keeps under its bitrate ceiling "
-        "and checks the cut against its upload rules; null for none",
-    )
 
     @property
     def frame(self) -> Fraction:
@@ -142,23 +137,62 @@ class ImageOverlay(_Model):
     opacity: Number = Field(1.0, ge=0, le=1)
 
 
+class CueWord(_Model):
+    """One spoken word of a cue, on the output timeline (seconds from the cut's start): the
+    karaoke style highlights it from `start` until the next word starts."""
+
+    text: str = Field(min_length=1, max_length=100)
+    start: CutTime
+    end: CutTime
+
+
+CaptionPosition = Literal["bottom", "top", "center"]
+
+
 class Cue(_Model):
     start: CutTime
     end: CutTime
     text: str = Field(min_length=1, max_length=500)
+    words: list[CueWord] = Field(
+        [], max_length=200, description="The cue's words with their times (optional; karaoke highlights them)"
+    )
+    position: CaptionPosition | None = Field(None, description="This cue's place, when not the overlay's (e.g. moved off a face)")
+    margin: Number | None = Field(None, ge=0, le=0.5, description="Distance from that edge, fraction of output height")
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler):  # noqa: ANN001, ANN202 (pydantic's serializer protocol)
+        """A cue without words or its own place is written as before them: text and times only."""
+        data = handler(self)
+        for key in ("words", "position", "margin"):
+            if data.get(key) in (None, []):
+                data.pop(key, None)
+        return data
 
 
 class Captions(_Model):
-    """Timed caption lines, drawn inside the frame's safe zone."""
+    """Timed caption lines, drawn by libass from an ASS file (render/captions.py) inside the frame's
+    safe zone: 1-2 lines per cue, the spoken word highlighted when `highlight_color` is set and the
+    cues carry their words."""
 
     kind: Literal["captions"] = "captions"
     cues: list[Cue]
-    position: Literal["bottom", "top", "center"] = "bottom"
+    position: CaptionPosition = "bottom"
     margin: Number = Field(0.1, ge=0, le=0.5, description="Distance from the edge, fraction of output height")
     size: Number = Field(0.055, gt=0, le=0.3)
     color: Color = "#FFFFFF"
     box_color: Color | None = "#000000A0"
     max_chars_per_line: Count = Field(32, ge=8, le=120)
+    style: str = Field("", max_length=64, description="The caption style preset these came from (for people)")
+    font: str | None = Field(
+        None, min_length=1, max_length=4096,
+        description="A font file: relative to the media root, or absolute; null for the default font",
+    )
+    bold: bool = True
+    outline: Number = Field(0.0, ge=0, le=0.3, description="Outline width, fraction of the font height")
+    outline_color: Color = "#000000"
+    highlight_color: Color | None = Field(
+        None, description="The spoken word's colour (karaoke), for cues that carry their words"
+    )
 
 
 Overlay = Annotated[Union[TextOverlay, ImageOverlay, Captions], Field(discriminator="kind")]

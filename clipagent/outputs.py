@@ -28,12 +28,12 @@ from .errors import BadInputError
 from .ffmpeg import file_url
 from .files import output_errors, write_output
 from .planning.base import Check, CutScore, Decision, Plan, RankedPlan, Review, Round
-from .render.spec import SpecReport
 from .timebase import Time, timecode
 
 REPORT = "report.json"
+CUT_OTIO = "cut.otio"
 CUT = "cut.mp4"
-OUTPUT_FILES = ("edl.json", "plan.md", "captions.srt", "storyboard.png", REPORT, CUT)
+OUTPUT_FILES = ("edl.json", CUT_OTIO, "plan.md", "captions.srt", "storyboard.png", REPORT, CUT)
 """Every file `edit` writes (plus llm-transcript.jsonl with the LLM planner)."""
 
 
@@ -43,8 +43,6 @@ class StageTimes(BaseModel):
     analyze: float = 0.0
     plan: float = 0.0
     render: float = 0.0
-    spec: float = 0.0
-    """Probing the cut for the platform spec checks (render/spec.py)."""
 
 
 class FileAnalyses(BaseModel):
@@ -96,9 +94,6 @@ class EditReport(BaseModel):
     feedback: str | None = None
     analyze_options: AnalyzeOptions
     """How the footage was analysed (revise analyses the same way)."""
-    spec: SpecReport | None = None
-    """The cut checked against its platform preset's upload rules, each with the measured and the
-    expected value (None: not rendered, e.g. --dry-run). Each rule is also a "spec: RULE" check."""
     score: CutScore | None = None
     """The cut's score, 0-100, with its components (planning/score.py)."""
     ranking: list[RankedPlan] = Field(default_factory=list)
@@ -171,10 +166,20 @@ def write_outputs(
 
     if not only_report:
         write("edl.json", dump_edl(_rooted(plan.edl, out_dir, Path(report.media_dir))).encode())
+        write(CUT_OTIO, cut_otio(plan, report, brief))
         write("plan.md", plan_markdown(plan, brief).encode())
         write("captions.srt", captions_srt(plan.edl).encode())
         write("storyboard.png", storyboard_png(plan.edl, Path(report.media_dir)))
     write(REPORT, report.model_dump_json(indent=1).encode())
+
+
+def cut_otio(plan: Plan, report: EditReport, brief: ResolvedBrief) -> bytes:
+    """The cut as an OpenTimelineIO timeline (cut.otio, beside edl.json): for an NLE, and for
+    `clipagent render`/`import`; `clipagent export` writes the other formats."""
+    from .interchange.exchange import otio_text
+
+    text = otio_text(plan.edl, Path(report.media_dir), brief_title=brief.title, planner=plan.planner)
+    return text.encode()
 
 
 def publish(staging: Path, out_dir: Path, *, history: Path | None = None) -> list[str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ByteSize, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .edl import Captions, Color, Count, Cue, ImageOverlay, Number, OutputSpec, Position
 from .listing import MAX_LISTED
@@ -77,24 +77,6 @@ class SafeZone(_Model):
     right: Number = Field(0.05, ge=0, lt=0.5)
 
 
-class VideoRules(_Model):
-    """What a platform accepts of the video stream (render/spec.py checks the rendered cut)."""
-
-    codec: str = Field("h264", description="ffmpeg's codec name")
-    profiles: tuple[str, ...] = Field(("high", "main"), min_length=1, description="H.264 profiles, lower case")
-    max_level: Number | None = Field(4.2, ge=1, le=6.2, description="Highest H.264 level (e.g. 4.2); null for any")
-    pixel_format: str = "yuv420p"
-    max_bitrate_kbps: Count | None = Field(None, ge=100, le=1_000_000, description="Average video bitrate ceiling")
-
-
-class AudioRules(_Model):
-    """What a platform accepts of the audio stream."""
-
-    codec: str = Field("aac", description="ffmpeg's codec name")
-    sample_rates: tuple[Count, ...] = Field((44100, 48000), min_length=1)
-    channels: tuple[Count, ...] = Field((1, 2), min_length=1)
-
-
 class Platform(_Model):
     name: str
     source: str = Field(description="The preset file")
@@ -107,11 +89,6 @@ class Platform(_Model):
     true_peak_db: Number = Field(-1.0, ge=-9, le=0)
     safe_zone: SafeZone = SafeZone()
     caption_style: str = "bold"
-    min_duration: Seconds | None = Field(None, description="The platform's shortest upload in seconds; null for none")
-    max_file_size: ByteSize | None = Field(None, gt=0, description="Largest upload, e.g. `300MB` (SI units); null for none")
-    loudness_tolerance_lu: Number = Field(1.0, gt=0, le=10, description="How far from loudness_lufs a cut may measure")
-    video: VideoRules = VideoRules()
-    audio: AudioRules = AudioRules()
 
     def output_spec(self) -> OutputSpec:
         return OutputSpec(
@@ -120,7 +97,6 @@ class Platform(_Model):
             fps=self.fps,
             loudness_lufs=self.loudness_lufs,
             true_peak_db=self.true_peak_db,
-            platform=self.name,
         )
 
 
@@ -136,11 +112,34 @@ class CaptionStyle(_Model):
     color: Color = "#FFFFFF"
     box_color: Color | None = "#000000A0"
     max_chars_per_line: Count = Field(32, ge=8, le=120)
+    bold: bool = True
+    outline: Number = Field(0.0, ge=0, le=0.3, description="Outline width, fraction of the font height")
+    outline_color: Color = "#000000"
+    highlight_color: Color | None = Field(None, description="The spoken word's colour (karaoke); null for none")
+    font: str | None = Field(None, description="A font file (relative to the media folder, or absolute); null: the brand's or the default")
+    brand_colors: dict[Literal["color", "box_color", "outline_color", "highlight_color"], Literal["primary", "secondary"]] = Field(
+        {}, description="Fields that take the brand kit's colour, when the brief names a brand (a box keeps its alpha)"
+    )
+
+    def branded(self, brand: Brand | None) -> CaptionStyle:
+        """This style in `brand`'s colours (`brand_colors`) and font (unless the style names one)."""
+        if brand is None:
+            return self
+        update: dict[str, object] = {}
+        for field, which in self.brand_colors.items():
+            colour = brand.primary if which == "primary" else brand.secondary
+            current = getattr(self, field)
+            alpha = current[7:9] if current and len(current) == 9 else ""
+            update[field] = colour[:7] + alpha
+        if self.font is None and brand.font:
+            update["font"] = brand.font
+        return self.model_copy(update=update)
 
     def overlay(self, cues: list[Cue]) -> Captions:
         """The EDL overlay that draws `cues` in this style."""
-        fields = self.model_dump(include={"position", "margin", "size", "color", "box_color", "max_chars_per_line"})
-        return Captions(cues=cues, **fields)
+        fields = self.model_dump(include={"position", "margin", "size", "color", "box_color", "max_chars_per_line", "bold",
+                                          "outline", "outline_color", "highlight_color", "font"})  # fmt: skip
+        return Captions(cues=cues, style=self.name, **fields)
 
 
 class Logo(_Model):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .edl import EDL, place_clips
+from .edl import EDL, Captions, place_clips
 from .errors import EDLError, MediaError
 from .listing import MAX_LISTED, counts, listing
 from .media import MediaInfo, probe
@@ -260,10 +260,27 @@ def _check_overlays(edl: EDL, report: ValidationReport) -> None:
                     location,
                     f"ends at {float(end):.3f} s, after the cut ends ({float(total):.3f} s)",
                 )
+        if overlay.kind == "captions":
+            _check_cue_words(overlay, where, edl.output.frame, report)
         if overlay.kind == "image":
             info = _lookup(edl, report, overlay.media, f"{where}.media")
             if info is not None and info.video is None:
                 report.add("not_an_image", f"{where}.media", f"{overlay.media!r} has no picture")
+
+
+def _check_cue_words(overlay: Captions, where: str, frame: Fraction, report: ValidationReport) -> None:
+    """A cue's words (karaoke) are forward ranges, in order, that start inside their cue (within a frame)."""
+    for j, cue in enumerate(overlay.cues):
+        previous = cue.start
+        for k, word in enumerate(cue.words):
+            location = f"{where}.cues[{j}].words[{k}]"
+            if word.end < word.start or word.start + frame < previous or not cue.start - frame <= word.start <= cue.end + frame:
+                report.add(
+                    "overlay_outside_timeline", location,
+                    f"{word.text!r} at {float(word.start):.3f}..{float(word.end):.3f} s must start inside its cue "
+                    f"({float(cue.start):.3f}..{float(cue.end):.3f} s), after the word before it, and end after it starts",
+                )  # fmt: skip
+            previous = word.start
 
 
 def _check_music(edl: EDL, report: ValidationReport) -> None:

@@ -129,7 +129,7 @@ def test_unclosed_front_matter_and_non_mapping():
     [
         ("platform: tiktokk", "known: reels, shorts, square, tiktok, youtube"),
         ("brand: acme", "known: clipagent"),
-        ("captions: fancy", "known: bold, minimal"),
+        ("captions: fancy", "known: bold, boxed, karaoke, minimal"),
     ],
 )
 def test_unknown_preset_lists_the_known_ones(front, known):
@@ -222,7 +222,8 @@ def test_captions_move_inside_the_safe_zone_and_fit_the_width():
 def test_caption_style_and_logo_make_edl_overlays():
     r = load_brief(SAMPLE).resolve()
     captions = r.caption_style.overlay([Cue(start=0, end=1, text="Hello")])
-    assert captions.size == r.caption_style.size and captions.box_color == "#000000CC"
+    assert captions.size == r.caption_style.size and captions.outline == r.caption_style.outline == 0.1
+    assert captions.style == r.caption_style.name and captions.box_color is None  # bold: outlined, no box
     logo = r.brand.logo.overlay("logo", Fraction(0), Fraction(20))
     assert logo.position == "top_right" and logo.width == 0.12
 

@@ -25,7 +25,7 @@ from clipagent.errors import DiskFullError, OutputPathError, RenderError
 from .conftest import REPO, edl_from
 
 SAMPLES = REPO / "samples"
-EDIT_FILES = {"edl.json", "plan.md", "captions.srt", "storyboard.png", "report.json"}
+EDIT_FILES = {"edl.json", "cut.otio", "plan.md", "captions.srt", "captions.vtt", "captions.ass", "storyboard.png", "report.json"}
 
 
 pytestmark = pytest.mark.usefixtures("offline_planner")

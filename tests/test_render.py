@@ -214,15 +214,17 @@ def test_output_must_be_mp4_or_mov(media_dir, tmp_path):
 def test_filtergraphs_go_through_script_files_and_dry_run_shows_them(media_dir, tmp_path):
     """The graphs (with text that needs escaping) are written to the work folder and read with
     -filter_complex_script (or -/filter_complex), never put in argv; --dry-run shows them inline."""
-    cues = [{"start": i / 10, "end": (i + 1) / 10, "text": f"word {i}: it's, [x]"} for i in range(10)]
-    edl = edl_from({"overlays": [{"kind": "captions", "cues": cues}]})
+    texts = [{"kind": "text", "start": i / 10, "end": (i + 1) / 10, "text": f"word {i}: it's, [x]"} for i in range(10)]
+    cues = [{"start": i / 10, "end": (i + 1) / 10, "text": f"cue {i}: it's, [x]"} for i in range(10)]
+    edl = edl_from({"overlays": [*texts, {"kind": "captions", "cues": cues}]})
     job = plan_render(edl, Path(media_dir), tmp_path / "cut.mp4", encoder="libx264")
     job.work.mkdir()
     command = job.render_pass(LoudnessGain(0.0, -20.0), tmp_path / "x.mp4").command
     assert job.ffmpeg.filter_script_option in command and "-filter_complex" not in command
     assert "word 9" in (job.work / "graph.txt").read_text()
+    assert "cue 9" in (job.work / "captions10.ass").read_text()  # captions: an ASS file the graph's `ass` filter reads
     shutil.rmtree(job.work)
-    assert "word 9" in job.dry_run_text() and not job.work.exists()
+    assert "word 9" in job.dry_run_text() and "captions10.ass" in job.dry_run_text() and not job.work.exists()
     run_render(job)
     assert ffprobe_facts(tmp_path / "cut.mp4")["frames"] == 30
 

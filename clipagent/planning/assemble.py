@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from ..analysis.models import IndexedFile
 from ..edl import EDL, Clip, ImageOverlay, MediaRef, Music, TextOverlay
 from .base import Decision, PlanContext
-from .captions import caption_cues, voice_over_cues
+from .captions import captions_overlay, voice_over_cues
 from .segments import Candidate, Removed, VoiceOver
 from .select import Scored
 from .text import file_for_path, normal_path
@@ -108,13 +108,12 @@ def assemble(
     total = sum((clip.duration for clip in clips), Fraction(0))
     overlays, cut_wide = [], []
     if brief.caption_style is not None:
-        cues = caption_cues(edl, {f.id: f for f in index.files}, brief.caption_style.max_chars_per_line)
-        if voice is not None:
-            cues = voice_over_cues(files[voice.file_id], voice.start, total, brief.caption_style.max_chars_per_line)
-        if cues:
-            overlays.append(brief.caption_style.overlay(cues))
-            cut_wide.append(Decision(clip_id=None, what=f"captions: {brief.caption_style.name}, {len(cues)} cues",
-                                     why="from the words the cut plays, inside the platform's safe zone"))  # fmt: skip
+        style = brief.caption_style
+        voiced = voice_over_cues(files[voice.file_id], voice.start, total, style.max_chars_per_line) if voice else None
+        captions, why = captions_overlay(edl, files, style, brief.safe_zone, voiced)
+        if captions is not None:
+            overlays.append(captions)
+            cut_wide.append(Decision(clip_id=None, what=f"captions: {style.name}, {len(captions.cues)} cues", why=why))
     logo_id = logo_media(context, media, notes)
     if logo_id is not None:
         overlays.append(brief.brand.logo.overlay(logo_id, Fraction(0), total))  # type: ignore[union-attr]

@@ -37,7 +37,7 @@ from ..listing import listing
 from ..validate import Violation, resolve_media_path, summarize
 from .assemble import end_card_overlays, logo_media
 from .base import PlanContext, Review
-from .captions import caption_cues
+from .captions import captions_overlay
 from .llm_client import FunctionSpec, ToolSpec, parse_json
 from .text import file_for_path, normal_path
 
@@ -385,10 +385,10 @@ def add_layers(edl: EDL, context: PlanContext) -> tuple[EDL, list[str]]:
     total = timeline_duration(edl)
     if brief.caption_style is not None and not any(isinstance(o, Captions) for o in overlays):
         files = {ref.id: file_for_path(context.index, ref.path) for ref in edl.media}
-        cues = caption_cues(edl, files, brief.caption_style.max_chars_per_line)
-        if cues:
-            overlays.append(brief.caption_style.overlay(cues))
-            added.append(f"captions ({len(cues)} cues from the clips' words)")
+        captions, _ = captions_overlay(edl, files, brief.caption_style, brief.safe_zone)
+        if captions is not None:
+            overlays.append(captions)
+            added.append(f"captions ({len(captions.cues)} cues from the clips' words)")
     if brief.cta and not any(isinstance(o, TextOverlay) and brief.cta.lower() in o.text.lower() for o in overlays):
         overlays += end_card_overlays(context, total)
         added.append("end card with the call to action")

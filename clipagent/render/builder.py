@@ -6,11 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..edl import EDL
 from ..ffmpeg import file_url
 from ..media import MediaInfo
 from .filters import chain
+
+if TYPE_CHECKING:
+    from .captions import CaptionTrack
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Builder:
     hwaccel: bool = False
     origin: int = 0
     """The output frame this graph's clips start at: 0, or a segment's first frame."""
+    caption_tracks: dict[int, CaptionTrack] = field(default_factory=dict)
+    """The ASS file (render/captions.py) of each Captions overlay, by overlay index."""
     input_args: list[str] = field(default_factory=list)
     chains: list[str] = field(default_factory=list)
     n_inputs: int = 0

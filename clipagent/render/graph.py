@@ -33,7 +33,8 @@ from .clips import OUTPUT_COLOUR, clip_audio, clip_video, even, stereo_downmix
 from .filters import clean_text, f
 from .loudness import SILENCE_LUFS
 from .segments import Segment
-from .text import place_box, place_expression, wrap_lines
+from .captions import CaptionTrack, ass_filter
+from .text import place_box, place_expression
 
 __all__ = ["CompiledGraph", "LoudnessGain", "Source", "compile_limiter_probe", "compile_mix", "compile_render",
            "compile_segment", "raw_audio_input", "raw_video_input"]  # fmt: skip
@@ -144,11 +145,14 @@ def compile_render(
     hwaccel: bool = False,
     piped: bool = False,
     placements: list[Placement] | None = None,
+    captions: dict[int, CaptionTrack] | None = None,
 ) -> CompiledGraph:
     """Pass 2: the picture of every clip, joined and overlaid, and the mixed WAV from pass 1 with
     the gain that `loudness` asks for. `sources` maps every media id to its file and probe.
-    `piped`: the clips' pictures arrive on stdin as raw frames from `compile_segment` processes."""
-    b = Builder(edl, sources, video=True, font=font, hwaccel=hwaccel)
+    `piped`: the clips' pictures arrive on stdin as raw frames from `compile_segment` processes.
+    `captions`: the ASS file of each Captions overlay, by overlay index (`write_caption_tracks`);
+    the overlays draw over the whole joined cut, so their times are the output timeline's."""
+    b = Builder(edl, sources, video=True, font=font, hwaccel=hwaccel, caption_tracks=captions or {})
     placements = placements or place_clips(edl)
     if piped:
         index = b.add_raw_input(*raw_video_input(edl))
@@ -264,7 +268,11 @@ def _overlays(b: Builder, video: str) -> str:
         if isinstance(overlay, TextOverlay):
             drawn = [_drawtext(b, overlay.text, overlay.start, overlay.end, overlay.position, overlay.size, overlay.color, overlay.box_color)]
         elif isinstance(overlay, Captions):
-            drawn = _captions(b, overlay)
+            if not overlay.cues:
+                continue
+            if i not in b.caption_tracks:
+                raise ValueError(f"overlays[{i}]: no ASS file was written for these captions (write_caption_tracks)")
+            drawn = [ass_filter(b.caption_tracks[i])]
         else:
             video = _image(b, i, overlay, video)
             continue
@@ -303,24 +311,6 @@ def _drawtext(
         y=y,
         enable=f"between(t,{to_ffmpeg(start)},{to_ffmpeg(end)})",
     )
-
-
-def _captions(b: Builder, captions: Captions) -> list[str]:
-    position = {"bottom": "bottom", "top": "top", "center": "center"}[captions.position]
-    return [
-        _drawtext(
-            b,
-            wrap_lines(clean_text(cue.text), captions.max_chars_per_line),
-            cue.start,
-            cue.end,
-            position,
-            captions.size,
-            captions.color,
-            captions.box_color,
-            margin=captions.margin,
-        )
-        for cue in captions.cues
-    ]
 
 
 def _image(b: Builder, i: int, overlay: ImageOverlay, video: str) -> str:

@@ -32,10 +32,10 @@ from ..edl import EDL, Placement, place_clips
 from ..errors import BadInputError, ClipAgentError, RenderError, ToolError
 from ..ffmpeg import FFmpeg, file_url, find_ffmpeg
 from ..files import check_output_file, claim, output_error, output_errors
-from ..presets import Platform
 from ..validate import resolve_media_path, validate_edl
+from .captions import caption_font, caption_notes, caption_overlays, write_caption_tracks
 from .clips import OUTPUT_COLOUR, picture_notes
-from .encoders import AUDIO_ARGS, EncoderChoice, bitrate_cap_args, choose_encoder
+from .encoders import AUDIO_ARGS, EncoderChoice, choose_encoder
 from .graph import (
     CompiledGraph,
     LoudnessGain,
@@ -98,9 +98,8 @@ class RenderJob:
     """A hidden folder beside the output for the mixed sound and the measurements; it exists
     only while the render runs (`run_render` claims a fresh one). Beside the output, not in /tmp:
     /tmp may be memory, and the mix of a long cut is large (float WAV, 23 MB a minute)."""
-    platform: Platform | None = None
-    """The preset of the EDL's `output.platform`: the encode keeps under its bitrate ceiling, and
-    `render.spec.check_cut` checks the cut against its rules."""
+    media_root: Path = Path(".")
+    """The folder the EDL's media paths (and a caption font's) are relative to."""
 
     @property
     def duration(self) -> Fraction:
@@ -140,9 +139,10 @@ class RenderJob:
         tagged BT.709 (every picture is converted to it)."""
         segments = self.segments(video=True)
         piped = len(segments) > 1
+        captions = write_caption_tracks(self.edl, self.media_root, self.work, write=not inline)
         graph = compile_render(
             self.edl, self.sources, self.mix_wav, loudness, font=self.font, hwaccel=self.encoder.hwaccel_decode, piped=piped,
-            placements=self.placements,
+            placements=self.placements, captions=captions,
         )
         fps = self.edl.output.fps
         colour = ["-color_primaries", OUTPUT_COLOUR["color_primaries"], "-color_trc", OUTPUT_COLOUR["color_trc"],
@@ -152,8 +152,7 @@ class RenderJob:
             *graph.input_args,
             *self._graph_args(graph, "graph.txt", inline),
             "-map", f"[{graph.video_label}]", "-map", f"[{graph.audio_label}]",
-            *self.encoder.args, *bitrate_cap_args(self.platform.video.max_bitrate_kbps if self.platform else None),
-            *colour, *AUDIO_ARGS,
+            *self.encoder.args, *colour, *AUDIO_ARGS,
             "-r", f"{fps.numerator}/{fps.denominator}",
             "-movflags", "+faststart",
             "-f", CONTAINERS[self.output.suffix.lower()],
@@ -223,7 +222,9 @@ def plan_render(
     sources = {ref.id: Source(resolve_media_path(media_root, ref.path), report.media[ref.id]) for ref in edl.media}
     inputs = [s.path for s in sources.values()]
     _check_output(output, [*inputs, *protect])
-    needs_font = any(o.kind in ("text", "captions") for o in edl.overlays)
+    needs_font = any(o.kind == "text" for o in edl.overlays)
+    for i, captions in caption_overlays(edl):
+        caption_font(captions, media_root, f"overlays[{i}]")  # a missing font file is bad input, before any work
     return RenderJob(
         ffmpeg=(ffmpeg := find_ffmpeg()),
         encoder=choose_encoder(ffmpeg, encoder),
@@ -233,22 +234,8 @@ def plan_render(
         output=output,
         inputs=inputs,
         work=output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.work"),
-        platform=load_platform_of(edl),
+        media_root=media_root,
     )
-
-
-def load_platform_of(edl: EDL) -> Platform | None:
-    """The platform preset the EDL is for (`output.platform`), or None. BriefError (exit 2) when
-    no preset has that name here."""
-    if edl.output.platform is None:
-        return None
-    from ..brief import BriefError
-    from ..presets import load_platform
-
-    try:
-        return load_platform(edl.output.platform)
-    except BriefError as exc:
-        raise BriefError(f"the EDL's output.platform: {exc.message}", hint=exc.hint) from None
 
 
 def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderResult:
@@ -265,7 +252,7 @@ def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderRes
         render = job.render_pass(loudness, claimed.partial)
         _run_ffmpeg(_with_progress(render.command), RENDERING, total, progress, output=job.output, feeders=render.feeders)
         os.replace(claimed.partial, job.output)
-    warnings = [*picture_notes(job.edl, job.sources)]
+    warnings = [*picture_notes(job.edl, job.sources), *caption_notes(job.edl)]
     if loudness.capped_from_db is not None:
         warnings.append(room_tone_warning(loudness.measured_lufs, loudness.capped_from_db, loudness.gain_db))
     seconds = time.monotonic() - started

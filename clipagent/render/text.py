@@ -1,11 +1,11 @@
-"""Text on the picture: the font file, line wrapping, and placement expressions for drawtext."""
+"""Text on the picture: the font file, and placement expressions for drawtext (text overlays;
+captions are ASS, drawn by libass: captions.py)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-import textwrap
 from functools import cache
 from pathlib import Path
 
@@ -39,15 +39,6 @@ def find_font() -> Path:
     raise ToolError(
         "no font found for text overlays and captions",
         hint="install one (apt-get install fonts-dejavu-core) or set CLIPAGENT_FONT to a .ttf file",
-    )
-
-
-def wrap_lines(text: str, max_chars: int) -> str:
-    """Break caption text into lines of at most `max_chars` (long words stay whole)."""
-    paragraphs = text.split("\n")
-    return "\n".join(
-        "\n".join(textwrap.wrap(p, width=max_chars, break_long_words=False, break_on_hyphens=False)) or " "
-        for p in paragraphs
     )
 
 

@@ -1,0 +1,239 @@
+"""Word-by-word captions: word times through edits and speed, the ASS file, placement off faces,
+fonts for CJK and emoji, sidecars, and a render read back by OCR (issue 11, "Captions")."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import statistics
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import numpy as np
+import pysubs2
+import pytest
+
+from clipagent.analysis import models
+from clipagent.analysis.models import IndexedFile, Segment, Transcript, Word
+from clipagent.brief import fit_captions
+from clipagent.edl import EDL, Captions, Cue, CueWord
+from clipagent.planning.captions import caption_cues, captions_overlay, place_cues
+from clipagent.presets import SafeZone, load_brand, load_caption_style
+from clipagent.render import captions as rc
+from clipagent.render import run as render_run
+from clipagent.validate import validate_edl
+
+from .conftest import edl_from
+
+WORDS = "quick brown foxes jumping over lazy sleepy dogs".split()
+WORD_STEP = Fraction(9, 20)  # a word every 0.45 s of the source, each 0.35 s long
+HIGHLIGHT = "#FFD400"
+
+
+def _file(words: list[tuple[str, Fraction, Fraction]], *, size=(640, 360), faces=None) -> IndexedFile:
+    """A hand-made index entry: a transcript with known word times (no analysis run)."""
+    segment = Segment(start=words[0][1], end=words[-1][2], text=" ".join(w for w, _, _ in words),
+                      words=[Word(text=t, start=s, end=e) for t, s, e in words])  # fmt: skip
+    transcript = Transcript(source="sidecar", language="en", model="hand-made", segments=[segment])
+    info = SimpleNamespace(video=SimpleNamespace(display_size=size))
+    return IndexedFile.model_construct(id="talk", path="talk.mp4", transcript=transcript, faces=faces, info=info)
+
+
+def _timed_words() -> list[tuple[str, Fraction, Fraction]]:
+    return [(w, Fraction(3, 10) + k * WORD_STEP, Fraction(3, 10) + k * WORD_STEP + Fraction(7, 20)) for k, w in enumerate(WORDS)]
+
+
+TWO_CLIPS = {
+    "output": {"width": 640, "height": 360, "fps": 30},
+    "media": [{"id": "talk", "path": "talk.mp4"}],
+    "clips": [
+        {"id": "c1", "media": "talk", "src_in": 0, "src_out": "2.1"},
+        {"id": "c2", "media": "talk", "src_in": "2.1", "src_out": "4.2", "speed": "1.5"},
+    ],
+}
+
+
+def _expected_output_time(source: Fraction) -> Fraction:
+    """The index time of a word on the output timeline, by hand: clip 2 starts at 2.1 s, plays 1.5x."""
+    return source if source < Fraction(21, 10) else Fraction(21, 10) + (source - Fraction(21, 10)) / Fraction(3, 2)
+
+
+def test_word_times_follow_the_cuts_and_the_speed():
+    edl = edl_from(TWO_CLIPS)
+    cues = caption_cues(edl, {"talk": _file(_timed_words())}, max_chars_per_line=16)
+    words = [w for cue in cues for w in cue.words]
+    assert [w.text for w in words] == WORDS
+    for word, (_, start, end) in zip(words, _timed_words()):
+        assert abs(word.start - _expected_output_time(start)) <= Fraction(1, 1000)
+        assert abs(word.end - _expected_output_time(end)) <= Fraction(1, 1000)
+    assert all(cue.start == cue.words[0].start for cue in cues)
+    assert all(len(cue.text) <= 2 * 16 for cue in cues)  # 1-2 lines of at most max_chars_per_line
+    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+
+
+def test_karaoke_ass_onsets_match_the_index():
+    """One ASS event per word, highlighting it from its index time (mapped onto the cut)."""
+    style = load_caption_style("karaoke")
+    edl = edl_from(TWO_CLIPS)
+    overlay, _ = captions_overlay(edl, {"talk": _file(_timed_words())}, style, SafeZone())
+    edl = edl.model_copy(update={"overlays": [overlay]})
+    doc = pysubs2.SSAFile.from_string(rc.sidecar(edl, "ass", Path(".")))
+    tag = rc._tag_colour(style.highlight_color)
+    onsets = {}
+    for event in doc.events:
+        lit = re.search(r"\{\\1c" + re.escape(tag) + r"\}(.+?)\{", event.text)
+        if lit:
+            onsets.setdefault(lit[1], event.start / 1000)
+    assert set(onsets) == set(WORDS)
+    gaps = [abs(onsets[w] - float(_expected_output_time(s))) for w, s, _ in _timed_words()]
+    assert statistics.median(gaps) <= 0.1 and max(gaps) <= 0.1
+    assert doc.info["PlayResX"] == "640" and doc.styles["Captions"].fontsize == round(360 * style.size)
+
+
+def test_lines_break_evenly_and_cjk_counts_double():
+    assert rc.break_lines("one two three four five six".split(), 20) == [[0, 1, 2], [3, 4, 5]]
+    assert rc.columns("你好") == 4 and rc.join_words(["你好", "世界", "ok"]) == "你好世界 ok"
+    cue = Cue(start=0, end=1, text="x", words=[CueWord(text=w, start=Fraction(k, 10), end=Fraction(k + 1, 10))
+                                              for k, w in enumerate("a {b} c\\N".split())])  # fmt: skip
+    text = rc.cue_text(cue, Captions(cues=[cue], highlight_color=HIGHLIGHT), highlight=1)
+    assert "{b}" not in text and "(b)" in text and "\\N" not in text.replace("\\\u2060N", "")
+
+
+def _face_track(y: float):
+    frames = [models.FaceFrame(time=Fraction(k, 2), boxes=[models.FaceBox(x=0.4, y=y, w=0.2, h=0.25, score=0.99)])
+              for k in range(10)]  # fmt: skip
+    return models.FaceTrack(detector="hand-made", frames=frames)
+
+
+@pytest.mark.skipif(not hasattr(models, "FaceTrack"), reason="the index has no faces yet (analysis/faces.py)")
+def test_captions_move_off_a_face_when_another_place_fits():
+    FaceBox, FaceFrame, FaceTrack = models.FaceBox, models.FaceFrame, models.FaceTrack  # noqa: N806
+    style = fit_captions(load_caption_style("bold"), SafeZone(top=0.08, bottom=0.25), 640, 360)
+    edl = edl_from({**TWO_CLIPS, "clips": TWO_CLIPS["clips"][:1]})
+    cues = caption_cues(edl, {"talk": _file(_timed_words())}, style.max_chars_per_line)
+    low_face = {"talk": _file(_timed_words(), faces=_face_track(y=0.5))}  # lower half: under bottom captions
+    placed, moved = place_cues(cues, edl, low_face, style, SafeZone(top=0.08, bottom=0.25))
+    assert moved == len(cues) and {c.position for c in placed} == {"top"}
+    assert all(c.margin >= 0.08 for c in placed)  # inside the top safe zone
+    high_face = {"talk": _file(_timed_words(), faces=_face_track(y=0.1))}
+    placed, moved = place_cues(cues, edl, high_face, style, SafeZone())
+    assert moved == 0 and all(c.position is None for c in placed)
+    # a cover crop of a 16:9 source into 9:16 drops a face at the far left: nothing to avoid
+    vertical = edl_from({**TWO_CLIPS, "output": {"width": 360, "height": 640, "fps": 30},
+                         "clips": [{"id": "c1", "media": "talk", "src_in": 0, "src_out": 2, "fit": "cover"}]})  # fmt: skip
+    track = FaceTrack(detector="x", frames=[FaceFrame(time=Fraction(1), boxes=[FaceBox(x=0.02, y=0.6, w=0.1, h=0.2, score=1)])])
+    assert place_cues(cues[:1], vertical, {"talk": _file(_timed_words(), faces=track)}, style, SafeZone())[1] == 0
+
+
+def test_styles_take_the_brand_colours_and_old_edls_still_validate():
+    brand = load_brand("clipagent")
+    karaoke = load_caption_style("karaoke").branded(brand)
+    boxed = load_caption_style("boxed").branded(brand)
+    assert karaoke.highlight_color == brand.primary and boxed.box_color == brand.secondary + "D9"
+    for name in ("bold", "minimal", "karaoke", "boxed"):
+        overlay = load_caption_style(name).overlay([Cue(start=0, end=1, text="hi")])
+        assert overlay.style == name
+    bad = edl_from({"overlays": [{"kind": "captions", "cues": [
+        {"start": 0, "end": 1, "text": "a b", "words": [{"text": "a", "start": 0.5, "end": 0.6}, {"text": "b", "start": 0.1, "end": 0.2}]}]}]})  # fmt: skip
+    found = [v for v in validate_edl(bad, Path("."), prober=lambda p: None).violations if "words" in v.location]
+    assert [v.location for v in found] == ["overlays[0].cues[0].words[1]"]
+
+
+def test_sidecars_carry_every_cue_as_written():
+    cues = [Cue(start=Fraction(1, 10), end=Fraction(2), text="Hello {world}"), Cue(start=2, end=3, text="你好 🫠 😀")]
+    edl = edl_from({"overlays": [Captions(cues=cues).model_dump(mode="json")]})
+    for kind in ("srt", "vtt"):
+        back = pysubs2.SSAFile.from_string(rc.sidecar(edl, kind, Path(".")))
+        assert [(e.start, e.end, e.plaintext) for e in back] == [(100, 2000, "Hello (world)"), (2000, 3000, "你好 🫠 😀")]
+    assert "WEBVTT" in rc.sidecar(edl, "vtt", Path("."))
+    assert rc.sidecar(edl_from({}), "srt", Path(".")) == ""
+
+
+@pytest.mark.skipif(not shutil.which("fc-list"), reason="fontconfig's tools are not installed")
+def test_cjk_rtl_and_emoji_have_outline_fonts(tmp_path):
+    text = "你好世界 こんにちは 안녕 مرحبا שלום 😀🎉👍"
+    for char in set(text) - {" "}:
+        assert rc.has_glyph(char), f"no outline font for {char!r} (U+{ord(char):04X})"
+        listed = subprocess.run(["fc-list", f":outline=true:charset={ord(char):x}", "family"], capture_output=True, text=True)
+        assert listed.stdout.strip(), char
+    edl = edl_from({"overlays": [Captions(cues=[Cue(start=0, end=1, text=text)]).model_dump(mode="json")]})
+    notes = rc.caption_notes(edl)
+    assert not any("no installed font" in n for n in notes) and any("one colour" in n for n in notes)
+    # a character no font covers is left out of the drawing and named
+    orphan = next((c for c in "\U0001fae0\U0001fa77\U000f0000" if not rc.has_glyph(c)), None)
+    if orphan:
+        lone = edl_from({"overlays": [Captions(cues=[Cue(start=0, end=1, text=f"ok {orphan}")]).model_dump(mode="json")]})
+        assert f"U+{ord(orphan):04X}" in rc.caption_notes(lone)[0]
+        assert orphan not in rc.cue_text(lone.overlays[0].cues[0], lone.overlays[0])
+
+
+# ---- renders, read back ---------------------------------------------------------------------------
+
+
+def _talk(path: Path, ffmpeg: str) -> Path:
+    """4.5 s of a calm blue picture with a tone (the words come from the hand-made index)."""
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x2a4d69:s=640x360:r=30:d=4.5",
+                    "-f", "lavfi", "-i", "sine=f=220:d=4.5:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)], check=True)  # fmt: skip
+    return path
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def _ocr(mask: np.ndarray, tmp_path: Path) -> str:
+    """Tesseract on black text (the mask) on white; one line."""
+    from PIL import Image
+
+    image = tmp_path / "ocr.png"
+    Image.fromarray(np.where(mask, 0, 255).astype(np.uint8)).save(image)
+    out = subprocess.run(["tesseract", str(image), "-", "--psm", "7"], capture_output=True, text=True).stdout
+    return re.sub(r"[^a-z]", "", out.lower())
+
+
+@pytest.mark.skipif(not shutil.which("tesseract"), reason="tesseract is not installed")
+def test_karaoke_render_shows_the_spoken_word_across_segments(tmp_path, ffmpeg, monkeypatch):
+    """The cut, rendered with each clip as its own segment process (segments.py), read back: at the
+    index time of each word, OCR of the highlighted pixels reads that word."""
+    _talk(tmp_path / "talk.mp4", ffmpeg)
+    style = load_caption_style("karaoke").model_copy(update={"size": 0.1, "max_chars_per_line": 20, "highlight_color": HIGHLIGHT})
+    edl = edl_from(TWO_CLIPS)
+    overlay, _ = captions_overlay(edl, {"talk": _file(_timed_words())}, style, SafeZone())
+    edl = EDL.model_validate({**edl.model_dump(), "overlays": [overlay.model_dump()]})
+    monkeypatch.setattr(render_run, "video_clips_per_segment", lambda *a: 1)
+    job = render_run.plan_render(edl, tmp_path, tmp_path / "cut.mp4", encoder="libx264")
+    assert len(job.segments(video=True)) == 2
+    render_run.run_render(job)
+    frames = _frames(tmp_path / "cut.mp4")
+    read = []
+    for word, start, end in _timed_words():
+        middle = (_expected_output_time(start) + _expected_output_time(min(start + WORD_STEP, end))) / 2
+        rgb = frames[int(middle * 30)].astype(int)
+        lit = (rgb[..., 0] > 170) & (rgb[..., 1] > 140) & (rgb[..., 2] < 110)  # the highlight colour
+        read.append(_ocr(lit, tmp_path) == word)
+    assert sum(read) / len(read) >= 0.9, list(zip(WORDS, read))
+
+
+def test_cjk_and_emoji_caption_renders(tmp_path, ffmpeg):
+    """A CJK + Arabic + emoji cue, drawn by libass through the renderer: the caption's pixels are
+    there (tests/README: look at the frame with an image viewer too)."""
+    _talk(tmp_path / "talk.mp4", ffmpeg)
+    text = "你好世界 😀🎉 مرحبا"
+    edl = edl_from({
+        "output": {"width": 640, "height": 360, "fps": 30}, "media": [{"id": "talk", "path": "talk.mp4"}],
+        "clips": [{"id": "c1", "media": "talk", "src_in": 0, "src_out": 1}],
+        "overlays": [Captions(cues=[Cue(start=0, end=1, text=text)], size=0.1, box_color=None, outline=0.08).model_dump(mode="json")],
+    })  # fmt: skip
+    result = render_run.run_render(render_run.plan_render(edl, tmp_path, tmp_path / "cut.mp4", encoder="libx264"))
+    assert any("one colour" in w for w in result.warnings)
+    frame = _frames(tmp_path / "cut.mp4")[15]
+    white = (frame.min(axis=2) > 200)
+    rows = np.flatnonzero(white.any(axis=1))
+    assert rows.size and rows.min() > 360 * 0.5  # drawn, low in the frame
+    columns = np.flatnonzero(white.any(axis=0))
+    assert columns.max() - columns.min() > 640 * 0.4  # the whole line: CJK, emoji and Arabic glyphs
