@@ -49,8 +49,12 @@ def render(
     ] = None,
     encoder: Annotated[EncoderOption, typer.Option(help="Video encoder; auto tests NVENC, then libx264.")] = EncoderOption.auto,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ffmpeg commands; run and write nothing.")] = False,
+    accept_failed_checks: Annotated[bool, typer.Option(
+        "--accept-failed-checks", help="Exit 0 even when the cut breaks rules of the EDL's platform preset (output.platform).",
+    )] = False,
 ) -> None:
-    """Render an EDL into a finished cut: mix the sound, then render the picture with one ffmpeg process."""
+    """Render an EDL into a finished cut: mix the sound, then render the picture with one ffmpeg process.
+    When the EDL names a platform (output.platform), the cut is checked against its upload rules."""
     from .edl import load_edl
     from .render.run import plan_render, run_render
 
@@ -85,6 +89,17 @@ def render(
     out.print(f"wrote {result.output} ({float(result.duration):.2f} s, {result.encoder}, {result.seconds:.1f} s to render)")
     for warning in result.warnings:  # what the render changed: room tone's capped gain, HDR, interlacing
         err.print(f"note: {warning}", markup=False, highlight=False)
+    if job.platform is not None:  # the EDL names its platform: check the cut against the preset's rules
+        from .render.spec import check_cut
+
+        spec = check_cut(result.output, job.platform, edl.output.width, edl.output.height)
+        out.print(f"{spec.platform} spec: {len(spec.rules) - len(spec.failed)} of {len(spec.rules)} rules passed",
+                  highlight=False)  # fmt: skip
+        if accept_failed_checks:
+            for rule in spec.failed:
+                out.print(f"  failed {rule.rule}: {rule.detail}", markup=False, highlight=False)
+        else:
+            spec.raise_if_failed()
 
 
 @app.command()

@@ -102,3 +102,13 @@ class ReviewFailedError(ClipAgentError):
         self.checks = checks
         self.result = result
         """The whole result (an `edit.EditResult`), for callers that show more than the message."""
+
+
+class SpecFailedError(ClipAgentError):
+    """A cut was rendered and kept, but breaks rules of its platform preset (render/spec.py):
+    `rules` are "RULE: MEASURED (expected EXPECTED)" lines. Exit 1, like a failed review check;
+    `--accept-failed-checks` accepts such a cut with exit 0."""
+
+    def __init__(self, message: str, *, rules: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.rules = rules

@@ -130,16 +130,15 @@ def test_the_encoder_peak_rate_keeps_under_the_ceiling():
 
 @pytest.mark.parametrize("name", ["tiktok", "reels", "shorts", "square", "youtube"])
 def test_each_platform_render_of_the_samples_passes_its_own_spec(name, tmp_path):
-    """The real render at the preset's frame (3 s of the samples' host with music under it: the
-    shortest cut three platforms accept) meets every one of the preset's rules."""
+    """The real render at the preset's frame (3 s of the samples' host talking: the shortest cut
+    three of the platforms accept) meets every one of the preset's rules."""
     from clipagent.render.run import plan_render, run_render
 
     platform = load_platform(name)
     edl = EDL.model_validate({
         "output": platform.output_spec().model_dump(mode="json"),
-        "media": [{"id": "host", "path": "host_intro.mp4"}, {"id": "music", "path": "music.m4a"}],
+        "media": [{"id": "host", "path": "host_intro.mp4"}],
         "clips": [{"id": "c1", "media": "host", "src_in": "0.5", "src_out": "3.5", "fit": "cover"}],
-        "music": {"media": "music", "gain_db": -12},
     })  # fmt: skip
     job = plan_render(edl, SAMPLES, tmp_path / "cut.mp4", encoder="libx264")
     assert job.platform == platform
@@ -149,7 +148,20 @@ def test_each_platform_render_of_the_samples_passes_its_own_spec(name, tmp_path)
     assert {r.rule for r in report.rules} >= {"resolution", "level", "video_bitrate", "file_size", "loudness"}
 
 
-def test_an_impossible_rule_makes_edit_keep_the_cut_and_exit_1_naming_it(tmp_path, monkeypatch, offline_planner):
+@pytest.fixture
+def tiny_platform(tmp_path, monkeypatch) -> str:
+    """A platform preset in a $CLIPAGENT_PRESETS folder whose file size limit is 1 KB: no cut meets it."""
+    presets = tmp_path / "presets" / "platforms"
+    presets.mkdir(parents=True)
+    (presets / "tiny.yaml").write_text(
+        "description: a platform no cut can meet\nwidth: 320\nheight: 180\nfps: 30\nmax_duration: null\n"
+        "max_file_size: 1KB  # impossible: a second of any video is more\n"
+    )
+    monkeypatch.setenv("CLIPAGENT_PRESETS", str(tmp_path / "presets"))
+    return "tiny"
+
+
+def test_an_impossible_rule_makes_edit_keep_the_cut_and_exit_1_naming_it(tmp_path, tiny_platform, offline_planner):
     """A preset (from $CLIPAGENT_PRESETS) whose file size limit is 1 KB: the cut is rendered and
     kept, report.json has the rule with both values, and `edit` fails (exit 1) naming it;
     --accept-failed-checks accepts the same cut (not rendered again, checked again). Faces are not
@@ -158,13 +170,6 @@ def test_an_impossible_rule_makes_edit_keep_the_cut_and_exit_1_naming_it(tmp_pat
     from clipagent.edit import EditOptions, run_edit
     from clipagent.errors import ReviewFailedError
 
-    presets = tmp_path / "presets" / "platforms"
-    presets.mkdir(parents=True)
-    (presets / "tiny.yaml").write_text(
-        "description: a platform no cut can meet\nwidth: 320\nheight: 180\nfps: 30\nmax_duration: null\n"
-        "max_file_size: 1KB  # impossible: a second of any video is more\n"
-    )
-    monkeypatch.setenv("CLIPAGENT_PRESETS", str(tmp_path / "presets"))
     media = tmp_path / "media"
     media.mkdir()
     make_video(media / "shot.mp4", duration=4, size="320x180")
@@ -191,3 +196,26 @@ def test_an_impossible_rule_makes_edit_keep_the_cut_and_exit_1_naming_it(tmp_pat
     accepted = run_edit(brief, media, out, options.model_copy(update={"accept_failed_checks": True}))
     assert accepted.rendered is False
     assert [r.rule for r in accepted.report.spec.failed] == ["file_size"]
+
+
+def test_render_checks_the_platform_the_edl_names(tmp_path, tiny_platform, media_dir, capsys):
+    """`clipagent render` of an EDL whose output.platform is the impossible preset: the cut is
+    written, exit 1 names the rule; --accept-failed-checks lists it and exits 0; a platform no
+    preset has is bad input (exit 2) before any work."""
+    edl = tmp_path / "edl.json"
+    data = {"output": {"width": 320, "height": 180, "fps": 30, "platform": tiny_platform}, "media_root": str(media_dir),
+            "media": [{"id": "a", "path": "a.mp4"}], "clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1}]}
+    edl.write_text(json.dumps(data))
+    cut = tmp_path / "cut.mp4"
+    assert main(["render", str(edl), "-o", str(cut), "--encoder", "libx264"]) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "breaks 1 of the" in said and "file_size:" in said and "(expected at most 1 KB)" in said
+    assert cut.stat().st_size > 1000 and "Traceback" not in said
+
+    assert main(["render", str(edl), "-o", str(cut), "--encoder", "libx264", "--accept-failed-checks"]) == 0
+    assert "failed file_size:" in " ".join(capsys.readouterr().out.split())
+
+    edl.write_text(json.dumps({**data, "output": {**data["output"], "platform": "myspace"}}))
+    assert main(["render", str(edl), "-o", str(tmp_path / "other.mp4")]) == 2
+    assert "output.platform: unknown platform 'myspace'" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "other.mp4").exists()

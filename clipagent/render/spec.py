@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import MediaError
+from ..errors import MediaError, SpecFailedError
 from ..ffmpeg import file_url
 from ..presets import Platform
 
@@ -108,6 +108,18 @@ class SpecReport(_Frozen):
     @property
     def failed(self) -> list[SpecRule]:
         return [rule for rule in self.rules if not rule.passed]
+
+    def raise_if_failed(self) -> None:
+        """SpecFailedError (exit 1) naming every broken rule; nothing when all pass."""
+        if self.passed:
+            return
+        lines = [f"{rule.rule}: {rule.detail}" for rule in self.failed]
+        raise SpecFailedError(
+            f"{self.cut}: the cut is written, but it breaks {len(lines)} of the {len(self.rules)} upload rules of "
+            f"the {self.platform} preset ({self.preset}):\n" + "\n".join(f"  - {line}" for line in lines),
+            rules=lines,
+            hint="the preset file names the source of each rule; --accept-failed-checks keeps such a cut with exit 0",
+        )
 
 
 def check_cut(path: Path, platform: Platform, width: int, height: int) -> SpecReport:
