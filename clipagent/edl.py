@@ -15,12 +15,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_serializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_serializer
 
 from .errors import EDLError
 from .timebase import CutTime, Rate, Time, frames
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 added `Clip.reframe` (a crop window that moves over time). Version-1 files load
+unchanged (they have no reframe) and are written back as version 2."""
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Letters, digits, _ . -")]
 Color = Annotated[
@@ -83,6 +85,30 @@ class Crop(_Model):
     h: Number = Field(1.0, gt=0, le=1)
 
 
+class CropKeyframe(_Model):
+    """Where the reframing window is at one source time: its top-left corner, as fractions of the
+    displayed picture. `interpolation` says how it goes on to the next keyframe: `linear` (moves
+    at constant speed) or `hold` (stays, then jumps at the next keyframe: a shot boundary)."""
+
+    time: Time = Field(description="Source seconds, inside the clip's range")
+    x: Number = Field(ge=0, le=1)
+    y: Number = Field(ge=0, le=1)
+    interpolation: Literal["linear", "hold"] = "linear"
+
+
+class Reframe(_Model):
+    """A crop window of fixed size that moves over the clip (schema version 2): `w` and `h` are
+    fractions of the displayed picture (ffmpeg's crop keeps its size for a whole stream, so the size
+    is one per clip), the keyframes place its corner over time, in increasing source time. Before
+    the first keyframe the window stays at the first, after the last at the last. The window is
+    then scaled to the output frame; make w:h match the output's shape."""
+
+    w: Number = Field(gt=0, le=1)
+    h: Number = Field(gt=0, le=1)
+    keyframes: list[CropKeyframe] = Field(min_length=1, max_length=10_000)
+    subject: str = Field("", max_length=200, description="What the window follows, for people (plan.md)")
+
+
 class Transition(_Model):
     """How a clip begins after the one before it. Crossfade and dip overlap the two clips."""
 
@@ -102,6 +128,7 @@ class Clip(_Model):
         "contain", description="contain: letterbox to show all; cover: fill the frame, cropping the centre"
     )
     crop: Crop | None = None
+    reframe: Reframe | None = Field(None, description="A moving crop window (schema 2); not with `crop`")
     gain_db: Number = Field(0.0, ge=-60, le=24)
     mute: bool = False
     transition_in: Transition = Transition()
@@ -211,7 +238,9 @@ class Music(_Model):
 
 
 class EDL(_Model):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Annotated[Literal[1, 2], AfterValidator(lambda v: SCHEMA_VERSION)] = Field(
+        SCHEMA_VERSION, description="2 (written); 1 is read and upgraded: it has no `reframe`"
+    )
     title: str = Field("", max_length=200)
     media_root: str = Field(".", description="Folder the media paths are relative to, itself relative to the EDL file")
     output: OutputSpec = OutputSpec()

@@ -198,6 +198,8 @@ def _check_clips(edl: EDL, report: ValidationReport) -> None:
             report.add("clip_too_short", where, f"plays {float(clip.duration):.3f} s, shorter than one output frame")
         if clip.crop and (clip.crop.x + clip.crop.w > 1 + 1e-9 or clip.crop.y + clip.crop.h > 1 + 1e-9):
             report.add("invalid_value", f"{where}.crop", "the crop window reaches outside the picture")
+        if clip.reframe is not None:
+            _check_reframe(clip, where, report)
         info = _lookup(edl, report, clip.media, f"{where}.media")
         if info is None:
             continue
@@ -214,6 +216,27 @@ def _check_clips(edl: EDL, report: ValidationReport) -> None:
             )
         if info.audio is None and not clip.mute:
             report.notes.append(f"{where}: {clip.media!r} has no audio; the clip plays silence")
+
+
+def _check_reframe(clip, where: str, report: ValidationReport) -> None:  # noqa: ANN001 (Clip)
+    """A moving crop window: not with a static `crop`, inside the picture, keyframes in increasing
+    source time inside the clip's range (bounds in [0, 1] are the schema's)."""
+    reframe = clip.reframe
+    if clip.crop is not None:
+        report.add("invalid_value", f"{where}.reframe", "a clip has either `crop` or `reframe`, not both: drop `crop`")
+    previous = None
+    for j, key in enumerate(reframe.keyframes):
+        at = f"{where}.reframe.keyframes[{j}]"
+        if key.x + reframe.w > 1 + 1e-6 or key.y + reframe.h > 1 + 1e-6:
+            report.add("invalid_value", at, f"the window at ({key.x:g}, {key.y:g}), {reframe.w:g} x {reframe.h:g} of "
+                       "the picture, reaches outside it: x + w and y + h must be at most 1")  # fmt: skip
+        if not clip.src_in <= key.time <= clip.src_out:
+            report.add("invalid_value", f"{at}.time", f"keyframe time {format_time(key.time)} is outside the clip's "
+                       f"source range {format_time(clip.src_in)}..{format_time(clip.src_out)}")  # fmt: skip
+        if previous is not None and key.time <= previous:
+            report.add("invalid_value", f"{at}.time", f"keyframe time {format_time(key.time)} is not after the one "
+                       f"before it ({format_time(previous)}): keyframes go in increasing time")  # fmt: skip
+        previous = key.time
 
 
 def _check_transitions(edl: EDL, report: ValidationReport) -> None:

@@ -76,7 +76,8 @@ def test_every_file_is_indexed_or_skipped_with_a_reason(folder, tmp_path):
     assert [w.text for w in talk.transcript.words][:3] == ["Welcome", "to", "the"]
     assert talk.audio is not None and talk.audio.integrated_lufs is not None
     assert _statuses(index, "silent") == {
-        "shots": "ran", "transcript": "skipped", "embeddings": "skipped", "audio": "skipped", "speech": "skipped"
+        "shots": "ran", "transcript": "skipped", "embeddings": "skipped", "audio": "skipped", "speech": "skipped",
+        "faces": "ran", "bars": "ran",
     }  # fmt: skip
     assert index.file("logo").info.kind == "image" and index.file("logo").shots is None
     # No Whisper weights offline: said once, with how to supply them; music has no sidecar.

@@ -65,7 +65,10 @@ def test_load_edl_errors(tmp_path):
 
 def test_json_schema_names_version_and_time_forms():
     schema = edl_json_schema()
-    assert schema["properties"]["schema_version"]["const"] == 1
+    assert schema["properties"]["schema_version"]["enum"] == [1, 2]
+    assert schema["properties"]["schema_version"]["default"] == 2
+    assert schema["$id"].endswith("edl-2.json")
+    assert {"Reframe", "CropKeyframe"} <= set(schema["$defs"])
     assert "Clip" in schema["$defs"] and "Transition" in schema["$defs"]
     src_in = schema["$defs"]["Clip"]["properties"]["src_in"]
     assert {"type": "number"} in src_in["anyOf"]

@@ -23,11 +23,13 @@ from .. import __version__
 from ..errors import BadInputError, ClipAgentError, MediaError
 from ..media import MediaInfo
 from .audio import AudioParams, analyse_audio
+from .bars import BarsParams, detect_bars
 from .cache import Cache, entry_key
 from .embeddings import ClipEmbedder, embed_keyframes
+from .faces import FaceDetector, FaceParams, detect_faces
 from .models import (
-    AnalysisRun, AudioAnalysis, IndexedFile, LanguageCode, MediaIndex, ShotEmbeddings, ShotList, SkippedFile,
-    SpeechRegions, Transcript,
+    ActiveArea, AnalysisRun, AudioAnalysis, FaceTrack, IndexedFile, LanguageCode, MediaIndex, ShotEmbeddings,
+    ShotList, SkippedFile, SpeechRegions, Transcript,
 )  # fmt: skip
 from .shots import ShotParams, detect_shots
 from .asr import LanguageNotSupported, WhisperTranscriber
@@ -56,6 +58,10 @@ class AnalyzeOptions(BaseModel):
     audio: AudioParams = Field(default_factory=AudioParams)
     speech: VadParams = Field(default_factory=VadParams)
     """Voice activity (speech regions), for every file with sound."""
+    faces: FaceParams | None = Field(default_factory=FaceParams)
+    """Faces on sampled frames of every video, for reframing (None: not looked for)."""
+    bars: BarsParams = Field(default_factory=BarsParams)
+    """Black bars around every video's picture, removed before reframing."""
 
 
 class Reporter(Protocol):
@@ -141,7 +147,7 @@ class _Analysis:
     def __init__(self, options: AnalyzeOptions, cache: Cache, reporter: Reporter) -> None:
         self.options, self.cache, self.reporter = options, cache, reporter
         self.notes: list[str] = []
-        self._models: dict[str, WhisperTranscriber | ClipEmbedder] = {}
+        self._models: dict[str, WhisperTranscriber | ClipEmbedder | FaceDetector] = {}
         self._unavailable: dict[str, WeightsUnavailable] = {}
 
     def notice(self, message: str) -> None:
@@ -158,6 +164,8 @@ class _Analysis:
         embeddings = self._embeddings(relative, shots, fingerprint, runs)
         audio = self._audio(path, relative, info, fingerprint, runs)
         speech = self._speech(path, relative, info, fingerprint, runs)
+        faces = self._faces(path, relative, info, fingerprint, shots, runs)
+        active_area = self._bars(path, info, fingerprint, runs)
         sound = classify_sound(speech, audio) if info.kind == "audio" else None
         if transcript is not None and transcript.source == "whisper" and speech is not None:
             heard = len(transcript.words)
@@ -167,7 +175,8 @@ class _Analysis:
                             "every speech region and were dropped (Whisper hears words in music and noise)")  # fmt: skip
         return IndexedFile(
             id=file_id, path=relative, fingerprint=fingerprint, info=info, shots=shots,
-            transcript=transcript, embeddings=embeddings, audio=audio, speech=speech, sound=sound, runs=runs,
+            transcript=transcript, embeddings=embeddings, audio=audio, speech=speech, faces=faces,
+            active_area=active_area, sound=sound, runs=runs,
         )  # fmt: skip
 
     def _cached(self, key: str, model, runs: list[AnalysisRun], name, label, compute):
@@ -321,4 +330,39 @@ class _Analysis:
         except ClipAgentError as exc:
             runs.append(AnalysisRun(analyser="speech", status="failed", model=label,
                                     reason=_without_path(exc.message, path)))  # fmt: skip
+            return None
+
+    def _faces(self, path, relative, info: MediaInfo, fingerprint, shots: ShotList | None, runs) -> FaceTrack | None:
+        """Faces on sampled frames (faces.py), for video files; cached like the other analysers (the
+        key holds the detector, its parameters and the shots the samples are spread over)."""
+        params = self.options.faces
+        if info.kind != "video":
+            runs.append(AnalysisRun(analyser="faces", status="skipped", reason=f"{info.kind} file: no faces needed"))
+            return None
+        if params is None:
+            runs.append(AnalysisRun(analyser="faces", status="skipped", reason="face detection turned off"))
+            return None
+        spans = [(str(s.start), str(s.end)) for s in shots.shots] if shots else None
+        key = entry_key(fingerprint, "faces", params.describe(), {**params.model_dump(), "shots": spans})
+        progress = self.reporter.task(f"faces {relative}", float(info.duration or 0))
+
+        def find() -> FaceTrack:
+            detector = lambda: self._model("faces", lambda: FaceDetector(params))  # noqa: E731
+            return detect_faces(path, info, params, shots.shots if shots else None, detector, progress)
+
+        fallback = "no face detection (reframing follows motion, else the centre)"
+        return self._with_model("faces", key, FaceTrack, runs, "faces", params.describe(), find, fallback)
+
+    def _bars(self, path, info: MediaInfo, fingerprint, runs) -> ActiveArea | None:
+        """The picture inside black bars (bars.py), for video files; cached."""
+        if info.kind != "video":
+            runs.append(AnalysisRun(analyser="bars", status="skipped", reason=f"{info.kind} file: no bars"))
+            return None
+        params = self.options.bars
+        key = entry_key(fingerprint, "bars", params.describe(), params.model_dump())
+        try:
+            return self._cached(key, ActiveArea, runs, "bars", params.describe(),
+                                lambda: detect_bars(path, info, params))  # fmt: skip
+        except MediaError as exc:
+            runs.append(AnalysisRun(analyser="bars", status="failed", reason=_without_path(exc.message, path)))
             return None

@@ -155,9 +155,65 @@ class SpeechRegions(_Frozen):
         return float(self.speech_seconds / self.duration) if self.duration > 0 else 0.0
 
 
+# --- faces and the active picture ------------------------------------------------------------
+
+
+class FaceBox(_Frozen):
+    """One detected face, as fractions of the displayed picture (x, y: top-left corner)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+    """The detector's confidence, 0..1."""
+    mouth: float | None = None
+    """Mouth opening from the detector's landmarks: the distance from the nose to the line between
+    the mouth corners, divided by the distance between the eyes. It varies while a face talks;
+    `planning/reframe.py` reads its spread to tell who speaks."""
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return self.x + self.w / 2, self.y + self.h / 2
+
+
+class FaceFrame(_Frozen):
+    """The faces in one sampled frame, and where the picture moved since the previous sample."""
+
+    time: Time
+    """Source seconds of the sampled frame."""
+    boxes: list[FaceBox]
+    motion: tuple[float, float] | None = None
+    """Centre of the change since the previous sample (fractions of the picture); None when the
+    picture barely changed or this is a shot's first sample."""
+
+
+class FaceTrack(_Frozen):
+    """Faces on a few sampled frames per second of a video (`analysis/faces.py`)."""
+
+    detector: str
+    """The detector and its parameters, e.g. "mtcnn(facenet-pytorch 2.6.0, min_face=12px@640, 2fps)"."""
+    frames: list[FaceFrame]
+
+
+class ActiveArea(_Frozen):
+    """The part of the picture that is not black bars (letterbox or pillarbox), found by ffmpeg's
+    `cropdetect` on sampled frames (`analysis/bars.py`); fractions of the displayed picture."""
+
+    x: float = 0.0
+    y: float = 0.0
+    w: float = 1.0
+    h: float = 1.0
+    method: str = ""
+
+    @property
+    def has_bars(self) -> bool:
+        return self.w < 0.98 or self.h < 0.98
+
+
 # --- the index -------------------------------------------------------------------------------
 
-AnalyserName = Literal["shots", "transcript", "embeddings", "audio", "speech"]
+AnalyserName = Literal["shots", "transcript", "embeddings", "audio", "speech", "faces", "bars"]
 
 
 class AnalysisRun(_Frozen):
@@ -182,6 +238,10 @@ class IndexedFile(_Frozen):
     audio: AudioAnalysis | None = None
     speech: SpeechRegions | None = None
     """Speech regions (voice activity), for every file with sound."""
+    faces: FaceTrack | None = None
+    """Faces on sampled frames, for video files (`analysis/faces.py`)."""
+    active_area: ActiveArea | None = None
+    """The picture inside any black bars, for video files (`analysis/bars.py`)."""
     sound: Literal["speech", "music"] | None = None
     """Audio-only files: a voice-over (played over b-roll) or music (a bed under the cut);
     `vad.classify_sound` gives the rule. None for video files and images."""

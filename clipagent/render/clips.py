@@ -20,6 +20,7 @@ from ..media import MediaInfo, VideoStream
 from ..timebase import format_time, to_ffmpeg
 from .builder import Builder
 from .filters import f
+from .reframe import window_crop
 
 SEEK_MARGIN = Fraction(1, 2)
 """Extra source seconds read past a clip's end, so padding is only ever a safety net."""
@@ -132,8 +133,9 @@ def to_sdr_bt709(stream: VideoStream) -> list[str]:
 
 
 def reframe(clip: Clip, info: MediaInfo, width: int, height: int, background: str) -> list[str]:
-    """Crop (optional), then scale to fit (contain: pad; cover: crop the centre), square pixels,
-    yuv420p with the BT.709 matrix (HDR sources keep theirs for `to_sdr_bt709`)."""
+    """Crop (optional: a fixed `crop`, or a moving `reframe` window), then scale to fit (contain:
+    pad; cover: crop the centre), square pixels, yuv420p with the BT.709 matrix (HDR sources keep
+    theirs for `to_sdr_bt709`)."""
     assert info.video is not None
     display_w, display_h = info.video.display_size
     filters = []
@@ -141,6 +143,9 @@ def reframe(clip: Clip, info: MediaInfo, width: int, height: int, background: st
         c = clip.crop
         filters.append(f("crop", w=f"iw*{c.w:.6f}", h=f"ih*{c.h:.6f}", x=f"iw*{c.x:.6f}", y=f"ih*{c.y:.6f}"))
         display_w, display_h = display_w * c.w, display_h * c.h
+    elif clip.reframe is not None:  # a window that moves: x and y are expressions of t (render/reframe.py)
+        filters.append(window_crop(clip))
+        display_w, display_h = display_w * clip.reframe.w, display_h * clip.reframe.h
     cover = clip.fit == "cover"
     scale = (max if cover else min)(width / display_w, height / display_h)
     scaled_w = max(2, even(display_w * scale))

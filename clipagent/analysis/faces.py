@@ -1,0 +1,209 @@
+"""Faces on a few sampled frames per second of a video: MTCNN (facenet-pytorch), batched on CPU.
+
+Why MTCNN: its weights ship inside the facenet-pytorch wheel (`facenet_pytorch/data/*.pt`), so a
+fresh machine detects faces with nothing downloaded; the installed OpenCV (5.0) ships no Haar
+cascades and no `CascadeClassifier` at all. `bench/faces.py` measures it (bench/README.md, "Faces").
+
+Cost is bounded: frames are sampled at `FaceParams.fps` (2 per second), each shot sampled on its own
+(at most `max_per_shot` frames, spread evenly over a longer shot), and a file at most `max_frames`
+in all (the rate drops evenly over a longer file). Sampled frames are decoded by PyAV and scaled
+straight to the analysis width by swscale, as the shot analysis does, then sent to the detector in
+batches. Each sample also records where the picture changed since the previous sample of its shot
+(the centre of motion), the reframer's fallback when no face is seen.
+
+Boxes are fractions of the displayed picture (sample aspect and rotation applied).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import MediaError
+from ..ffmpeg import file_url
+from ..media import MediaInfo
+from .models import FaceBox, FaceFrame, FaceTrack, Shot
+from .weights import WeightsUnavailable
+
+DETECTOR_VERSION = "facenet-pytorch 2.6.0"
+MOTION_WIDTH = 160
+"""Width of the grey picture the centre of motion is measured on."""
+MOTION_LEVEL = 25
+"""A pixel changed when its grey level moved by more than this (of 255) between two samples."""
+MOTION_SHARE = 0.005
+"""The picture moved when at least this share of its pixels changed (else `motion` is None)."""
+
+
+class FaceParams(BaseModel):
+    """How faces are sampled and detected. Part of the cache key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fps: float = Field(2.0, gt=0, le=10)
+    """Sampled frames per second: a face that moves across a 16:9 picture in 2 s is seen 4 times."""
+    max_per_shot: int = Field(40, ge=1, le=1000)
+    """At most this many samples in one shot (20 s at 2 fps); a longer shot is sampled more sparsely."""
+    max_frames: int = Field(1800, ge=1, le=100_000)
+    """At most this many samples per file (15 min at 2 fps)."""
+    analysis_width: int = Field(640, ge=64, le=1920)
+    """Frames are scaled to this width (never up) for the detector."""
+    min_face_size: int = Field(12, ge=8, le=200)
+    """MTCNN's smallest face, pixels at the analysis width: 12 px of 640 is a face 1.9% of the picture wide."""
+    min_score: float = Field(0.9, ge=0, le=1)
+    """Faces the detector is less sure of are dropped."""
+    batch: int = Field(8, ge=1, le=64)
+
+    def describe(self) -> str:
+        return (f"mtcnn({DETECTOR_VERSION}, min_face={self.min_face_size}px@{self.analysis_width}, "
+                f"{self.fps:g}fps, score>={self.min_score:g})")  # fmt: skip
+
+
+class FaceDetector:
+    """MTCNN on the CPU (or CUDA when asked): `detect(batch of RGB uint8 frames)` -> boxes per frame.
+    Raises WeightsUnavailable when facenet-pytorch or torch is not installed."""
+
+    def __init__(self, params: FaceParams, device: str = "cpu") -> None:
+        try:
+            from facenet_pytorch import MTCNN
+        except ImportError as exc:
+            raise WeightsUnavailable(
+                f"face detection needs facenet-pytorch and torch ({exc.name or exc} is not installed)",
+                hint="pip install --no-deps facenet-pytorch==2.6.0 (it ships MTCNN's weights; torch from the models extra)",
+            ) from None
+        self.params = params
+        self.mtcnn = MTCNN(keep_all=True, min_face_size=params.min_face_size, post_process=False, device=device)
+
+    def detect(self, frames: np.ndarray) -> list[list[FaceBox]]:
+        """Faces in each of `frames` (N x H x W x 3, RGB uint8), as fractions of the frame."""
+        height, width = frames.shape[1:3]
+        boxes, probs, points = self.mtcnn.detect(frames, landmarks=True)
+        found: list[list[FaceBox]] = []
+        for frame_boxes, frame_probs, frame_points in zip(boxes, probs, points):
+            faces = []
+            if frame_boxes is not None:
+                for box, prob, marks in zip(frame_boxes, frame_probs, frame_points):
+                    if prob is None or prob < self.params.min_score:
+                        continue
+                    faces.append(_box(box, float(prob), marks, width, height))
+            found.append(faces)
+        return found
+
+
+def _box(box, prob: float, marks, width: int, height: int) -> FaceBox:
+    x0, y0 = max(0.0, float(box[0])), max(0.0, float(box[1]))
+    x1, y1 = min(float(width), float(box[2])), min(float(height), float(box[3]))
+    mouth = None
+    if marks is not None:
+        eyes = float(np.hypot(*(marks[1] - marks[0])))
+        if eyes > 0:
+            mouth = round(float(np.hypot(*((marks[3] + marks[4]) / 2 - marks[2]))) / eyes, 4)
+    return FaceBox(x=round(x0 / width, 4), y=round(y0 / height, 4), w=round((x1 - x0) / width, 4),
+                   h=round((y1 - y0) / height, 4), score=round(prob, 4), mouth=mouth)  # fmt: skip
+
+
+def sample_times(duration: Fraction, shots: Iterable[Shot] | None, params: FaceParams) -> list[tuple[int, Fraction]]:
+    """(shot index, source time) of every frame to sample: evenly inside each shot at `fps`, at most
+    `max_per_shot` per shot and `max_frames` in all. Without shots, the file is one shot."""
+    spans = [(s.index, s.start, s.end) for s in shots] if shots else [(0, Fraction(0), duration)]
+    total = sum(float(end - start) for _, start, end in spans)
+    rate = min(params.fps, params.max_frames / total) if total > 0 else params.fps
+    times: list[tuple[int, Fraction]] = []
+    for index, start, end in spans:
+        count = min(params.max_per_shot, max(1, math.floor(float(end - start) * rate)))
+        step = (end - start) / count
+        times += [(index, start + step * k + step / 2) for k in range(count)]
+    return times
+
+
+def detect_faces(
+    path: Path,
+    info: MediaInfo,
+    params: FaceParams,
+    shots: Iterable[Shot] | None,
+    detector_factory: Callable[[], FaceDetector],
+    progress: Callable[[float], None] | None = None,
+) -> FaceTrack:
+    """Faces on the sampled frames of one video file. Raises MediaError when it cannot be decoded,
+    WeightsUnavailable (from `detector_factory`) when the detector cannot be made."""
+    if info.video is None or info.duration is None:
+        raise MediaError(f"{path}: no video stream to find faces in")
+    samples = sample_times(info.duration, list(shots) if shots else None, params)
+    pictures = list(_decode(path, info, samples, params.analysis_width))
+    if not pictures:
+        raise MediaError(f"{path}: no decodable video frames to find faces in")
+    detector = detector_factory()
+    frames: list[FaceFrame] = []
+    previous: tuple[int, np.ndarray] | None = None
+    for first in range(0, len(pictures), params.batch):
+        batch = pictures[first : first + params.batch]
+        for (shot, time, picture), boxes in zip(batch, detector.detect(np.stack([p for _, _, p in batch]))):
+            grey = _grey(picture)
+            motion = _motion_centre(previous[1], grey) if previous and previous[0] == shot else None
+            frames.append(FaceFrame(time=time, boxes=boxes, motion=motion))
+            previous = (shot, grey)
+        if progress:
+            progress(float(batch[-1][1]))
+    return FaceTrack(detector=params.describe(), frames=frames)
+
+
+def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], width: int):
+    """(shot, time, RGB picture as displayed) for the first frame at or after each sample time."""
+    import av
+
+    video = info.video
+    assert video is not None
+    shown_w, shown_h = video.display_size
+    out_w = min(width, shown_w) // 2 * 2
+    out_h = max(2, round(out_w * shown_h / shown_w / 2) * 2)
+    turned = video.rotation in (90, 270)
+    turns = (-video.rotation // 90) % 4
+    try:
+        container = av.open(file_url(path), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path}: cannot open to find faces ({exc})") from None
+    with container:
+        stream = container.streams[video.index]
+        stream.thread_type = "AUTO"
+        origin = Fraction(container.start_time or 0, 1_000_000)
+        time_base = Fraction(stream.time_base)
+        todo = iter(samples)
+        pending = next(todo, None)
+        try:
+            for frame in container.decode(stream):
+                if pending is None:
+                    break
+                if frame.pts is None:
+                    continue
+                time = frame.pts * time_base - origin
+                if time + Fraction(1, 1000) < pending[1]:
+                    continue
+                size = (out_h, out_w) if turned else (out_w, out_h)
+                rgb = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA").to_ndarray()
+                picture = np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+                yield pending[0], time, picture
+                while pending is not None and pending[1] <= time + Fraction(1, 1000):
+                    pending = next(todo, None)  # samples this frame already stands for
+        except av.error.FFmpegError:
+            return  # a damaged tail: the samples decoded so far stand
+
+
+def _grey(picture: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height = max(2, round(MOTION_WIDTH * picture.shape[0] / picture.shape[1]))
+    return cv2.cvtColor(cv2.resize(picture, (MOTION_WIDTH, height), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+
+
+def _motion_centre(before: np.ndarray, after: np.ndarray) -> tuple[float, float] | None:
+    """The centroid of the pixels that changed by more than MOTION_LEVEL, as fractions; None when
+    fewer than MOTION_SHARE of them did."""
+    changed = np.abs(after.astype(np.int16) - before.astype(np.int16)) > MOTION_LEVEL
+    if changed.mean() < MOTION_SHARE:
+        return None
+    ys, xs = np.nonzero(changed)
+    return round(float(xs.mean() + 0.5) / changed.shape[1], 4), round(float(ys.mean() + 0.5) / changed.shape[0], 4)
