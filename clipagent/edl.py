@@ -63,6 +63,11 @@ class OutputSpec(_Model):
     true_peak_db: Number = Field(-1.5, ge=-9, le=0)
     audio_rate: Literal[44100, 48000] = 48000
     background: Color = "#000000"
+    platform: str | None = Field(
+        None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="The platform preset the cut is for (e.g. tiktok): the render keeps under its bitrate ceiling "
+        "and checks the cut against its upload rules; null for none",
+    )
 
     @property
     def frame(self) -> Fraction:

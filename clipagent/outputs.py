@@ -28,6 +28,7 @@ from .errors import BadInputError
 from .ffmpeg import file_url
 from .files import output_errors, write_output
 from .planning.base import Check, CutScore, Decision, Plan, RankedPlan, Review, Round
+from .render.spec import SpecReport
 from .timebase import Time, timecode
 
 REPORT = "report.json"
@@ -43,6 +44,8 @@ class StageTimes(BaseModel):
     analyze: float = 0.0
     plan: float = 0.0
     render: float = 0.0
+    spec: float = 0.0
+    """Probing the cut for the platform spec checks (render/spec.py)."""
 
 
 class FileAnalyses(BaseModel):
@@ -94,6 +97,9 @@ class EditReport(BaseModel):
     feedback: str | None = None
     analyze_options: AnalyzeOptions
     """How the footage was analysed (revise analyses the same way)."""
+    spec: SpecReport | None = None
+    """The cut checked against its platform preset's upload rules, each with the measured and the
+    expected value (None: not rendered, e.g. --dry-run). Each rule is also a "spec: RULE" check."""
     score: CutScore | None = None
     """The cut's score, 0-100, with its components (planning/score.py)."""
     ranking: list[RankedPlan] = Field(default_factory=list)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ByteSize, ConfigDict, Field, ValidationError
 
 from .edl import Captions, Color, Count, Cue, ImageOverlay, Number, OutputSpec, Position
 from .listing import MAX_LISTED
@@ -77,6 +77,24 @@ class SafeZone(_Model):
     right: Number = Field(0.05, ge=0, lt=0.5)
 
 
+class VideoRules(_Model):
+    """What a platform accepts of the video stream (render/spec.py checks the rendered cut)."""
+
+    codec: str = Field("h264", description="ffmpeg's codec name")
+    profiles: tuple[str, ...] = Field(("high", "main"), min_length=1, description="H.264 profiles, lower case")
+    max_level: Number | None = Field(4.2, ge=1, le=6.2, description="Highest H.264 level (e.g. 4.2); null for any")
+    pixel_format: str = "yuv420p"
+    max_bitrate_kbps: Count | None = Field(None, ge=100, le=1_000_000, description="Average video bitrate ceiling")
+
+
+class AudioRules(_Model):
+    """What a platform accepts of the audio stream."""
+
+    codec: str = Field("aac", description="ffmpeg's codec name")
+    sample_rates: tuple[Count, ...] = Field((44100, 48000), min_length=1)
+    channels: tuple[Count, ...] = Field((1, 2), min_length=1)
+
+
 class Platform(_Model):
     name: str
     source: str = Field(description="The preset file")
@@ -89,6 +107,11 @@ class Platform(_Model):
     true_peak_db: Number = Field(-1.0, ge=-9, le=0)
     safe_zone: SafeZone = SafeZone()
     caption_style: str = "bold"
+    min_duration: Seconds | None = Field(None, description="The platform's shortest upload in seconds; null for none")
+    max_file_size: ByteSize | None = Field(None, gt=0, description="Largest upload, e.g. `300MB` (SI units); null for none")
+    loudness_tolerance_lu: Number = Field(1.0, gt=0, le=10, description="How far from loudness_lufs a cut may measure")
+    video: VideoRules = VideoRules()
+    audio: AudioRules = AudioRules()
 
     def output_spec(self) -> OutputSpec:
         return OutputSpec(
@@ -97,6 +120,7 @@ class Platform(_Model):
             fps=self.fps,
             loudness_lufs=self.loudness_lufs,
             true_peak_db=self.true_peak_db,
+            platform=self.name,
         )
 
 

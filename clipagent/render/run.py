@@ -32,10 +32,11 @@ from ..edl import EDL, Placement, place_clips
 from ..errors import BadInputError, ClipAgentError, RenderError, ToolError
 from ..ffmpeg import FFmpeg, file_url, find_ffmpeg
 from ..files import check_output_file, claim, output_error, output_errors
+from ..presets import Platform
 from ..validate import resolve_media_path, validate_edl
 from .captions import caption_font, caption_notes, caption_overlays, write_caption_tracks
 from .clips import OUTPUT_COLOUR, picture_notes
-from .encoders import AUDIO_ARGS, EncoderChoice, choose_encoder
+from .encoders import AUDIO_ARGS, EncoderChoice, bitrate_cap_args, choose_encoder
 from .graph import (
     CompiledGraph,
     LoudnessGain,
@@ -100,6 +101,9 @@ class RenderJob:
     /tmp may be memory, and the mix of a long cut is large (float WAV, 23 MB a minute)."""
     media_root: Path = Path(".")
     """The folder the EDL's media paths (and a caption font's) are relative to."""
+    platform: Platform | None = None
+    """The preset of the EDL's `output.platform`: the encode keeps under its bitrate ceiling, and
+    `render.spec.check_cut` checks the cut against its rules."""
 
     @property
     def duration(self) -> Fraction:
@@ -152,7 +156,8 @@ class RenderJob:
             *graph.input_args,
             *self._graph_args(graph, "graph.txt", inline),
             "-map", f"[{graph.video_label}]", "-map", f"[{graph.audio_label}]",
-            *self.encoder.args, *colour, *AUDIO_ARGS,
+            *self.encoder.args, *bitrate_cap_args(self.platform.video.max_bitrate_kbps if self.platform else None),
+            *colour, *AUDIO_ARGS,
             "-r", f"{fps.numerator}/{fps.denominator}",
             "-movflags", "+faststart",
             "-f", CONTAINERS[self.output.suffix.lower()],
@@ -235,7 +240,22 @@ def plan_render(
         inputs=inputs,
         work=output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.work"),
         media_root=media_root,
+        platform=load_platform_of(edl),
     )
+
+
+def load_platform_of(edl: EDL) -> Platform | None:
+    """The platform preset the EDL is for (`output.platform`), or None. BriefError (exit 2) when
+    no preset has that name here."""
+    if edl.output.platform is None:
+        return None
+    from ..brief import BriefError
+    from ..presets import load_platform
+
+    try:
+        return load_platform(edl.output.platform)
+    except BriefError as exc:
+        raise BriefError(f"the EDL's output.platform: {exc.message}", hint=exc.hint) from None
 
 
 def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderResult:
