@@ -142,6 +142,11 @@ def _conform(timeline: otio.schema.Timeline, rate: float) -> None:
 def _write_options(fmt: Format, timeline: otio.schema.Timeline) -> dict:
     if fmt.adapter == "cmx_3600":
         return {"rate": timeline.global_start_time.rate}
+    if fmt.adapter == "mlt_xml":  # the MLT profile: the cut's frame, square pixels, progressive
+        output = ((timeline.metadata.get("clipagent") or {}).get("edl") or {}).get("output") or {}
+        width, height = str(output.get("width", 1280)), str(output.get("height", 720))
+        return {"width": width, "height": height, "progressive": "1", "sample_aspect_num": "1",
+                "sample_aspect_den": "1", "display_aspect_num": width, "display_aspect_den": height}  # fmt: skip
     return {}
 
 
