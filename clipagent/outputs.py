@@ -1,7 +1,8 @@
 """What `edit` writes into its output folder:
 
 edl.json (the cut), plan.md (each decision with its reason, in the order of the cut),
-captions.srt (the cut's captions on the output timeline), storyboard.png (a frame of every
+captions.srt, captions.vtt and captions.ass (the cut's captions on the output timeline, written
+by pysubs2: render/captions.py), storyboard.png (a frame of every
 clip with its times and caption) and report.json (`EditReport`: analyses, planner, rounds,
 every check, timings).
 
@@ -28,13 +29,16 @@ from .errors import BadInputError
 from .ffmpeg import file_url
 from .files import output_errors, write_output
 from .planning.base import Check, CutScore, Decision, Plan, RankedPlan, Review, Round
+from .render.captions import sidecar
 from .render.spec import SpecReport
 from .timebase import Time, timecode
 
 REPORT = "report.json"
 CUT_OTIO = "cut.otio"
 CUT = "cut.mp4"
-OUTPUT_FILES = ("edl.json", CUT_OTIO, "plan.md", "captions.srt", "storyboard.png", REPORT, CUT)
+OUTPUT_FILES = (
+    "edl.json", CUT_OTIO, "plan.md", "captions.srt", "captions.vtt", "captions.ass", "storyboard.png", REPORT, CUT,
+)
 """Every file `edit` writes (plus llm-transcript.jsonl with the LLM planner)."""
 
 
@@ -174,7 +178,8 @@ def write_outputs(
         write("edl.json", dump_edl(_rooted(plan.edl, out_dir, Path(report.media_dir))).encode())
         write(CUT_OTIO, cut_otio(plan, report, brief))
         write("plan.md", plan_markdown(plan, brief).encode())
-        write("captions.srt", captions_srt(plan.edl).encode())
+        for kind in ("srt", "vtt", "ass"):
+            write(f"captions.{kind}", sidecar(plan.edl, kind, Path(report.media_dir)).encode())
         write("storyboard.png", storyboard_png(plan.edl, Path(report.media_dir)))
     write(REPORT, report.model_dump_json(indent=1).encode())
 
@@ -275,20 +280,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-# --- captions.srt ------------------------------------------------------------------------------
-
-
-def captions_srt(edl: EDL) -> str:
-    cues = sorted((cue for o in edl.overlays if isinstance(o, Captions) for cue in o.cues), key=lambda c: c.start)
-    blocks = [
-        f"{n}\n{_srt_time(cue.start)} --> {_srt_time(cue.end)}\n{cue.text}\n" for n, cue in enumerate(cues, start=1)
-    ]
-    return "\n".join(blocks)
-
-
-def _srt_time(t: Fraction) -> str:
-    ms = round(t * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+# --- captions sidecars: render/captions.py `sidecar` (pysubs2) ----------------------------------
 
 
 # --- storyboard.png ----------------------------------------------------------------------------
