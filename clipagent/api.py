@@ -1,0 +1,409 @@
+"""The stable Python API: the editing agent without the command line.
+
+    from clipagent import api
+
+    def show(event: api.ProgressEvent) -> None:
+        print(f"{event.phase}: {event.stage} {event.fraction:.0%}")
+
+    result = api.edit("samples/brief.md", "samples/media", "out/brief", progress=show)
+    print(result.out_dir / "cut.mp4", float(result.report.duration), "s")
+
+Each function takes paths and typed options and returns the library's own typed results
+(`MediaIndex`, `Plan`, `Review`, `RenderResult`, `EditResult`). The CLI and the MCP server
+(`clipagent mcp`) are layers over these functions: they parse, draw progress and turn errors into
+exit codes or tool errors. `__all__` is the stable surface; everything else in the package may
+change between versions.
+
+Errors: every function raises the typed errors of `clipagent.errors`. `BadInputError` and its
+subclasses (`MediaError`, `EDLError`, `OutputPathError`, `BriefError`) mean the input was wrong
+(`message` names the file or field, `hint` the fix; the CLI exits 2). The others (`RenderError`,
+`DiskFullError`, `PlanError`, `LLMError`, `ToolError`, `ReviewFailedError`) mean the work failed
+(exit 1). Every output is written atomically: a failed or stopped call leaves no partial file.
+
+Progress: pass `progress=` a callable taking a `ProgressEvent`. It is called from the thread
+that runs the work. Raising any exception from it (KeyboardInterrupt, for example) stops the
+work at the next report; the exception propagates and no partial output is left.
+
+Units: times are `fractions.Fraction` seconds in every model; progress counts seconds of media
+(analysis) or of the cut (render) as floats.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .analysis.index import AnalyzeOptions
+from .analysis.models import MediaIndex
+from .analysis.search import SearchHit
+from .edit import EditOptions, EditResult
+from .errors import (
+    BadInputError,
+    ClipAgentError,
+    DiskFullError,
+    EDLError,
+    LLMError,
+    MediaError,
+    OutputPathError,
+    PlanError,
+    RenderError,
+    ReviewFailedError,
+    ToolError,
+)
+from .planning.base import Plan, Review
+from .render.run import MIXING, RENDERING, RenderResult
+from .validate import Violation
+
+__all__ = [
+    # functions
+    "analyze",
+    "search",
+    "plan",
+    "validate",
+    "render",
+    "edit",
+    "revise",
+    # options
+    "AnalyzeOptions",
+    "EditOptions",
+    # results
+    "MediaIndex",
+    "SearchHit",
+    "Plan",
+    "Review",
+    "Validation",
+    "Violation",
+    "RenderResult",
+    "EditResult",
+    "Revision",
+    # progress
+    "ProgressEvent",
+    "ProgressCallback",
+    # errors
+    "ClipAgentError",
+    "BadInputError",
+    "MediaError",
+    "EDLError",
+    "OutputPathError",
+    "PlanError",
+    "LLMError",
+    "RenderError",
+    "DiskFullError",
+    "ReviewFailedError",
+    "ToolError",
+]
+
+Phase = Literal["analysis", "render", "notice"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One progress report.
+
+    - `phase`: "analysis" (the analysers, per file), "render" (the two ffmpeg passes) or
+      "notice" (a one-time message: a fallback, a missing model; `stage` holds the text).
+    - `stage`: what runs now, e.g. "shots day1/a.mp4", "mixing the sound", "rendering".
+    - `done`, `total`: seconds of media (analysis) or of the cut (render) done in this stage, and
+      the stage's length (None when unknown).
+    - `fraction`: 0-1 of the whole phase. Analysis counts files (each file's analysers share its
+      part); render gives the sound mix and the picture render half each. It never decreases
+      within one phase of one call.
+    """
+
+    phase: Phase
+    stage: str
+    done: float = 0.0
+    total: float | None = None
+    fraction: float = 0.0
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class Validation(BaseModel):
+    """An EDL checked against its media: what `clipagent validate --json` prints."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    violations: list[Violation]
+    """Every way the EDL does not fit (code, location such as "clips[2].src_out", message)."""
+    notes: list[str]
+    """Allowed but worth saying (a clip with no audio plays silence)."""
+
+
+class Revision(EditResult):
+    """A revised cut: the new outputs, and where the previous version was kept."""
+
+    history: Path
+    """`out_dir/history/vN/`: the previous edl.json, plan.md, report.json and cut."""
+
+
+# --- analysis ------------------------------------------------------------------------------------
+
+
+def analyze(
+    media_dir: str | Path,
+    options: AnalyzeOptions | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> MediaIndex:
+    """Analyse every media file under `media_dir` (recursively; hidden files and .srt/.vtt sidecars
+    are not media) into a `MediaIndex`: per file the probe facts, shots with keyframes, the
+    transcript (words with times), CLIP embeddings of keyframes, loudness, silences, beats and speech
+    regions. Each analyser's result is cached (`cache_dir`, default $CLIPAGENT_CACHE_DIR or
+    ~/.cache/clipagent) by file fingerprint, analyser, model and parameters, so a second call is
+    fast. A file that is not usable media is listed in `MediaIndex.skipped` with the reason.
+
+    `options` (default `AnalyzeOptions()`: sidecar transcripts else Whisper, language detected,
+    embeddings on) chooses the analysers and models. Raises BadInputError when `media_dir` is not
+    a folder; WeightsUnavailable (a BadInputError) when a model asked for by name cannot load.
+    """
+    from .analysis.cache import Cache
+    from .analysis.index import analyze_folder
+
+    media_dir = Path(media_dir)
+    reporter = _Reporter(progress, media_dir)
+    cache = Cache(Path(cache_dir) if cache_dir is not None else None)
+    index = analyze_folder(media_dir, options or AnalyzeOptions(), cache, reporter)
+    reporter.finish()
+    if note := cache.write_failure_note():
+        reporter.notice(note)
+    return index
+
+
+def search(
+    media_dir: str | Path,
+    query: str,
+    *,
+    limit: int = 10,
+    options: AnalyzeOptions | None = None,
+    cache_dir: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[SearchHit]:
+    """The `limit` (default 10, at least 1) shots of `media_dir` that best match `query`, best
+    first: words spoken in the shot (BM25), CLIP similarity of its keyframes to the query (when
+    the index has embeddings) and the file's name, fused by reciprocal rank. Analyses the folder
+    first, like `analyze` (cached). Each hit gives the file, the shot's range in seconds, the
+    scores and the words said. Raises BadInputError for an empty query or a limit under 1."""
+    from .analysis.search import search_with_models
+
+    if not query.strip():
+        raise BadInputError("the search query is empty", hint='e.g. "sunset over the sea" or words said in the footage')
+    if limit < 1:
+        raise BadInputError(f"limit must be at least 1, got {limit}")
+    options = options or AnalyzeOptions()
+    index = analyze(media_dir, options, cache_dir=cache_dir, progress=progress)
+    return search_with_models(index, query, options.clip, limit=limit)
+
+
+# --- planning and checking -----------------------------------------------------------------------
+
+
+def plan(
+    brief: str | Path,
+    media_dir: str | Path,
+    out_dir: str | Path | None = None,
+    options: EditOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """Plan a cut of `media_dir` that follows `brief` (a brief.md), without rendering it.
+
+    Analyses the folder (cached), plans with `options.planner` ("auto": the LLM when
+    OPENAI_BASE_URL/OPENAI_API_KEY is set, else the offline heuristic planner) and checks the EDL
+    against the media, the brief and the policy. Returns the `Plan`: `edl`, the `decisions` with
+    their reasons, and the `review` (every check, passed or not; a failed check is data here, not
+    an error). With `out_dir`, the plan's files are written there as `edit` writes them (edl.json,
+    plan.md, captions.srt, storyboard.png, report.json; no cut.mp4), so `render`, `revise` and
+    `edit` can take it up; without, nothing is kept. Raises BriefError for a malformed brief,
+    BadInputError for a folder with no usable video, PlanError/LLMError when no valid plan could be
+    made within the planner's bounds.
+    """
+    options = (options or EditOptions()).model_copy(update={"dry_run": True, "accept_failed_checks": True})
+    if out_dir is not None:
+        return edit(brief, media_dir, out_dir, options, progress=progress).plan
+    with tempfile.TemporaryDirectory(prefix="clipagent-plan-") as scratch:
+        return edit(brief, media_dir, Path(scratch) / "plan", options, progress=progress).plan
+
+
+def validate(edl: str | Path, media_root: str | Path | None = None) -> Validation:
+    """Check the EDL file `edl` against the real media: every violation with its code, location and
+    reason (see README "Validation"). `media_root` defaults to the EDL's own `media_root`, relative
+    to the EDL file. A malformed EDL is reported as its schema violations, not raised. Raises
+    EDLError only when the file cannot be read at all (missing, unreadable)."""
+    from .analysis.cache import Cache
+    from .edl import load_edl
+    from .validate import validate_edl
+
+    path = Path(edl)
+    try:
+        loaded = load_edl(path)
+    except EDLError as exc:
+        if not exc.violations:
+            raise
+        return Validation(ok=False, violations=list(exc.violations), notes=[])
+    root = Path(media_root) if media_root is not None else path.parent / loaded.media_root
+    report = validate_edl(loaded, root, prober=Cache().probe)
+    return Validation(ok=report.ok, violations=list(report.violations), notes=list(report.notes))
+
+
+# --- rendering and editing -----------------------------------------------------------------------
+
+
+def render(
+    edl: str | Path,
+    output: str | Path | None = None,
+    *,
+    media_root: str | Path | None = None,
+    encoder: str = "auto",
+    progress: ProgressCallback | None = None,
+) -> RenderResult:
+    """Render the EDL file `edl` into `output` (.mp4, .m4v or .mov; default out/<EDL name>.mp4):
+    validate it against the media, mix the sound (pass 1), then render the picture with one ffmpeg
+    process (pass 2), to the EDL's loudness target. `media_root` defaults to the EDL's own, relative
+    to the EDL file. `encoder`: "auto" (NVENC when a test encode works, else libx264), "libx264" or
+    "h264_nvenc". Returns the `RenderResult`: output path, duration (Fraction seconds), encoder,
+    seconds taken, the loudness gain, and notes (HDR tone-mapped, deinterlaced, room-tone cap).
+    Raises EDLError when the EDL does not fit its media, OutputPathError when `output` cannot be
+    written (checked before any work), RenderError when ffmpeg fails, DiskFullError."""
+    from .edl import load_edl
+    from .render.run import plan_render, run_render
+
+    path = Path(edl)
+    loaded = load_edl(path)
+    root = Path(media_root) if media_root is not None else path.parent / loaded.media_root
+    target = Path(output) if output is not None else Path("out") / f"{path.stem}.mp4"
+    job = plan_render(loaded, root, target, encoder=encoder, protect=[path])
+    return run_render(job, progress=_render_progress(progress))
+
+
+def edit(
+    brief: str | Path,
+    media_dir: str | Path,
+    out_dir: str | Path | None = None,
+    options: EditOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> EditResult:
+    """Plan, check and render a cut of `media_dir` that follows `brief`, into `out_dir` (default
+    out/<brief name>/): edl.json, plan.md, captions.srt, storyboard.png, report.json and cut.mp4,
+    all published at once when the run succeeds. `options` (default `EditOptions()`): planner,
+    LLM model, encoder, dry_run (no render), accept_failed_checks, analysis options, cache folder.
+
+    Returns the `EditResult`: `out_dir`, the `plan` (EDL, decisions, review), the `report` (what
+    report.json holds) and `rendered` (False for a dry run or when cut.mp4 already shows this EDL).
+    Raises BriefError, BadInputError or OutputPathError before any work for bad input;
+    ReviewFailedError (the cut is kept; `.result` holds this result) when review checks of the
+    brief fail and `accept_failed_checks` is False; PlanError, LLMError, RenderError, DiskFullError.
+    """
+    from .edit import run_edit
+
+    reporter = _Reporter(progress, Path(media_dir))
+    result = run_edit(Path(brief), Path(media_dir), Path(out_dir) if out_dir is not None else None, options, reporter,
+                      _render_progress(progress, before=reporter.finish))  # fmt: skip
+    reporter.finish()
+    return result
+
+
+def revise(
+    out_dir: str | Path,
+    feedback: str,
+    options: EditOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Revision:
+    """Change the cut in `out_dir` (a folder `edit` wrote) as `feedback` asks in plain words
+    ("make it 5 seconds shorter", "drop the second clip", "no music"). The footage is analysed the
+    way the first run did; the planner is the first run's unless `options.planner` says otherwise.
+    The previous version moves to `out_dir/history/vN/`. Returns a `Revision` (an `EditResult`
+    plus `history`). Raises BadInputError when `out_dir` has no report.json or the feedback is
+    empty, and the errors of `edit`."""
+    from .edit import run_revise
+    from .outputs import read_report
+
+    media_dir = Path(read_report(Path(out_dir)).media_dir)
+    reporter = _Reporter(progress, media_dir)
+    result, history = run_revise(Path(out_dir), feedback, options, reporter,
+                                 _render_progress(progress, before=reporter.finish))  # fmt: skip
+    reporter.finish()
+    return Revision(**dict(result), history=history)
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+_ANALYSERS = ("shots", "words", "sound", "speech", "faces")
+"""The analysers that report progress, in the order they run on a file (analysis/index.py); one
+not named here counts as the file's last step."""
+
+
+class _Reporter:
+    """An `analysis.index.Reporter` that turns analyser progress into ProgressEvents: the files
+    under the folder are counted first, each analyser's description ("shots a.mp4") places it."""
+
+    def __init__(self, progress: ProgressCallback | None, media_dir: Path) -> None:
+        self.progress = progress
+        self.order: dict[str, int] = {}
+        self.last = 0.0
+        if progress is not None and Path(media_dir).is_dir():
+            from .analysis.index import media_files
+
+            self.order = {p.relative_to(media_dir).as_posix(): k for k, p in enumerate(media_files(Path(media_dir)))}
+
+    def task(self, description: str, total: float | None) -> Callable[[float], None]:
+        progress = self.progress
+        if progress is None:
+            return lambda done: None
+        analyser, _, relative = description.partition(" ")
+        file_index = self.order.get(relative)
+        step = _ANALYSERS.index(analyser) if analyser in _ANALYSERS else len(_ANALYSERS) - 1
+
+        def update(done: float) -> None:
+            if file_index is not None and self.order:
+                within = (step + (min(done / total, 1.0) if total else 0.0)) / len(_ANALYSERS)
+                self.last = max(self.last, (file_index + within) / len(self.order))
+            progress(ProgressEvent("analysis", description, float(done), total, self.last))
+
+        update(0.0)
+        return update
+
+    def notice(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(ProgressEvent("notice", message, fraction=self.last))
+
+    def finish(self) -> None:
+        """The analysis is over (the last file's last analyser may not report its end): one event
+        at 1.0, once."""
+        if self.progress is not None and self.last < 1.0:
+            self.last = 1.0
+            self.progress(ProgressEvent("analysis", "analysed", fraction=1.0))
+
+
+_RENDER_STAGES = (MIXING, RENDERING)
+"""The render's two passes, each half of the render phase."""
+
+
+def _render_progress(
+    progress: ProgressCallback | None, before: Callable[[], None] | None = None
+) -> Callable[[str, float, float], None] | None:
+    """render.run's (stage, done, total) as ProgressEvents; `before` runs at the first report."""
+    if progress is None:
+        return None
+    last = 0.0
+
+    def update(stage: str, done: float, total: float) -> None:
+        nonlocal last
+        if before is not None:
+            before()
+        if stage in _RENDER_STAGES:
+            share = min(done / total, 1.0) if total else 1.0
+            last = max(last, (_RENDER_STAGES.index(stage) + share) / len(_RENDER_STAGES))
+        progress(ProgressEvent("render", stage, float(done), float(total), last))
+
+    return update

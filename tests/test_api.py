@@ -1,0 +1,122 @@
+"""`clipagent.api`: the editing agent driven from Python, no CLI involved."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from clipagent import api
+from clipagent.edl import dump_edl
+
+from .conftest import REPO, edl_from, ffprobe_facts
+
+SAMPLES = REPO / "samples"
+
+
+def test_the_stable_surface_is_what_all_names():
+    for name in api.__all__:
+        assert getattr(api, name) is not None, name
+    for name in ("analyze", "search", "plan", "validate", "render", "edit", "revise"):
+        doc = getattr(api, name).__doc__
+        assert "Raises" in doc or "raises" in doc.lower(), name
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("offline_planner")
+def test_edit_the_samples_with_a_progress_callback(tmp_path):
+    """api.edit on the samples (the host's intro, city b-roll, music and logo; the brief cut to 8 s
+    to keep the test short) reports analysis per file and the render's two passes, each phase
+    rising to 1, and returns the typed result."""
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in ("host_intro.mp4", "host_intro.srt", "broll_city.mp4", "music.m4a", "logo.png"):
+        shutil.copy(SAMPLES / "media" / name, media / name)
+    brief = tmp_path / "brief.md"
+    brief.write_text((SAMPLES / "brief.md").read_text().replace("duration: 20 ", "duration: 8  "), encoding="utf-8")
+    events: list[api.ProgressEvent] = []
+    analysis = api.AnalyzeOptions(transcripts="sidecar", embeddings=False)
+    options = api.EditOptions(encoder="libx264", accept_failed_checks=True, analyze=analysis)
+
+    result = api.edit(brief, media, tmp_path / "out", options, progress=events.append)
+
+    assert isinstance(result, api.EditResult) and result.rendered
+    assert result.report.planner == "heuristic" and result.plan.review.checks
+    assert abs(result.report.duration - 8) <= Fraction(1, 2)
+    facts = ffprobe_facts(tmp_path / "out" / "cut.mp4")
+    assert abs(facts["duration"] - float(result.report.duration)) < 0.1
+    for phase in ("analysis", "render"):
+        fractions = [e.fraction for e in events if e.phase == phase]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0, phase
+    stages = {e.stage for e in events if e.phase == "render"}
+    assert stages == {"mixing the sound", "rendering"}
+    assert any(e.phase == "notice" and "planner: heuristic" in e.stage for e in events)
+
+
+@pytest.mark.slow
+def test_render_stopped_from_the_callback_leaves_nothing(media_dir, tmp_path):
+    """Raising from the progress callback stops the render: no cut, no hidden partial file."""
+    edl = edl_from({"clips": [{"id": f"c{k}", "media": "a", "src_in": 0, "src_out": 3} for k in range(4)]})
+    path = tmp_path / "edl.json"
+    path.write_text(dump_edl(edl.model_copy(update={"media_root": str(media_dir)})), encoding="utf-8")
+    seen: list[api.ProgressEvent] = []
+
+    def stop(event: api.ProgressEvent) -> None:
+        seen.append(event)
+        if event.stage == "rendering":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.render(path, tmp_path / "cut.mp4", encoder="libx264", progress=stop)
+    assert [p.name for p in tmp_path.iterdir()] == ["edl.json"]
+    assert {e.stage for e in seen} == {"mixing the sound", "rendering"}
+
+    result = api.render(path, tmp_path / "cut.mp4", encoder="libx264")
+    assert isinstance(result, api.RenderResult) and result.duration == 12
+
+
+def test_validate_reports_violations_as_data(media_dir, tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(dump_edl(edl_from({}).model_copy(update={"media_root": str(media_dir)})), encoding="utf-8")
+    assert api.validate(good).ok
+
+    beyond = edl_from({"clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 30}]})
+    bad = tmp_path / "bad.json"
+    bad.write_text(dump_edl(beyond), encoding="utf-8")
+    report = api.validate(bad, media_dir)
+    assert not report.ok and [v.code for v in report.violations] == ["range_outside_source"]
+
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text(json.dumps({"schema_version": 1, "clips": "none"}), encoding="utf-8")
+    assert {v.code for v in api.validate(malformed).violations} == {"schema"}
+    with pytest.raises(api.EDLError):
+        api.validate(tmp_path / "missing.json")
+
+
+@pytest.mark.usefixtures("offline_planner")
+def test_plan_without_an_output_folder_keeps_nothing(media_dir, tmp_path, monkeypatch):
+    brief = tmp_path / "brief.md"
+    brief.write_text("---\nplatform: square\nduration: 3\ncaptions: off\nmusic: none\n---\nThe test pattern.\n")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    options = api.EditOptions(analyze=api.AnalyzeOptions(transcripts="none", embeddings=False))
+    plan = api.plan(brief, media_dir, options=options)
+    assert isinstance(plan, api.Plan) and plan.edl.clips and plan.review.checks
+    assert list((tmp_path / "scratch").iterdir()) == []
+    with pytest.raises(api.BadInputError):
+        api.search(media_dir, "  ")
+
+
+def test_errors_are_the_typed_ones(tmp_path):
+    with pytest.raises(api.BadInputError):
+        api.analyze(tmp_path / "nowhere")
+    with pytest.raises(api.BadInputError):
+        api.revise(tmp_path, "shorter")
+    assert issubclass(api.Revision, api.EditResult)
+    assert Path(api.__file__).name == "api.py"
