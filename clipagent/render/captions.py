@@ -172,7 +172,7 @@ def caption_notes(edl: EDL) -> list[str]:
         )
     if any(is_emoji(c) for c in text if has_glyph(c)):
         notes.append(
-            "captions: emoji are drawn in one colour, from an outline font (Symbola): libass, which draws the "
+            "captions: emoji are drawn in one colour, from an outline font such as Symbola: libass, which draws the "
             "captions, cannot use bitmap colour fonts such as Noto Color Emoji"
         )
     return notes
