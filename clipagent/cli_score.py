@@ -37,7 +37,9 @@ def score(
     from .edl import load_edl
     from .planning.score import score_edl, score_lines
 
-    edl_path, brief_path, media_dir, options, goal = _inputs(target, brief, media, AnalyzeOptions(transcripts=transcripts.value))
+    faces = {"faces": None} if "faces" in AnalyzeOptions.model_fields else {}  # the score does not look at faces
+    fresh = AnalyzeOptions(transcripts=transcripts.value, **faces)
+    edl_path, brief_path, media_dir, options, goal = _inputs(target, brief, media, fresh)
     edl = load_edl(edl_path)  # a malformed EDL: EDLError, exit 2
     resolved = load_brief(brief_path).resolve()
     index = analyze_folder(media_dir, options, Cache(cache_dir), SilentReporter())

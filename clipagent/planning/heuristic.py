@@ -109,7 +109,12 @@ class HeuristicPlanner:
         while variants and len(made) < self.candidates:
             variant = variants.pop(0)
             started = time.perf_counter()
-            plan, owners = self._plan(context, tweaks, kind, extra, variant, candidates)
+            try:
+                plan, owners = self._plan(context, tweaks, kind, extra, variant, candidates)
+            except PlanError:
+                if not made:
+                    raise
+                continue  # a variant that cannot be made (its lines do not fit) is no candidate
             if any(p.edl == plan.edl for _, p in made):
                 continue
             brief = context.brief

@@ -386,8 +386,11 @@ def call_to_action(cut: Cut) -> Result:
     brief, parts, why = cut.brief, [], []
     if brief.cta:
         wanted = plain_words(brief.cta)
-        card = any(isinstance(o, TextOverlay) and contains(plain_words(o.text), wanted)
-                   and o.end >= cut.total - cut.edl.output.frame for o in cut.edl.overlays)  # fmt: skip
+        slate = getattr(cut.edl, "end_card", None)  # the EDL's end card (issue 11), or a text overlay at the end
+        card = (slate is not None and contains(plain_words(slate.text), wanted)) or any(
+            isinstance(o, TextOverlay) and contains(plain_words(o.text), wanted) and o.end >= cut.total - cut.edl.output.frame
+            for o in cut.edl.overlays
+        )
         parts.append(1.0 if card else 0.0)
         why.append("end card" if card else "no end card")
     closing = set(terms(brief.cta or ""))

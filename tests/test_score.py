@@ -1,0 +1,220 @@
+"""The cut scorer (planning/score.py) tells a planned cut from damaged versions of it; best-of-N
+planning keeps the best of genuinely different plans; `clipagent score` refuses bad input.
+
+The scenarios are small generated talks (tests/scenarios.py: espeak-ng word by word, sidecar
+SRTs, lavfi b-roll, a click-track music bed); bench/quality.py runs the full corpus."""
+
+from __future__ import annotations
+
+import json
+import random
+from fractions import Fraction
+
+import pytest
+
+from clipagent.analysis.cache import Cache
+from clipagent.analysis.index import AnalyzeOptions, analyze_folder
+from clipagent.brief import load_brief
+from clipagent.cli import main
+from clipagent.edl import EDL, Captions, TextOverlay, dump_edl
+from clipagent.planning.base import PlanContext
+from clipagent.planning.captions import caption_cues
+from clipagent.planning.heuristic import CTA_WORDS, HeuristicPlanner
+from clipagent.planning.score import score_edl, why_better
+from clipagent.planning.text import file_for_path, terms, words_in
+
+from .scenarios import TOPICS, Line, Scenario, build
+
+DAMAGES = ("shuffled", "cuts inside words", "dead air back", "call to action removed", "jump cut")
+
+
+def _scenarios() -> list[Scenario]:
+    bake, bike, garden = TOPICS["sourdough"], TOPICS["bicycle"], TOPICS["garden"]
+    short = lambda spec: [*spec["lines"][:4], spec["lines"][-1]]  # noqa: E731  (4 lines and the call to action)
+    return [
+        Scenario(name="bake", kind="talking_head", topic="sourdough", lines=short(bake), must_include=bake["must"],
+                 cta=bake["cta"], duration=11.0, music=True, broll=1, body=bake["body"]),
+        Scenario(name="bike", kind="interview", topic="bicycle", lines=short(bike), must_include=bike["must"],
+                 cta=bike["cta"], duration=12.0, platform="shorts", broll=1, body=bike["body"]),
+        Scenario(name="garden", kind="talking_head", topic="garden", lines=short(garden) + [Line("Thanks for watching.")],
+                 must_include=garden["must"], avoid=[], cta=garden["cta"], platform="square", broll=1, body=garden["body"]),
+    ]  # fmt: skip
+
+
+def _options() -> AnalyzeOptions:
+    faces = {"faces": None} if "faces" in AnalyzeOptions.model_fields else {}
+    return AnalyzeOptions(transcripts="sidecar", embeddings=False, **faces)
+
+
+@pytest.fixture(scope="session")
+def planned(tmp_path_factory):
+    """Each scenario's context and its best-of-4 plan."""
+    root = tmp_path_factory.mktemp("scenarios")
+    out = []
+    for s in _scenarios():
+        build(s, root / s.name)
+        index = analyze_folder(root / s.name / "media", _options(), Cache())
+        brief = load_brief(root / s.name / "brief.md").resolve()
+        context = PlanContext(brief=brief, index=index, media_root=(root / s.name / "media").resolve())
+        out.append((s, context, HeuristicPlanner(candidates=4).plan(context)))
+    return out
+
+
+# ---- damaged versions of a cut ----------------------------------------------------------------
+
+
+def _recaptioned(edl: EDL, context: PlanContext) -> EDL:
+    """The captions a cut of these clips would have (a damaged cut is captioned fairly)."""
+    files = {ref.id: file_for_path(context.index, ref.path) for ref in edl.media}
+    overlays = []
+    for o in edl.overlays:
+        if isinstance(o, Captions):
+            o = o.model_copy(update={"cues": caption_cues(edl, files, o.max_chars_per_line)})
+        overlays.append(o)
+    return edl.model_copy(update={"overlays": overlays})
+
+
+def _words(edl: EDL, context: PlanContext, clip):
+    return words_in(file_for_path(context.index, edl.media_by_id()[clip.media].path), clip.src_in, clip.src_out)
+
+
+def damage(kind: str, edl: EDL, context: PlanContext, rng: random.Random) -> EDL | None:
+    clips = list(edl.clips)
+    if kind == "shuffled":
+        order = list(range(len(clips)))
+        while order == sorted(order) or order[0] == 0:
+            rng.shuffle(order)
+        clips = [clips[k] for k in order]
+    elif kind == "cuts inside words":
+        spoken = [k for k, c in enumerate(clips) if _words(edl, context, c)]
+        for k in spoken[:2]:
+            word = _words(edl, context, clips[k])[0]
+            clips[k] = clips[k].model_copy(update={"src_in": (word.start + word.end) / 2})
+    elif kind == "dead air back":
+        pairs = [k for k in range(1, len(clips)) if clips[k].media == clips[k - 1].media
+                 and Fraction(3, 10) < clips[k].src_in - clips[k - 1].src_out < 3]  # fmt: skip
+        for k in reversed(pairs):
+            clips[k - 1 : k + 1] = [clips[k - 1].model_copy(update={"src_out": clips[k].src_out})]
+        if not pairs:  # no pause was cut out inside a line: put back the pauses around the lines
+            for k, clip in enumerate(clips):
+                file = file_for_path(context.index, edl.media_by_id()[clip.media].path)
+                words = file.transcript.words if file and file.transcript else []
+                before = [w.end for w in words if w.end <= clip.src_in and clip.src_in - w.end > Fraction(3, 10)]
+                after = [w.start for w in words if w.start >= clip.src_out and w.start - clip.src_out > Fraction(3, 10)]
+                if _words(edl, context, clip) and (before or after):
+                    clips[k] = clip.model_copy(update={"src_in": before[-1] + Fraction(1, 50) if before else clip.src_in,
+                                                       "src_out": after[0] - Fraction(1, 50) if after else clip.src_out})
+                    pairs.append(k)
+        if not pairs:
+            return None
+    elif kind == "call to action removed":
+        closing = set(terms(context.brief.cta or "")) | CTA_WORDS
+        clips = [c for c in clips if not set(terms(" ".join(w.text for w in _words(edl, context, c)))) & closing]
+        cta = context.brief.cta or ""
+        overlays = [o for o in edl.overlays if not (isinstance(o, TextOverlay) and o.text == cta)]
+        card = {"end_card": None} if "end_card" in EDL.model_fields else {}  # the end card slate (issue 11)
+        edl = edl.model_copy(update={"overlays": overlays, **card})
+    elif kind == "jump cut":
+        k = max(range(len(clips)), key=lambda k: (len(_words(edl, context, clips[k])), clips[k].duration))
+        words = _words(edl, context, clips[k])
+        if len(words) < 3:
+            return None
+        skip = words[len(words) // 2]  # one word out of the middle: the same shot jumps on
+        clips[k : k + 1] = [clips[k].model_copy(update={"src_out": skip.start}),
+                            clips[k].model_copy(update={"id": "jump", "src_in": skip.end})]  # fmt: skip
+    if not clips:
+        return None
+    return _recaptioned(edl.model_copy(update={"clips": clips}), context)
+
+
+def test_the_score_ranks_the_planned_cut_above_damaged_versions(planned):
+    rng = random.Random(7)
+    pairs, wins, lost = 0, 0, []
+    for s, context, plan in planned:
+        good = score_edl(plan.edl, context.index, context.brief, plan.target_duration)
+        assert good.total == plan.score.total  # the plan carries its own score
+        for kind in DAMAGES:
+            bad = damage(kind, plan.edl, context, rng)
+            if bad is None:
+                continue
+            worse = score_edl(bad, context.index, context.brief, plan.target_duration)
+            pairs += 1
+            if good.total > worse.total:
+                wins += 1
+            else:
+                lost.append(f"{s.name}/{kind}: {good.total} <= {worse.total} ({why_better(worse, good)})")
+    assert pairs >= 12, "most damages apply to these talks"
+    assert wins / pairs >= 0.95, lost
+
+
+def test_each_damage_shows_in_its_component(planned):
+    """The component that names the damage drops (not only the total)."""
+    s, context, plan = planned[0]
+    rng = random.Random(3)
+    good = plan.score
+    expect = {"cuts inside words": "word_cuts", "dead air back": "dead_air", "call to action removed": "cta",
+              "jump cut": "jump_cuts"}  # fmt: skip
+    for kind, component in expect.items():
+        bad = damage(kind, plan.edl, context, rng)
+        assert bad is not None, kind
+        worse = score_edl(bad, context.index, context.brief, plan.target_duration)
+        assert worse.component(component).value < good.component(component).value, (kind, worse.component(component))
+
+
+def test_best_of_n_makes_different_valid_plans_and_keeps_the_best(planned):
+    for s, context, plan in planned:
+        assert len(plan.ranking) >= 2, s.name
+        assert plan.review.ok
+        scores = [r.score for r in plan.ranking]
+        assert scores == sorted(scores, reverse=True) and plan.score.total == scores[0]
+        assert len(plan.planning_seconds) == len(plan.ranking)
+        assert any(d.what.startswith(f"best of {len(plan.ranking)} plans") for d in plan.decisions)
+    single = HeuristicPlanner().plan(planned[0][1])
+    assert single.ranking == [] and single.score is not None
+    assert planned[0][2].score.total >= single.score.total
+
+
+def test_components_are_named_bounded_and_explained(planned):
+    s, context, plan = planned[0]
+    names = [c.name for c in plan.score.components]
+    assert names == ["brief", "hook", "pacing", "word_cuts", "beats", "dead_air", "jump_cuts", "visual",
+                     "repetition", "cta", "captions"]  # fmt: skip
+    for c in plan.score.components:
+        assert 0 <= c.value <= 1 and c.why and (c.weight > 0) == c.applies
+    assert plan.score.component("beats").applies  # bake has music with beats
+    assert not planned[1][2].score.component("beats").applies  # bike has none
+
+
+# ---- the command ------------------------------------------------------------------------------
+
+
+def test_score_command_on_an_edit_folder_and_an_edl(planned, tmp_path, capsys, offline_planner):
+    s, context, plan = planned[0]
+    folder = context.media_root.parent
+    edl_path = tmp_path / "edl.json"
+    edl_path.write_text(dump_edl(plan.edl.model_copy(update={"media_root": str(context.media_root)})))
+    code = main(["score", str(edl_path), "--brief", str(folder / "brief.md"), "--media", str(context.media_root),
+                 "--transcripts", "sidecar", "--json"])  # fmt: skip
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert len(printed["components"]) == 11 and 0 <= printed["total"] <= 100
+
+
+@pytest.mark.parametrize("case", ["missing folder", "malformed EDL", "EDL without brief", "folder without report"])
+def test_score_command_bad_input_exits_2(case, tmp_path, capsys):
+    brief = tmp_path / "brief.md"
+    brief.write_text("---\nduration: 5\n---\nA cut.\n")
+    (tmp_path / "media").mkdir()
+    args = {
+        "missing folder": [str(tmp_path / "nowhere")],
+        "malformed EDL": [str(tmp_path / "bad.json"), "--brief", str(brief), "--media", str(tmp_path / "media")],
+        "EDL without brief": [str(tmp_path / "bad.json")],
+        "folder without report": [str(tmp_path / "media")],
+    }[case]
+    (tmp_path / "bad.json").write_text('{"clips": [}')
+    assert main(["score", *args]) == 2
+    message = capsys.readouterr().err
+    assert "error:" in message and "Traceback" not in message
+    expected = {"missing folder": "no such folder", "malformed EDL": "not a valid EDL",
+                "EDL without brief": "needs the brief", "folder without report": "report.json"}[case]  # fmt: skip
+    assert expected in message.replace("\n", " ")
