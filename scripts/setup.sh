@@ -35,7 +35,7 @@ fi
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "setup: Python 3.11+ is required" >&2; exit 2; }
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[models,test]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[models,scale,test]" 2>&1 | grep -v "^WARNING: Location" || true
 # MTCNN face detection (reframing): facenet-pytorch 2.6.0 ships its weights in the wheel but pins
 # torch<2.3; MTCNN itself is plain torch, so it goes in without its pins.
 .venv/bin/python -c "import facenet_pytorch" >/dev/null 2>&1 \
