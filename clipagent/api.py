@@ -68,6 +68,8 @@ __all__ = [
     "render",
     "edit",
     "revise",
+    "export",
+    "EXPORT_FORMATS",
     # options
     "AnalyzeOptions",
     "EditOptions",
@@ -81,6 +83,7 @@ __all__ = [
     "RenderResult",
     "EditResult",
     "Revision",
+    "Exported",
     # progress
     "ProgressEvent",
     "ProgressCallback",
@@ -99,6 +102,9 @@ __all__ = [
 ]
 
 Phase = Literal["analysis", "render", "notice"]
+ExportFormat = Literal["otio", "fcpxml", "fcp7xml", "cmx3600", "mlt"]
+EXPORT_FORMATS: tuple[str, ...] = ("otio", "fcpxml", "fcp7xml", "cmx3600", "mlt")
+"""Timeline formats `export` writes (clipagent/interchange/formats.py: which NLE opens each, what it drops)."""
 
 
 @dataclass(frozen=True)
@@ -334,6 +340,73 @@ def revise(
                                  _render_progress(progress, before=reporter.finish))  # fmt: skip
     reporter.finish()
     return Revision(**dict(result), history=history)
+
+
+class Exported(BaseModel):
+    """A timeline written by `export`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    output: Path
+    format: ExportFormat
+    opens_in: str
+    """The editors that open it, e.g. "DaVinci Resolve 18+, ..."."""
+    srt: Path | None = None
+    """The captions as SRT beside the timeline (formats that cannot carry them), else None."""
+    warnings: list[str]
+    """What the format leaves out of this EDL (transitions, overlays, music, ...)."""
+
+
+def export(
+    edl: str | Path,
+    format: ExportFormat = "otio",
+    output: str | Path | None = None,
+    *,
+    media_root: str | Path | None = None,
+) -> Exported:
+    """Export the EDL file `edl` (or the edl.json of a folder `edit` wrote) as an NLE timeline
+    through OpenTimelineIO: "otio" (OTIO JSON: Resolve, Hiero, OpenRV), "fcpxml" (Final Cut Pro),
+    "fcp7xml" (Premiere, FCP7 XML), "cmx3600" (any NLE; one video track) or "mlt" (Kdenlive,
+    Shotcut). Media are referenced by absolute file URLs with their probed ranges at each source's
+    own rate. `output` defaults to the EDL's name with the format's suffix beside it (cut.<suffix>
+    in an output folder); captions that the format cannot carry go beside it as .srt. Returns what
+    was written and the warnings of what the format drops. Raises EDLError (malformed EDL),
+    MediaError (media missing or unreadable), OutputPathError (output not writable, or the EDL
+    itself), BadInputError for an unknown format."""
+    from .edl import load_edl
+    from .files import check_output_file, write_output
+    from .interchange.exchange import export_edl
+    from .interchange.formats import FORMATS
+    from .interchange.to_otio import PlanInfo
+    from .outputs import read_report
+
+    source = Path(edl)
+    if format not in FORMATS:
+        raise BadInputError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
+    spec = FORMATS[format]
+    plan_info = None
+    if source.is_dir():
+        edl_path = source / "edl.json"
+        if (source / "report.json").is_file():
+            report = read_report(source)
+            plan_info = PlanInfo(brief_title=report.title, planner=report.planner)
+    else:
+        edl_path = source
+    loaded = load_edl(edl_path)
+    target = Path(output) if output is not None else edl_path.parent / (
+        ("cut" if source.is_dir() else edl_path.stem) + spec.suffix)  # fmt: skip
+    root = Path(media_root) if media_root is not None else edl_path.parent / loaded.media_root
+    exported = export_edl(loaded, root, spec, plan=plan_info)
+    srt = target.with_suffix(".srt") if exported.srt is not None else None
+    for written in filter(None, (target, srt)):
+        if written.exists() and written.resolve() == edl_path.resolve():
+            raise OutputPathError(f"{written} is the EDL; refusing to write over it", path=written,
+                                  hint="choose another output")  # fmt: skip
+        check_output_file(written, example=f"cut{spec.suffix}")
+    write_output(target, exported.text.encode())
+    if srt is not None:
+        write_output(srt, exported.srt.encode())
+    return Exported(output=target, format=format, opens_in=spec.opens_in, srt=srt, warnings=list(exported.warnings))
 
 
 # --- progress ------------------------------------------------------------------------------------

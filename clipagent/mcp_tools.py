@@ -143,6 +143,30 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
                               accept_failed_checks=accept_failed_checks, cache_dir=jobs.cache_dir)  # fmt: skip
         return await jobs.run(ctx, lambda p: api.revise(folder, feedback, options, progress=p), EDIT)
 
+    @server.tool()
+    async def export(
+        edl: PathArg, ctx: Context, format: api.ExportFormat = "otio", output: PathArg | None = None,
+        media_root: PathArg | None = None,
+    ) -> api.Exported:  # fmt: skip
+        """Export an EDL file (or an output folder's edl.json) as an NLE timeline through
+        OpenTimelineIO: otio (Resolve), fcpxml (Final Cut Pro), fcp7xml (Premiere), cmx3600 (any
+        NLE), mlt (Kdenlive, Shotcut). output (inside the --out-root) defaults to cut.<suffix>
+        beside an EDL in the --out-root. Returns the file written and what the format leaves out."""
+
+        def confined() -> tuple[Path, Path, Path]:
+            from .interchange.formats import FORMATS
+
+            source = roots.input_path(edl, "edl")
+            checked = edl_paths(str(source / "edl.json") if source.is_dir() else str(source), media_root)
+            if isinstance(checked, api.Validation):
+                raise EDLError(f"{edl} is not a valid EDL ({len(checked.violations)} problem(s))",
+                               violations=checked.violations)  # fmt: skip
+            default = checked[0].parent / (("cut" if source.is_dir() else checked[0].stem) + FORMATS[format].suffix)
+            return source, roots.output_path(output if output is not None else str(default), "output"), checked[1]
+
+        source, target, root = jobs.guard(confined)
+        return await jobs.run(ctx, lambda p: api.export(source, format, target, media_root=root), {})
+
     def edl_paths(edl: str, media_root: str | None) -> tuple[Path, Path] | api.Validation:
         """The EDL file and its media root, both inside the roots, and every media file it names
         resolving inside them; a malformed EDL's schema violations as a Validation."""

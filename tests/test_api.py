@@ -96,6 +96,23 @@ def test_validate_reports_violations_as_data(media_dir, tmp_path):
         api.validate(tmp_path / "missing.json")
 
 
+def test_export_writes_a_timeline_that_reads_back(media_dir, tmp_path):
+    import opentimelineio as otio
+
+    edl = edl_from({"clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1},
+                              {"id": "c2", "media": "b", "src_in": "1/2", "src_out": 2}]})  # fmt: skip
+    path = tmp_path / "edl.json"
+    path.write_text(dump_edl(edl.model_copy(update={"media_root": str(media_dir)})), encoding="utf-8")
+    exported = api.export(path, "otio")
+    assert exported.output == tmp_path / "edl.otio" and exported.format == "otio"
+    timeline = otio.adapters.read_from_file(str(exported.output))
+    assert [c.name for c in timeline.video_tracks()[0].find_clips()] == ["c1", "c2"]
+    with pytest.raises(api.BadInputError):
+        api.export(path, "avid")  # type: ignore[arg-type]
+    with pytest.raises(api.OutputPathError):
+        api.export(path, "otio", path)
+
+
 @pytest.mark.usefixtures("offline_planner")
 def test_plan_without_an_output_folder_keeps_nothing(media_dir, tmp_path, monkeypatch):
     brief = tmp_path / "brief.md"

@@ -106,6 +106,7 @@ def flow(footage, tmp_path_factory) -> dict:
                                                     progress_callback=progress_of("analyze"))  # fmt: skip
         record["plan"] = await session.call_tool("plan", {"brief": "brief.md", "folder": "media", "out_dir": "two-shots",
                                                           "planner": "heuristic", **analysis})  # fmt: skip
+        record["export"] = await session.call_tool("export", {"edl": str(out_root / "two-shots"), "format": "otio"})
         edl = await session.read_resource("clipagent://out/two-shots/edl.json")
         record["edl_resource"] = json.loads(edl.contents[0].text)
         record["render"] = await session.call_tool(
@@ -146,7 +147,7 @@ def test_tools_and_their_schemas(flow):
     if os.environ.get("CLIPAGENT_UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(json.dumps(inputs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     assert inputs == json.loads(SNAPSHOT.read_text(encoding="utf-8")), "set CLIPAGENT_UPDATE_SNAPSHOTS=1 to accept"
-    assert set(found) == {"analyze", "search", "plan", "validate", "render", "edit", "revise"}
+    assert set(found) == {"analyze", "search", "plan", "validate", "render", "edit", "revise", "export"}
     for name, model in {"analyze": MediaIndex, "plan": Plan, "validate": Validation}.items():
         expected = TypeAdapter(model).json_schema()
         assert set(found[name].output_schema["properties"]) == set(expected["properties"]), name
@@ -171,6 +172,13 @@ def test_analyze_plan_render_with_progress(flow):
     assert plan.review.ok and plan.edl.clips, plan.review
     assert flow["edl_resource"]["clips"] == json.loads(plan.edl.model_dump_json())["clips"]
     assert {"edl.json", "plan.md", "report.json"} <= {p.name for p in (out_root / "two-shots").iterdir()}
+    assert not flow["export"].is_error, flow["export"].content
+    timeline = out_root / "two-shots" / "cut.otio"
+    assert flow["export"].structured_content["output"] == str(timeline)
+    import opentimelineio as otio
+
+    exported = otio.adapters.read_from_file(str(timeline))
+    assert [c.name for c in exported.video_tracks()[0].find_clips()] == [c.id for c in plan.edl.clips]
 
     facts = ffprobe_facts(out_root / "two-shots" / "cut.mp4")
     expected = timeline_duration(load_edl(out_root / "two-shots" / "edl.json"))
@@ -252,6 +260,8 @@ def test_malicious_client_is_refused_and_touches_nothing_outside(footage, tmp_pa
         "out_dir_outside": ("edit", {"brief": "brief.md", "folder": "media", "out_dir": str(outside / "cut")}),
         "edl_media_root": ("validate", {"edl": "bad-root.json"}),
         "forged_report": ("revise", {"out_dir": "forged", "feedback": "shorter"}),
+        "export_outside": ("export", {"edl": str(long_edl), "output": "../outside/cut.otio"}),
+        "export_beside_input": ("export", {"edl": str(long_edl)}),  # default: beside the EDL, in a read-only root
         "huge": ("search", {"folder": "media", "query": "x" * (10 << 20)}),
     }
 
