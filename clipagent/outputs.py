@@ -29,6 +29,7 @@ from .errors import BadInputError
 from .ffmpeg import file_url
 from .files import output_errors, write_output
 from .planning.base import Check, CutScore, Decision, Plan, RankedPlan, Review, Round
+from .planning.reframe import framing_lines
 from .render.captions import sidecar
 from .render.spec import SpecReport
 from .timebase import Time, timecode
@@ -248,6 +249,7 @@ def plan_markdown(plan: Plan, brief: ResolvedBrief) -> str:
     general = [d for d in plan.decisions if not d.clip_id]
     if general:
         lines += ["", "## Across the cut", ""] + [f"- **{d.what}**: {d.why}" for d in general]
+    lines += framing_lines(edl)
     lines += ["", "## Checks", ""]
     lines += [f"- [{'x' if c.passed else ' '}] {c.name}: {c.detail}" for c in plan.review.checks]
     lines += _score_markdown(plan)

@@ -3,8 +3,9 @@
 - Clips: a spoken sentence plays as one clip per piece (fillers and pauses cut out between them);
   a b-roll piece plays from its window's start for the length chosen. B-roll is muted when music
   plays (a cutaway shows; the music carries the sound); otherwise it keeps its own sound.
-- Reframing: a source much wider than the frame (16:9 into 9:16 or 1:1) is centre-cropped
-  (fit="cover": a letterboxed landscape on a phone is tiny); anything else is shown whole
+- Reframing (reframe.frame_clips): a source much wider than the frame (16:9 into 9:16, 1:1 or 4:5)
+  gets a crop window that follows the face (or the speaker, motion, else the centre) inside its
+  black bars (a letterboxed landscape on a phone is tiny); anything else is shown whole
   (fit="contain": a vertical clip in a landscape cut is pillarboxed, since a crop would keep a slice).
 - Captions from the words the cut plays (captions.py), in the brief's style; the brand logo over
   the whole cut; the end card (the brief's `cta`) over the last seconds, with the logo large above
@@ -26,6 +27,7 @@ from ..analysis.models import IndexedFile
 from ..edl import EDL, Clip, ImageOverlay, MediaRef, Music, TextOverlay
 from .base import Decision, PlanContext
 from .captions import captions_overlay, voice_over_cues
+from .reframe import frame_clips
 from .segments import Candidate, Removed, VoiceOver
 from .select import Scored
 from .text import file_for_path, normal_path
@@ -143,7 +145,8 @@ def assemble(
     edl = EDL(
         title=brief.title, output=brief.output, media=list(media.values()), clips=clips, overlays=overlays, music=music
     )
-    cut_wide += _reframes(clips, files, brief.output) + _cut_wide(sequence, avoided, brief)
+    edl, framed = frame_clips(edl, files)  # each clip's window: following a face, bars removed (reframe.py)
+    cut_wide += framed + _cut_wide(sequence, avoided, brief)
     return Draft(edl=edl, decisions=decisions + cut_wide, notes=notes, owners=owners)
 
 
@@ -173,19 +176,6 @@ def _cut_wide(sequence, avoided: list[tuple[Candidate, str]], brief) -> list[Dec
         out.append(Decision(clip_id=None, what=f"left out ({len(avoided)})", why=left))
     low, high = float(brief.shot_length.min), float(brief.shot_length.max)
     out.append(Decision(clip_id=None, what=f"pace: {brief.pace}", why=f"b-roll shots of {low:g}-{high:g} s"))
-    return out
-
-
-def _reframes(clips: list[Clip], files: dict[str, IndexedFile], output) -> list[Decision]:
-    out = []
-    for file_id in dict.fromkeys(c.media for c in clips):
-        video = files[file_id].info.video
-        fit = next(c.fit for c in clips if c.media == file_id)
-        if video is None or Fraction(*video.display_size) == Fraction(output.width, output.height):
-            continue
-        how = "centre-cropped to fill the frame" if fit == "cover" else "shown whole, with bars"
-        size = f"{video.display_size[0]}x{video.display_size[1]} into {output.width}x{output.height}"
-        out.append(Decision(clip_id=None, what=f"reframe: {file_id} {how}", why=size))
     return out
 
 

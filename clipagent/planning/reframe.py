@@ -28,11 +28,13 @@ static `crop`. Nothing here decodes a frame: only the index's faces, shots and s
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 from ..analysis.models import ActiveArea, FaceBox, FaceFrame, IndexedFile
-from ..edl import Clip, Crop, CropKeyframe, OutputSpec, Reframe
+from ..edl import EDL, Clip, Crop, CropKeyframe, OutputSpec, Reframe
+from .base import Decision
 
 WIDER = 1.3
 """A source whose active picture is this many times wider (in aspect) than the output is reframed
@@ -86,7 +88,7 @@ def frame_clip(clip: Clip, file: IndexedFile | None, output: OutputSpec) -> Fram
         if not area.has_bars:
             return Framing(clip, "shown whole" if abs(active_aspect - out_aspect) < 0.01 else "shown whole, with bars")
         crop = Crop(x=area.x, y=area.y, w=area.w, h=area.h)
-        return Framing(clip.model_copy(update={"crop": crop, "fit": "contain"}), "shown whole, bars removed")
+        return Framing(clip.model_copy(update={"crop": crop}), "shown whole, bars removed")
     w = round(area.h * shown_h * out_aspect / shown_w, 6)
     path, subject = window_path(clip, file, area, w, output.fps)
     keyframes = keyframes_of(clip, path, output.fps, y=area.y)
@@ -312,3 +314,46 @@ def _simplify(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
             keep.add(worst_at)
             stack += [(first, worst_at), (worst_at, last)]
     return [points[i] for i in sorted(keep)]
+
+
+# ---- for the planners -------------------------------------------------------------------------
+
+
+def frame_clips(edl: EDL, files: Mapping[str, IndexedFile | None]) -> tuple[EDL, list[Decision]]:
+    """Every clip of `edl` through `frame_clip` (files by media id; a missing one leaves its clip
+    as it is), and one decision per source saying how each of its clips was framed, for plan.md."""
+    clips, hows = [], {}
+    for clip in edl.clips:
+        framing = frame_clip(clip, files.get(clip.media), edl.output)
+        clips.append(framing.clip)
+        hows.setdefault(clip.media, []).append((clip.id, framing.how))
+    decisions = []
+    for media, done in hows.items():
+        file = files.get(media)
+        video = file.info.video if file is not None else None
+        if video is None:
+            continue
+        size = f"{video.display_size[0]}x{video.display_size[1]} into {edl.output.width}x{edl.output.height}"
+        kinds = dict.fromkeys(how for _, how in done)
+        if len(kinds) == 1:
+            why = f"{next(iter(kinds))} ({size})"
+        else:
+            why = "; ".join(f"{clip_id}: {how}" for clip_id, how in done) + f" ({size})"
+        decisions.append(Decision(clip_id=None, what=f"framing: {media}", why=why))
+    return edl.model_copy(update={"clips": clips}), decisions
+
+
+def framing_lines(edl: EDL) -> list[str]:
+    """plan.md's lines on how each clip is framed (empty when no clip is cropped or reframed)."""
+    lines = []
+    for clip in edl.clips:
+        if clip.reframe is not None:
+            r = clip.reframe
+            moves = "holds still" if len({(k.x, k.y) for k in r.keyframes}) == 1 else f"{len(r.keyframes)} keyframes"
+            lines.append(f"- {clip.id} ({clip.media}): {r.subject or 'reframed'}; a window {r.w:.0%} x {r.h:.0%} "
+                         f"of the picture, {moves}")  # fmt: skip
+        elif clip.crop is not None:
+            c = clip.crop
+            lines.append(f"- {clip.id} ({clip.media}): cropped to {c.w:.0%} x {c.h:.0%} of the picture at "
+                         f"({c.x:.0%}, {c.y:.0%}), shown {'filling the frame' if clip.fit == 'cover' else 'whole'}")  # fmt: skip
+    return ["", "## Framing", "", *lines] if lines else []

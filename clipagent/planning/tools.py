@@ -39,6 +39,7 @@ from .assemble import end_card_overlays, logo_media
 from .base import PlanContext, Review
 from .captions import captions_overlay
 from .llm_client import FunctionSpec, ToolSpec, parse_json
+from .reframe import frame_clips
 from .text import file_for_path, normal_path
 
 MAX_WORDS = 300  # per read_transcript answer
@@ -383,6 +384,11 @@ def add_layers(edl: EDL, context: PlanContext) -> tuple[EDL, list[str]]:
     the brief's caption style), the brand logo over the whole cut, the end card with the CTA."""
     brief, overlays, media, added = context.brief, list(edl.overlays), list(edl.media), []
     total = timeline_duration(edl)
+    framed, _ = frame_clips(edl, {ref.id: file_for_path(context.index, ref.path) for ref in edl.media})
+    reframed = sum(1 for old, new in zip(edl.clips, framed.clips) if old != new)
+    if reframed:  # the source's shape differs from the output's: a window that follows the face (reframe.py)
+        edl = framed
+        added.append(f"framing for {reframed} clip(s) (a window that follows the face, black bars removed)")
     if brief.caption_style is not None and not any(isinstance(o, Captions) for o in overlays):
         files = {ref.id: file_for_path(context.index, ref.path) for ref in edl.media}
         captions, _ = captions_overlay(edl, files, brief.caption_style, brief.safe_zone)
