@@ -271,11 +271,15 @@ def test_realworld_timelines_render_with_stand_ins_or_name_what_they_lack(tmp_pa
     name; each timeline either becomes a valid EDL that renders, or a typed error naming the feature."""
     source = REALWORLD / name
     text = source.read_text()
-    for file_name in {Path(u).name for u in _urls(text)} | _missing_reference_names(source):
+    stand_in = None
+    for file_name in sorted({Path(u).name for u in _urls(text)} | _missing_reference_names(source)):
         if Path(file_name).suffix.lower() not in (".mov", ".mp4", ".mxf"):
             continue
-        make_video(tmp_path / file_name, duration=2 if "simple" in name or "transition" in name else 31,
-                   size="64x36", rate="24", audio=False)  # fmt: skip
+        if stand_in is None:  # one file, copied under each name
+            long = "multitrack" in name  # its clips run up to 722 frames
+            stand_in = make_video(tmp_path / "stand-in.mp4", duration=31 if long else 2, size="64x36", rate="24",
+                                  audio=False)  # fmt: skip
+        shutil.copyfile(stand_in, tmp_path / file_name)
     try:
         imported = import_timeline(source, media_root=tmp_path)
     except (UnsupportedFeatureError, TimelineError) as exc:
@@ -287,9 +291,8 @@ def test_realworld_timelines_render_with_stand_ins_or_name_what_they_lack(tmp_pa
     if name == "multitrack.otio":
         assert any("flattened" in w for w in imported.warnings) and any("gap" in w for w in imported.warnings)
         return  # 100 s of stand-ins: checked valid, not rendered (time)
-    edl_path = tmp_path / "edl.json"
-    edl_path.write_text(json.dumps(imported.edl.model_dump(mode="json")))
-    assert main(["render", str(edl_path), "-o", str(tmp_path / "cut.mp4"), "--encoder", "libx264"]) == 0
+    render = ["render", str(source), "--media-root", str(tmp_path), "-o", str(tmp_path / "cut.mp4"), "--encoder", "libx264"]
+    assert main(render) == 0  # the timeline itself, imported on the way
     frames = round(float(probe(tmp_path / "cut.mp4").duration) * 24)
     from clipagent.edl import timeline_frames
 
@@ -318,3 +321,33 @@ def _missing_reference_names(path: Path) -> set[str]:
 
     walk(data)
     return names
+
+
+# --- an editor's rework back into revise -------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_an_imported_timeline_is_where_revise_starts(tmp_path, offline_planner):
+    """edit writes cut.otio; an editor drops a clip in the NLE; `import -o OUT_DIR/edl.json` makes
+    that the cut, and `revise OUT_DIR` starts from it (it keeps it as history/v1)."""
+    media_dir = tmp_path / "media"
+    media_dir.mkdir()
+    make_video(media_dir / "one.mp4", duration=2.5, size="160x90", audio=False)
+    make_video(media_dir / "two.mp4", duration=2.5, size="160x90", source="smptebars", audio=False)
+    brief = tmp_path / "brief.md"
+    brief.write_text("---\nduration: 4\ncaptions: off\n---\n# A short cut\n")
+    out = tmp_path / "out"
+    fast = ["--transcripts", "none", "--no-embeddings", "--planner", "heuristic", "--dry-run"]
+    assert main(["edit", str(brief), str(media_dir), "-o", str(out), *fast, "--accept-failed-checks"]) == 0
+    timeline = otio.adapters.read_from_file(str(out / "cut.otio"))
+    assert timeline.metadata[NAMESPACE]["planner"] == "heuristic"
+    video = timeline.video_tracks()[0]
+    if len(video) > 1:
+        video.remove(video[-1])  # the editor's rework: the last clip goes
+    otio.adapters.write_to_file(timeline, str(tmp_path / "rework.otio"))
+    assert main(["import", str(tmp_path / "rework.otio"), "-o", str(out / "edl.json")]) == 0
+    reworked = load_edl(out / "edl.json")
+    assert (out / reworked.media_root).resolve() == media_dir.resolve()
+    assert len(reworked.clips) == len(list(video.find_clips()))
+    assert main(["revise", str(out), "shorter", "--planner", "heuristic", "--dry-run", "--accept-failed-checks"]) == 0
+    assert load_edl(out / "history" / "v1" / "edl.json") == reworked
