@@ -70,8 +70,19 @@ def test_word_times_follow_the_cuts_and_the_speed():
         assert abs(word.start - _expected_output_time(start)) <= Fraction(1, 1000)
         assert abs(word.end - _expected_output_time(end)) <= Fraction(1, 1000)
     assert all(cue.start == cue.words[0].start for cue in cues)
-    assert all(len(cue.text) <= 2 * 16 for cue in cues)  # 1-2 lines of at most max_chars_per_line
+    assert all(len(rc.break_lines(rc.cue_words(cue), 16)) <= 2 for cue in cues)  # 1-2 lines of at most 16 columns
     assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+
+
+def test_a_cue_never_needs_a_third_line():
+    """12 columns a line (TikTok's frame in the karaoke size): "into a finished cut." is 20
+    characters, under 2 x 12, yet breaks into three lines; the planner splits it instead."""
+    text = "It turns raw footage into a finished cut."
+    words = [(w, Fraction(k, 4), Fraction(k, 4) + Fraction(1, 5)) for k, w in enumerate(text.split())]
+    edl = edl_from({**TWO_CLIPS, "clips": TWO_CLIPS["clips"][:1]})
+    cues = caption_cues(edl, {"talk": _file(words)}, max_chars_per_line=12)
+    assert len(cues) >= 2 and all(len(rc.break_lines(rc.cue_words(c), 12)) <= 2 for c in cues)
+    assert " ".join(c.text for c in cues) == text
 
 
 def test_karaoke_ass_onsets_match_the_index():

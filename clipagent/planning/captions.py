@@ -6,8 +6,8 @@ inside the clip's place on the timeline; times are rounded to the millisecond (w
 file can say). A cue carries its words with those times (`Cue.words`), so the karaoke style can
 light each word up as it is spoken, from the EDL alone.
 
-Grouping. Each sentence becomes one cue, or the fewest near-equal cues that keep to two lines
-(2 x max_chars_per_line characters) and about `MAX_CUE` seconds; a cue never spans two clips (the
+Grouping. Each sentence becomes one cue, or the fewest near-equal cues that keep to two lines (as
+the renderer breaks them: render/captions.break_lines) and about `MAX_CUE` seconds; a cue never spans two clips (the
 words on either side of a cut may be far apart in the source). A cue starts at its first word and
 stays up until the next one starts or its clip ends, so captions do not flicker between words.
 A voice-over's words become cues on its own timing (`voice_over_cues`).
@@ -67,7 +67,7 @@ def caption_cues(edl: EDL, files: dict[str, IndexedFile | None], max_chars_per_l
         words = words_in(files.get(clip.media), clip.src_in, clip.src_out)
         timed = [
             [CueWord(text=w.text, start=_on_timeline(placement, w.start), end=_on_timeline(placement, w.end)) for w in group]
-            for group in _groups(words, 2 * max_chars_per_line)
+            for group in _groups(words, max_chars_per_line)
         ]
         cues += _cues(timed, _ms(placement.end))
     return cues
@@ -79,7 +79,7 @@ def voice_over_cues(file: IndexedFile, start: Fraction, total: Fraction, max_cha
     words = [w for w in (file.transcript.words if file.transcript else []) if start <= w.start and w.end <= start + total]
     timed = [
         [CueWord(text=w.text, start=_ms(w.start - start), end=_ms(w.end - start)) for w in group]
-        for group in _groups(words, 2 * max_chars_per_line)
+        for group in _groups(words, max_chars_per_line)
     ]
     end = min(total, words[-1].end - start + Fraction(1, 2)) if words else total
     return _cues(timed, _ms(end))
@@ -98,22 +98,29 @@ def _cues(groups: list[list[CueWord]], last_end: Fraction) -> list[Cue]:
     return cues
 
 
-def _groups(words: list[Word], max_chars: int) -> list[list[Word]]:
+def _groups(words: list[Word], max_chars_per_line: int) -> list[list[Word]]:
     """Sentences, each split into the fewest near-equal parts (by characters) that fit the limits."""
     groups: list[list[Word]] = []
     sentence: list[Word] = []
     for k, word in enumerate(words):
         sentence.append(word)
         if word.text.rstrip("\"')]").endswith((".", "!", "?")) or k == len(words) - 1:
-            groups += _split(sentence, max_chars)
+            groups += _split(sentence, max_chars_per_line)
             sentence = []
     return groups
 
 
-def _split(words: list[Word], max_chars: int) -> list[list[Word]]:
+def _fits(words: list[Word], max_chars_per_line: int) -> bool:
+    """The words make at most two lines as the renderer breaks them (render/captions.break_lines)."""
+    from ..render.captions import break_lines
+
+    return len(break_lines([w.text for w in words], max_chars_per_line)) <= 2
+
+
+def _split(words: list[Word], max_chars_per_line: int) -> list[list[Word]]:
     length = len(" ".join(w.text for w in words))
     seconds = words[-1].end - words[0].start
-    parts = max(ceil(length / max_chars), ceil(seconds / MAX_CUE), 1)
+    parts = max(ceil(length / (2 * max_chars_per_line)), ceil(seconds / MAX_CUE), 1)
     while True:
         share = length / parts
         out: list[list[Word]] = [[]]
@@ -123,7 +130,7 @@ def _split(words: list[Word], max_chars: int) -> list[list[Word]]:
                 out.append([])
             out[-1].append(word)
             done += len(word.text) + 1
-        if parts >= len(words) or all(len(" ".join(w.text for w in g)) <= max_chars for g in out):
+        if parts >= len(words) or all(_fits(g, max_chars_per_line) for g in out):
             return out
         parts += 1
 
