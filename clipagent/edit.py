@@ -30,6 +30,7 @@ from .errors import BadInputError, LLMError, MediaError, OutputPathError, PlanEr
 from .files import check_output_dir, claim, clean_stale, output_errors, write_output
 from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, plan_markdown, publish, read_report, write_outputs
 from .planning.base import Plan, PlanContext, Planner
+from .render.captions import caption_notes
 from .render.clips import picture_notes_for
 
 PlannerChoice = Literal["auto", "llm", "heuristic"]
@@ -348,7 +349,8 @@ def _finish(
         from .planning.score import score_edl
 
         plan = plan.model_copy(update={"score": score_edl(plan.edl, index, brief, plan.target_duration)})
-    plan = _with_render_notes(plan, picture_notes_for(plan.edl, media_dir))  # HDR, interlacing: dry runs too
+    # HDR, interlacing, caption glyphs without a font: dry runs too
+    plan = _with_render_notes(plan, [*picture_notes_for(plan.edl, media_dir), *caption_notes(plan.edl)])
     shown = _hash_of_rendered_edl(out_dir) if history is None and (out_dir / CUT).is_file() else None
     report = EditReport.build(
         brief_path=brief_path, media_dir=media_dir, brief=brief, index=index, plan=plan, times=times,
