@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import json
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
 from fractions import Fraction
@@ -22,7 +21,7 @@ from clipagent.cli import main
 from clipagent.edl import EDL, load_edl
 from clipagent.interchange.errors import MissingMediaError, TimelineError, UnsupportedFeatureError
 from clipagent.interchange.exchange import export_edl, import_timeline
-from clipagent.interchange.formats import FORMATS, read_timeline
+from clipagent.interchange.formats import FORMATS
 from clipagent.interchange.from_otio import timeline_to_edl
 from clipagent.interchange.to_otio import NAMESPACE, edl_to_timeline
 from clipagent.media import probe
