@@ -290,3 +290,58 @@ def test_malicious_client_is_refused_and_touches_nothing_outside(footage, tmp_pa
     assert sorted(p.name for p in out_root.iterdir()) == ["forged"]
     if not reads:
         pytest.skip("this file system does not record reads (noatime): only writes outside the roots were checked")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_http_on_loopback_needs_the_bearer_token(footage, tmp_path, monkeypatch):
+    """--http serves streamable HTTP on loopback; a request without CLIPAGENT_MCP_TOKEN's bearer token
+    gets 401, the SDK's client with it lists the tools. Other addresses and short tokens are refused."""
+    import subprocess
+    import time
+
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    from clipagent.cli import main
+
+    assert main(["mcp", "--root", str(footage), "--out-root", str(tmp_path), "--http", "0.0.0.0:8765"]) == 2
+    monkeypatch.delenv("CLIPAGENT_MCP_TOKEN", raising=False)
+    assert main(["mcp", "--root", str(footage), "--out-root", str(tmp_path), "--http", "127.0.0.1:8765"]) == 2
+
+    token, port = "t" * 12 + "-secret-token", _free_port()
+    env = dict(os.environ, CLIPAGENT_MCP_TOKEN=token, HF_HUB_OFFLINE="1")
+    server = subprocess.Popen([*CLIPAGENT, "mcp", "--root", str(footage), "--out-root", str(tmp_path), "--http",
+                               f"127.0.0.1:{port}"], env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/mcp"
+    names: list[str] = []
+
+    async def scenario() -> None:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+            async with streamable_http_client(url, http_client=client) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    names.extend(tool.name for tool in (await session.list_tools()).tools)
+
+    refused = None
+    try:
+        for _ in range(300):  # the server starts within a few seconds
+            try:
+                refused = httpx2.post(url, json={}, headers={"Authorization": "Bearer wrong"}, timeout=2)
+                break
+            except httpx2.TransportError:
+                time.sleep(0.1)
+        assert refused is not None and refused.status_code == 401
+        assert httpx2.post(url, json={}, timeout=2).status_code == 401
+        anyio.run(scenario)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert "render" in names and "analyze" in names
