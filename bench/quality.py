@@ -120,12 +120,13 @@ def measure(edl: EDL, truth: Truth, s: Scenario) -> dict:
 
 
 def _longest_pause(edl: EDL, truth: Truth, played: list[Played]) -> float | None:
-    """The longest silence between two words the cut plays back to back, or before the first /
-    after the last word of a talking clip (a voice-over: between its words)."""
+    """The longest silence between two words the cut plays back to back (in one clip or across a
+    cut between two talking clips; a b-roll cutaway between lines is picture, not a pause), or
+    before the first / after the last word of a talking clip; a voice-over: between its words."""
     if not played:
         return None
     placements = place_clips(edl)
-    gaps = [float(b.start - a.end) for a, b in zip(played, played[1:])]
+    gaps = [float(b.start - a.end) for a, b in zip(played, played[1:]) if b.clip - a.clip in (0, 1) or a.clip < 0]
     for k, p in enumerate(placements):
         mine = [q for q in played if q.clip == k]
         if mine:

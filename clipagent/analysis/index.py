@@ -35,7 +35,7 @@ from .shots import ShotParams, detect_shots
 from .asr import LanguageNotSupported, WhisperTranscriber
 from .transcript import find_sidecar, read_sidecar
 from .vad import MODEL_NAME as VAD_MODEL
-from .vad import VadParams, classify_sound, detect_speech, snap_words
+from .vad import VadParams, classify_sound, detect_speech, snap_words, spread_over_speech
 from .weights import ClipSpec, WeightsUnavailable, WhisperSpec, resolve_clip, resolve_whisper
 
 SIDECAR_SUFFIXES = {".srt", ".vtt"}
@@ -167,6 +167,8 @@ class _Analysis:
         faces = self._faces(path, relative, info, fingerprint, shots, runs)
         active_area = self._bars(path, info, fingerprint, runs)
         sound = classify_sound(speech, audio) if info.kind == "audio" else None
+        if transcript is not None and transcript.source == "sidecar" and speech is not None:
+            transcript = spread_over_speech(transcript, speech)  # a cue's words over its speech, not its pauses
         if transcript is not None and transcript.source == "whisper" and speech is not None:
             heard = len(transcript.words)
             transcript = snap_words(transcript, speech)  # Whisper's words checked against the speech

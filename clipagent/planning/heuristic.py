@@ -122,7 +122,8 @@ class HeuristicPlanner:
             seconds.append(round(time.perf_counter() - started, 4))
             made.append((variant, plan))
             if len(made) == 1 and self.candidates > 1:
-                variants = _variants(plan, owners, self.candidates)
+                kinds = {c.key: c.kind for c in candidates}
+                variants = _variants(owners, kinds, self.candidates)
         order = sorted(range(len(made)), key=lambda k: (not made[k][1].review.ok, -made[k][1].score.total, k))  # type: ignore[union-attr]
         winner = made[order[0]][1]
         if len(made) == 1:
@@ -304,25 +305,28 @@ def _varied(scored: list[Scored], variant: Variant) -> list[Scored]:
     return scored
 
 
-def _variants(default: Plan, owners: list[str], n: int) -> list[Variant]:
-    """Up to 2(n-1) variants to try after the default plan (duplicates of an earlier plan are skipped):
-    another hook, other lines (the default's last-chosen uncovering line and its first b-roll piece
-    left out), shorter lines, b-roll in source order, then combinations."""
+def _variants(owners: list[str], kinds: dict[str, str], n: int) -> list[Variant]:
+    """The n-1 variants to try after the default plan, those that can change it first: another hook
+    (with two lines or more), other lines (the default's last line and its first b-roll piece left
+    out), shorter lines (with speech), b-roll in source order (with b-roll), then combinations. A
+    variant that makes an earlier plan's EDL is not counted, so n attempts bound the time."""
     chosen = list(dict.fromkeys(owners))
-    speech = [k for k, c in zip(owners, default.edl.clips) if not c.mute]
-    lines = list(dict.fromkeys(speech))
-    broll = [k for k in chosen if k not in lines]
+    lines = [k for k in chosen if kinds.get(k) == "speech"]
+    broll = [k for k in chosen if kinds.get(k) == "broll"]
     other = frozenset(([lines[-1]] if len(lines) > 1 else []) + broll[:1])
     found = [
-        Variant(name="second-best hook", hook_rank=1),
+        Variant(name="second-best hook", hook_rank=1) if len(lines) > 1 else None,
         Variant(name="other lines and b-roll", dropped=other),
-        Variant(name="shorter lines", short_lines=True),
-        Variant(name="b-roll in source order", broll_in_source_order=True),
-        Variant(name="third-best hook", hook_rank=2),
-        Variant(name="second-best hook, other lines", hook_rank=1, dropped=other),
-        Variant(name="shorter lines, b-roll in source order", short_lines=True, broll_in_source_order=True),
+        Variant(name="shorter lines", short_lines=True) if lines else None,
+        Variant(name="b-roll in source order", broll_in_source_order=True) if broll else None,
+        Variant(name="third-best hook", hook_rank=2) if len(lines) > 2 else None,
+        Variant(name="second-best hook, other lines", hook_rank=1, dropped=other) if len(lines) > 1 else None,
+        Variant(name="shorter lines, b-roll in source order", short_lines=True, broll_in_source_order=True)
+        if lines and broll else None,
+        Variant(name="b-roll in source order, other b-roll", broll_in_source_order=True, dropped=other)
+        if broll else None,
     ]
-    return [v for v in found if v.dropped or v.name != "other lines and b-roll"][: 2 * (n - 1)]
+    return [v for v in found if v is not None and (v.dropped or v.name != "other lines and b-roll")][: n - 1]
 
 
 def _order(

@@ -16,7 +16,8 @@ The thresholds and their sources:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
 from fractions import Fraction
 from statistics import median
 
@@ -25,11 +26,11 @@ from ..brief import ResolvedBrief
 from ..edl import EDL, Captions, Placement, TextOverlay, place_clips, timeline_duration
 from .segments import MAX_GAP, filler_mask, sentences
 from .text import (
+    WORD_TOLERANCE,
     contains,
     content_terms,
     file_for_path,
     inside_region,
-    inside_word,
     name_terms,
     plain_words,
     says_phrase,
@@ -74,28 +75,62 @@ class Cut:
     """files[i]: the indexed file of clips[i] (None when the index lacks it)."""
     played: list[Played]
     total: Fraction
+    tables: dict[str, Words] = field(default_factory=dict)
+    _terms: dict[int, list] = field(default_factory=dict)
 
     @classmethod
     def of(cls, edl: EDL, index: MediaIndex, brief: ResolvedBrief, target: Fraction) -> Cut:
         refs = edl.media_by_id()
         placements = place_clips(edl)
         files = [file_for_path(index, refs[p.clip.media].path) if p.clip.media in refs else None for p in placements]
-        played = []
+        cut = cls(edl, index, brief, target, placements, files, [], timeline_duration(edl))
         for k, (p, file) in enumerate(zip(placements, files)):
-            if p.clip.mute or file is None or file.transcript is None:
+            if p.clip.mute or file is None:
                 continue
-            for n, w in enumerate(file.transcript.words):
-                if p.clip.src_in <= (w.start + w.end) / 2 < p.clip.src_out:
-                    at = p.start + (max(w.start, p.clip.src_in) - p.clip.src_in) / p.clip.speed
-                    end = p.start + (min(w.end, p.clip.src_out) - p.clip.src_in) / p.clip.speed
-                    played.append(Played(word=w, number=n, clip=k, start=at, end=end))
-        return cls(edl, index, brief, target, placements, files, played, timeline_duration(edl))
+            table = cut.words(file)
+            for n in table.between(p.clip.src_in, p.clip.src_out):
+                w = table.words[n]
+                at = p.start + (max(w.start, p.clip.src_in) - p.clip.src_in) / p.clip.speed
+                end = p.start + (min(w.end, p.clip.src_out) - p.clip.src_in) / p.clip.speed
+                cut.played.append(Played(word=w, number=n, clip=k, start=at, end=end))
+        return cut
+
+    def words(self, file: IndexedFile) -> Words:
+        """The file's words with what the components look up, made once per file."""
+        if file.id not in self.tables:
+            self.tables[file.id] = Words(file.transcript.words if file.transcript else [])
+        return self.tables[file.id]
 
     def clip_terms(self, k: int) -> list[str]:
-        return terms(" ".join(p.word.text for p in self.played if p.clip == k))
+        """The terms clip k plays (cached)."""
+        if not self._terms:
+            for p in self.played:
+                self._terms.setdefault(p.clip, []).append(p.word.text)
+            self._terms = {clip: terms(" ".join(words)) for clip, words in self._terms.items()} or {-2: []}
+        return self._terms.get(k, [])
 
     def spoken_terms(self) -> list[str]:
         return terms(" ".join(p.word.text for p in self.played))
+
+
+class Words:
+    """A transcript's words, with their midpoints, fillers and sentences, for fast look-ups."""
+
+    def __init__(self, words: list[Word]) -> None:
+        self.words = words
+        self.mids = [(w.start + w.end) / 2 for w in words]
+        self.starts = [w.start for w in words]
+        self.fillers = filler_mask(words)
+        self.sentence_of: dict[int, list[int]] = {i: group for group in sentences(words) for i in group}
+
+    def between(self, start: Fraction, end: Fraction) -> range:
+        """The words whose midpoint lies in [start, end) (what a clip of that range plays)."""
+        return range(bisect_left(self.mids, start), bisect_left(self.mids, end))
+
+    def inside(self, time: Fraction) -> bool:
+        """True when `time` falls inside a word, beyond text.WORD_TOLERANCE of its edges."""
+        k = bisect_right(self.starts, time) - 1
+        return k >= 0 and self.words[k].start + WORD_TOLERANCE < time < self.words[k].end - WORD_TOLERANCE
 
 
 def _ramp(value: float, good: float, bad: float) -> float:
@@ -203,7 +238,9 @@ def word_cuts(cut: Cut) -> Result:
     inside = 0
     for p, file in zip(cut.placements, cut.files):
         for time in (p.clip.src_in, p.clip.src_out):
-            if not p.clip.mute and (inside_word(file, time) is not None or inside_region(file, time) is not None):
+            if p.clip.mute or file is None:
+                continue
+            if cut.words(file).inside(time) or inside_region(file, time) is not None:
                 inside += 1
     broken = _unfinished(cut)
     value = max(0.0, 1.0 - 0.25 * inside - 0.15 * broken)
@@ -218,12 +255,9 @@ def _unfinished(cut: Cut) -> int:
         mine = [p for p in cut.played if p.clip == k]
         if not mine or file is None or file.transcript is None:
             continue
-        words = file.transcript.words
+        table = cut.words(file)
         last = mine[-1].number
-        group = next((g for g in sentences(words) if last in g), [last])
-        rest = [i for i in group if i > last]
-        fillers = filler_mask(words)
-        rest = [i for i in rest if not fillers[i]]
+        rest = [i for i in table.sentence_of.get(last, [last]) if i > last and not table.fillers[i]]
         if not rest:
             continue
         after = [p.number for p in cut.played if p.clip == k + 1 and cut.files[k + 1] is file]
@@ -273,24 +307,22 @@ def dead_air(cut: Cut) -> Result:
     for k, (p, file) in enumerate(zip(cut.placements, cut.files)):
         if p.clip.mute or file is None:
             continue
-        for gap in pauses(p, file):
+        for gap in pauses(p, file, cut.words(file)):
             dead += gap - MAX_GAP
             longest = max(longest, gap)
         if file.transcript:
-            words = file.transcript.words
-            mask = filler_mask(words)
-            played = [q for q in cut.played if q.clip == k]
-            filled = [q for q in played if mask[q.number]]
+            mask = cut.words(file).fillers
+            filled = [q for q in cut.played if q.clip == k and mask[q.number]]
             fillers += len(filled)
             dead += sum((q.end - q.start for q in filled), Fraction(0))
     value = max(0.0, 1.0 - 0.25 * float(dead))
     return value, True, f"{float(dead):.2f} s of dead air (longest pause {float(longest):.2f} s), {fillers} filler(s)"
 
 
-def pauses(p: Placement, file: IndexedFile) -> list[Fraction]:
+def pauses(p: Placement, file: IndexedFile, table: Words) -> list[Fraction]:
     """The pauses over MAX_GAP a clip plays, in source seconds; [] for a file without speech."""
-    if file.transcript and file.transcript.words:
-        spans = [(w.start, w.end) for w in file.transcript.words if p.clip.src_in <= (w.start + w.end) / 2 < p.clip.src_out]
+    if table.words:
+        spans = [(table.words[n].start, table.words[n].end) for n in table.between(p.clip.src_in, p.clip.src_out)]
     elif file.speech and file.speech.regions and file.speech.share > 0.1:
         spans = [(r.start, r.end) for r in file.speech.regions if r.start < p.clip.src_out and p.clip.src_in < r.end]
     else:
@@ -317,18 +349,16 @@ def jump_cuts(cut: Cut) -> Result:
         offset = b.src_in - a.src_out
         if offset > JUMP_OFFSET or offset == 0:
             continue
-        if offset > 0 and _only_pause(file, a.src_out, b.src_in):
+        if offset > 0 and _only_pause(file, cut.words(file), a.src_out, b.src_in):
             continue
         jumps += 1
     return max(0.0, 1.0 - 0.34 * jumps), True, f"{jumps} jump cut(s)"
 
 
-def _only_pause(file: IndexedFile, start: Fraction, end: Fraction) -> bool:
+def _only_pause(file: IndexedFile, table: Words, start: Fraction, end: Fraction) -> bool:
     """True when a skipped source range holds only fillers and silence of a speaking file."""
-    if file.transcript and file.transcript.words:
-        words = file.transcript.words
-        mask = filler_mask(words)
-        return all(mask[i] for i, w in enumerate(words) if start < (w.start + w.end) / 2 < end)
+    if table.words:
+        return all(table.fillers[i] for i in table.between(start, end))
     return bool(file.speech and file.speech.share > 0.1) and not any(
         r.start < end and start < r.end for r in file.speech.regions
     )
