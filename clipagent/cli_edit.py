@@ -42,6 +42,13 @@ PlannerFlag = Annotated[
 LLMModelOption = Annotated[
     Optional[str], typer.Option("--llm-model", help="Model name at the endpoint (env CLIPAGENT_LLM_MODEL).")
 ]
+LLMTemperatureOption = Annotated[
+    Optional[float],
+    typer.Option(
+        "--llm-temperature", min=0.0, max=2.0,
+        help="Sampling temperature for the LLM (0-2). Not sent unless given, so the model's default applies.",
+    ),
+]  # fmt: skip
 EncoderFlag = Annotated[EncoderOption, typer.Option("--encoder", help="Video encoder; auto tests NVENC, then libx264.")]
 DryRunFlag = Annotated[bool, typer.Option("--dry-run", help="Plan and write the outputs, but do not render.")]
 CandidatesFlag = Annotated[
@@ -65,6 +72,7 @@ def edit(
     out_dir: Annotated[Optional[Path], typer.Option("-o", "--out", help="Output folder (default: out/<brief name>/).")] = None,
     planner: PlannerFlag = PlannerOption.auto,
     llm_model: LLMModelOption = None,
+    llm_temperature: LLMTemperatureOption = None,
     dry_run: DryRunFlag = False,
     accept_failed_checks: AcceptFlag = False,
     candidates: CandidatesFlag = 4,
@@ -83,7 +91,8 @@ def edit(
 
     analysis = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     options = EditOptions(
-        planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, analyze=analysis,
+        planner=planner.value, llm_model=llm_model, llm_temperature=llm_temperature, encoder=encoder.value,
+        dry_run=dry_run, analyze=analysis,
         cache_dir=cache_dir, accept_failed_checks=accept_failed_checks, candidates=candidates,
     )  # fmt: skip
     with _summary_of_failed_checks(), _progress() as bar:
@@ -98,6 +107,7 @@ def revise(
     feedback: Annotated[str, typer.Argument(help='What to change, e.g. "make it 5 seconds shorter".')],
     planner: PlannerFlag = PlannerOption.auto,
     llm_model: LLMModelOption = None,
+    llm_temperature: LLMTemperatureOption = None,
     dry_run: DryRunFlag = False,
     accept_failed_checks: AcceptFlag = False,
     candidates: CandidatesFlag = 4,
@@ -109,8 +119,8 @@ def revise(
     from .edl import load_edl
 
     options = EditOptions(
-        planner=planner.value, llm_model=llm_model, encoder=encoder.value, dry_run=dry_run, cache_dir=cache_dir,
-        accept_failed_checks=accept_failed_checks, candidates=candidates,
+        planner=planner.value, llm_model=llm_model, llm_temperature=llm_temperature, encoder=encoder.value,
+        dry_run=dry_run, cache_dir=cache_dir, accept_failed_checks=accept_failed_checks, candidates=candidates,
     )  # fmt: skip
     before = load_edl(out_dir / "edl.json") if (out_dir / "edl.json").is_file() else None
     with _summary_of_failed_checks(), _progress() as bar:

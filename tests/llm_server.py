@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,7 +26,9 @@ import pytest
 @dataclass(frozen=True)
 class Turn:
     """One scripted answer. With `status` != 200 the body is an OpenAI-style error; with `raw`
-    that text is the body as is; `delay` seconds pass before anything is sent."""
+    that text is the body as is; `delay` seconds pass before anything is sent; with `trickle` the
+    body goes out one byte every `trickle` seconds (after the headers, which promise all of it),
+    and with `stall` as well it goes silent after `stall` seconds, until the client hangs up."""
 
     content: str | None = None
     tool_calls: tuple[tuple[str, Any], ...] = ()
@@ -36,6 +39,12 @@ class Turn:
     delay: float = 0.0
     usage: int = 100
     """total_tokens reported for this turn."""
+    finish_reason: str | None = None
+    """Instead of "tool_calls" or "stop" (e.g. "length": cut off at max_completion_tokens)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra response headers, e.g. (("Retry-After", "2"),)."""
+    trickle: float = 0.0
+    stall: float | None = None
 
 
 def call(name: str, **arguments: Any) -> Turn:
@@ -60,8 +69,13 @@ Script = list[Turn] | Callable[[int, dict], Turn]
 @dataclass
 class Recorded:
     path: str
-    headers: dict[str, str]
+    headers: Message
+    """The request's headers (case-insensitive: `headers["Authorization"]`)."""
     body: dict
+    peer: tuple[str, int] = ("", 0)
+    """The client's address and port: one port for a whole run means one kept-alive connection."""
+    at: float = 0.0
+    """time.monotonic() when the request arrived."""
 
     @property
     def messages(self) -> list[dict]:
@@ -111,7 +125,8 @@ class ScriptedLLM:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+            "choices": [{"index": 0, "message": message,
+                         "finish_reason": turn.finish_reason or ("tool_calls" if tool_calls else "stop")}],
             "usage": {"prompt_tokens": turn.usage - 10, "completion_tokens": 10, "total_tokens": turn.usage},
         }
 
@@ -126,26 +141,39 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
-            llm.requests.append(Recorded(self.path, dict(self.headers), body))
+            llm.requests.append(Recorded(self.path, self.headers, body, self.client_address, time.monotonic()))
             if self.path.rstrip("/") != "/v1/chat/completions":
                 return self._send(404, {"error": {"message": f"no route {self.path}"}})
             turn = llm.next_turn(body)
             if turn.delay:
                 time.sleep(turn.delay)
             if turn.raw is not None:
-                return self._send(turn.status, turn.raw)
+                return self._send(turn.status, turn.raw, turn)
             if turn.status != 200:
-                return self._send(turn.status, {"error": {"message": turn.error, "type": "server_error"}})
-            self._send(200, llm.completion(turn, body.get("model", "scripted")))
+                return self._send(turn.status, {"error": {"message": turn.error, "type": "server_error"}}, turn)
+            self._send(200, llm.completion(turn, body.get("model", "scripted")), turn)
 
-        def _send(self, status: int, payload: Any) -> None:
+        def _send(self, status: int, payload: Any, turn: Turn) -> None:
             data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in turn.headers:
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                if not turn.trickle:
+                    self.wfile.write(data)
+                    return
+                started = time.monotonic()
+                for byte in data:
+                    if turn.stall is not None and time.monotonic() - started >= turn.stall:
+                        self.wfile.flush()
+                        self.rfile.read(1)  # silent until the client hangs up
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(turn.trickle)
             except OSError:
                 pass  # the client gave up (a timeout test)
 

@@ -6,8 +6,12 @@ back, where transcript text appeared) as well as on the plan or the error.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +23,14 @@ from clipagent.edl import Captions, timeline_duration
 from clipagent.errors import LLMError, PlanError
 from clipagent.planning.base import PlanContext
 from clipagent.planning.llm import MAX_TOOL_CALLS_PER_TURN, TRANSCRIPT_FILE, LLMBounds, LLMPlanner
-from clipagent.planning.llm_client import MAX_RESPONSE_BYTES, LLMConfig
+from clipagent.planning.llm_client import (
+    DEFAULT_MAX_COMPLETION_TOKENS,
+    MAX_RESPONSE_BYTES,
+    LLMClient,
+    LLMConfig,
+    retry_after,
+)
+from clipagent.planning.llm_protocol import ChatRequest, Message
 from clipagent.planning.text import inside_word
 from clipagent.planning.tools import Toolbox
 from clipagent.validate import MAX_FEEDBACK
@@ -118,6 +129,8 @@ def test_valid_plan_in_one_round(llm_server, context, tmp_path):
     assert first.tool_names == ALL_TOOLS
     assert [m["role"] for m in first.messages] == ["system", "user"]
     assert first.headers["Authorization"] == f"Bearer {SECRET}"
+    assert "temperature" not in first.body and first.body["max_completion_tokens"] == DEFAULT_MAX_COMPLETION_TOKENS
+    assert len({r.peer for r in server.requests}) == 1  # one connection, kept alive for the whole run
     listed = server.requests[1].last_tool_result()
     assert {f["id"] for f in listed["files"]} == {"talk", "broll", "notes", "logo"}
     talk = next(f for f in listed["files"] if f["id"] == "talk")
@@ -194,10 +207,22 @@ def test_a_model_that_only_talks_stops_at_the_call_bound(llm_server, context):
 
 
 def test_the_token_bound(llm_server, context):
-    server = llm_server(lambda n, body: Turn(tool_calls=(("list_media", {}),), usage=600))
+    # 6,000 reported tokens a request (more than the ~10 kB of each exchange over 4, so usage counts)
+    server = llm_server(lambda n, body: Turn(tool_calls=(("list_media", {}),), usage=6000))
     with pytest.raises(PlanError, match="tokens"):
-        planner(server, max_tokens=1000).plan(context)
+        planner(server, max_tokens=10_000).plan(context)
     assert len(server.requests) == 2
+
+
+def test_the_token_bound_counts_characters_when_usage_is_under_reported(llm_server, context):
+    """An endpoint that reports 1 token per request still reaches the bound: each exchange counts at
+    least its characters sent and received over 4 (about 2,500 tokens here: the system prompt,
+    the tool schemas and the list_media results)."""
+    server = llm_server(lambda n, body: Turn(tool_calls=(("list_media", {}),), usage=1))
+    with pytest.raises(PlanError, match="tokens"):
+        planner(server, max_tokens=10_000, max_calls=50, max_rounds=50).plan(context)
+    sent = sum(len(json.dumps(r.body)) for r in server.requests)
+    assert sent >= 10_000 * 4 * 0.8 and 2 <= len(server.requests) < 10
 
 
 # --- 4. malformed JSON, timeouts, HTTP 500s ----------------------------------------------------
@@ -495,3 +520,120 @@ def test_an_identical_resubmission_is_answered_without_a_second_review(context, 
     first, again = box.call("submit_edl", bad), box.call("submit_edl", bad)
     assert again.text == first.text and not again.passed and len(reviews) == 1
     assert box.call("submit_edl", json.dumps({"edl": VALID})).passed and len(reviews) == 2
+
+
+# --- the official SDK's client: bounds that hold (issue 14) --------------------------------------
+
+
+def test_a_trickling_answer_stops_the_run_at_the_time_bound(llm_server, context):
+    """A server that sends its answer one byte every 0.1 s (each read succeeds, so no socket timeout
+    fires) cannot hold the run past its time bound: the hand-written client waited 12 s on 2 s."""
+    server = llm_server(lambda n, body: Turn(content="a long answer " * 20, trickle=0.1))
+    started = time.monotonic()
+    with pytest.raises(LLMError, match="had not finished answering when the planner's time limit ran out"):
+        planner(server, max_seconds=2).plan(context)
+    assert time.monotonic() - started < 2 + 2
+    assert len(server.requests) == 1  # running out of time is not retried
+
+
+def test_an_answer_that_stalls_midway_cannot_outlast_the_bound(llm_server):
+    """Bytes for 1.6 s, then silence: a socket read timeout (capped at the 2 s left) would end it
+    at 3.6 s; the deadline ends it at 2 s."""
+    server = llm_server([Turn(content="x" * 500, trickle=0.05, stall=1.6)])
+    client = LLMClient(LLMConfig(base_url=server.base_url, model="m", read_timeout=30, retries=0))
+    request = ChatRequest(model="m", messages=[Message(role="user", content="hi")])
+    started = time.monotonic()
+    with pytest.raises(LLMError, match="time limit"), client:
+        client.chat(request, time_left=2.0)
+    assert time.monotonic() - started < 3.0
+
+
+def test_retry_after_is_waited_in_full(llm_server, context, tmp_path):
+    """Retry-After: 2 on a 429: the next request comes 2 s later or more (the old client jittered it
+    down to 1.5 s); the backoff of 0.01 s plays no part."""
+    busy = Turn(status=429, error="slow down", headers=(("Retry-After", "2"),))
+    server = llm_server([busy, call("submit_edl", edl=VALID), say("OK")])
+    plan = planner(server, tmp_path).plan(context)
+    assert plan.review.ok and len(server.requests) == 3
+    assert server.requests[1].at - server.requests[0].at >= 2.0
+    log = [json.loads(line) for line in (tmp_path / TRANSCRIPT_FILE).read_text().splitlines()]
+    kinds = [(e["kind"], e.get("status")) for e in log[:4]]
+    assert kinds == [("request", None), ("response", 429), ("error", None), ("request", None)]
+
+
+def test_retry_after_forms():
+    now = 1_700_000_000.0
+    date = email.utils.formatdate(now + 3, usegmt=True)  # the HTTP-date form, RFC 9110 §10.2.3
+    assert retry_after({"retry-after": date}, now) == 3.0
+    assert retry_after({"retry-after": email.utils.formatdate(now - 60, usegmt=True)}, now) == 0.0
+    assert retry_after({"retry-after": "2"}) == 2.0 and retry_after({"retry-after": "1.5"}) == 1.5
+    assert retry_after({"retry-after-ms": "2500", "retry-after": "2"}) == 2.5  # the longer ask
+    assert retry_after({"retry-after": "soon"}) is None and retry_after({}) is None
+
+
+def test_a_retry_after_past_the_time_limit_is_a_clear_error(llm_server, context):
+    server = llm_server([Turn(status=503, error="overloaded", headers=(("Retry-After", "30"),))])
+    started = time.monotonic()
+    with pytest.raises(LLMError, match=r"HTTP 503: overloaded \(1 attempt; its Retry-After of 30 s would pass"):
+        planner(server, max_seconds=5).plan(context)
+    assert time.monotonic() - started < 3 and len(server.requests) == 1
+
+
+def test_an_answer_cut_off_at_the_length_limit_is_resubmitted(llm_server, context, tmp_path):
+    """finish_reason "length": the truncated tool call is dropped (not fed back as malformed JSON,
+    which cost a round), its text stays, and the model is asked to continue or resubmit."""
+    cut_off = Turn(content="Here is the cut:", tool_calls=(("submit_edl", '{"edl": {"clips": [{"id": "c1", "med'),),
+                   finish_reason="length")  # fmt: skip
+    server = llm_server([cut_off, call("submit_edl", edl=VALID), say("OK")])
+    plan = planner(server, tmp_path).plan(context)
+
+    assert plan.review.ok and [r.kind for r in plan.rounds] == ["plan"]  # no round spent on it
+    retry = server.requests[1].messages
+    assert [m["role"] for m in retry[-2:]] == ["assistant", "user"]
+    assert retry[-2] == {"role": "assistant", "content": "Here is the cut:"}  # no unanswered tool call
+    assert "cut off at the length limit" in retry[-1]["content"] and "call it again" in retry[-1]["content"]
+    assert any("cut off at the length limit" in n and "1 unfinished tool call" in n for n in plan.notes)
+    log = [json.loads(line) for line in (tmp_path / TRANSCRIPT_FILE).read_text().splitlines()]
+    notes = [e["note"] for e in log if e["kind"] == "note"]
+    assert len(notes) == 1 and 'finish_reason "length"' in notes[0]
+
+
+def test_temperature_is_sent_only_when_set(llm_server, context, tmp_path, monkeypatch):
+    server = llm_server([call("submit_edl", edl=VALID), say("OK")] * 2)
+    config = LLMConfig(base_url=server.base_url, model="m", temperature=0.3, max_completion_tokens=900)
+    LLMPlanner(config=config).plan(context)
+    assert server.requests[0].body["temperature"] == 0.3 and server.requests[0].body["max_completion_tokens"] == 900
+    LLMPlanner(config=config.model_copy(update={"temperature": None})).plan(context)
+    assert "temperature" not in server.requests[2].body
+
+    # --llm-temperature reaches EditOptions, and EditOptions the planner
+    from typer.testing import CliRunner
+
+    import clipagent.edit as edit
+    from clipagent.cli import app
+
+    seen = []
+    monkeypatch.setattr(edit, "run_edit", lambda brief, media, out, options, *a: seen.append(options) or 1 / 0)
+    CliRunner().invoke(app, ["edit", "brief.md", str(tmp_path), "--llm-temperature", "0.7"])
+    assert seen and seen[0].llm_temperature == 0.7
+    assert CliRunner().invoke(app, ["edit", "brief.md", str(tmp_path), "--llm-temperature", "3"]).exit_code == 2
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    made = edit._make_planner("llm", seen[0], tmp_path, context)
+    assert made.config.temperature == 0.7
+
+
+def test_a_compressed_answer_is_refused(llm_server, context):
+    """The client asks for identity encoding, so that the 16 MB cap holds for what is decoded."""
+    server = llm_server([Turn(raw="{}", headers=(("Content-Encoding", "gzip"),))])
+    with pytest.raises(LLMError, match="gzip-encoded body"):
+        planner(server).plan(context)
+    assert server.requests[0].headers["Accept-Encoding"] == "identity"
+
+
+def test_the_sdk_is_imported_only_to_plan():
+    code = (
+        "import sys, clipagent.cli, clipagent.edit, clipagent.planning.llm, clipagent.planning.tools;"
+        "print('openai' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

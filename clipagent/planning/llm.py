@@ -9,9 +9,12 @@ valid EDL in place.
 
 Bounds (`LLMBounds`): until an EDL passes, its submissions plus malformed tool calls
 (`max_rounds`); model requests for the critique (`max_critique_calls`) and in all (`max_calls`);
-tokens as the endpoint reports them (`max_tokens`); wall-clock time (`max_seconds`). Running out
-before any EDL passed is a PlanError that carries the last violations; running out in the
-critique keeps the EDL that passed, with a note.
+tokens as the endpoint reports them, or the characters sent and received over 4 when that is more
+(`max_tokens`); wall-clock time, answers in progress included (`max_seconds`). Running out
+before any EDL passed is a PlanError that carries the last violations (an LLMError when the time
+ran out inside a request); running out in the critique keeps the EDL that passed, with a note.
+An answer cut off at max_completion_tokens (finish_reason "length") is not used: the model is asked
+to continue or resubmit, and the log and the plan's notes say so; it costs a request, not a round.
 
 The instructions are ours alone: the brief's settings and body go in the system prompt, while
 everything from the footage (file names, transcripts, search hits) reaches the model only inside
@@ -34,7 +37,8 @@ from ..timebase import format_time
 from ..validate import MAX_FEEDBACK, Violation, violation_lines
 from .base import Decision, Plan, PlanContext, Round
 from .length import with_length
-from .llm_client import ChatRequest, LLMClient, LLMConfig, Message, ToolCall, TranscriptLog
+from .llm_client import LLMClient, LLMConfig, TranscriptLog
+from .llm_protocol import ChatRequest, Message, ToolCall
 from .tools import QueryEmbedder, Toolbox, ToolResult
 
 TRANSCRIPT_FILE = "llm-transcript.jsonl"
@@ -51,17 +55,19 @@ class LLMBounds(BaseModel):
     max_calls: int = Field(24, ge=2)
     """Model requests in all (exploration included)."""
     max_tokens: int = Field(200_000, ge=1000)
-    """Total tokens (prompt + completion) over the run, as the endpoint's `usage` reports them."""
+    """Total tokens (prompt + completion) over the run: per request, the endpoint's `usage`, or the
+    characters sent and received over 4 when that is more (llm_client.Completion.tokens)."""
     max_seconds: float = Field(300.0, gt=0)
-    """Wall-clock time for the whole run."""
+    """Wall-clock time for the whole run, including a request whose answer is still arriving."""
     max_critique_calls: int = Field(4, ge=1)
     """Model requests for the critique round (a revision and its repairs), after which the last
     EDL that passed review stands."""
 
 
 class LLMPlanner:
-    """`plan` and `revise` through the agent loop. `model` overrides CLIPAGENT_LLM_MODEL; `log_dir`
-    gets `llm-transcript.jsonl` (every request and response, secrets removed)."""
+    """`plan` and `revise` through the agent loop. `model` overrides CLIPAGENT_LLM_MODEL;
+    `temperature` (0-2) is sent to the model when given (else none is sent); `log_dir` gets
+    `llm-transcript.jsonl` (every request and response, secrets removed)."""
 
     def __init__(
         self,
@@ -71,9 +77,13 @@ class LLMPlanner:
         config: LLMConfig | None = None,
         bounds: LLMBounds | None = None,
         query_embedder: QueryEmbedder | None = None,
+        temperature: float | None = None,
     ) -> None:
         config = config or LLMConfig.from_env(model)
-        self.config = config.model_copy(update={"model": model}) if model else config
+        config = config.model_copy(update={"model": model}) if model else config
+        if temperature is not None:
+            config = LLMConfig.model_validate({**config.model_dump(), "temperature": temperature})
+        self.config = config
         self.bounds = bounds or LLMBounds()
         self.log_dir = Path(log_dir) if log_dir is not None else None
         self.query_embedder = query_embedder
@@ -109,6 +119,13 @@ If it holds up, call finish with a one-paragraph summary of the cut. If it falls
 
 NUDGE = "No EDL has passed review yet. Use the tools, then call submit_edl with the whole EDL as JSON."
 
+TRUNCATED = (
+    'Your last answer was cut off at the length limit ({limit} tokens, finish_reason "length") before it was '
+    "complete, so it was not used. If you were writing text, continue it. If you were calling a tool, call it "
+    "again from the start with complete JSON arguments, and keep them shorter (one-sentence notes, no clips "
+    "you do not need)."
+)
+
 
 class _Run:
     """One agent run: the conversation, the counters and the last EDL that passed review."""
@@ -136,6 +153,12 @@ class _Run:
         self.notes: list[str] = []
 
     def run(self) -> Plan:
+        try:
+            return self._loop()
+        finally:
+            self.client.close()
+
+    def _loop(self) -> Plan:
         while True:
             spent = self._spent()
             if spent is not None:
@@ -150,6 +173,8 @@ class _Run:
                     raise
                 self.notes.append(f"the critique round failed ({exc.message}); kept the last EDL that passed review")
                 break
+            if message is None:  # cut off at the length limit: asked to continue or resubmit
+                continue
             if not message.tool_calls:
                 if self.phase == "critique":
                     self.summary = (message.content or "").strip()
@@ -163,14 +188,22 @@ class _Run:
                 self.messages.append(Message(role="user", content=CRITIQUE))
         return self._plan()
 
-    def _ask(self) -> Message:
-        request = ChatRequest(model=self.planner.config.model, messages=self.messages, tools=self.toolbox.specs())
+    def _ask(self) -> Message | None:
+        """The model's next answer, added to the conversation; None when it was cut off at the
+        length limit (the conversation then asks it to continue or resubmit)."""
+        config = self.planner.config
+        request = ChatRequest(
+            model=config.model, messages=self.messages, tools=self.toolbox.specs(),
+            temperature=config.temperature, max_completion_tokens=config.max_completion_tokens,
+        )  # fmt: skip
         left = self.bounds.max_seconds - (time.monotonic() - self.started)
-        response = self.client.chat(request, time_left=left)
+        answer = self.client.chat(request, time_left=left)
         self.calls += 1
-        usage = response.usage.total_tokens if response.usage else 0
-        message = response.message
-        self.tokens += usage or (len(json.dumps(request.wire())) + len(message.model_dump_json())) // 4
+        self.tokens += answer.tokens
+        message = answer.message
+        if answer.truncated:
+            self._cut_off(message)
+            return None
         calls = [
             c if c.id else c.model_copy(update={"id": f"call_{self.calls}_{i}"})
             for i, c in enumerate((message.tool_calls or [])[:MAX_TOOL_CALLS_PER_TURN])
@@ -182,6 +215,21 @@ class _Run:
         message = Message(role="assistant", content=message.content, tool_calls=calls or None)
         self.messages.append(message)
         return message
+
+    def _cut_off(self, message: Message) -> None:
+        """An answer cut off at max_completion_tokens: its text stays in the conversation (so the
+        model can continue it), its unfinished tool calls are dropped, and the model is asked to
+        continue or resubmit. It costs a request, not a round (it was never a malformed call)."""
+        limit = self.planner.config.max_completion_tokens
+        dropped = len(message.tool_calls or [])
+        self.notes.append(
+            f"answer {self.calls} was cut off at the length limit ({limit} tokens, finish_reason \"length\")"
+            + (f"; its {dropped} unfinished tool call(s) were dropped" if dropped else "")
+            + "; the model was asked to continue or resubmit (CLIPAGENT_LLM_MAX_COMPLETION_TOKENS raises the limit)"
+        )
+        if message.content:
+            self.messages.append(Message(role="assistant", content=message.content))
+        self.messages.append(Message(role="user", content=TRUNCATED.format(limit=limit)))
 
     def _run_tools(self, calls: list[ToolCall]) -> bool:
         """Run a turn's tool calls, answering each; True when the run is done."""

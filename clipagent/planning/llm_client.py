@@ -1,153 +1,71 @@
-"""A small client for OpenAI-compatible chat completions with tools (OpenAI, Ollama, vLLM, llama.cpp).
+"""The LLM planner's client: OpenAI-compatible chat completions with tools through the official
+`openai` SDK (OpenAI, Ollama, vLLM, llama.cpp's server).
 
-Configured like the OpenAI SDK: `OPENAI_BASE_URL` (default https://api.openai.com/v1),
-`OPENAI_API_KEY` (optional for local servers), and the model from `--llm-model` or
-`CLIPAGENT_LLM_MODEL`. Plain `http.client` (no SDK): one request shape, exact control of
-retries and timeouts, and the raw bodies for the transcript log. Every failure is an
-`LLMError` that says which endpoint, what happened and what to check.
+Configured like the SDK: `OPENAI_BASE_URL` (default https://api.openai.com/v1), `OPENAI_API_KEY`
+(optional for local servers), the model from `--llm-model` or `CLIPAGENT_LLM_MODEL`, the sampling
+temperature from `--llm-temperature` (sent only when set: some models refuse it), and
+`max_completion_tokens` (CLIPAGENT_LLM_MAX_COMPLETION_TOKENS, default 4096). The SDK is imported
+on the first request (about 0.5 s), so commands that do not plan never load it.
+
+The SDK builds the request, authenticates, times out (`openai.Timeout`: the Timeout of whichever
+httpx the SDK uses; 3.x uses httpx2) and keeps one connection alive for the whole run (one
+client per `LLMClient`, one `LLMClient` per planner run). clipagent adds what its bounds need:
+- **Time:** each exchange runs in a worker thread and the caller stops waiting at the run's
+  deadline, so a server that trickles its answer cannot hold the run (per-read socket timeouts
+  alone let a 2 s budget wait 12 s); each body chunk is checked against the deadline too, so the
+  worker ends at the next byte.
+- **Retries** are ours (the SDK's `max_retries=0`): timeouts, unreachable endpoints, HTTP 408, 409,
+  429 and 5xx (the SDK's own list), each attempt written to the transcript log, never past the
+  deadline; a `Retry-After` (seconds or an HTTP-date, RFC 9110 §10.2.3; or OpenAI's
+  `retry-after-ms`) is waited in full, never less.
+- **Size:** answers are asked uncompressed (`Accept-Encoding: identity`) and refused past 16 MB.
+- **Reading:** the answer is read through the lenient models of llm_protocol.py.
+Every failure is an `LLMError` that says which endpoint, what happened and what to check.
 """
 
 from __future__ import annotations
 
-import http.client
+import email.utils
 import json
+import math
 import os
 import random
-import ssl
+import threading
 import time
-import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import LLMError
+from .llm_protocol import ChatRequest, ChatResponse, Completion, parse_json
+from .llm_protocol import FunctionSpec, ToolSpec  # noqa: F401 (re-exported: tools.py imports them from here)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
-RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+DEFAULT_MAX_COMPLETION_TOKENS = 4096
+"""Room for an answer: a submit_edl of 30 clips with one-sentence notes is about 1,500 tokens of
+JSON; small enough that prompt + answer fit the 8k context of small local models (vLLM refuses a
+request whose prompt plus max_completion_tokens exceeds the context)."""
+RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """An answer longer than this is refused (a completion is kilobytes; a hostile endpoint could
 send gigabytes)."""
-
-
-def parse_json(text: str | bytes) -> Any:
-    """json.loads, where nesting too deep for Python's recursion is a ValueError like any other
-    malformed JSON (json.loads raises RecursionError for 100,000 nested brackets)."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
+MAX_RETRY_AFTER = 120.0
+"""The longest `Retry-After` waited, in seconds (the SDK's own MAX_RETRY_AFTER_DELAY); a longer
+ask ends the run with an LLMError rather than a shorter wait."""
+NO_KEY = "unused"
+"""Sent as the API key when none is set: the SDK requires one, local servers ignore it (Ollama's
+documentation uses a placeholder the same way)."""
 
 
 def is_configured() -> bool:
     """True when an endpoint is configured (OPENAI_BASE_URL or OPENAI_API_KEY set)."""
     return bool(os.environ.get("OPENAI_BASE_URL", "").strip() or os.environ.get("OPENAI_API_KEY", "").strip())
-
-
-# ---- the protocol (only the parts clipagent uses) -----------------------------------------------
-
-
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class FunctionCall(_Lenient):
-    name: str
-    arguments: str = "{}"
-    """JSON text, as the model wrote it (it may be malformed)."""
-
-    @field_validator("arguments", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        # Some servers send the arguments as an object rather than JSON text.
-        return json.dumps(value) if isinstance(value, (dict, list)) else ("{}" if value is None else value)
-
-
-class ToolCall(_Lenient):
-    id: str = ""
-    type: Literal["function"] = "function"
-    function: FunctionCall
-
-
-class Message(_Lenient):
-    role: Literal["system", "user", "assistant", "tool"]
-    content: str | None = None
-    tool_calls: list[ToolCall] | None = None
-    tool_call_id: str | None = None
-
-    @field_validator("content", mode="before")
-    @classmethod
-    def _parts(cls, value: Any) -> Any:
-        # Some servers answer with content parts: [{"type": "text", "text": ...}, ...].
-        if isinstance(value, list):
-            return "".join(p.get("text", "") for p in value if isinstance(p, dict)) or None
-        return value
-
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
-
-
-class FunctionSpec(BaseModel):
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    """JSON Schema of the arguments object."""
-
-
-class ToolSpec(BaseModel):
-    type: Literal["function"] = "function"
-    function: FunctionSpec
-
-
-class ChatRequest(BaseModel):
-    model: str
-    messages: list[Message]
-    tools: list[ToolSpec] = Field(default_factory=list)
-    tool_choice: Literal["auto", "none", "required"] = "auto"
-    temperature: float | None = 0.2
-
-    def wire(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": [m.wire() for m in self.messages]}
-        if self.tools:
-            body["tools"] = [t.model_dump() for t in self.tools]
-            body["tool_choice"] = self.tool_choice
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
-        return body
-
-
-class Usage(_Lenient):
-    """Token counts as the endpoint reports them; anything but a count >= 0 reads as 0 (unknown), so
-    a negative or malformed count can never loosen the planner's token bound."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-    @field_validator("prompt_tokens", "completion_tokens", "total_tokens", mode="before")
-    @classmethod
-    def _count(cls, value: Any) -> int:
-        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-class Choice(_Lenient):
-    index: int = 0
-    message: Message
-    finish_reason: str | None = None
-
-
-class ChatResponse(_Lenient):
-    id: str | None = None
-    model: str | None = None
-    choices: list[Choice]
-    usage: Usage | None = None
-
-    @property
-    def message(self) -> Message:
-        return self.choices[0].message
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -159,13 +77,17 @@ class LLMConfig(BaseModel):
     base_url: str = DEFAULT_BASE_URL
     api_key: str | None = Field(default=None, repr=False)
     model: str = DEFAULT_MODEL
+    temperature: float | None = Field(None, ge=0, le=2)
+    """Sampling temperature (OpenAI's range 0-2); None sends none, so the model's default applies."""
+    max_completion_tokens: int = Field(DEFAULT_MAX_COMPLETION_TOKENS, ge=16)
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(120.0, gt=0)
     """Seconds to wait for the answer to one request (local models can be slow)."""
     retries: int = Field(2, ge=0, le=5)
-    """Extra attempts after a timeout, an unreachable endpoint, HTTP 429 or a 5xx."""
+    """Extra attempts after a timeout, an unreachable endpoint, HTTP 408, 409, 429 or a 5xx."""
     backoff: float = Field(1.0, ge=0)
-    """First retry delay in seconds; it doubles each retry (with jitter), capped at 20 s."""
+    """First retry delay in seconds when the server gives no Retry-After; it doubles each retry
+    (±25 % jitter), capped at 20 s."""
 
     @field_validator("base_url")
     @classmethod
@@ -177,7 +99,17 @@ class LLMConfig(BaseModel):
 
     @classmethod
     def from_env(cls, model: str | None = None, **overrides: Any) -> LLMConfig:
-        """The configuration from OPENAI_BASE_URL, OPENAI_API_KEY and CLIPAGENT_LLM_MODEL (`model` wins)."""
+        """The configuration from OPENAI_BASE_URL, OPENAI_API_KEY, CLIPAGENT_LLM_MODEL (`model`
+        wins) and CLIPAGENT_LLM_MAX_COMPLETION_TOKENS. LLMError names the variable that is wrong."""
+        tokens = os.environ.get("CLIPAGENT_LLM_MAX_COMPLETION_TOKENS", "").strip()
+        if tokens and "max_completion_tokens" not in overrides:
+            if not tokens.isdigit() or int(tokens) < 16:
+                raise LLMError(
+                    f"CLIPAGENT_LLM_MAX_COMPLETION_TOKENS must be a whole number of tokens (16 or more), "
+                    f"got {tokens!r}",
+                    hint="unset it for the default (4096), or set e.g. 8192",
+                )
+            overrides["max_completion_tokens"] = int(tokens)
         try:
             return cls(
                 base_url=os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL,
@@ -198,7 +130,7 @@ class LLMConfig(BaseModel):
 
 class LogEntry(BaseModel):
     time: str
-    kind: Literal["request", "response", "error"]
+    kind: Literal["request", "response", "error", "note"]
     attempt: int
     url: str
     status: int | None = None
@@ -206,6 +138,8 @@ class LogEntry(BaseModel):
     body: Any = None
     """The request or response JSON (the raw text where it is not JSON)."""
     error: str | None = None
+    note: str | None = None
+    """What the client did about an answer (e.g. one cut off at the length limit)."""
 
 
 class TranscriptLog:
@@ -232,7 +166,44 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
+# ---- Retry-After --------------------------------------------------------------------------------
+
+
+def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds an answer asks the client to wait before retrying, from `Retry-After` (delay-seconds
+    or an HTTP-date, RFC 9110 §10.2.3) or OpenAI's `retry-after-ms`; the longer when both parse.
+    None when neither does; a date in the past is 0; `now` is time.time() (for tests)."""
+    asks: list[float | None] = []
+    millis = _number(headers.get("retry-after-ms") or "")
+    asks.append(None if millis is None else millis / 1000)
+    value = (headers.get("retry-after") or "").strip()
+    seconds = _number(value)
+    if seconds is None and value:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            seconds = None
+    asks.append(seconds)
+    valid = [max(0.0, a) for a in asks if a is not None and not math.isnan(a)]
+    return max(valid) if valid else None
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text) if text.strip() else None
+    except ValueError:
+        return None
+
+
 # ---- the client ---------------------------------------------------------------------------------
+
+
+class _Answer(NamedTuple):
+    status: int
+    text: str
+    retry_after: float | None
+    sent: int
+    received: int
 
 
 class _Retryable(Exception):
@@ -241,98 +212,199 @@ class _Retryable(Exception):
         self.message, self.delay = message, delay
 
 
+class _Refused(Exception):
+    """An answer the client will not read (too large, compressed, or past the deadline); not retried."""
+
+    def __init__(self, message: str, *, late: bool = False) -> None:
+        super().__init__(message)
+        self.message, self.late = message, late
+
+
 class LLMClient:
+    """Chat completions for one planner run: one SDK client (so one kept-alive connection), created
+    on the first request. `close()` it (or use it as a context manager) when the run ends."""
+
     def __init__(self, config: LLMConfig, log: TranscriptLog | None = None) -> None:
         self.config = config
         self.log = log
         self._secrets = [config.api_key] if config.api_key else []
+        self._sdk: Any = None
+        self._deadline: float | None = None
 
-    def chat(self, request: ChatRequest, *, time_left: float | None = None) -> ChatResponse:
-        """One completion. Retries timeouts, unreachable endpoints, 429 and 5xx (`config.retries`
-        times, with backoff); `time_left` caps the waiting so a planner's wall-clock bound holds."""
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; a later request opens a new one."""
+        sdk, self._sdk = self._sdk, None
+        if sdk is not None:
+            try:
+                sdk.close()
+            except Exception:  # noqa: BLE001 (closing a connection another thread still reads)
+                pass
+
+    def chat(self, request: ChatRequest, *, time_left: float | None = None) -> Completion:
+        """One completion. Retries timeouts, unreachable endpoints, 408, 409, 429 and 5xx
+        (`config.retries` times: after the server's Retry-After in full, else with backoff);
+        `time_left` (seconds) is a hard bound on the whole call, waits and answers in progress
+        included. Raises LLMError."""
         body = request.wire()
-        payload = json.dumps(body).encode()
         deadline = None if time_left is None else time.monotonic() + time_left
         attempts = self.config.retries + 1
         for attempt in range(1, attempts + 1):
             self._log("request", attempt, body=body)
+            started = time.monotonic()
             try:
-                started = time.monotonic()
-                status, text, retry_after = self._post(payload, deadline)
+                answer = self._exchange(body, deadline)
                 seconds = round(time.monotonic() - started, 3)
-                self._log("response", attempt, status=status, seconds=seconds, body=_json_or_text(text))
-                if status in RETRY_STATUS:
-                    message = f"the LLM endpoint {self.config.endpoint} answered HTTP {status}: {_server_message(text)}"
-                    raise _Retryable(message, _seconds(retry_after))
-                return self._parse(status, text)
+                self._log("response", attempt, status=answer.status, seconds=seconds, body=_json_or_text(answer.text))
+                if answer.status in RETRY_STATUS:
+                    said = _server_message(answer.text)
+                    message = f"the LLM endpoint {self.config.endpoint} answered HTTP {answer.status}: {said}"
+                    raise _Retryable(message, answer.retry_after)
+                response = self._parse(answer.status, answer.text)
             except _Retryable as exc:
                 self._log("error", attempt, error=exc.message)
-                delay = exc.delay if exc.delay is not None else self.config.backoff * 2 ** (attempt - 1)
-                delay = min(20.0, delay) * (0.75 + random.random() / 2)
-                out_of_time = deadline is not None and time.monotonic() + delay >= deadline
-                if attempt == attempts or out_of_time:
-                    tries = f"{attempt} attempt{'s' * (attempt > 1)}"
-                    raise LLMError(self._clean(f"{exc.message} ({tries})"), hint=self._hint(exc.message)) from None
-                time.sleep(delay)
+                time.sleep(self._retry_delay(exc, attempt, attempts, deadline))
+                continue
+            except LLMError as exc:
+                self._log("error", attempt, error=exc.message)
+                raise
+            completion = Completion(response=response, chars_sent=answer.sent, chars_received=answer.received)
+            if completion.truncated:
+                self._log("note", attempt, note=(
+                    f"the answer was cut off at max_completion_tokens ({self.config.max_completion_tokens}): "
+                    'finish_reason "length"; the planner does not use it and asks the model to continue or resubmit'
+                ))  # fmt: skip
+            return completion
         raise AssertionError("unreachable")
+
+    def _retry_delay(self, exc: _Retryable, attempt: int, attempts: int, deadline: float | None) -> float:
+        """Seconds to wait before the next attempt: the server's Retry-After in full, else the
+        backoff; LLMError when no attempt is left or the wait would pass the deadline."""
+        tries = f"{attempt} attempt{'s' * (attempt > 1)}"
+        if attempt == attempts:
+            raise LLMError(self._clean(f"{exc.message} ({tries})"), hint=self._hint(exc.message))
+        if exc.delay is not None and exc.delay > MAX_RETRY_AFTER:
+            raise LLMError(
+                self._clean(f"{exc.message} ({tries}); it asked to retry after {exc.delay:g} s, "
+                            f"longer than clipagent waits ({MAX_RETRY_AFTER:g} s)"),
+                hint="try again later, or use --planner heuristic",
+            )  # fmt: skip
+        if exc.delay is not None:
+            delay = exc.delay
+        else:
+            delay = min(20.0, self.config.backoff * 2 ** (attempt - 1)) * (0.75 + random.random() / 2)
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            asked = f"its Retry-After of {delay:g} s" if exc.delay is not None else "a retry"
+            raise LLMError(
+                self._clean(f"{exc.message} ({tries}; {asked} would pass the planner's time limit)"),
+                hint=self._hint(exc.message),
+            )
+        return delay
 
     # -- one HTTP exchange
 
-    def _post(self, payload: bytes, deadline: float | None) -> tuple[int, str, str | None]:
-        """(status, body text, Retry-After) of one POST; _Retryable when it could not be made."""
-        url = self.config.endpoint
-        read_timeout = self.config.read_timeout
-        if deadline is not None:
-            read_timeout = max(0.1, min(read_timeout, deadline - time.monotonic()))
-        conn, target = self._connection(url)
-        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "clipagent"}
-        if self.config.api_key:
-            headers["Authorization"] = f"Bearer {self.config.api_key}"
-        try:
-            conn.connect()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            raise _Retryable(f"cannot reach the LLM endpoint {url}: {_reason(exc)}") from None
-        try:
-            conn.sock.settimeout(read_timeout)
-            conn.request("POST", target, body=payload, headers=headers)
-            response = conn.getresponse()
-            raw = response.read(MAX_RESPONSE_BYTES + 1)
-            if len(raw) > MAX_RESPONSE_BYTES:
-                raise LLMError(f"the LLM endpoint {url} answered with more than {MAX_RESPONSE_BYTES >> 20} MB")
-            text = raw.decode("utf-8", errors="replace")
-            status = response.status
-            retry_after = response.getheader("Retry-After")
-        except TimeoutError:
-            raise _Retryable(f"the LLM endpoint {url} did not answer within {read_timeout:g} s") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise _Retryable(f"the connection to the LLM endpoint {url} failed: {_reason(exc)}") from None
-        finally:
-            conn.close()
-        return status, text, retry_after
+    def _exchange(self, body: dict[str, Any], deadline: float | None) -> _Answer:
+        """One POST through the SDK, run in a worker thread that the caller waits for until
+        `deadline` at most. _Retryable when it could not be made; LLMError when refused or late."""
+        sdk, timeout = self._client(), self._timeout(deadline)
+        self._deadline = deadline
+        outcome: list[_Answer | BaseException] = []
+        done = threading.Event()
 
-    def _connection(self, url: str) -> tuple[http.client.HTTPConnection, str]:
-        """A connection for `url` (through the environment's proxy, if any) and the request target."""
-        parts = urlsplit(url)
-        https = parts.scheme == "https"
-        port = parts.port or (443 if https else 80)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        timeout = self.config.connect_timeout
-        proxy = urllib.request.getproxies().get(parts.scheme)
-        if proxy and not urllib.request.proxy_bypass(parts.hostname):
-            p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-            if https:
-                conn = http.client.HTTPSConnection(
-                    p.hostname, p.port or 80, timeout=timeout, context=ssl.create_default_context()
-                )
-                conn.set_tunnel(parts.hostname, port)
-                return conn, target
-            return http.client.HTTPConnection(p.hostname, p.port or 80, timeout=timeout), url
-        if https:
-            return http.client.HTTPSConnection(
-                parts.hostname, port, timeout=timeout, context=ssl.create_default_context()
-            ), target
-        return http.client.HTTPConnection(parts.hostname, port, timeout=timeout), target
+        def work() -> None:
+            try:
+                outcome.append(self._post(sdk, body, timeout))
+            except BaseException as exc:  # noqa: BLE001 (handed to the caller)
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="clipagent-llm-request", daemon=True).start()
+        if not done.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+            self.close()  # the worker stops at its next read: the socket is gone and the deadline passed
+            raise self._late()
+        result = outcome[0]
+        if isinstance(result, _Refused):
+            raise self._late() if result.late else LLMError(self._clean(result.message), hint=self._hint(""))
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _post(self, sdk: Any, body: dict[str, Any], timeout: Any) -> _Answer:
+        import openai
+
+        url = self.config.endpoint
+        try:
+            http = sdk.chat.completions.with_raw_response.create(**body, timeout=timeout).http_response
+        except openai.APIStatusError as exc:
+            http = exc.response  # an HTTP answer all the same: logged, then retried or reported
+        except openai.APITimeoutError as exc:
+            if _caused_by(exc, "ConnectTimeout"):
+                message = f"cannot reach the LLM endpoint {url}: no connection within {timeout.connect:g} s"
+                raise _Retryable(message) from None
+            raise _Retryable(f"the LLM endpoint {url} did not answer within {timeout.read:g} s") from None
+        except openai.APIConnectionError as exc:
+            reason = _reason(exc.__cause__ or exc)
+            if _caused_by(exc, "ConnectError"):
+                raise _Retryable(f"cannot reach the LLM endpoint {url}: {reason}") from None
+            raise _Retryable(f"the connection to the LLM endpoint {url} failed: {reason}") from None
+        except openai.OpenAIError as exc:  # the SDK refused the request itself (e.g. a bad base URL)
+            raise LLMError(self._clean(f"the request to the LLM endpoint {url} failed: {exc}")) from None
+        text = http.content.decode("utf-8", errors="replace")
+        return _Answer(http.status_code, text, retry_after(http.headers), len(http.request.content), len(http.content))
+
+    def _client(self) -> Any:
+        """The run's SDK client, made on first use (so `import openai` happens only when planning)."""
+        if self._sdk is None:
+            import openai
+
+            http = openai.DefaultHttpxClient(event_hooks={"response": [self._on_response]})
+            self._sdk = openai.OpenAI(
+                base_url=self.config.base_url,
+                api_key=self.config.api_key or NO_KEY,
+                timeout=self._timeout(None),
+                max_retries=0,  # retried here: never past the deadline, each attempt logged
+                http_client=http,
+                default_headers={"Accept-Encoding": "identity"},
+            )
+            self._sdk.chat.completions.with_raw_response  # the SDK's lazy imports, here rather than in the worker
+        return self._sdk
+
+    def _timeout(self, deadline: float | None) -> Any:
+        """An `openai.Timeout` (httpx's Timeout) capped by the time left before `deadline`."""
+        import openai
+
+        left = math.inf if deadline is None else max(0.05, deadline - time.monotonic())
+        connect = round(min(self.config.connect_timeout, left), 2)
+        read = round(min(self.config.read_timeout, left), 2)
+        return openai.Timeout(connect=connect, read=read, write=read, pool=connect)
+
+    def _on_response(self, response: Any) -> None:
+        """httpx response hook, before the body is read: refuse a compressed body, and read the
+        rest through `_bounded_stream_type` (16 MB, the deadline)."""
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            raise _Refused(f"the LLM endpoint {self.config.endpoint} sent a {encoding}-encoded body, "
+                           "though clipagent asks for it uncompressed (Accept-Encoding: identity)")  # fmt: skip
+        response.stream = _bounded_stream_type(type(response.stream).__mro__)(response.stream, self._check_chunk)
+
+    def _check_chunk(self, received: int) -> None:
+        if received > MAX_RESPONSE_BYTES:
+            mb = MAX_RESPONSE_BYTES >> 20
+            raise _Refused(f"the LLM endpoint {self.config.endpoint} answered with more than {mb} MB")
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise _Refused("late", late=True)
+
+    def _late(self) -> LLMError:
+        return LLMError(
+            f"the LLM endpoint {self.config.endpoint} had not finished answering when the planner's time limit ran out",
+            hint="the model may be overloaded or too slow; try again, a smaller model, or --planner heuristic",
+        )
 
     def _parse(self, status: int, text: str) -> ChatResponse:
         url = self.config.endpoint
@@ -381,15 +453,42 @@ class LLMClient:
         return "check the endpoint's logs, or use --planner heuristic"
 
 
+@cache
+def _bounded_stream_type(bases: tuple[type, ...]) -> type:
+    """A byte stream of the SDK's httpx flavour (httpx or httpx2: the response's own stream class's
+    SyncByteStream base) that hands each chunk's running total to `check` before yielding it."""
+    base = next(b for b in bases if b.__name__ == "SyncByteStream")
+
+    class Bounded(base):  # type: ignore[misc, valid-type]
+        def __init__(self, inner: Any, check: Callable[[int], None]) -> None:
+            self.inner, self.check = inner, check
+
+        def __iter__(self) -> Iterator[bytes]:
+            received = 0
+            for chunk in self.inner:
+                received += len(chunk)
+                self.check(received)
+                yield chunk
+
+        def close(self) -> None:
+            self.inner.close()
+
+    return Bounded
+
+
+def _caused_by(exc: BaseException, name: str) -> bool:
+    """Whether an httpx exception class called `name` (or a subclass) is in exc's cause chain
+    (by name: the SDK may use httpx or httpx2)."""
+    seen = exc.__cause__ or exc.__context__
+    while seen is not None:
+        if any(cls.__name__ == name for cls in type(seen).__mro__):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _snippet(text: str, limit: int = 200) -> str:
