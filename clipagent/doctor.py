@@ -124,9 +124,17 @@ def _whisper_check() -> Check:
 
 
 def _llm_check() -> Check:
+    """The endpoint the LLM planner would use, and the openai SDK it talks through (its version
+    from the package metadata: importing it costs ~0.5 s)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        sdk = f"openai SDK {version('openai')}"
+    except PackageNotFoundError:
+        return Check("llm", False, "the openai package is not installed (pip install openai)")
     base = os.environ.get("OPENAI_BASE_URL")
     has_key = bool(os.environ.get("OPENAI_API_KEY"))
     if not base and not has_key:
-        return Check("llm", False, "no endpoint configured (set OPENAI_BASE_URL and/or OPENAI_API_KEY)")
+        return Check("llm", False, f"no endpoint configured (set OPENAI_BASE_URL and/or OPENAI_API_KEY); {sdk}")
     where = base or "https://api.openai.com/v1 (default)"
-    return Check("llm", True, f"{where}; API key {'set' if has_key else 'not set'}")
+    return Check("llm", True, f"{where}; API key {'set' if has_key else 'not set'}; {sdk}")
