@@ -1,7 +1,7 @@
 """The MLT export checked by another renderer (issue 13): `melt` (MLT, as Kdenlive and Shotcut
 use it) renders the exported .mlt headless, and its render is compared with clipagent's own:
 frame counts within 1, the same cut points by shot detection (PySceneDetect) within 1 frame, and
-PSNR >= 30 dB on frames away from the cuts and the crossfade."""
+PSNR >= 30 dB on frames away from the cuts and the crossfade (a clip at double speed included)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_the_mlt_export_renders_in_melt_like_clipagents_own_render(tmp_path):
             {"id": "a", "media": "s1", "src_in": "0.5", "src_out": "1.5"},
             {"id": "b", "media": "s2", "src_in": "0", "src_out": "1"},
             {"id": "c", "media": "s3", "src_in": "0.2", "src_out": "1.4", "transition_in": {"kind": "crossfade", "duration": "0.4"}},
-            {"id": "d", "media": "s4", "src_in": "1", "src_out": "2"},
+            {"id": "d", "media": "s1", "src_in": "0.4", "src_out": "2.4", "speed": 2},  # testsrc2 moves: 2 s in 1 s
         ],
     }  # fmt: skip
     (tmp_path / "edl.json").write_text(json.dumps(edl))

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..edl import EDL, Captions, Clip, ImageOverlay, TextOverlay
 from .formats import (
-    CLIP_AUDIO, CLIPAGENT_METADATA, DIPS, DISSOLVES, MARKERS, MUSIC, OVERLAY_MARKERS, SPEED, Format, read_timeline,
+    CLIP_AUDIO, CLIPAGENT_METADATA, DIPS, DISSOLVES, FORMATS, MARKERS, MUSIC, OVERLAY_MARKERS, SPEED, Format,
+    read_timeline,
     write_timeline,
 )  # fmt: skip
 from .from_otio import ImportedTimeline, timeline_to_edl
@@ -85,6 +86,11 @@ def dropped(edl: EDL, fmt: Format) -> list[str]:
         if edl.music is not None and MUSIC in fmt.carries:
             lost.append(f"the music's gain, ducking and fades are not carried by {fmt.name} (the bed itself is)")
         lost.append(f"the output size, frame rate and loudness target are not carried by {fmt.name}")
+    if fmt.adapter == "mlt_xml":
+        off = [c.id for c in edl.clips if c.speed != 1 and (round(c.src_in * edl.output.fps) / c.speed).denominator != 1]
+        if off:
+            lost.append(f"MLT starts a speed-changed clip on a whole frame of its warped source: {', '.join(off)} "
+                        "start up to one source frame off")  # fmt: skip
     if fmt.conform is not None:
         lost.append(f"times are rounded to whole frames at {float(edl.output.fps):g} fps in {fmt.name}")
     return lost
@@ -111,3 +117,9 @@ def validate_imported(imported: ImportedTimeline, source: str) -> None:
 
     report = validate_edl(imported.edl, imported.media_dir)
     report.raise_if_invalid(source)
+
+
+def otio_text(edl: EDL, media_dir: Path, *, brief_title: str = "", planner: str = "") -> str:
+    """`edl` (media paths relative to `media_dir`) as OTIO JSON: the cut.otio `edit` and `revise`
+    write beside edl.json."""
+    return export_edl(edl, media_dir, FORMATS["otio"], plan=PlanInfo(brief_title=brief_title, planner=planner)).text

@@ -107,7 +107,26 @@ def prepare(timeline: otio.schema.Timeline, fmt: Format) -> otio.schema.Timeline
     if fmt.conform is not None:
         rate = rate_of(prepared.global_start_time.rate) if prepared.global_start_time else Fraction(30)
         _conform(prepared, _adapter_rate(rate, fmt.conform))
+    if fmt.adapter == "mlt_xml":
+        _mlt_timewarp_starts(prepared)
     return prepared
+
+
+def _mlt_timewarp_starts(timeline: otio.schema.Timeline) -> None:
+    """MLT's `timewarp` producer counts its frames at the warped speed (its frame n is source
+    frame n x speed), but the adapter writes OTIO's source start (source frames) as the entry's
+    in-point: a clip at 2x from source frame 30 started at frame 60 in melt. The start is given
+    in the warped producer's frames instead (measured against clipagent's own render with melt:
+    tests/test_interchange_melt.py). melt reads a whole frame there, so a start between warped
+    frames (source frame 15 at 2x) moves to the nearest one (`exchange.dropped` says so)."""
+    for clip in timeline.find_clips():
+        warp = next((e for e in clip.effects if isinstance(e, otio.schema.LinearTimeWarp)), None)
+        if warp is None or warp.time_scalar <= 0 or clip.source_range is None:
+            continue
+        start = clip.source_range.start_time
+        clip.source_range = otio.opentime.TimeRange(
+            RT(round(start.value / warp.time_scalar), start.rate), clip.source_range.duration
+        )
 
 
 def _adapter_rate(rate: Fraction, conform: str) -> float:
