@@ -110,17 +110,10 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the violations as JSON.")] = False,
 ) -> None:
     """Check an EDL against the real media; exit 2 when it does not fit."""
-    from .edl import load_edl
-    from .validate import validate_edl
+    from .api import validate as check
 
-    try:
-        edl = load_edl(edl_path)
-        report = validate_edl(edl, media_root or (edl_path.parent / edl.media_root))
-        violations, notes = report.violations, report.notes
-    except EDLError as exc:
-        if not exc.violations:
-            raise  # not found or unreadable: nothing to report on
-        violations, notes = exc.violations, []  # malformed: the schema violations are the report
+    report = check(edl_path, media_root)  # a malformed EDL's schema violations are the report
+    violations, notes = report.violations, report.notes
     if as_json:
         payload = {"ok": not violations, "violations": [v.model_dump() for v in violations], "notes": notes}
         out.print_json(json.dumps(payload))
