@@ -50,8 +50,12 @@ def export(
     if srt is not None:
         write_output(srt, exported.srt.encode())
     out.print(f"wrote {target}" + (f" and {srt}" if srt else "") + f" ({fmt_spec.name}, opens in {fmt_spec.opens_in})",
-              highlight=False, markup=False)  # fmt: skip
-    for warning in exported.warnings:
+              highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+    warnings = list(exported.warnings)
+    if target.suffix.lower() != fmt_spec.suffix:
+        warnings.append(f"{target.name} does not end in {fmt_spec.suffix}: editors (and `clipagent import`) "
+                        f"know a {fmt_spec.name} file by that suffix")  # fmt: skip
+    for warning in warnings:
         err.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
 
 

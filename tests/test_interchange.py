@@ -253,6 +253,11 @@ def test_missing_media_and_unsupported_effects_exit_2_naming_them(rates_dir, tmp
         import_timeline(tmp_path / "missing.otio")
     assert caught.value.clip == "a" and caught.value.path.endswith("gone.mp4")
 
+    edl = _sample("30").model_copy(update={"media_root": str(tmp_path)})  # no media there
+    (tmp_path / "edl.json").write_text(json.dumps(edl.model_dump(mode="json")))
+    assert main(["export", str(tmp_path / "edl.json"), "-f", "fcp7xml", "-o", str(tmp_path / "cut.xml")]) == 2
+    assert "clip 'a'" in capsys.readouterr().err and not (tmp_path / "cut.xml").exists()
+
     timeline = edl_to_timeline(_sample("30"), rates_dir)
     timeline.video_tracks()[0].find_clips()[0].effects.append(otio.schema.Effect(name="blur", effect_name="Gaussian Blur"))
     otio.adapters.write_to_file(timeline, str(tmp_path / "blur.otio"))
