@@ -44,6 +44,7 @@ FIELD_RULES: dict[str, str] = {
     "music": 'must be a file path relative to the media folder (no "..", not absolute), or none',
     "brand": "must be a brand preset name",
     "cta": "must be text (up to 200 characters)",
+    "hook_title": "must be text (up to 200 characters) to show over the opening, on to show the hook line, or off",
     "must_include": "must be a list of phrases (text, up to 200 characters each)",
     "avoid": "must be a list of phrases (text, up to 200 characters each)",
     "language": 'must be a language code such as "en" or "pt-BR"',
@@ -109,6 +110,13 @@ def _music(value: Any) -> Any:
     return presets.check_media_path(value.strip()) if isinstance(value, str) else value
 
 
+def _hook_title(value: Any) -> Any:
+    """on/true: title the cut with its hook line; off/false/none: no title; else the title's text."""
+    if isinstance(value, str) and value.strip().lower() in ("on", "yes", "true", "off", "no", "false", "none"):
+        return value.strip().lower() in ("on", "yes", "true")
+    return value
+
+
 def _listify(value: Any) -> Any:
     if value is None:
         return ()
@@ -140,6 +148,7 @@ class Brief(_Model):
     music: Annotated[str, BeforeValidator(_music)] | None = None
     brand: PresetName | None = None
     cta: Text | None = None
+    hook_title: Annotated[bool | Text, BeforeValidator(_hook_title)] | None = None
     must_include: Phrases = ()
     avoid: Phrases = ()
     language: Language | None = None
@@ -198,6 +207,7 @@ class Brief(_Model):
             brand=brand,
             music=None if self.music in (None, "none") else self.music,
             cta=self.cta,
+            hook_title=self.hook_title or None,
             must_include=self.must_include,
             avoid=self.avoid,
             language=self.language,
@@ -261,6 +271,8 @@ class ResolvedBrief(_Model):
     brand: presets.Brand | None
     music: str | None
     cta: str | None
+    hook_title: str | bool | None = None
+    """A title over the opening seconds: its text, or True for the cut's hook line; None: none."""
     must_include: tuple[str, ...]
     avoid: tuple[str, ...]
     language: str | None

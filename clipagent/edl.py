@@ -242,6 +242,51 @@ class Music(_Model):
     loop: bool = True
 
 
+class SafeArea(_Model):
+    """The frame's margins that a platform's interface covers (presets/platforms/*.yaml `safe_zone`):
+    top and bottom as fractions of the height, left and right of the width. Text stays inside."""
+
+    top: Number = Field(0.05, ge=0, lt=0.5)
+    bottom: Number = Field(0.05, ge=0, lt=0.5)
+    left: Number = Field(0.05, ge=0, lt=0.5)
+    right: Number = Field(0.05, ge=0, lt=0.5)
+
+
+MIN_END_CARD = Fraction(3, 2)
+"""An end card lasts at least 1.5 s (issue 11): time to read a short call to action."""
+
+
+class EndCard(_Model):
+    """A closing slate over the cut's last `duration` seconds (render/endcard.py): a solid colour, or
+    the last frame before it held and blurred; the logo; the call to action in large type, wrapped
+    and shrunk to fit inside `safe_zone`. It covers the end of the timeline rather than extending
+    it, so the cut keeps the brief's length and the sound (music, the last clip) plays on under it."""
+
+    duration: CutTime = Field(Fraction(5, 2), description="Seconds, at least 1.5 and at most the cut (the validator)")
+    background: Color | Literal["blur"] = Field("#000000", description='A colour, or "blur": the last frame, blurred')
+    text: str = Field(min_length=1, max_length=200, description="The call to action")
+    text_color: Color = "#FFFFFF"
+    accent: Color | None = Field(None, description="A bar under the call to action")
+    size: Number = Field(
+        0.09, gt=0, le=0.3, description="Font height, fraction of the frame's shorter side (smaller when it cannot fit)"
+    )
+    logo: Id | None = Field(None, description="Media id of a picture shown above the call to action")
+    logo_width: Number = Field(0.45, gt=0, le=1, description="The logo's width, fraction of the safe zone's width")
+    safe_zone: SafeArea = SafeArea()
+
+
+class HookTitle(_Model):
+    """A title over the cut's opening, from 0 to `end` seconds (render/endcard.py): centred near
+    the top of `safe_zone`, wrapped (at most 2 lines) and shrunk to fit inside it."""
+
+    text: str = Field(min_length=1, max_length=200)
+    end: CutTime = Field(Fraction(2), description="Seconds from the cut's start")
+    color: Color = "#FFFFFF"
+    box_color: Color | None = "#000000B3"
+    size: Number = Field(0.065, gt=0, le=0.3, description="Font height, fraction of the frame's shorter side")
+    safe_zone: SafeArea = SafeArea()
+
+
 class EDL(_Model):
     schema_version: Annotated[Literal[1, 2], AfterValidator(lambda v: SCHEMA_VERSION)] = Field(
         SCHEMA_VERSION, description="2 (written); 1 is read and upgraded: it has no `reframe`"
@@ -253,6 +298,8 @@ class EDL(_Model):
     clips: list[Clip] = Field(min_length=1)
     overlays: list[Overlay] = []
     music: Music | None = None
+    end_card: EndCard | None = None
+    hook_title: HookTitle | None = None
 
     def media_by_id(self) -> dict[str, MediaRef]:
         return {ref.id: ref for ref in self.media}

@@ -26,7 +26,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import AfterValidator, BaseModel, ByteSize, ConfigDict, Field, ValidationError
 
-from .edl import Captions, Color, Count, Cue, ImageOverlay, Number, OutputSpec, Position
+from .edl import MIN_END_CARD, Captions, Color, Count, Cue, HookTitle, ImageOverlay, Number, OutputSpec, Position, SafeArea
+from .edl import EndCard as EdlEndCard
 from .listing import MAX_LISTED
 from .timebase import CutTime, Rate
 
@@ -179,14 +180,43 @@ class Logo(_Model):
         return ImageOverlay(media=media, start=start, end=end, **fields)
 
 
-class EndCard(_Model):
-    """The closing card that carries the brief's call to action."""
+def _end_card_length(value: Fraction) -> Fraction:
+    if value < MIN_END_CARD:
+        raise ValueError(f"must be at least {float(MIN_END_CARD):g} seconds (an end card must be readable)")
+    return value
 
-    duration: Seconds = Fraction(2)
-    background: Color = "#000000"
+
+class EndCard(_Model):
+    """The closing slate that carries the brief's call to action (the EDL's `end_card`)."""
+
+    duration: Annotated[Seconds, AfterValidator(_end_card_length)] = Fraction(5, 2)
+    background: Color | Literal["blur"] = Field("#000000", description='A colour, or "blur": the last frame, blurred')
     text_color: Color = "#FFFFFF"
-    accent: Color | None = None
+    accent: Color | None = Field(None, description="A bar under the call to action")
+    text_size: Number = Field(0.09, gt=0, le=0.3, description="Font height, fraction of the frame's shorter side")
+    logo_width: Number = Field(0.45, gt=0, le=1, description="The logo's width, fraction of the safe zone's width")
     show_logo: bool = True
+
+    def slate(self, text: str, logo: str | None, zone: SafeZone, length: Fraction) -> EdlEndCard:
+        """The EDL end card: `text` over the last `length` seconds, `logo` (a media id) above it."""
+        return EdlEndCard(duration=length, background=self.background, text=text, text_color=self.text_color,
+                          accent=self.accent, size=self.text_size, logo=logo if self.show_logo else None,
+                          logo_width=self.logo_width, safe_zone=SafeArea(**zone.model_dump()))  # fmt: skip
+
+
+class TitleStyle(_Model):
+    """How the hook title looks (the EDL's `hook_title`); null colours take the brand's."""
+
+    size: Number = Field(0.065, gt=0, le=0.3, description="Font height, fraction of the frame's shorter side")
+    color: Color = "#FFFFFF"
+    box_color: Color | None = Field(None, description="The box behind it; null: the brand's primary colour at 90%")
+    seconds: Annotated[Seconds, AfterValidator(lambda v: _bounded(v, 10))] = Fraction(2)
+
+
+def _bounded(value: Fraction, most: int) -> Fraction:
+    if value > most:
+        raise ValueError(f"must be at most {most} seconds")
+    return value
 
 
 class Brand(_Model):
@@ -198,6 +228,14 @@ class Brand(_Model):
     font: str | None = Field(None, description="A font file, relative to the media folder or absolute")
     logo: Logo | None = None
     end_card: EndCard | None = EndCard()
+    hook_title: TitleStyle = TitleStyle()
+
+    def title_for(self, text: str, zone: SafeZone, end: Fraction) -> HookTitle:
+        """The EDL hook title: `text` from 0 to `end` seconds, in this brand's style."""
+        style = self.hook_title
+        box = style.box_color or self.primary[:7] + "E6"
+        return HookTitle(text=text, end=end, color=style.color, box_color=box, size=style.size,
+                         safe_zone=SafeArea(**zone.model_dump()))  # fmt: skip
 
 
 class Defaults(_Model):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .edl import EDL, Captions, place_clips
+from .edl import EDL, MIN_END_CARD, Captions, place_clips
 from .errors import EDLError, MediaError
 from .listing import MAX_LISTED, counts, listing
 from .media import MediaInfo, probe
@@ -123,6 +123,7 @@ def validate_edl(
     _check_transitions(edl, report)
     _check_overlays(edl, report)
     _check_music(edl, report)
+    _check_end_card(edl, report)
     return report
 
 
@@ -316,6 +317,27 @@ def _check_music(edl: EDL, report: ValidationReport) -> None:
         report.add("no_audio_stream", "music.media", f"{edl.music.media!r} has no audio stream")
     elif info.duration is not None and edl.music.src_in >= info.duration:
         report.add("range_outside_source", "music.src_in", f"starts after the end of {edl.music.media!r}")
+
+
+def _check_end_card(edl: EDL, report: ValidationReport) -> None:
+    """The end card lasts from MIN_END_CARD (1.5 s) to the whole cut and shows a picture as its
+    logo; the hook title ends inside the cut."""
+    total = place_clips(edl)[-1].end
+    card, title = edl.end_card, edl.hook_title
+    if card is not None:
+        if card.duration < MIN_END_CARD:
+            report.add("invalid_value", "end_card.duration",
+                       f"{float(card.duration):.3f} s is shorter than an end card's {float(MIN_END_CARD):g} s")  # fmt: skip
+        elif card.duration > total + edl.output.frame:
+            report.add("overlay_outside_timeline", "end_card.duration",
+                       f"{float(card.duration):.3f} s is longer than the cut ({float(total):.3f} s)")  # fmt: skip
+        if card.logo is not None:
+            info = _lookup(edl, report, card.logo, "end_card.logo")
+            if info is not None and info.video is None:
+                report.add("not_an_image", "end_card.logo", f"{card.logo!r} has no picture")
+    if title is not None and not 0 < title.end <= total + edl.output.frame:
+        report.add("overlay_outside_timeline", "hook_title.end",
+                   f"ends at {float(title.end):.3f} s, outside the cut (0..{float(total):.3f} s)")  # fmt: skip
 
 
 # ---- bounded listings -------------------------------------------------------------------------

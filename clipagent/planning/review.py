@@ -206,7 +206,8 @@ def _brand(edl: EDL, context: PlanContext, found: _Findings) -> None:
     if brief.cta:
         wanted = plain_words(brief.cta)
         last = total - 1
-        card = any(
+        slate = edl.end_card  # the EDL's end card (issue 11), or a text overlay over the end
+        card = (slate is not None and contains(plain_words(slate.text), wanted)) or any(
             isinstance(o, TextOverlay)
             and contains(plain_words(o.text), wanted)
             and o.start <= last
@@ -236,6 +237,15 @@ def _captions(edl: EDL, context: PlanContext, files, found: _Findings) -> None:
             need = round(edge + BOX_PAD * caption.size, 4)
             problems.append(f"margin {caption.margin} puts the caption box inside the platform's {caption.position} "
                             f"{edge:.0%}: use margin >= {need}")  # fmt: skip
+        for j, cue in enumerate(caption.cues):  # a cue moved off a face keeps to the zone at its own edge
+            if cue.position is None and cue.margin is None:
+                continue
+            position = cue.position or caption.position
+            margin = caption.margin if cue.margin is None else cue.margin
+            edge = {"bottom": zone.bottom, "top": zone.top}.get(position)
+            if edge is not None and margin + 1e-3 < edge + BOX_PAD * caption.size:
+                problems.append(f"cues[{j}] at the {position} with margin {margin} reaches into the platform's "
+                                f"{position} {edge:.0%}: use margin >= {round(edge + BOX_PAD * caption.size, 4)}")  # fmt: skip
         usable = out.width * (1 - 2 * max(zone.left, zone.right))
         line = caption.max_chars_per_line * GLYPH_WIDTH * caption.size * out.height
         if line > usable + 1:

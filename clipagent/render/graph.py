@@ -29,6 +29,7 @@ from ..edl import EDL, Captions, ImageOverlay, Placement, TextOverlay, place_cli
 from ..ffmpeg import file_url
 from ..timebase import format_time, to_ffmpeg
 from .builder import Builder, CompiledGraph, Source, samples_at
+from .endcard import draw_titles
 from .clips import OUTPUT_COLOUR, clip_audio, clip_video, even, stereo_downmix
 from .filters import clean_text, f
 from .loudness import SILENCE_LUFS
@@ -162,7 +163,7 @@ def compile_render(
         for k, placement in enumerate(placements):
             clip_video(b, k, placement)
         joined = _join(b, placements)
-    video = _overlays(b, joined)
+    video = draw_titles(b, _overlays(b, joined), placements[-1].end_frame)
     b.add([video], [f("setparams", **OUTPUT_COLOUR)], ["vout"])
     total_samples = b.samples(placements[-1].end_frame)
     index = b.add_input(mix)

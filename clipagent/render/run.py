@@ -57,6 +57,7 @@ from .loudness import (
     room_tone_warning,
 )
 from .segments import MAX_AUDIO_CLIPS, Segment, plan_segments, video_clips_per_segment
+from .endcard import needs_font as titles_need_font
 from .text import find_font
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
@@ -227,7 +228,7 @@ def plan_render(
     sources = {ref.id: Source(resolve_media_path(media_root, ref.path), report.media[ref.id]) for ref in edl.media}
     inputs = [s.path for s in sources.values()]
     _check_output(output, [*inputs, *protect])
-    needs_font = any(o.kind == "text" for o in edl.overlays)
+    needs_font = any(o.kind == "text" for o in edl.overlays) or titles_need_font(edl)
     for i, captions in caption_overlays(edl):
         caption_font(captions, media_root, f"overlays[{i}]")  # a missing font file is bad input, before any work
     return RenderJob(
