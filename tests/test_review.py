@@ -203,6 +203,21 @@ def test_captions_missing_and_outside_the_safe_zone(context):
     assert "margin >= 0.0975" in message and "max_chars_per_line <=" in message
 
 
+def test_a_caption_cue_moved_off_a_face_stays_inside_the_safe_zone(context):
+    edl = good_edl(context)
+    captions: Captions = edl.overlays[0]
+    zone = context.brief.safe_zone
+    top = zone.top + 0.35 * captions.size
+    moved = [captions.cues[0].model_copy(update={"position": "top", "margin": round(top + 0.01, 4)}), *captions.cues[1:]]
+    ok = edl.model_copy(update={"overlays": [captions.model_copy(update={"cues": moved}), *edl.overlays[1:]]})
+    assert "captions_outside_safe_zone" not in failed(review_edl(ok, context))
+    moved[0] = moved[0].model_copy(update={"margin": 0.0})
+    bad = edl.model_copy(update={"overlays": [captions.model_copy(update={"cues": moved}), *edl.overlays[1:]]})
+    review = review_edl(bad, context)
+    assert failed(review) == {"captions_outside_safe_zone": ["overlays[0]"]}
+    assert "cues[0] at the top" in review.violations[0].message
+
+
 def test_logo_overlay_must_show_the_brand_logo(context):
     edl = good_edl(context)
     other = ImageOverlay(start=Fraction(0), end=Fraction(8), media="city")  # wrong media
