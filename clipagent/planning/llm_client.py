@@ -48,8 +48,8 @@ from .llm_protocol import FunctionSpec, ToolSpec  # noqa: F401 (re-exported: too
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_MAX_COMPLETION_TOKENS = 4096
-"""Room for an answer: a submit_edl of 30 clips with one-sentence notes is about 1,500 tokens of
-JSON; small enough that prompt + answer fit the 8k context of small local models (vLLM refuses a
+"""Room for an answer: a submit_edl of 30 clips with one-sentence notes is 4.5 kB of JSON, 1,100 to
+1,500 tokens at 3-4 characters a token; small enough that prompt + answer fit the 8k context of small local models (vLLM refuses a
 request whose prompt plus max_completion_tokens exceeds the context)."""
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
