@@ -106,7 +106,11 @@ def flow(footage, tmp_path_factory) -> dict:
                                                     progress_callback=progress_of("analyze"))  # fmt: skip
         record["plan"] = await session.call_tool("plan", {"brief": "brief.md", "folder": "media", "out_dir": "two-shots",
                                                           "planner": "heuristic", **analysis})  # fmt: skip
-        record["export"] = await session.call_tool("export", {"edl": str(out_root / "two-shots"), "format": "otio"})
+        record["export"] = await session.call_tool("export", {"edl": str(out_root / "two-shots"), "format": "otio",
+                                                              "output": "two-shots/exported.otio"})  # fmt: skip
+        record["search"] = await session.call_tool("search", {"folder": "media", "query": "fractal", **analysis})
+        record["index_resource"] = await session.read_resource("clipagent://index/media")
+        record["plan_md"] = await session.read_resource("clipagent://out/two-shots/plan.md")
         edl = await session.read_resource("clipagent://out/two-shots/edl.json")
         record["edl_resource"] = json.loads(edl.contents[0].text)
         record["render"] = await session.call_tool(
@@ -133,6 +137,11 @@ def flow(footage, tmp_path_factory) -> dict:
         # Jobs run one at a time: this answer comes once the cancelled render has cleaned up.
         record["after_cancel"] = await session.call_tool("validate", {"edl": str(long_edl)})
         record["files_after_cancel"] = sorted(p.name for p in out_root.iterdir())
+        replanned = await session.call_tool("plan", {"brief": "brief.md", "folder": "media", "out_dir": "to-revise",
+                                                     "planner": "heuristic", **analysis})  # fmt: skip
+        assert not replanned.is_error, replanned.content
+        record["revise"] = await session.call_tool("revise", {"out_dir": "to-revise", "feedback": "make it 1 second shorter",
+                                                              "dry_run": True})  # fmt: skip
 
     _run(footage, out_root, scenario)
     return record
@@ -173,7 +182,7 @@ def test_analyze_plan_render_with_progress(flow):
     assert flow["edl_resource"]["clips"] == json.loads(plan.edl.model_dump_json())["clips"]
     assert {"edl.json", "plan.md", "report.json"} <= {p.name for p in (out_root / "two-shots").iterdir()}
     assert not flow["export"].is_error, flow["export"].content
-    timeline = out_root / "two-shots" / "cut.otio"
+    timeline = out_root / "two-shots" / "exported.otio"
     assert flow["export"].structured_content["output"] == str(timeline)
     import opentimelineio as otio
 
@@ -187,6 +196,21 @@ def test_analyze_plan_render_with_progress(flow):
     assert Fraction(flow["render"].structured_content["duration"]) == expected
     assert len(progress["render"]) >= 3 and progress["render"] == sorted(set(progress["render"]))
     assert progress["render"][-1] == 100
+
+
+@pytest.mark.slow
+def test_search_revise_and_resources(flow):
+    hits = flow["search"].structured_content["result"]
+    assert hits and hits[0]["path"] == "fractal.mp4", hits  # the file's name says it
+    index = json.loads(flow["index_resource"].contents[0].text)
+    assert sorted(f["path"] for f in index["files"]) == ["fractal.mp4", "pattern.mp4"]
+    assert flow["plan_md"].contents[0].text.startswith("# Two shots")
+    revised = flow["revise"]
+    assert not revised.is_error, revised.content
+    before = Plan.model_validate(flow["plan"].structured_content)
+    after = revised.structured_content
+    assert Fraction(after["report"]["duration"]) < timeline_duration(before.edl)
+    assert after["history"].endswith("to-revise/history/v1") and not after["rendered"]
 
 
 @pytest.mark.slow
