@@ -191,9 +191,11 @@ def test_captions_show_the_words_played_within_their_clips(planned, footage):
 def test_brand_end_card_and_music(planned):
     _, plan = planned
     total = timeline_duration(plan.edl)
-    card = next(o for o in plan.edl.overlays if isinstance(o, TextOverlay))
-    assert card.text == "Visit us today" and card.end == total and total - card.start == Fraction(5, 2)
-    assert any(isinstance(o, ImageOverlay) for o in plan.edl.overlays)
+    card = plan.edl.end_card  # the brand kit's slate over the last 2.5 s, with the logo
+    assert card is not None and card.text == "Visit us today" and card.duration == Fraction(5, 2) and card.logo
+    assert card.safe_zone.bottom == 0.08, "inside the youtube preset's safe zone"
+    corner = next(o for o in plan.edl.overlays if isinstance(o, ImageOverlay))
+    assert corner.end == total - card.duration, "the corner logo gives way to the end card's"
     assert plan.edl.music is not None and plan.edl.music.duck
     broll = [c for c in plan.edl.clips if c.media.startswith("broll")]
     assert broll and all(c.mute for c in broll), "cutaways are muted under the music"
@@ -247,8 +249,7 @@ def test_revise_drop_more_intro_and_logo(planned, footage):
     assert intro.edl.clips[0].duration < plan.edl.clips[0].duration and intro.review.ok
 
     logo = planner.revise(context, plan, "end on the logo")
-    total = timeline_duration(logo.edl)
-    assert any(isinstance(o, ImageOverlay) and o.position == "center" and o.end == total for o in logo.edl.overlays)
+    assert logo.edl.end_card is not None and logo.edl.end_card.logo is not None and logo.review.ok
 
 
 def test_revise_rejects_feedback_it_does_not_understand(planned):

@@ -420,8 +420,10 @@ def test_brand_logo_and_end_card_are_added(llm_server, context):
     added = server.requests[1].last_tool_result()["added_for_you"]
     assert "brand logo" in added and "end card with the call to action" in added
     assert ("logo", "logo.png") in [(m.id, m.path) for m in plan.edl.media]
-    card = next(o for o in plan.edl.overlays if getattr(o, "text", None) == "Try it today")
-    assert card.end == 4 and card.start == 4 - branded.brief.brand.end_card.duration
+    card = plan.edl.end_card  # the brand kit's slate over the cut's last seconds (issue 11)
+    assert card is not None and card.text == "Try it today" and card.logo == "logo"
+    assert card.duration == branded.brief.brand.end_card.duration
+    assert card.safe_zone.model_dump() == branded.brief.safe_zone.model_dump(), "inside the platform's safe zone"
     system = server.requests[0].messages[0]["content"]
     assert '"Try it today"' in system and "clipagent" in system
 

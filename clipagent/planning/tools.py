@@ -35,7 +35,7 @@ from ..errors import EDLError
 from ..timebase import Time
 from ..listing import listing
 from ..validate import Violation, resolve_media_path, summarize
-from .assemble import end_card_overlays, logo_media
+from .assemble import end_card_for, hook_title_for, logo_media
 from .base import PlanContext, Review
 from .captions import captions_overlay
 from .llm_client import FunctionSpec, ToolSpec, parse_json
@@ -381,7 +381,9 @@ def _unknown_id(location: str, media_id: str, files: list[IndexedFile]) -> Viola
 
 def add_layers(edl: EDL, context: PlanContext) -> tuple[EDL, list[str]]:
     """The EDL with what the brief asks for and the plan left out: captions of the clips' words (in
-    the brief's caption style), the brand logo over the whole cut, the end card with the CTA."""
+    the brief's caption style), the brand logo over the whole cut, the end card with the CTA
+    (the EDL's `end_card`, unless the plan has one or a text overlay that says the CTA), and the
+    brief's hook title."""
     brief, overlays, media, added = context.brief, list(edl.overlays), list(edl.media), []
     total = timeline_duration(edl)
     framed, _ = frame_clips(edl, {ref.id: file_for_path(context.index, ref.path) for ref in edl.media})
@@ -395,18 +397,25 @@ def add_layers(edl: EDL, context: PlanContext) -> tuple[EDL, list[str]]:
         if captions is not None:
             overlays.append(captions)
             added.append(f"captions ({len(captions.cues)} cues from the clips' words)")
-    if brief.cta and not any(isinstance(o, TextOverlay) and brief.cta.lower() in o.text.lower() for o in overlays):
-        overlays += end_card_overlays(context, total)
-        added.append("end card with the call to action")
     by_id = {ref.id: ref for ref in media}
     logo_id = logo_media(context, by_id, notes=[])
+    card = edl.end_card
+    if card is None and brief.cta and not any(isinstance(o, TextOverlay) and brief.cta.lower() in o.text.lower() for o in overlays):
+        card = end_card_for(brief, total, logo_id)
+        media = list(by_id.values()) if card is not None and card.logo else media
+        added += ["end card with the call to action"] if card is not None else []
     if logo_id is not None and not any(isinstance(o, ImageOverlay) and o.media == logo_id for o in overlays):
         media = list(by_id.values())
         overlays.append(brief.brand.logo.overlay(logo_id, Fraction(0), total))
         added.append("brand logo")
+    title = edl.hook_title
+    if title is None and brief.hook_title:
+        first = next((o.cues[0].text for o in overlays if isinstance(o, Captions) and o.cues), "")
+        title = hook_title_for(brief, first, total)
+        added += ["hook title"] if title is not None else []
     if not added:
         return edl, []
-    return edl.model_copy(update={"overlays": overlays, "media": media}), added
+    return edl.model_copy(update={"overlays": overlays, "media": media, "end_card": card, "hook_title": title}), added
 
 
 def _violations(
