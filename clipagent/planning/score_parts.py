@@ -22,6 +22,7 @@ from fractions import Fraction
 from statistics import median
 
 from ..analysis.models import IndexedFile, MediaIndex, Shot, Word
+from ..analysis.transcript import ends_sentence
 from ..brief import ResolvedBrief
 from ..edl import EDL, Captions, Placement, TextOverlay, place_clips, timeline_duration
 from .segments import MAX_GAP, filler_mask, sentences
@@ -93,7 +94,22 @@ class Cut:
                 at = p.start + (max(w.start, p.clip.src_in) - p.clip.src_in) / p.clip.speed
                 end = p.start + (min(w.end, p.clip.src_out) - p.clip.src_in) / p.clip.speed
                 cut.played.append(Played(word=w, number=n, clip=k, start=at, end=end))
+        cut._voice_over()
         return cut
+
+    def _voice_over(self) -> None:
+        """A voice-over's words (the music bed, when it is an audio file of speech) join the words
+        played, as clip -1, at their output times; the list stays in output order."""
+        music = self.edl.music
+        ref = self.edl.media_by_id().get(music.media) if music is not None else None
+        file = file_for_path(self.index, ref.path) if ref is not None else None
+        if music is None or file is None or file.sound != "speech" or file.transcript is None:
+            return
+        for n, w in enumerate(file.transcript.words):
+            at = w.start - music.src_in
+            if at >= 0 and at + (w.end - w.start) <= self.total:
+                self.played.append(Played(word=w, number=n, clip=-1, start=at, end=at + (w.end - w.start)))
+        self.played.sort(key=lambda p: p.start)
 
     def words(self, file: IndexedFile) -> Words:
         """The file's words with what the components look up, made once per file."""
@@ -273,7 +289,7 @@ def beats(cut: Cut) -> Result:
     music = cut.edl.music
     ref = cut.edl.media_by_id().get(music.media) if music else None
     file = file_for_path(cut.index, ref.path) if ref else None
-    grid = file.audio.beats if file and file.audio else []
+    grid = file.audio.beats if file and file.audio and file.sound != "speech" else []  # a voice-over has no beat
     if not grid or music is None:
         return 1.0, False, "no music with beats"
     length = file.info.duration or grid[-1]  # type: ignore[union-attr]
@@ -315,6 +331,11 @@ def dead_air(cut: Cut) -> Result:
             filled = [q for q in cut.played if q.clip == k and mask[q.number]]
             fillers += len(filled)
             dead += sum((q.end - q.start for q in filled), Fraction(0))
+    voice = [p for p in cut.played if p.clip == -1]
+    for a, b in zip(voice, voice[1:]):  # a voice-over plays whole: its pauses are the cut's
+        if b.start - a.end > MAX_GAP:
+            dead += b.start - a.end - MAX_GAP
+            longest = max(longest, b.start - a.end)
     value = max(0.0, 1.0 - 0.25 * float(dead))
     return value, True, f"{float(dead):.2f} s of dead air (longest pause {float(longest):.2f} s), {fillers} filler(s)"
 
@@ -427,16 +448,25 @@ def call_to_action(cut: Cut) -> Result:
     is_cta = lambda words: bool(set(words) & CTA_WORDS) or len(set(words) & closing) >= 2  # noqa: E731
     offered = any(is_cta(terms(" ".join(w.text for w in words))) for words in _lines(cut.index))
     if offered:
-        spoken = [k for k in range(len(cut.placements)) if cut.clip_terms(k)]
-        last = spoken[-1] if spoken else None
-        said = [k for k in spoken if is_cta(cut.clip_terms(k))]
-        value = 1.0 if last is not None and last in said else (0.5 if said else 0.0)
+        lines = _played_lines(cut)
+        said = [k for k, line in enumerate(lines) if is_cta(line)]
+        value = 1.0 if lines and len(lines) - 1 in said else (0.5 if said else 0.0)
         parts.append(value)
         why.append({1.0: "the last line calls to action", 0.5: "the call to action is not last"}.get(value,
                    "the footage's call to action is not in the cut"))  # fmt: skip
     if not parts:
         return 1.0, False, "no call to action in the brief or the footage"
     return sum(parts) / len(parts), True, "; ".join(why)
+
+
+def _played_lines(cut: Cut) -> list[list[str]]:
+    """The terms of each sentence the cut plays, in output order (a line cut short counts)."""
+    lines: list[list[str]] = [[]]
+    for p in cut.played:
+        lines[-1].append(p.word.text)
+        if ends_sentence(p.word.text):
+            lines.append([])
+    return [terms(" ".join(line)) for line in lines if line]
 
 
 def _lines(index: MediaIndex) -> list[list[Word]]:
