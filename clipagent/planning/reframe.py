@@ -193,7 +193,8 @@ def subject_path(
             x, half = frame.motion[0], 0.0  # type: ignore[index]
         elif kind == "centre":
             x, half = centre, 0.0
-        used[kind if kind != "hold" else "motion"] += 1
+        if kind != "hold":  # a still picture keeps the window where the last subject left it
+            used[kind] += 1
         path.append((frame.time, x, half))
     return path, _describe(used, len(tracks))
 
