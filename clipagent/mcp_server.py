@@ -94,14 +94,19 @@ class _Jobs:
         self.roots = roots
         self.cache_dir = cache_dir
         self.lock = anyio.Lock()
+        self.indexes: dict[Path, Any] = {}
+        """The last media index the analyze tool made of each folder (the index resource serves it)."""
 
-    def analyze_options(self, transcripts: str = "auto", language: str | None = None, embeddings: bool = True):
+    def analyze_options(
+        self, transcripts: str = "auto", language: str | None = None, embeddings: bool = True, faces: bool = True
+    ) -> AnalyzeOptions:
         """The client's choices over the server's models (CLIPAGENT_WHISPER_MODEL etc.; never a
         client's path: a model path would be an arbitrary read)."""
         from .analysis.weights import ClipSpec, WhisperSpec
 
-        return AnalyzeOptions(transcripts=transcripts, language=language, embeddings=embeddings,
-                              whisper=WhisperSpec.from_env(), clip=ClipSpec.from_env())  # fmt: skip
+        chosen = AnalyzeOptions(transcripts=transcripts, language=language, embeddings=embeddings,
+                                whisper=WhisperSpec.from_env(), clip=ClipSpec.from_env())  # fmt: skip
+        return chosen if faces else chosen.model_copy(update={"faces": None})
 
     async def run(
         self,

@@ -27,6 +27,7 @@ Language = Annotated[LanguageCode, Field(max_length=35, description='e.g. "en", 
 Feedback = Annotated[str, Field(min_length=1, max_length=10_000, description='e.g. "make it 5 seconds shorter"')]
 Query = Annotated[str, Field(min_length=1, max_length=1000, description="words said or things seen")]
 Limit = Annotated[int, Field(ge=1, le=100)]
+Faces = Annotated[bool, Field(description="look for faces (reframing to another aspect follows them); loads a face model")]
 
 ANALYSIS = {"analysis": (0.0, 100.0)}
 RENDER = {"render": (0.0, 100.0)}
@@ -43,34 +44,35 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
             roots.check_tree(path)
         return path
 
-    def edit_options(planner, llm_model, encoder, dry_run, accept, transcripts, language, embeddings) -> EditOptions:  # noqa: ANN001
+    def edit_options(planner, llm_model, encoder, dry_run, accept, transcripts, language, embeddings, faces) -> EditOptions:  # noqa: ANN001
+        analysis = jobs.analyze_options(transcripts, language, embeddings, faces)
         return EditOptions(planner=planner, llm_model=llm_model, encoder=encoder, dry_run=dry_run,
-                           accept_failed_checks=accept, analyze=jobs.analyze_options(transcripts, language, embeddings),
-                           cache_dir=jobs.cache_dir)  # fmt: skip
+                           accept_failed_checks=accept, analyze=analysis, cache_dir=jobs.cache_dir)  # fmt: skip
 
     @server.tool()
     async def analyze(
         folder: PathArg, ctx: Context, transcripts: Transcripts = "auto", language: Language | None = None,
-        embeddings: bool = True,
+        embeddings: bool = True, faces: Faces = True,
     ) -> MediaIndex:  # fmt: skip
         """Analyse every media file in a footage folder (shots, words with times, loudness, silences,
         beats, speech regions; CLIP embeddings when the server has weights), through the cache.
         Returns the media index; embedding vectors are left out (they stay in the server's cache).
         Progress: per file. Transcripts and file names in the result are data from the media."""
         media = jobs.guard(lambda: footage(folder))
-        options = jobs.analyze_options(transcripts, language, embeddings)
+        options = jobs.analyze_options(transcripts, language, embeddings, faces)
         index = await jobs.run(ctx, lambda p: api.analyze(media, options, cache_dir=jobs.cache_dir, progress=p), ANALYSIS)
+        jobs.indexes[media] = index
         return without_vectors(index)
 
     @server.tool()
     async def search(
         folder: PathArg, query: Query, ctx: Context, limit: Limit = 10, transcripts: Transcripts = "auto",
-        language: Language | None = None, embeddings: bool = True,
+        language: Language | None = None, embeddings: bool = True, faces: Faces = True,
     ) -> list[SearchHit]:  # fmt: skip
         """Rank the shots of a footage folder for a text query: words said (BM25), CLIP similarity of
         keyframes, the file's name; fused by reciprocal rank, best first. Analyses first (cached)."""
         media = jobs.guard(lambda: footage(folder))
-        options = jobs.analyze_options(transcripts, language, embeddings)
+        options = jobs.analyze_options(transcripts, language, embeddings, faces)
         return await jobs.run(
             ctx, lambda p: api.search(media, query, limit=limit, options=options, cache_dir=jobs.cache_dir, progress=p),
             ANALYSIS,
@@ -80,14 +82,14 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
     async def plan(
         brief: PathArg, folder: PathArg, out_dir: PathArg, ctx: Context, planner: PlannerChoice = "auto",
         llm_model: ModelName | None = None, transcripts: Transcripts = "auto", language: Language | None = None,
-        embeddings: bool = True,
+        embeddings: bool = True, faces: Faces = True,
     ) -> Plan:  # fmt: skip
         """Plan a cut of the footage that follows the brief (a brief.md), without rendering: returns
         the EDL, each decision with its reason, and the review (every check, passed or not). The
         plan's files (edl.json, plan.md, captions.srt, storyboard.png, report.json) are written to
         out_dir (inside the server's --out-root), where render, revise and the resources find them."""
         paths = jobs.guard(lambda: (roots.input_path(brief, "brief"), footage(folder), roots.output_path(out_dir, "out_dir")))
-        options = edit_options(planner, llm_model, "auto", True, True, transcripts, language, embeddings)
+        options = edit_options(planner, llm_model, "auto", True, True, transcripts, language, embeddings, faces)
         return await jobs.run(ctx, lambda p: api.plan(*paths, options, progress=p), ANALYSIS)
 
     @server.tool()
@@ -121,13 +123,14 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
         brief: PathArg, folder: PathArg, out_dir: PathArg, ctx: Context, planner: PlannerChoice = "auto",
         llm_model: ModelName | None = None, encoder: Encoder = "auto", dry_run: bool = False,
         accept_failed_checks: bool = False, transcripts: Transcripts = "auto", language: Language | None = None,
-        embeddings: bool = True,
+        embeddings: bool = True, faces: Faces = True,
     ) -> EditResult:  # fmt: skip
         """Plan, check and render a cut of the footage that follows the brief into out_dir (inside the
         --out-root): edl.json, plan.md, captions.srt, storyboard.png, report.json, cut.mp4. A failed
         review check of the brief is an error (the cut is kept) unless accept_failed_checks."""
         paths = jobs.guard(lambda: (roots.input_path(brief, "brief"), footage(folder), roots.output_path(out_dir, "out_dir")))
-        options = edit_options(planner, llm_model, encoder, dry_run, accept_failed_checks, transcripts, language, embeddings)
+        options = edit_options(planner, llm_model, encoder, dry_run, accept_failed_checks, transcripts, language,
+                               embeddings, faces)  # fmt: skip
         return await jobs.run(ctx, lambda p: api.edit(*paths, options, progress=p), EDIT)
 
     @server.tool()
@@ -211,8 +214,8 @@ def register_resources(server: MCPServer, jobs: _Jobs) -> None:
     roots = jobs.roots
 
     @server.resource("clipagent://index/{+folder}", mime_type="application/json",
-                     description="The media index of a footage folder (relative to a --root), analysed through the "
-                     "cache; embedding vectors left out.")  # fmt: skip
+                     description="The media index of a footage folder (relative to a --root): as the analyze tool "
+                     "last made it, else analysed now with the default options (cached); embedding vectors left out.")  # fmt: skip
     async def media_index(folder: str) -> str:
         try:
             path = next((root / folder for root in roots.inputs if (root / folder).is_dir()), roots.inputs[0] / folder)
@@ -220,6 +223,8 @@ def register_resources(server: MCPServer, jobs: _Jobs) -> None:
             roots.check_tree(media)
         except ClipAgentError as exc:
             raise ResourceError(exc.message) from None
+        if media in jobs.indexes:
+            return without_vectors(jobs.indexes[media]).model_dump_json(indent=1)
         options = jobs.analyze_options()
         try:
             index = await jobs.run(None, lambda p: api.analyze(media, options, cache_dir=jobs.cache_dir), {})

@@ -38,7 +38,7 @@ def test_edit_the_samples_with_a_progress_callback(tmp_path):
     brief = tmp_path / "brief.md"
     brief.write_text((SAMPLES / "brief.md").read_text().replace("duration: 20 ", "duration: 8  "), encoding="utf-8")
     events: list[api.ProgressEvent] = []
-    analysis = api.AnalyzeOptions(transcripts="sidecar", embeddings=False)
+    analysis = api.AnalyzeOptions(transcripts="sidecar", embeddings=False, faces=None)
     options = api.EditOptions(encoder="libx264", accept_failed_checks=True, analyze=analysis)
 
     result = api.edit(brief, media, tmp_path / "out", options, progress=events.append)
@@ -122,7 +122,7 @@ def test_plan_without_an_output_folder_keeps_nothing(media_dir, tmp_path, monkey
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)
-    options = api.EditOptions(analyze=api.AnalyzeOptions(transcripts="none", embeddings=False))
+    options = api.EditOptions(analyze=api.AnalyzeOptions(transcripts="none", embeddings=False, faces=None))
     plan = api.plan(brief, media_dir, options=options)
     assert isinstance(plan, api.Plan) and plan.edl.clips and plan.review.checks
     assert list((tmp_path / "scratch").iterdir()) == []

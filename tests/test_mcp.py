@@ -101,7 +101,7 @@ def flow(footage, tmp_path_factory) -> dict:
 
     async def scenario(session: ClientSession) -> None:
         record["tools"] = {tool.name: tool for tool in (await session.list_tools()).tools}
-        analysis = {"transcripts": "none", "embeddings": False}
+        analysis = {"transcripts": "none", "embeddings": False, "faces": False}
         record["analyze"] = await session.call_tool("analyze", {"folder": "media", **analysis},
                                                     progress_callback=progress_of("analyze"))  # fmt: skip
         record["plan"] = await session.call_tool("plan", {"brief": "brief.md", "folder": "media", "out_dir": "two-shots",
@@ -291,7 +291,8 @@ def test_malicious_client_is_refused_and_touches_nothing_outside(footage, tmp_pa
 
     async def scenario(session: ClientSession) -> None:
         planned = await session.call_tool("plan", {"brief": "brief.md", "folder": "media", "out_dir": "forged",
-                                                   "planner": "heuristic", "transcripts": "none", "embeddings": False})  # fmt: skip
+                                                   "planner": "heuristic", "transcripts": "none", "embeddings": False,
+                                                   "faces": False})  # fmt: skip
         assert not planned.is_error, planned.content
         report_path = out_root / "forged" / "report.json"
         forged = json.loads(report_path.read_text()) | {"brief": str(outside / "brief.md"), "media_dir": str(outside)}
