@@ -20,7 +20,7 @@ from clipagent.analysis import models
 from clipagent.analysis.models import IndexedFile, Segment, Transcript, Word
 from clipagent.brief import fit_captions
 from clipagent.edl import EDL, Captions, Cue, CueWord
-from clipagent.planning.captions import caption_cues, captions_overlay, place_cues
+from clipagent.planning.captions import caption_cues, captions_overlay, place_cues, place_off_faces
 from clipagent.presets import SafeZone, load_brand, load_caption_style
 from clipagent.render import captions as rc
 from clipagent.render import run as render_run
@@ -137,6 +137,23 @@ def test_captions_move_off_a_face_when_another_place_fits():
                          "clips": [{"id": "c1", "media": "talk", "src_in": 0, "src_out": 2, "fit": "cover"}]})  # fmt: skip
     track = FaceTrack(detector="x", frames=[FaceFrame(time=Fraction(1), boxes=[FaceBox(x=0.02, y=0.6, w=0.1, h=0.2, score=1)])])
     assert place_cues(cues[:1], vertical, {"talk": _file(_timed_words(), faces=track)}, style, SafeZone())[1] == 0
+
+
+@pytest.mark.skipif(not hasattr(models, "FaceTrack"), reason="the index has no faces yet (analysis/faces.py)")
+def test_faces_are_placed_through_the_clips_reframing_window():
+    """16:9 into 9:16: a face right of centre and low in the picture is cut off by the centre crop,
+    but inside a window that follows it, where it would sit under bottom captions."""
+    face = models.FaceBox(x=0.72, y=0.55, w=0.12, h=0.3, score=0.99)
+    track = models.FaceTrack(detector="hand-made", frames=[models.FaceFrame(time=Fraction(k, 2), boxes=[face]) for k in range(5)])
+    files = {"talk": _file(_timed_words()[:4], faces=track)}
+    clip = {"id": "c1", "media": "talk", "src_in": 0, "src_out": 2, "fit": "cover"}
+    window = {"w": 0.31640625, "h": 1, "keyframes": [{"time": 0, "x": 0.6, "y": 0}]}
+    style = load_caption_style("karaoke")
+    for reframe, expected in ((None, {None}), (window, {"top"})):
+        edl = edl_from({**TWO_CLIPS, "output": {"width": 360, "height": 640, "fps": 30}, "clips": [{**clip, "reframe": reframe}]})
+        overlay, _ = captions_overlay(edl, files, style, SafeZone(), place=False)
+        placed, moved = place_off_faces(edl.model_copy(update={"overlays": [overlay]}), files, SafeZone())
+        assert {c.position for c in placed.overlays[0].cues} == expected, reframe
 
 
 def test_styles_take_the_brand_colours_and_old_edls_still_validate():

@@ -151,7 +151,7 @@ class Box:
         return self.x < other.x + other.w and other.x < self.x + self.w and self.y < other.y + other.h and other.y < self.y + self.h
 
 
-def caption_box(cue: Cue, style: CaptionStyle, position: str, margin: float, width: int, height: int) -> Box:
+def caption_box(cue: Cue, style: Captions | CaptionStyle, position: str, margin: float, width: int, height: int) -> Box:
     """Where the cue's lines (and their box or outline) lie on the output frame, as fractions."""
     from ..render.captions import BOX_PAD, break_lines, columns, cue_words, join_words
 
@@ -227,10 +227,12 @@ def faces_during(edl: EDL, files: dict[str, IndexedFile | None], start: Fraction
 
 
 def place_cues(
-    cues: Iterable[Cue], edl: EDL, files: dict[str, IndexedFile | None], style: CaptionStyle, zone: SafeZone
+    cues: Iterable[Cue], edl: EDL, files: dict[str, IndexedFile | None], style: Captions | CaptionStyle, zone: SafeZone
 ) -> tuple[list[Cue], int]:
     """The cues, each moved off any face it would cover where another position is free (see the
-    module note), and how many moved."""
+    module note), and how many moved. `style` gives the layout (position, margin, size, line
+    length): a caption style, or the Captions overlay itself. Faces are mapped through the clips as
+    `edl` frames them now (their reframing windows included)."""
     placed, moved = [], 0
     width, height = edl.output.width, edl.output.height
     for cue in cues:
@@ -252,17 +254,34 @@ def place_cues(
 
 
 def captions_overlay(
-    edl: EDL, files: dict[str, IndexedFile | None], style: CaptionStyle, zone: SafeZone, cues: list[Cue] | None = None
+    edl: EDL, files: dict[str, IndexedFile | None], style: CaptionStyle, zone: SafeZone, cues: list[Cue] | None = None,
+    *, place: bool = True,
 ) -> tuple[Captions | None, str]:
     """The Captions overlay for `edl` in `style` (its cues from the clips' words unless `cues` are
-    given), placed off faces; None without words. Also a sentence for plan.md."""
+    given), placed off faces unless `place` is False (when the clips are framed later: then
+    `place_off_faces`); None without words. Also a sentence for plan.md."""
     if cues is None:
         cues = caption_cues(edl, files, style.max_chars_per_line)
     if not cues:
         return None, ""
-    cues, moved = place_cues(cues, edl, files, style, zone)
+    moved = 0
+    if place:
+        cues, moved = place_cues(cues, edl, files, style, zone)
     worded = sum(1 for c in cues if c.words)
     why = f"from the words the cut plays ({worded} of {len(cues)} cues timed word by word), inside the platform's safe zone"
     if moved:
         why += f"; {moved} cue(s) moved off a detected face"
     return style.overlay(cues), why
+
+
+def place_off_faces(edl: EDL, files: dict[str, IndexedFile | None], zone: SafeZone) -> tuple[EDL, int]:
+    """`edl` with every Captions overlay's cues placed afresh off the faces (`place_cues`, each
+    overlay its own layout), as its clips are framed now: for a planner that frames the clips after
+    it made the captions. Also how many cues moved."""
+    overlays, moved = list(edl.overlays), 0
+    for i, overlay in enumerate(overlays):
+        if isinstance(overlay, Captions) and overlay.cues:
+            fresh = [c.model_copy(update={"position": None, "margin": None}) for c in overlay.cues]
+            cues, n = place_cues(fresh, edl, files, overlay, zone)
+            overlays[i], moved = overlay.model_copy(update={"cues": cues}), moved + n
+    return edl.model_copy(update={"overlays": overlays}), moved
