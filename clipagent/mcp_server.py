@@ -186,6 +186,12 @@ def _tool_error(exc: BaseException) -> BaseException:
     """A ClipAgentError as a ToolError with its message, violations, hint and ffmpeg's last lines;
     anything else as it is (the SDK reports it as "Error executing tool X", the traceback only on
     the server's stderr)."""
+    if isinstance(exc, OSError) and exc.filename:
+        from .cli_common import FILE_SYSTEM_FAULTS
+        from .files import output_error
+
+        if exc.errno in FILE_SYSTEM_FAULTS:  # a fault the library let through untyped, as the CLI reports it
+            exc = output_error(exc, exc.filename, subject="file")
     if isinstance(exc, ToolError) or not isinstance(exc, ClipAgentError):
         return exc
     from .validate import violation_lines

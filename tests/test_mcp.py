@@ -370,3 +370,25 @@ def test_http_on_loopback_needs_the_bearer_token(footage, tmp_path, monkeypatch)
         server.terminate()
         server.wait(timeout=10)
     assert "render" in names and "analyze" in names
+
+
+def test_library_errors_become_tool_errors_with_message_violations_and_hint():
+    import errno
+
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from clipagent.errors import EDLError, RenderError
+    from clipagent.mcp_server import _tool_error
+    from clipagent.validate import Violation
+
+    violations = [Violation(code="empty_range", location=f"clips[{k}].src_out", message="not after src_in") for k in range(25)]
+    error = _tool_error(EDLError("edl.json does not fit the media", violations=violations, hint="fix the ranges"))
+    assert isinstance(error, ToolError)
+    text = str(error)
+    assert text.startswith("EDLError: edl.json does not fit the media") and "hint: fix the ranges" in text
+    assert "clips[0].src_out: not after src_in [empty_range]" in text and "clips[24]" not in text  # the first 20
+    rendered = str(_tool_error(RenderError("ffmpeg failed while rendering", stderr_tail="line 1\nInvalid data")))
+    assert "ffmpeg said:" in rendered and "Invalid data" in rendered
+    denied = _tool_error(OSError(errno.EACCES, "Permission denied", "/srv/out/cut.mp4"))
+    assert isinstance(denied, ToolError) and "OutputPathError: file /srv/out/cut.mp4 cannot be written" in str(denied)
+    assert isinstance(_tool_error(ValueError("a bug")), ValueError)  # the SDK reports it without its text
