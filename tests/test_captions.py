@@ -16,8 +16,7 @@ import numpy as np
 import pysubs2
 import pytest
 
-from clipagent.analysis import models
-from clipagent.analysis.models import IndexedFile, Segment, Transcript, Word
+from clipagent.analysis.models import FaceBox, FaceFrame, FaceTrack, IndexedFile, Segment, Transcript, Word
 from clipagent.brief import fit_captions
 from clipagent.edl import EDL, Captions, Cue, CueWord
 from clipagent.planning.captions import caption_cues, captions_overlay, place_cues, place_off_faces
@@ -33,7 +32,8 @@ WORD_STEP = Fraction(9, 20)  # a word every 0.45 s of the source, each 0.35 s lo
 HIGHLIGHT = "#FFD400"
 
 
-def _file(words: list[tuple[str, Fraction, Fraction]], *, size=(640, 360), faces=None) -> IndexedFile:
+def _file(words: list[tuple[str, Fraction, Fraction]],
+          *, size=(640, 360), faces: FaceTrack | None = None) -> IndexedFile:
     """A hand-made index entry: a transcript with known word times (no analysis run)."""
     segment = Segment(start=words[0][1], end=words[-1][2], text=" ".join(w for w, _, _ in words),
                       words=[Word(text=t, start=s, end=e) for t, s, e in words])  # fmt: skip
@@ -43,7 +43,8 @@ def _file(words: list[tuple[str, Fraction, Fraction]], *, size=(640, 360), faces
 
 
 def _timed_words() -> list[tuple[str, Fraction, Fraction]]:
-    return [(w, Fraction(3, 10) + k * WORD_STEP, Fraction(3, 10) + k * WORD_STEP + Fraction(7, 20)) for k, w in enumerate(WORDS)]
+    starts = [Fraction(3, 10) + k * WORD_STEP for k in range(len(WORDS))]
+    return [(w, start, start + Fraction(7, 20)) for w, start in zip(WORDS, starts)]
 
 
 TWO_CLIPS = {
@@ -113,15 +114,13 @@ def test_lines_break_evenly_and_cjk_counts_double():
     assert "{b}" not in text and "(b)" in text and "\\N" not in text.replace("\\\u2060N", "")
 
 
-def _face_track(y: float):
-    frames = [models.FaceFrame(time=Fraction(k, 2), boxes=[models.FaceBox(x=0.4, y=y, w=0.2, h=0.25, score=0.99)])
+def _face_track(y: float) -> FaceTrack:
+    frames = [FaceFrame(time=Fraction(k, 2), boxes=[FaceBox(x=0.4, y=y, w=0.2, h=0.25, score=0.99)])
               for k in range(10)]  # fmt: skip
-    return models.FaceTrack(detector="hand-made", frames=frames)
+    return FaceTrack(detector="hand-made", frames=frames)
 
 
-@pytest.mark.skipif(not hasattr(models, "FaceTrack"), reason="the index has no faces yet (analysis/faces.py)")
 def test_captions_move_off_a_face_when_another_place_fits():
-    FaceBox, FaceFrame, FaceTrack = models.FaceBox, models.FaceFrame, models.FaceTrack  # noqa: N806
     style = fit_captions(load_caption_style("bold"), SafeZone(top=0.08, bottom=0.25), 640, 360)
     edl = edl_from({**TWO_CLIPS, "clips": TWO_CLIPS["clips"][:1]})
     cues = caption_cues(edl, {"talk": _file(_timed_words())}, style.max_chars_per_line)
@@ -134,23 +133,24 @@ def test_captions_move_off_a_face_when_another_place_fits():
     assert moved == 0 and all(c.position is None for c in placed)
     # a cover crop of a 16:9 source into 9:16 drops a face at the far left: nothing to avoid
     vertical = edl_from({**TWO_CLIPS, "output": {"width": 360, "height": 640, "fps": 30},
-                         "clips": [{"id": "c1", "media": "talk", "src_in": 0, "src_out": 2, "fit": "cover"}]})  # fmt: skip
-    track = FaceTrack(detector="x", frames=[FaceFrame(time=Fraction(1), boxes=[FaceBox(x=0.02, y=0.6, w=0.1, h=0.2, score=1)])])
+                         "clips": [{"id": "c1", "media": "talk", "src_in": 0, "src_out": 2, "fit": "cover"}]})
+    left = FaceBox(x=0.02, y=0.6, w=0.1, h=0.2, score=1)
+    track = FaceTrack(detector="x", frames=[FaceFrame(time=Fraction(1), boxes=[left])])
     assert place_cues(cues[:1], vertical, {"talk": _file(_timed_words(), faces=track)}, style, SafeZone())[1] == 0
 
 
-@pytest.mark.skipif(not hasattr(models, "FaceTrack"), reason="the index has no faces yet (analysis/faces.py)")
 def test_faces_are_placed_through_the_clips_reframing_window():
     """16:9 into 9:16: a face right of centre and low in the picture is cut off by the centre crop,
     but inside a window that follows it, where it would sit under bottom captions."""
-    face = models.FaceBox(x=0.72, y=0.55, w=0.12, h=0.3, score=0.99)
-    track = models.FaceTrack(detector="hand-made", frames=[models.FaceFrame(time=Fraction(k, 2), boxes=[face]) for k in range(5)])
+    face = FaceBox(x=0.72, y=0.55, w=0.12, h=0.3, score=0.99)
+    track = FaceTrack(detector="hand-made", frames=[FaceFrame(time=Fraction(k, 2), boxes=[face]) for k in range(5)])
     files = {"talk": _file(_timed_words()[:4], faces=track)}
     clip = {"id": "c1", "media": "talk", "src_in": 0, "src_out": 2, "fit": "cover"}
     window = {"w": 0.31640625, "h": 1, "keyframes": [{"time": 0, "x": 0.6, "y": 0}]}
     style = load_caption_style("karaoke")
     for reframe, expected in ((None, {None}), (window, {"top"})):
-        edl = edl_from({**TWO_CLIPS, "output": {"width": 360, "height": 640, "fps": 30}, "clips": [{**clip, "reframe": reframe}]})
+        vertical = {"width": 360, "height": 640, "fps": 30}
+        edl = edl_from({**TWO_CLIPS, "output": vertical, "clips": [{**clip, "reframe": reframe}]})
         overlay, _ = captions_overlay(edl, files, style, SafeZone(), place=False)
         placed, moved = place_off_faces(edl.model_copy(update={"overlays": [overlay]}), files, SafeZone())
         assert {c.position for c in placed.overlays[0].cues} == expected, reframe
@@ -164,18 +164,21 @@ def test_styles_take_the_brand_colours_and_old_edls_still_validate():
     for name in ("bold", "minimal", "karaoke", "boxed"):
         overlay = load_caption_style(name).overlay([Cue(start=0, end=1, text="hi")])
         assert overlay.style == name
-    bad = edl_from({"overlays": [{"kind": "captions", "cues": [
-        {"start": 0, "end": 1, "text": "a b", "words": [{"text": "a", "start": 0.5, "end": 0.6}, {"text": "b", "start": 0.1, "end": 0.2}]}]}]})  # fmt: skip
+    words = [{"text": "a", "start": 0.5, "end": 0.6}, {"text": "b", "start": 0.1, "end": 0.2}]  # b before a
+    cue = {"start": 0, "end": 1, "text": "a b", "words": words}
+    bad = edl_from({"overlays": [{"kind": "captions", "cues": [cue]}]})
     found = [v for v in validate_edl(bad, Path("."), prober=lambda p: None).violations if "words" in v.location]
     assert [v.location for v in found] == ["overlays[0].cues[0].words[1]"]
 
 
 def test_sidecars_carry_every_cue_as_written():
-    cues = [Cue(start=Fraction(1, 10), end=Fraction(2), text="Hello {world}"), Cue(start=2, end=3, text="你好 🫠 😀")]
+    cues = [Cue(start=Fraction(1, 10), end=Fraction(2), text="Hello {world}"),
+            Cue(start=2, end=3, text="你好 🫠 😀")]
     edl = edl_from({"overlays": [Captions(cues=cues).model_dump(mode="json")]})
     for kind in ("srt", "vtt"):
         back = pysubs2.SSAFile.from_string(rc.sidecar(edl, kind, Path(".")))
-        assert [(e.start, e.end, e.plaintext) for e in back] == [(100, 2000, "Hello (world)"), (2000, 3000, "你好 🫠 😀")]
+        expected = [(100, 2000, "Hello (world)"), (2000, 3000, "你好 🫠 😀")]
+        assert [(e.start, e.end, e.plaintext) for e in back] == expected
     assert "WEBVTT" in rc.sidecar(edl, "vtt", Path("."))
     assert rc.sidecar(edl_from({}), "srt", Path(".")) == ""
 
@@ -185,9 +188,11 @@ def test_cjk_rtl_and_emoji_have_outline_fonts(tmp_path):
     scripts, emoji = "你好世界 こんにちは 안녕 مرحبا שלום", "😀🎉👍"
     for char in set(scripts) - {" "}:  # fonts-noto-cjk and fonts-noto-core (scripts/setup.sh)
         assert rc.has_glyph(char), f"no outline font for {char!r} (U+{ord(char):04X})"
-        listed = subprocess.run(["fc-list", f":outline=true:charset={ord(char):x}", "family"], capture_output=True, text=True)
+        query = f":outline=true:charset={ord(char):x}"
+        listed = subprocess.run(["fc-list", query, "family"], capture_output=True, text=True)
         assert listed.stdout.strip(), char
-    edl = edl_from({"overlays": [Captions(cues=[Cue(start=0, end=1, text=scripts + " " + emoji)]).model_dump(mode="json")]})
+    cue = Cue(start=0, end=1, text=scripts + " " + emoji)
+    edl = edl_from({"overlays": [Captions(cues=[cue]).model_dump(mode="json")]})
     notes = rc.caption_notes(edl)
     if all(rc.has_glyph(c) for c in emoji):  # an outline emoji font (fonts-symbola): drawn, in one colour
         assert not any("no installed font" in n for n in notes) and any("one colour" in n for n in notes)
@@ -196,7 +201,8 @@ def test_cjk_rtl_and_emoji_have_outline_fonts(tmp_path):
     # a character no font covers is left out of the drawing and named
     orphan = next((c for c in "\U0001fae0\U0001fa77\U000f0000" if not rc.has_glyph(c)), None)
     if orphan:
-        lone = edl_from({"overlays": [Captions(cues=[Cue(start=0, end=1, text=f"ok {orphan}")]).model_dump(mode="json")]})
+        alone = Captions(cues=[Cue(start=0, end=1, text=f"ok {orphan}")])
+        lone = edl_from({"overlays": [alone.model_dump(mode="json")]})
         assert f"U+{ord(orphan):04X}" in rc.caption_notes(lone)[0]
         assert orphan not in rc.cue_text(lone.overlays[0].cues[0], lone.overlays[0])
 
@@ -207,8 +213,9 @@ def test_cjk_rtl_and_emoji_have_outline_fonts(tmp_path):
 def _talk(path: Path, ffmpeg: str) -> Path:
     """4.5 s of a calm blue picture with a tone (the words come from the hand-made index)."""
     subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x2a4d69:s=640x360:r=30:d=4.5",
-                    "-f", "lavfi", "-i", "sine=f=220:d=4.5:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)], check=True)  # fmt: skip
+                    "-f", "lavfi", "-i", "sine=f=220:d=4.5:sample_rate=48000", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+                   check=True)  # fmt: skip
     return path
 
 
@@ -232,7 +239,8 @@ def test_karaoke_render_shows_the_spoken_word_across_segments(tmp_path, ffmpeg, 
     """The cut, rendered with each clip as its own segment process (segments.py), read back: at the
     index time of each word, OCR of the highlighted pixels reads that word."""
     _talk(tmp_path / "talk.mp4", ffmpeg)
-    style = load_caption_style("karaoke").model_copy(update={"size": 0.1, "max_chars_per_line": 20, "highlight_color": HIGHLIGHT})
+    big = {"size": 0.1, "max_chars_per_line": 20, "highlight_color": HIGHLIGHT}
+    style = load_caption_style("karaoke").model_copy(update=big)
     edl = edl_from(TWO_CLIPS)
     overlay, _ = captions_overlay(edl, {"talk": _file(_timed_words())}, style, SafeZone())
     edl = EDL.model_validate({**edl.model_dump(), "overlays": [overlay.model_dump()]})
@@ -258,7 +266,8 @@ def test_cjk_and_emoji_caption_renders(tmp_path, ffmpeg):
     edl = edl_from({
         "output": {"width": 640, "height": 360, "fps": 30}, "media": [{"id": "talk", "path": "talk.mp4"}],
         "clips": [{"id": "c1", "media": "talk", "src_in": 0, "src_out": 1}],
-        "overlays": [Captions(cues=[Cue(start=0, end=1, text=text)], size=0.1, box_color=None, outline=0.08).model_dump(mode="json")],
+        "overlays": [Captions(cues=[Cue(start=0, end=1, text=text)], size=0.1, box_color=None, outline=0.08)
+                     .model_dump(mode="json")],
     })  # fmt: skip
     result = render_run.run_render(render_run.plan_render(edl, tmp_path, tmp_path / "cut.mp4", encoder="libx264"))
     assert ("one colour" in " ".join(result.warnings)) == rc.has_glyph("🎉")  # emoji from an outline font, else named

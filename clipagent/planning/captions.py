@@ -24,16 +24,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
-from typing import TYPE_CHECKING
 
-from ..analysis.models import IndexedFile, Word
+from ..analysis.models import FaceBox, IndexedFile, Word
 from ..brief import caption_margin
 from ..edl import EDL, Captions, Clip, Cue, CueWord, Placement, place_clips
 from ..presets import CaptionStyle, SafeZone
 from .text import words_in
-
-if TYPE_CHECKING:
-    from ..analysis.models import FaceBox
 
 MAX_CUE = Fraction(3)
 LINE_HEIGHT = 1.2
@@ -66,7 +62,8 @@ def caption_cues(edl: EDL, files: dict[str, IndexedFile | None], max_chars_per_l
             continue
         words = words_in(files.get(clip.media), clip.src_in, clip.src_out)
         timed = [
-            [CueWord(text=w.text, start=_on_timeline(placement, w.start), end=_on_timeline(placement, w.end)) for w in group]
+            [CueWord(text=w.text, start=_on_timeline(placement, w.start), end=_on_timeline(placement, w.end))
+             for w in group]
             for group in _groups(words, max_chars_per_line)
         ]
         cues += _cues(timed, _ms(placement.end))
@@ -76,7 +73,8 @@ def caption_cues(edl: EDL, files: dict[str, IndexedFile | None], max_chars_per_l
 def voice_over_cues(file: IndexedFile, start: Fraction, total: Fraction, max_chars_per_line: int) -> list[Cue]:
     """Cues of a voice-over's recognised words: it plays from `start` of its source at output time 0,
     for `total` seconds (words past the end are left out). None without a transcript."""
-    words = [w for w in (file.transcript.words if file.transcript else []) if start <= w.start and w.end <= start + total]
+    spoken = file.transcript.words if file.transcript else []
+    words = [w for w in spoken if start <= w.start and w.end <= start + total]
     timed = [
         [CueWord(text=w.text, start=_ms(w.start - start), end=_ms(w.end - start)) for w in group]
         for group in _groups(words, max_chars_per_line)
@@ -93,7 +91,8 @@ def _cues(groups: list[list[CueWord]], last_end: Fraction) -> list[Cue]:
         start = group[0].start
         end = groups[k + 1][0].start if k + 1 < len(groups) else last_end
         if end > start:
-            words = [w.model_copy(update={"start": min(w.start, end), "end": min(max(w.end, w.start), end)}) for w in group]
+            words = [w.model_copy(update={"start": min(w.start, end), "end": min(max(w.end, w.start), end)})
+                     for w in group]
             cues.append(Cue(start=start, end=end, text=" ".join(w.text for w in group), words=words))
     return cues
 
@@ -148,7 +147,8 @@ class Box:
     h: float
 
     def overlaps(self, other: Box) -> bool:
-        return self.x < other.x + other.w and other.x < self.x + self.w and self.y < other.y + other.h and other.y < self.y + self.h
+        across = self.x < other.x + other.w and other.x < self.x + self.w
+        return across and self.y < other.y + other.h and other.y < self.y + self.h
 
 
 def caption_box(cue: Cue, style: Captions | CaptionStyle, position: str, margin: float, width: int, height: int) -> Box:
@@ -168,13 +168,14 @@ def caption_box(cue: Cue, style: Captions | CaptionStyle, position: str, margin:
 def _window(clip: Clip, at: Fraction) -> Box:
     """The part of the source picture the clip shows at source time `at` (before fitting), as
     fractions of the source: its reframing window, its crop, or all of it."""
-    reframe = getattr(clip, "reframe", None)
+    reframe = clip.reframe
     if reframe is not None:
         keys = reframe.keyframes
         x, y = keys[0].x, keys[0].y
         for a, b in zip(keys, keys[1:]):
             if a.time <= at <= b.time:
-                share = 0.0 if a.interpolation == "hold" or b.time == a.time else float((at - a.time) / (b.time - a.time))
+                held = a.interpolation == "hold" or b.time == a.time
+                share = 0.0 if held else float((at - a.time) / (b.time - a.time))
                 x, y = a.x + (b.x - a.x) * share, a.y + (b.y - a.y) * share
             elif at > b.time:
                 x, y = b.x, b.y
@@ -184,7 +185,9 @@ def _window(clip: Clip, at: Fraction) -> Box:
     return Box(0.0, 0.0, 1.0, 1.0)
 
 
-def face_on_output(face: FaceBox, clip: Clip, at: Fraction, source_size: tuple[int, int], out_size: tuple[int, int]) -> Box | None:
+def face_on_output(
+    face: FaceBox, clip: Clip, at: Fraction, source_size: tuple[int, int], out_size: tuple[int, int]
+) -> Box | None:
     """A face box of the source at `at`, where it lands on the output frame (fractions), through the
     clip's window and its fit (cover: scaled to fill, centre cut; contain: scaled to fit, bars);
     None when it is outside the picture shown."""
@@ -212,7 +215,7 @@ def faces_during(edl: EDL, files: dict[str, IndexedFile | None], start: Fraction
             continue
         clip = placement.clip
         file = files.get(clip.media)
-        track = getattr(file, "faces", None) if file is not None else None
+        track = file.faces if file is not None else None
         if track is None or file.info.video is None:
             continue
         src_from = clip.src_in + (max(start, placement.start) - placement.start) * clip.speed - FACE_LOOK
@@ -268,7 +271,8 @@ def captions_overlay(
     if place:
         cues, moved = place_cues(cues, edl, files, style, zone)
     worded = sum(1 for c in cues if c.words)
-    why = f"from the words the cut plays ({worded} of {len(cues)} cues timed word by word), inside the platform's safe zone"
+    why = (f"from the words the cut plays ({worded} of {len(cues)} cues timed word by word), inside the platform's "
+           "safe zone")
     if moved:
         why += f"; {moved} cue(s) moved off a detected face"
     return style.overlay(cues), why

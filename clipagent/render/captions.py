@@ -81,7 +81,8 @@ def caption_font(captions: Captions, media_root: Path, where: str = "overlays") 
         if not path.is_file():
             raise BadInputError(
                 f"{where}.font: the caption font {captions.font} is not a file (looked at {path})",
-                hint="give a .ttf/.otf path relative to the media folder, or absolute; or remove `font` for the default",
+                hint="give a .ttf/.otf path relative to the media folder, or absolute; or remove `font` for the "
+                "default",
             )
     else:
         path = find_font()
@@ -289,7 +290,8 @@ def cue_text(cue: Cue, captions: Captions, highlight: int | None = None) -> str:
     if not cue.words:
         paragraphs = [p.split() for p in clean_text(cue.text).split("\n")]
         paragraphs = [[w for w in (drawable(w) for w in words) if w] for words in paragraphs]
-        lines = [join_words([words[i] for i in line]) for words in paragraphs for line in break_lines(words, captions.max_chars_per_line)]
+        limit = captions.max_chars_per_line
+        lines = [join_words([words[i] for i in line]) for words in paragraphs for line in break_lines(words, limit)]
         return "\\N".join(_escape(line) for line in lines if line)
     words = cue_words(cue)
     drawn = [_escape(drawable(w)) for w in words]
