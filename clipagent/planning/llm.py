@@ -148,6 +148,9 @@ class _Run:
         self.phase: Literal["plan", "critique"] = "plan"
         self.critique_from = 0
         self.valid: ToolResult | None = None
+        self.passing: list[ToolResult] = []
+        """Every submission that passed review (the first plan and the critique's revisions): the
+        scorer ranks them and the best is the plan (planning/score.py)."""
         self.last_violations: list[Violation] = []
         self.summary = ""
         self.notes: list[str] = []
@@ -248,6 +251,7 @@ class _Run:
                 self._record(result)
                 if result.passed:
                     self.valid = result
+                    self.passing.append(result)
                     done = done or self.phase == "critique"  # a revision that passes review ends the critique
             elif name == "finish" and self.phase == "critique":
                 self.summary = result.summary or ""
@@ -296,7 +300,9 @@ class _Run:
 
     def _plan(self) -> Plan:
         assert self.valid is not None and self.valid.edl is not None and self.valid.review is not None
-        edl = self.valid.edl
+        best, ranking, score = self._ranked()
+        edl = best.edl
+        assert edl is not None and best.review is not None
         decisions = [
             Decision(
                 clip_id=c.id,
@@ -307,14 +313,36 @@ class _Run:
         ]
         if self.summary:
             decisions.append(Decision(clip_id=None, what="the model's summary", why=self.summary[:2000]))
+        if ranking:
+            decisions.append(Decision(clip_id=None, what=f"best of {len(ranking)} plans: {ranking[0].variant}",
+                                      why=f"the model's valid plans ranked by score: "
+                                          + ", ".join(f"{r.variant} {r.score:.1f}" for r in ranking)))  # fmt: skip
         return Plan(
             edl=edl,
             decisions=decisions,
             planner=self.planner.name,
             rounds=self.rounds,
-            review=self.valid.review,
+            review=best.review,
             notes=self.notes,
+            score=score,
+            ranking=ranking,
         )
+
+    def _ranked(self):
+        """The best of the model's valid submissions by score (the last wins a tie: it is the model's
+        own revision), the ranking when there were several, and the winner's score."""
+        from .base import RankedPlan
+        from .score import score_edl, summary
+
+        context = self.context
+        scored = [(score_edl(r.edl, context.index, context.brief), n, r) for n, r in enumerate(self.passing) if r.edl]
+        if not scored:
+            return self.valid, [], None
+        order = sorted(scored, key=lambda item: (-item[0].total, -item[1]))
+        ranking = [RankedPlan(rank=k + 1, variant="first plan" if n == 0 else f"revision {n}", score=sc.total,
+                              valid=True, summary=summary(sc)) for k, (sc, n, _) in enumerate(order)]  # fmt: skip
+        best_score, _, best = order[0]
+        return best, ranking if len(order) > 1 else [], best_score
 
 
 def system_prompt(brief: ResolvedBrief) -> str:
