@@ -202,8 +202,6 @@ class _Answer(NamedTuple):
     status: int
     text: str
     retry_after: float | None
-    sent: int
-    received: int
 
 
 class _Retryable(Exception):
@@ -252,6 +250,7 @@ class LLMClient:
         `time_left` (seconds) is a hard bound on the whole call, waits and answers in progress
         included. Raises LLMError."""
         body = request.wire()
+        chars_sent = len(json.dumps(body, ensure_ascii=False))
         deadline = None if time_left is None else time.monotonic() + time_left
         attempts = self.config.retries + 1
         for attempt in range(1, attempts + 1):
@@ -273,7 +272,7 @@ class LLMClient:
             except LLMError as exc:
                 self._log("error", attempt, error=exc.message)
                 raise
-            completion = Completion(response=response, chars_sent=answer.sent, chars_received=answer.received)
+            completion = Completion(response=response, chars_sent=chars_sent)
             if completion.truncated:
                 self._log("note", attempt, note=(
                     f"the answer was cut off at max_completion_tokens ({self.config.max_completion_tokens}): "
@@ -356,7 +355,7 @@ class LLMClient:
         except openai.OpenAIError as exc:  # the SDK refused the request itself (e.g. a bad base URL)
             raise LLMError(self._clean(f"the request to the LLM endpoint {url} failed: {exc}")) from None
         text = http.content.decode("utf-8", errors="replace")
-        return _Answer(http.status_code, text, retry_after(http.headers), len(http.request.content), len(http.content))
+        return _Answer(http.status_code, text, retry_after(http.headers))
 
     def _client(self) -> Any:
         """The run's SDK client, made on first use (so `import openai` happens only when planning)."""

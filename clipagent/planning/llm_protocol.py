@@ -139,13 +139,20 @@ class ChatResponse(_Lenient):
 
 
 class Completion(BaseModel):
-    """One answered request: the parsed answer and the size of both bodies on the wire."""
+    """One answered request: the parsed answer and the characters sent for it."""
 
     response: ChatResponse
     chars_sent: int = Field(ge=0)
-    """Characters (bytes) of the request body."""
-    chars_received: int = Field(ge=0)
-    """Characters (bytes) of the answer's body."""
+    """Characters of the request (its JSON, non-ASCII text unescaped): the conversation so far and
+    the tool schemas."""
+
+    @property
+    def chars_received(self) -> int:
+        """Characters the model wrote: its text, and each tool call's name and arguments as it
+        wrote them (not the JSON escaping around them, which the model does not generate)."""
+        message = self.message
+        calls = message.tool_calls or []
+        return len(message.content or "") + sum(len(c.function.name) + len(c.function.arguments) for c in calls)
 
     @property
     def message(self) -> Message:
