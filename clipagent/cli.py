@@ -92,7 +92,8 @@ def render(
     if job.platform is not None:  # the EDL names its platform: check the cut against the preset's rules
         from .render.spec import check_cut
 
-        spec = check_cut(result.output, job.platform, edl.output.width, edl.output.height)
+        room_tone = result.loudness.capped_from_db is not None  # render/loudness.py's cap, on purpose
+        spec = check_cut(result.output, job.platform, edl.output.width, edl.output.height, room_tone=room_tone)
         out.print(f"{spec.platform} spec: {len(spec.rules) - len(spec.failed)} of {len(spec.rules)} rules passed",
                   highlight=False)  # fmt: skip
         if accept_failed_checks:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,9 @@ from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, plan_markdown, p
 from .planning.base import Plan, PlanContext, Planner
 from .render.captions import caption_notes
 from .render.clips import picture_notes_for
+
+if TYPE_CHECKING:
+    from .render.run import RenderResult
 
 PlannerChoice = Literal["auto", "llm", "heuristic"]
 
@@ -358,19 +361,21 @@ def _finish(
     )  # fmt: skip
     write_outputs(stage, plan, report, brief, out_dir=out_dir)
     rendered = False
+    room_tone = _room_tone_before(out_dir) if shown == edl_hash else False
     if not options.dry_run and shown != edl_hash:
         started = time.perf_counter()
-        render_notes = _render(stage, out_dir, options.encoder, render_progress)
+        result = _render(stage, out_dir, options.encoder, render_progress)
         times.render = time.perf_counter() - started
         rendered, shown = True, edl_hash
-        noted = _with_render_notes(plan, render_notes)  # what only the render knew: room tone's capped gain
+        room_tone = result.loudness.capped_from_db is not None
+        noted = _with_render_notes(plan, result.warnings)  # what only the render knew: room tone's capped gain
         if noted is not plan:
             added = noted.notes[len(plan.notes) :]
             plan, report = noted, report.model_copy(update={"notes": [*report.notes, *added]})
             write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
     if not options.dry_run and shown == edl_hash:  # the cut shows this EDL: check it against the platform's rules
         started = time.perf_counter()
-        plan, report = _with_spec(plan, report, brief, stage / CUT if rendered else out_dir / CUT)
+        plan, report = _with_spec(plan, report, brief, stage / CUT if rendered else out_dir / CUT, room_tone)
         times.spec = time.perf_counter() - started
         write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
     report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
@@ -379,16 +384,19 @@ def _finish(
     return EditResult(out_dir=out_dir, plan=plan, report=report, rendered=rendered)
 
 
-def _with_spec(plan: Plan, report: EditReport, brief: ResolvedBrief, cut: Path) -> tuple[Plan, EditReport]:
+def _with_spec(
+    plan: Plan, report: EditReport, brief: ResolvedBrief, cut: Path, room_tone: bool
+) -> tuple[Plan, EditReport]:
     """The plan and report with the cut checked against the brief's platform preset
     (render/spec.py): each rule becomes a check named "spec: RULE", so a broken rule fails the run
     like any review check (`_check_review`), and report.json's `spec` has the measured and expected
-    values. Earlier spec checks (a revised plan carries its predecessor's) are replaced."""
+    values. Earlier spec checks (a revised plan carries its predecessor's) are replaced. `room_tone`:
+    the render capped the make-up gain of a mix that is only a noise floor, on purpose."""
     from .planning.base import Check
     from .render.spec import check_cut
 
     out = plan.edl.output
-    spec = check_cut(cut, brief.platform, out.width, out.height)
+    spec = check_cut(cut, brief.platform, out.width, out.height, room_tone=room_tone)
     kept = [c for c in plan.review.checks if not c.name.startswith(SPEC_CHECK)]
     checks = kept + [Check(name=f"{SPEC_CHECK}{r.rule}", passed=r.passed, detail=r.detail) for r in spec.rules]
     plan = plan.model_copy(update={"review": plan.review.model_copy(update={"checks": checks})})
@@ -414,15 +422,24 @@ def _hash_of_rendered_edl(out_dir: Path) -> str | None:
         return None
 
 
-def _render(stage: Path, out_dir: Path, encoder: str, progress: RenderProgress | None) -> tuple[str, ...]:
-    """Render the staged edl.json into the staged cut.mp4 (its media_root points from `out_dir`);
-    returns the render's warnings."""
+def _room_tone_before(out_dir: Path) -> bool:
+    """Whether the spec check of the cut already in `out_dir` found its sound to be room tone the
+    render did not raise to the target (a cut that is not rendered again keeps that finding)."""
+    try:
+        spec = read_report(out_dir).spec
+    except BadInputError:
+        return False
+    return spec is not None and any(r.rule == "loudness" and "room tone" in r.measured for r in spec.rules)
+
+
+def _render(stage: Path, out_dir: Path, encoder: str, progress: RenderProgress | None) -> RenderResult:
+    """Render the staged edl.json into the staged cut.mp4 (its media_root points from `out_dir`)."""
     from .render.run import plan_render, run_render
 
     edl_path = stage / "edl.json"
     edl = load_edl(edl_path)
     job = plan_render(edl, out_dir / edl.media_root, stage / CUT, encoder=encoder, protect=[edl_path])
-    return run_render(job, progress=progress).warnings
+    return run_render(job, progress=progress)
 
 
 def _next_history_dir(out_dir: Path) -> Path:

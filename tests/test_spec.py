@@ -90,6 +90,17 @@ def test_missing_streams_fail_their_rules_and_a_silent_cut_is_not_a_loudness_fai
     assert _failed(_good(loudness_lufs=-70.0)) == []
 
 
+def test_room_tone_the_render_left_quiet_on_purpose_passes_the_loudness_rule():
+    """render/loudness.py raises a mix that is only a noise floor by +12 dB at most: that cut measures
+    far under the target by design. Said so, it passes; a cut too loud never does."""
+    tiktok = load_platform("tiktok")
+    quiet = {r.rule: r for r in check_facts(_good(loudness_lufs=-38.0), tiktok, 1080, 1920, room_tone=True)}
+    assert quiet["loudness"].passed and "room tone" in quiet["loudness"].measured
+    assert _failed(_good(loudness_lufs=-38.0)) == ["loudness"]
+    loud = check_facts(_good(loudness_lufs=-10.0), tiktok, 1080, 1920, room_tone=True)
+    assert [r.rule for r in loud if not r.passed] == ["loudness"]
+
+
 def test_youtube_asks_for_high_profile_stereo_at_48k_and_8_mbps():
     assert _failed(_good(), "youtube", (1920, 1080)) == ["resolution"]  # a 9:16 file for a 16:9 frame
     landscape = _good(width=1920, height=1080, profile="main", audio_rate=44100, audio_channels=1, video_bitrate=9e6)
