@@ -193,5 +193,6 @@ def _summarise(result) -> None:
         state = "already up to date"
     else:
         state = "not rendered (--dry-run)"
-    out.print(f"wrote {result.out_dir}/: edl.json, plan.md, captions.srt/.vtt/.ass, storyboard.png, report.json; cut.mp4 {state}",
+    out.print(f"wrote {result.out_dir}/: edl.json, plan.md, captions.srt/.vtt/.ass, storyboard.png, report.json; "
+              f"cut.mp4 {state}",
               highlight=False)  # fmt: skip

@@ -188,7 +188,9 @@ class Cue(_Model):
     words: list[CueWord] = Field(
         [], max_length=200, description="The cue's words with their times (optional; karaoke highlights them)"
     )
-    position: CaptionPosition | None = Field(None, description="This cue's place, when not the overlay's (e.g. moved off a face)")
+    position: CaptionPosition | None = Field(
+        None, description="This cue's place, when not the overlay's (e.g. moved off a face)"
+    )
     margin: Number | None = Field(None, ge=0, le=0.5, description="Distance from that edge, fraction of output height")
 
     @model_serializer(mode="wrap")

@@ -141,8 +141,12 @@ class CaptionStyle(_Model):
     outline: Number = Field(0.0, ge=0, le=0.3, description="Outline width, fraction of the font height")
     outline_color: Color = "#000000"
     highlight_color: Color | None = Field(None, description="The spoken word's colour (karaoke); null for none")
-    font: str | None = Field(None, description="A font file (relative to the media folder, or absolute); null: the brand's or the default")
-    brand_colors: dict[Literal["color", "box_color", "outline_color", "highlight_color"], Literal["primary", "secondary"]] = Field(
+    font: str | None = Field(
+        None, description="A font file (relative to the media folder, or absolute); null: the brand's or the default"
+    )
+    brand_colors: dict[
+        Literal["color", "box_color", "outline_color", "highlight_color"], Literal["primary", "secondary"]
+    ] = Field(
         {}, description="Fields that take the brand kit's colour, when the brief names a brand (a box keeps its alpha)"
     )
 

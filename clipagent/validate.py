@@ -298,11 +298,13 @@ def _check_cue_words(overlay: Captions, where: str, frame: Fraction, report: Val
         previous = cue.start
         for k, word in enumerate(cue.words):
             location = f"{where}.cues[{j}].words[{k}]"
-            if word.end < word.start or word.start + frame < previous or not cue.start - frame <= word.start <= cue.end + frame:
+            inside = cue.start - frame <= word.start <= cue.end + frame
+            if word.end < word.start or word.start + frame < previous or not inside:
                 report.add(
                     "overlay_outside_timeline", location,
                     f"{word.text!r} at {float(word.start):.3f}..{float(word.end):.3f} s must start inside its cue "
-                    f"({float(cue.start):.3f}..{float(cue.end):.3f} s), after the word before it, and end after it starts",
+                    f"({float(cue.start):.3f}..{float(cue.end):.3f} s), after the word before it, and end after it "
+                    "starts",
                 )  # fmt: skip
             previous = word.start
 

@@ -257,8 +257,9 @@ def _captions(edl: EDL, context: PlanContext, files, found: _Findings) -> None:
             margin = caption.margin if cue.margin is None else cue.margin
             edge = {"bottom": zone.bottom, "top": zone.top}.get(position)
             if edge is not None and margin + 1e-3 < edge + BOX_PAD * caption.size:
+                need = round(edge + BOX_PAD * caption.size, 4)
                 problems.append(f"cues[{j}] at the {position} with margin {margin} reaches into the platform's "
-                                f"{position} {edge:.0%}: use margin >= {round(edge + BOX_PAD * caption.size, 4)}")  # fmt: skip
+                                f"{position} {edge:.0%}: use margin >= {need}")  # fmt: skip
         usable = out.width * (1 - 2 * max(zone.left, zone.right))
         line = caption.max_chars_per_line * GLYPH_WIDTH * caption.size * out.height
         if line > usable + 1:
