@@ -11,10 +11,12 @@ from .analysis.weights import AUTO, ClipSpec, WhisperSpec, resolve_clip, resolve
 from .errors import BadInputError, ToolError
 from .ffmpeg import available_filters, find_ffmpeg
 from .render.encoders import ENCODERS, cuda_decode_works, cuda_present, encoder_works
+from .render.captions import caption_fonts_check
 from .render.text import find_font
 
 REQUIRED_FILTERS = (
-    "drawtext", "xfade", "acrossfade", "loudnorm", "sidechaincompress", "amix", "overlay", "tpad", "fps", "ebur128",
+    "drawtext", "ass", "xfade", "acrossfade", "loudnorm", "sidechaincompress", "amix", "overlay", "tpad", "fps",
+    "ebur128",
 )  # fmt: skip
 
 
@@ -64,6 +66,7 @@ def run_doctor() -> DoctorReport:
     except ToolError as exc:
         add(Check("font", False, str(exc)))
 
+    add(caption_fonts_check())
     add(_whisper_check())
     add(_weights_check("clip weights", resolve_clip, ClipSpec.from_env))
     add(_llm_check())

@@ -277,3 +277,13 @@ def test_cjk_and_emoji_caption_renders(tmp_path, ffmpeg):
     assert rows.size and rows.min() > 360 * 0.5  # drawn, low in the frame
     columns = np.flatnonzero(white.any(axis=0))
     assert columns.max() - columns.min() > 640 * 0.4  # the whole line: CJK, emoji and Arabic glyphs
+
+
+def test_doctor_checks_the_ass_filter_and_the_caption_fonts(ffmpeg):
+    from clipagent.doctor import REQUIRED_FILTERS
+    from clipagent.ffmpeg import available_filters
+
+    assert "ass" in REQUIRED_FILTERS and "ass" in available_filters(ffmpeg)
+    check = rc.caption_fonts_check()
+    assert check.name == "caption fonts" and "CJK" in check.detail
+    assert check.ok == all(rc.has_glyph(c) for sample in rc.CHECKED_SCRIPTS.values() for c in sample)

@@ -179,6 +179,26 @@ def caption_notes(edl: EDL) -> list[str]:
     return notes
 
 
+CHECKED_SCRIPTS = {"CJK": "你好世界", "Arabic": "مرحبا", "Hebrew": "שלום", "Devanagari": "नमस्ते", "emoji": "😀🎉"}
+"""A sample of each script `clipagent doctor` checks the caption fonts for."""
+
+
+def caption_fonts_check():  # noqa: ANN201 (doctor.Check; doctor imports this module)
+    """`clipagent doctor`'s line on the caption fonts: which scripts an installed outline font covers
+    (fontconfig), so libass can draw them; the missing ones with the Debian package that has them."""
+    from ..doctor import Check
+
+    if _outline_coverage() is None:
+        return Check("caption fonts", False, "fontconfig's fc-list is not installed: glyph coverage unknown")
+    packages = {"CJK": "fonts-noto-cjk", "emoji": "fonts-symbola"}
+    missing = [name for name, sample in CHECKED_SCRIPTS.items() if not all(has_glyph(c) for c in sample)]
+    covered = [name for name in CHECKED_SCRIPTS if name not in missing]
+    detail = "outline fonts for " + (", ".join(covered) or "none of the checked scripts")
+    if missing:
+        detail += "; none for " + ", ".join(f"{m} ({packages.get(m, 'fonts-noto-core')})" for m in missing)
+    return Check("caption fonts", not missing, detail)
+
+
 # ---- line breaking -----------------------------------------------------------------------------
 
 
