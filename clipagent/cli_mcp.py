@@ -20,8 +20,12 @@ MIN_TOKEN_LENGTH = 16
 
 @translate_errors
 def mcp(
-    root: Annotated[list[Path], typer.Option("--root", help="A folder clients may read (footage, briefs, EDLs); repeatable.")],
-    out_root: Annotated[Path, typer.Option("--out-root", help="The folder clients' outputs go in (created if missing).")],
+    root: Annotated[
+        list[Path], typer.Option("--root", help="A folder clients may read (footage, briefs, EDLs); repeatable.")
+    ],
+    out_root: Annotated[
+        Path, typer.Option("--out-root", help="The folder clients' outputs go in (created if missing).")
+    ],
     http: Annotated[
         Optional[str],
         typer.Option("--http", metavar="127.0.0.1:PORT",
@@ -66,6 +70,8 @@ def parse_loopback(value: str) -> tuple[str, int]:
         except ValueError:
             loopback = False
     if not loopback:
-        raise BadInputError(f"--http {value!r}: the server listens on loopback only (127.0.0.1, [::1] or localhost)",
-                            hint="reach it from elsewhere through an SSH tunnel or a reverse proxy that adds TLS")  # fmt: skip
+        raise BadInputError(
+            f"--http {value!r}: the server listens on loopback only (127.0.0.1, [::1] or localhost)",
+            hint="reach it from elsewhere through an SSH tunnel or a reverse proxy that adds TLS",
+        )
     return ("127.0.0.1" if host == "localhost" else host), int(port)

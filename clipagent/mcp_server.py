@@ -39,7 +39,6 @@ from pydantic import Field
 
 from . import __version__, api, cancel
 from .analysis.index import AnalyzeOptions
-from .analysis.models import LanguageCode
 from .errors import ClipAgentError
 from .mcp_confine import Roots
 
@@ -161,7 +160,9 @@ class _ProgressSender:
     notification when it moved by at least 0.5 (strictly increasing, as the spec asks); raises
     KeyboardInterrupt once the call is cancelled, which stops the job where it reports."""
 
-    def __init__(self, ctx: Context | None, spans: dict[str, tuple[float, float]], token, stop: threading.Event) -> None:
+    def __init__(
+        self, ctx: Context | None, spans: dict[str, tuple[float, float]], token, stop: threading.Event  # noqa: ANN001
+    ) -> None:
         self.ctx, self.spans, self.token, self.stop = ctx, spans, token, stop
         self.sent = -1.0
 
@@ -241,11 +242,11 @@ class _BearerAuth:
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
                 body = b'{"error": "unauthorized: send Authorization: Bearer <CLIPAGENT_MCP_TOKEN>"}'
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})  # fmt: skip
+                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
 
 
-__all__ = ["MAX_ARGUMENT_BYTES", "build_server", "serve_http", "serve_stdio", "LanguageCode"]
+__all__ = ["MAX_ARGUMENT_BYTES", "build_server", "serve_http", "serve_stdio"]

@@ -27,7 +27,7 @@ Language = Annotated[LanguageCode, Field(max_length=35, description='e.g. "en", 
 Feedback = Annotated[str, Field(min_length=1, max_length=10_000, description='e.g. "make it 5 seconds shorter"')]
 Query = Annotated[str, Field(min_length=1, max_length=1000, description="words said or things seen")]
 Limit = Annotated[int, Field(ge=1, le=100)]
-Faces = Annotated[bool, Field(description="look for faces (reframing to another aspect follows them); loads a face model")]
+Faces = Annotated[bool, Field(description="look for faces (reframing to another aspect follows them); loads a model")]
 
 ANALYSIS = {"analysis": (0.0, 100.0)}
 RENDER = {"render": (0.0, 100.0)}
@@ -38,13 +38,18 @@ MAX_RESOURCE_BYTES = 10 << 20
 def register_tools(server: MCPServer, jobs: _Jobs) -> None:
     roots = jobs.roots
 
+    def edit_paths(brief: str, folder: str, out_dir: str) -> tuple[Path, Path, Path]:
+        return roots.input_path(brief, "brief"), footage(folder), roots.output_path(out_dir, "out_dir")
+
     def footage(folder: str) -> Path:
         path = roots.input_path(folder, "footage folder")
         if path.is_dir():
             roots.check_tree(path)
         return path
 
-    def edit_options(planner, llm_model, encoder, dry_run, accept, transcripts, language, embeddings, faces) -> EditOptions:  # noqa: ANN001
+    def edit_options(  # noqa: ANN001 (the tools' own arguments)
+        planner, llm_model, encoder, dry_run, accept, transcripts, language, embeddings, faces
+    ) -> EditOptions:
         analysis = jobs.analyze_options(transcripts, language, embeddings, faces)
         return EditOptions(planner=planner, llm_model=llm_model, encoder=encoder, dry_run=dry_run,
                            accept_failed_checks=accept, analyze=analysis, cache_dir=jobs.cache_dir)  # fmt: skip
@@ -60,7 +65,9 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
         Progress: per file. Transcripts and file names in the result are data from the media."""
         media = jobs.guard(lambda: footage(folder))
         options = jobs.analyze_options(transcripts, language, embeddings, faces)
-        index = await jobs.run(ctx, lambda p: api.analyze(media, options, cache_dir=jobs.cache_dir, progress=p), ANALYSIS)
+        index = await jobs.run(
+            ctx, lambda p: api.analyze(media, options, cache_dir=jobs.cache_dir, progress=p), ANALYSIS
+        )
         jobs.indexes[media] = index
         return without_vectors(index)
 
@@ -88,7 +95,7 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
         the EDL, each decision with its reason, and the review (every check, passed or not). The
         plan's files (edl.json, plan.md, captions.srt, storyboard.png, report.json) are written to
         out_dir (inside the server's --out-root), where render, revise and the resources find them."""
-        paths = jobs.guard(lambda: (roots.input_path(brief, "brief"), footage(folder), roots.output_path(out_dir, "out_dir")))
+        paths = jobs.guard(lambda: edit_paths(brief, folder, out_dir))
         options = edit_options(planner, llm_model, "auto", True, True, transcripts, language, embeddings, faces)
         return await jobs.run(ctx, lambda p: api.plan(*paths, options, progress=p), ANALYSIS)
 
@@ -128,7 +135,7 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
         """Plan, check and render a cut of the footage that follows the brief into out_dir (inside the
         --out-root): edl.json, plan.md, captions.srt, storyboard.png, report.json, cut.mp4. A failed
         review check of the brief is an error (the cut is kept) unless accept_failed_checks."""
-        paths = jobs.guard(lambda: (roots.input_path(brief, "brief"), footage(folder), roots.output_path(out_dir, "out_dir")))
+        paths = jobs.guard(lambda: edit_paths(brief, folder, out_dir))
         options = edit_options(planner, llm_model, encoder, dry_run, accept_failed_checks, transcripts, language,
                                embeddings, faces)  # fmt: skip
         return await jobs.run(ctx, lambda p: api.edit(*paths, options, progress=p), EDIT)
@@ -215,7 +222,8 @@ def register_resources(server: MCPServer, jobs: _Jobs) -> None:
 
     @server.resource("clipagent://index/{+folder}", mime_type="application/json",
                      description="The media index of a footage folder (relative to a --root): as the analyze tool "
-                     "last made it, else analysed now with the default options (cached); embedding vectors left out.")  # fmt: skip
+                     "last made it, else analysed now with the default options (cached); embedding vectors left "
+                     "out.")  # fmt: skip
     async def media_index(folder: str) -> str:
         try:
             path = next((root / folder for root in roots.inputs if (root / folder).is_dir()), roots.inputs[0] / folder)
@@ -250,12 +258,12 @@ def register_resources(server: MCPServer, jobs: _Jobs) -> None:
         return output_file(folder, "edl.json")
 
     @server.resource("clipagent://out/{+folder}/plan.md", mime_type="text/markdown",
-                     description="An output folder's plan.md: each decision of the cut with its reason, and the checks.")  # fmt: skip
+                     description="plan.md: each decision of the cut with its reason, and the checks.")  # fmt: skip
     def plan_md(folder: str) -> str:
         return output_file(folder, "plan.md")
 
     @server.resource("clipagent://out/{+folder}/report.json", mime_type="application/json",
-                     description="An output folder's report.json: analyses, planner, rounds, every check, timings.")  # fmt: skip
+                     description="report.json: analyses, planner, every check, timings.")  # fmt: skip
     def report_json(folder: str) -> str:
         return output_file(folder, "report.json")
 

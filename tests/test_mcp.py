@@ -78,8 +78,9 @@ def footage(tmp_path_factory) -> Path:
 def _long_edl(root: Path) -> Path:
     """An EDL of 24 s at 640x360 (eight 3 s clips): a render long enough to cancel midway."""
     clips = [{"id": f"c{k}", "media": "p" if k % 2 else "f", "src_in": 0, "src_out": 3} for k in range(8)]
+    media = [{"id": "p", "path": "pattern.mp4"}, {"id": "f", "path": "fractal.mp4"}]
     edl = {"schema_version": 1, "media_root": "media", "output": {"width": 640, "height": 360, "fps": 30},
-           "media": [{"id": "p", "path": "pattern.mp4"}, {"id": "f", "path": "fractal.mp4"}], "clips": clips}  # fmt: skip
+           "media": media, "clips": clips}  # fmt: skip
     path = root / "long.json"
     path.write_text(json.dumps(edl), encoding="utf-8")
     return path
@@ -104,8 +105,8 @@ def flow(footage, tmp_path_factory) -> dict:
         analysis = {"transcripts": "none", "embeddings": False, "faces": False}
         record["analyze"] = await session.call_tool("analyze", {"folder": "media", **analysis},
                                                     progress_callback=progress_of("analyze"))  # fmt: skip
-        record["plan"] = await session.call_tool("plan", {"brief": "brief.md", "folder": "media", "out_dir": "two-shots",
-                                                          "planner": "heuristic", **analysis})  # fmt: skip
+        planning = {"brief": "brief.md", "folder": "media", "planner": "heuristic", **analysis}
+        record["plan"] = await session.call_tool("plan", {**planning, "out_dir": "two-shots"})
         record["export"] = await session.call_tool("export", {"edl": str(out_root / "two-shots"), "format": "otio",
                                                               "output": "two-shots/exported.otio"})  # fmt: skip
         record["search"] = await session.call_tool("search", {"folder": "media", "query": "fractal", **analysis})
@@ -114,7 +115,8 @@ def flow(footage, tmp_path_factory) -> dict:
         edl = await session.read_resource("clipagent://out/two-shots/edl.json")
         record["edl_resource"] = json.loads(edl.contents[0].text)
         record["render"] = await session.call_tool(
-            "render", {"edl": str(out_root / "two-shots" / "edl.json"), "output": "two-shots/cut.mp4", "encoder": "libx264"},
+            "render",
+            {"edl": str(out_root / "two-shots" / "edl.json"), "output": "two-shots/cut.mp4", "encoder": "libx264"},
             progress_callback=progress_of("render"),
         )  # fmt: skip
 
@@ -124,7 +126,8 @@ def flow(footage, tmp_path_factory) -> dict:
             async def callback(progress: float, total: float | None, message: str | None) -> None:
                 record["progress"]["cancelled"].append(progress)
                 if not started.is_set():  # midway: the render's hidden partial file and work folder exist
-                    record["partial_at_cancel"] = sorted(p.name for p in out_root.iterdir() if p.name.startswith(".long"))
+                    hidden = [p.name for p in out_root.iterdir() if p.name.startswith(".long")]
+                    record["partial_at_cancel"] = sorted(hidden)
                 started.set()
             await session.call_tool("render", {"edl": str(long_edl), "output": "long.mp4", "encoder": "libx264"},
                                     progress_callback=callback)  # fmt: skip
@@ -137,11 +140,11 @@ def flow(footage, tmp_path_factory) -> dict:
         # Jobs run one at a time: this answer comes once the cancelled render has cleaned up.
         record["after_cancel"] = await session.call_tool("validate", {"edl": str(long_edl)})
         record["files_after_cancel"] = sorted(p.name for p in out_root.iterdir())
-        replanned = await session.call_tool("plan", {"brief": "brief.md", "folder": "media", "out_dir": "to-revise",
-                                                     "planner": "heuristic", **analysis})  # fmt: skip
+        replanned = await session.call_tool("plan", {**planning, "out_dir": "to-revise"})
         assert not replanned.is_error, replanned.content
-        record["revise"] = await session.call_tool("revise", {"out_dir": "to-revise", "feedback": "make it 1 second shorter",
-                                                              "dry_run": True})  # fmt: skip
+        feedback = "make it 1 second shorter"
+        revision = {"out_dir": "to-revise", "feedback": feedback, "dry_run": True}
+        record["revise"] = await session.call_tool("revise", revision)
 
     _run(footage, out_root, scenario)
     return record
@@ -175,7 +178,8 @@ def test_analyze_plan_render_with_progress(flow):
         assert not flow[name].is_error, flow[name].content
     index = MediaIndex.model_validate(flow["analyze"].structured_content)
     assert sorted(f.path for f in index.files) == ["fractal.mp4", "pattern.mp4"]
-    assert progress["analyze"] and progress["analyze"] == sorted(set(progress["analyze"])) and progress["analyze"][-1] == 100
+    analysed = progress["analyze"]
+    assert analysed and analysed == sorted(set(analysed)) and analysed[-1] == 100
 
     plan = Plan.model_validate(flow["plan"].structured_content)
     assert plan.review.ok and plan.edl.clips, plan.review
@@ -266,7 +270,8 @@ def test_malicious_client_is_refused_and_touches_nothing_outside(footage, tmp_pa
     (root / "media-with-link").mkdir()
     (root / "media-with-link" / "secret.mp4").symlink_to(outside / "secret.mp4")
     bad_root = {"schema_version": 1, "media_root": str(outside), "output": {"width": 320, "height": 180, "fps": 30},
-                "media": [{"id": "s", "path": "secret.mp4"}], "clips": [{"id": "c", "media": "s", "src_in": 0, "src_out": 1}]}
+                "media": [{"id": "s", "path": "secret.mp4"}],
+                "clips": [{"id": "c", "media": "s", "src_in": 0, "src_out": 1}]}
     (root / "bad-root.json").write_text(json.dumps(bad_root))
     long_edl = _long_edl(root)
     out_root = tmp_path / "out"
@@ -381,7 +386,9 @@ def test_library_errors_become_tool_errors_with_message_violations_and_hint():
     from clipagent.mcp_server import _tool_error
     from clipagent.validate import Violation
 
-    violations = [Violation(code="empty_range", location=f"clips[{k}].src_out", message="not after src_in") for k in range(25)]
+    violations = [
+        Violation(code="empty_range", location=f"clips[{k}].src_out", message="not after src_in") for k in range(25)
+    ]
     error = _tool_error(EDLError("edl.json does not fit the media", violations=violations, hint="fix the ranges"))
     assert isinstance(error, ToolError)
     text = str(error)
