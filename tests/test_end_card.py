@@ -17,7 +17,7 @@ import pytest
 from clipagent.brief import parse_brief
 from clipagent.edl import EDL, Clip, EndCard, MediaRef, SafeArea
 from clipagent.ffmpeg import find_ffmpeg
-from clipagent.planning.assemble import end_card_for, hook_title_for
+from clipagent.planning.assemble import corner_logo, end_card_for, hook_title_for
 from clipagent.presets import list_presets, load_platform
 from clipagent.render.endcard import layout_end_card, layout_hook_title, safe_box
 from clipagent.render.run import plan_render, run_render
@@ -158,6 +158,7 @@ def test_the_brief_and_the_brand_kit_make_the_card_and_the_title():
     assert end_card_for(resolved, Fraction(1), "logo") is None, "a cut shorter than 1.5 s has no end card"
     title = hook_title_for(resolved, "the hook line", Fraction(20))
     assert title.text == TITLE and title.end == 2 and title.box_color == "#FF7A1AE6"
+    assert corner_logo(Fraction(20), card, title) == (2, Fraction(35, 2)), "the corner logo waits for the title and the card"
     hooked = parse_brief("---\nhook_title: on\n---\n").resolve()
     assert hook_title_for(hooked, "Hi, I'm Sam.", Fraction(20)).text == "Hi, I'm Sam."
     assert hook_title_for(parse_brief("---\nhook_title: off\n---\n").resolve(), "x", Fraction(20)) is None

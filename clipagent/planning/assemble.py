@@ -7,9 +7,12 @@
   gets a crop window that follows the face (or the speaker, motion, else the centre) inside its
   black bars (a letterboxed landscape on a phone is tiny); anything else is shown whole
   (fit="contain": a vertical clip in a landscape cut is pillarboxed, since a crop would keep a slice).
-- Captions from the words the cut plays (captions.py), in the brief's style; the brand logo over
-  the whole cut; the end card (the brief's `cta`) over the last seconds, with the logo large above
-  it after "end on the logo"; the brief's music, ducked under speech.
+- Captions from the words the cut plays (captions.py), in the brief's style; the brand logo in a
+  corner until the end card; the end card (the EDL's `end_card`: the brief's `cta` on the brand
+  kit's slate, with its logo, inside the safe zone) over the last seconds, covering them rather
+  than extending the cut, so the cut keeps the brief's length and the music plays on under it;
+  the hook title (the brief's `hook_title`) over the first 2 s; the brief's music, ducked under
+  speech, with b-roll cuts on its beats at a medium or fast pace (beats.py).
 - A voice-over (an audio-only file of speech, segments.VoiceOver) takes the EDL's sound bed: it plays
   from its first speech region at full level, once, with the b-roll muted under it; its words, when
   recognised, become the captions.
@@ -24,17 +27,20 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ..analysis.models import IndexedFile
-from ..edl import EDL, Clip, ImageOverlay, MediaRef, Music, TextOverlay
+from ..brief import ResolvedBrief
+from ..edl import EDL, MIN_END_CARD, Clip, EndCard, HookTitle, MediaRef, Music, SafeArea
+from ..presets import EndCard as PresetEndCard
+from ..presets import TitleStyle
 from .base import Decision, PlanContext
+from .beats import DRIFT, LENGTH_SLACK, PACES, Shot, measure, snap_to_beats, timeline_beats
 from .captions import captions_overlay, place_off_faces, voice_over_cues
 from .reframe import frame_clips
-from .segments import Candidate, Removed, VoiceOver
+from .segments import MAX_GAP, Candidate, Removed, VoiceOver
 from .select import Scored
 from .text import file_for_path, normal_path
 
 WIDER = 1.3
 """A source this many times wider (in aspect) than the frame is centre-cropped."""
-END_CARD = Fraction(5, 2)
 
 
 class Tweaks(BaseModel):
@@ -80,6 +86,7 @@ def assemble(
     clips: list[Clip] = []
     owners: list[str] = []
     decisions: list[Decision] = []
+    shots: list[Shot] = []
     for role, s, length in sequence:
         c = s.candidate
         media.setdefault(c.file_id, MediaRef(id=c.file_id, path=c.path))
@@ -97,6 +104,7 @@ def assemble(
             clips.append(Clip(id=clip_id, media=c.file_id, src_in=span.start, src_out=span.end, fit=fit, mute=mute,
                               note=note))  # fmt: skip
             owners.append(c.key)
+            shots.append(Shot(clip=clips[-1], broll=c.kind == "broll", longest=c.duration, shortest=c.min_length))
             if n == 0:
                 carrier = "the voice-over" if voice is not None else "the music"
                 detail = why + _removed(c.removed) + (f"; muted: {carrier} carries the sound" if mute else "")
@@ -106,9 +114,13 @@ def assemble(
                 decisions.append(
                     Decision(clip_id=clip_id, what=what, why="the same sentence, with filler or dead air cut out")
                 )
+    clips, cut_wide = on_the_beat(context, shots, music_file, files)
+    moved = {c.id: c for c, s in zip(clips, shots) if c != s.clip}
+    decisions = [d.model_copy(update={"why": d.why + _on_beat(moved[d.clip_id])}) if d.clip_id in moved else d
+                 for d in decisions]  # fmt: skip
     edl = EDL(title=brief.title, output=brief.output, media=list(media.values()), clips=clips)
     total = sum((clip.duration for clip in clips), Fraction(0))
-    overlays, cut_wide = [], []
+    overlays = []
     if brief.caption_style is not None:
         style = brief.caption_style
         voiced = voice_over_cues(files[voice.file_id], voice.start, total, style.max_chars_per_line) if voice else None
@@ -117,14 +129,20 @@ def assemble(
             overlays.append(captions)
             cut_wide.append(Decision(clip_id=None, what=f"captions: {style.name}, {len(captions.cues)} cues", why=why))
     logo_id = logo_media(context, media, notes)
+    card = end_card_for(brief, total, logo_id, force_logo=tweaks.end_on_logo)
+    hook_line = next((s.candidate.text for role, s, _ in sequence if role == "hook"), "")
+    title = hook_title_for(brief, hook_line, total)
     if logo_id is not None:
-        overlays.append(brief.brand.logo.overlay(logo_id, Fraction(0), total))  # type: ignore[union-attr]
+        overlays.append(brief.brand.logo.overlay(logo_id, *corner_logo(total, card, title)))  # type: ignore[union-attr]
         cut_wide.append(Decision(clip_id=None, what=f"logo: {brief.brand.logo.path}", why=f"brand {brief.brand.name}"))  # type: ignore[union-attr]
-    if brief.cta:
-        overlays += end_card_overlays(context, total, logo_id if tweaks.end_on_logo else None)
-        cut_wide.append(
-            Decision(clip_id=None, what=f'end card: "{brief.cta}"', why="the call to action closes the cut")
-        )
+    if card is not None:
+        cut_wide.append(Decision(clip_id=None, what=f'end card: "{card.text}"', why=end_card_why(card)))
+    elif brief.cta:
+        notes.append(f"the cut ({float(total):.2f} s) is shorter than an end card ({float(MIN_END_CARD):g} s): no end card")
+    if title is not None:
+        cut_wide.append(Decision(clip_id=None, what=f'hook title: "{title.text}"',
+                                 why=f"over the first {float(title.end):g} s, from the brief's hook_title"
+                                     + (" (the hook line)" if brief.hook_title is True else "")))  # fmt: skip
     music = None
     if voice is not None:
         media[voice.file_id] = MediaRef(id=voice.file_id, path=voice.path)
@@ -142,9 +160,8 @@ def assemble(
         cut_wide.append(
             Decision(clip_id=None, what=f"music: {music_file.path}", why="the brief's music, ducked under speech")
         )
-    edl = EDL(
-        title=brief.title, output=brief.output, media=list(media.values()), clips=clips, overlays=overlays, music=music
-    )
+    edl = EDL(title=brief.title, output=brief.output, media=list(media.values()), clips=clips, overlays=overlays,
+              music=music, end_card=card, hook_title=title)  # fmt: skip
     edl, framed = frame_clips(edl, files)  # each clip's window: following a face, bars removed (reframe.py)
     edl, moved = place_off_faces(edl, files, brief.safe_zone)  # where the framed clips show the faces
     if moved:
@@ -217,20 +234,85 @@ def logo_media(context: PlanContext, media: dict[str, MediaRef], notes: list[str
     return logo_id
 
 
-def end_card_overlays(context: PlanContext, total: Fraction, big_logo: str | None = None) -> list:
-    """The end card over the last seconds of a `total`-second cut: the CTA, and a large logo when asked."""
-    brand = context.brief.brand
-    card = brand.end_card if brand is not None else None
-    length = min(card.duration if card else END_CARD, total)
-    start = total - length
-    text_color = card.text_color if card else "#FFFFFF"
-    box = (card.background[:7] + "E6") if card else "#000000B3"
-    position = "lower_third" if big_logo else "center"
-    overlays: list = [TextOverlay(start=start, end=total, text=context.brief.cta, position=position, size=0.08,
-                                  color=text_color, box_color=box)]  # fmt: skip
-    if big_logo is not None:
-        overlays.append(ImageOverlay(start=start, end=total, media=big_logo, position="center", width=0.3, margin=0.0))
-    return overlays
+def end_card_for(brief: ResolvedBrief, total: Fraction, logo: str | None, force_logo: bool = False) -> EndCard | None:
+    """The end card for the brief's `cta` over the last seconds of a `total`-second cut: the
+    brand kit's slate (presets.EndCard) inside the platform's safe zone, `logo` (a media id) above
+    the text when the kit shows it or `force_logo` ("end on the logo"); without a brand, white type
+    on black. None without a cta, or when the cut is shorter than MIN_END_CARD."""
+    if not brief.cta or total < MIN_END_CARD:
+        return None
+    kit = brief.brand.end_card if brief.brand is not None and brief.brand.end_card is not None else DEFAULT_CARD
+    if force_logo:
+        kit = kit.model_copy(update={"show_logo": True})
+    return kit.slate(brief.cta, logo, brief.safe_zone, min(kit.duration, total))
+
+
+def corner_logo(total: Fraction, card: EndCard | None, title: HookTitle | None) -> tuple[Fraction, Fraction]:
+    """When the brand logo shows in its corner: after the hook title (whose box may reach the
+    corner) and until the end card (which shows the logo large)."""
+    end = total - card.duration if card is not None and card.logo is not None else total
+    start = title.end if title is not None and title.end < end else Fraction(0)
+    return start, end
+
+
+def end_card_why(card: EndCard) -> str:
+    background = "the last frame, blurred," if card.background == "blur" else f"a {card.background} slate"
+    logo = ", the logo above it" if card.logo else ""
+    return (f"the call to action closes the cut: {background} over the last {float(card.duration):g} s{logo}, "
+            "in large type inside the platform's safe zone")  # fmt: skip
+
+
+def hook_title_for(brief: ResolvedBrief, hook_line: str, total: Fraction) -> HookTitle | None:
+    """The brief's `hook_title` (its text, or with `on` the words of `hook_line`) over the cut's
+    first seconds (the brand kit's `hook_title.seconds`, 2 s by default), styled from the kit."""
+    wanted = brief.hook_title
+    if not wanted:
+        return None
+    text = " ".join((wanted if isinstance(wanted, str) else hook_line).split())[:200]
+    if not text:
+        return None
+    style = brief.brand.hook_title if brief.brand is not None else TitleStyle()
+    end = min(style.seconds, total)
+    if brief.brand is not None:
+        return brief.brand.title_for(text, brief.safe_zone, end)
+    return HookTitle(text=text, end=end, color=style.color, box_color=style.box_color or "#000000B3", size=style.size,
+                     safe_zone=SafeArea(**brief.safe_zone.model_dump()))  # fmt: skip
+
+
+def on_the_beat(context: PlanContext, shots: list[Shot], music: IndexedFile | None,
+                files: dict[str, IndexedFile]) -> tuple[list[Clip], list[Decision]]:  # fmt: skip
+    """The clips with their b-roll cuts on the music's beats (beats.py) when the pace is medium or
+    fast, and a decision that gives the share of b-roll cuts on a beat."""
+    clips = [s.clip for s in shots]
+    broll = [s.broll for s in shots]
+    if music is None or not any(broll) or len(clips) < 2:
+        return clips, []
+    fps, pace = context.brief.output.fps, context.brief.pace
+    total = sum((c.duration for c in clips), Fraction(0))
+    beats = timeline_beats(music, Fraction(0), True, total + 1)
+    tempo = music.audio.tempo_bpm if music.audio else None
+    if not beats:
+        return clips, [Decision(clip_id=None, what="beats: none found", why=f"no beat found in {music.path}: cuts not snapped")]
+    snapped = snap_to_beats(shots, beats, files, fps, context.brief.target_duration) if pace in PACES else clips
+    report = measure(snapped, broll, beats, fps, tempo, before=clips)
+    what = f"beats: {report.on_beat} of {report.cuts} b-roll cuts on a beat ({report.share:.0%})"
+    if pace in PACES:
+        low, high = context.brief.shot_length.min, context.brief.shot_length.max
+        why = (f"{music.path} at {tempo or 0:g} BPM; {report.moved} cut(s) moved onto the nearest beat (within one "
+               f"frame) where the {pace} pace allows: b-roll shots of {float(low):g}-{float(high):g} s, pauses of at "
+               f"most {float(MAX_GAP):g} s at a spoken edge, no cut moved over {float(DRIFT):g} s, the cut's length within "
+               f"{float(LENGTH_SLACK):g} s of the target")  # fmt: skip
+    else:
+        why = f"{music.path} at {tempo or 0:g} BPM; the slow pace keeps its cuts where the talk puts them"
+    return snapped, [Decision(clip_id=None, what=what, why=why)]
+
+
+def _on_beat(clip: Clip) -> str:
+    return f"; moved for the beat: plays {float(clip.src_in):.2f}-{float(clip.src_out):.2f} s"
+
+
+DEFAULT_CARD = PresetEndCard(background="#000000", text_color="#FFFFFF", show_logo=False)
+"""The end card of a brief with a cta and no brand kit."""
 
 
 def _ms(value: Fraction) -> Fraction:

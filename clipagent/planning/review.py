@@ -220,7 +220,8 @@ def _brand(edl: EDL, context: PlanContext, found: _Findings) -> None:
     if brief.cta:
         wanted = plain_words(brief.cta)
         last = total - 1
-        card = any(
+        slate = edl.end_card  # the EDL's end card (issue 11), or a text overlay over the end
+        card = (slate is not None and contains(plain_words(slate.text), wanted)) or any(
             isinstance(o, TextOverlay)
             and contains(plain_words(o.text), wanted)
             and o.start <= last

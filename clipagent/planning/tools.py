@@ -35,7 +35,7 @@ from ..errors import EDLError
 from ..timebase import Time
 from ..listing import listing
 from ..validate import Violation, resolve_media_path, summarize
-from .assemble import end_card_for, hook_title_for, logo_media
+from .assemble import corner_logo, end_card_for, hook_title_for, logo_media
 from .base import PlanContext, Review
 from .captions import captions_overlay
 from .llm_client import FunctionSpec, ToolSpec, parse_json
@@ -404,15 +404,15 @@ def add_layers(edl: EDL, context: PlanContext) -> tuple[EDL, list[str]]:
         card = end_card_for(brief, total, logo_id)
         media = list(by_id.values()) if card is not None and card.logo else media
         added += ["end card with the call to action"] if card is not None else []
-    if logo_id is not None and not any(isinstance(o, ImageOverlay) and o.media == logo_id for o in overlays):
-        media = list(by_id.values())
-        overlays.append(brief.brand.logo.overlay(logo_id, Fraction(0), total))
-        added.append("brand logo")
     title = edl.hook_title
     if title is None and brief.hook_title:
         first = next((o.cues[0].text for o in overlays if isinstance(o, Captions) and o.cues), "")
         title = hook_title_for(brief, first, total)
         added += ["hook title"] if title is not None else []
+    if logo_id is not None and not any(isinstance(o, ImageOverlay) and o.media == logo_id for o in overlays):
+        media = list(by_id.values())
+        overlays.append(brief.brand.logo.overlay(logo_id, *corner_logo(total, card, title)))
+        added.append("brand logo")
     if not added:
         return edl, []
     return edl.model_copy(update={"overlays": overlays, "media": media, "end_card": card, "hook_title": title}), added
