@@ -174,7 +174,8 @@ def _clip(clip: Clip, source: _Source, head: Fraction, tail: Fraction, *, marker
         media_reference=otio.schema.ExternalReference(target_url=source.url, available_range=source.available_range()),
         source_range=time_range(start, duration, source.rate),
     )
-    item.metadata[NAMESPACE] = {"clip": clip.model_dump(mode="json")}
+    if markers:  # the video track's clip carries the EDL clip; its sound on A1 is a plain mirror
+        item.metadata[NAMESPACE] = {"clip": clip.model_dump(mode="json")}
     if clip.speed != 1:
         item.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(clip.speed)))
     if markers and clip.note:
