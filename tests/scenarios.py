@@ -280,7 +280,7 @@ def corpus() -> list[Scenario]:
                 cta=spec["cta"], duration=None if (n % 3 == 2 and talk) else (12.0 if kind == "broll_music" else 14.0 + t),
                 platform=PLATFORMS[n % 3], pace=("medium", "fast", "slow")[(t + k) % 3] if kind == "broll_music" else "medium",
                 music=kind in ("broll_music", "talking_head") and t % 2 == 0 or kind == "broll_music",
-                broll=3 if kind in ("broll_music", "voice_over") else 2, body=spec["body"],
+                broll={"broll_music": 3, "voice_over": 4}.get(kind, 2), body=spec["body"],
             ))  # fmt: skip
     for topic in ("sourdough", "coffee"):
         spec = TOPICS[topic]

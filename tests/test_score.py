@@ -270,3 +270,26 @@ def test_planned_talks_leave_no_long_pause_inside_a_line(planned):
         for p, file in zip(cut.placements, cut.files):
             if file is not None and not p.clip.mute:
                 assert max(pauses(p, file, cut.words(file)), default=0) <= Fraction(9, 10), (s.name, p.clip)
+
+
+def test_the_llm_planner_keeps_its_best_scored_valid_plan(planned, tmp_path):
+    """The model submits a plan, then in the critique a valid revision that is worse (its clips
+    shuffled): the scorer ranks both and the first stays the plan."""
+    from clipagent.planning.llm import LLMPlanner
+    from clipagent.planning.llm_client import LLMConfig
+
+    from .llm_server import call, serve
+
+    s, context, plan = planned[0]
+    good = json.loads(dump_edl(plan.edl))
+    worse = json.loads(dump_edl(damage("shuffled", plan.edl, context, random.Random(5))))
+    server, stop = serve([call("submit_edl", edl=good), call("submit_edl", edl=worse), call("finish", summary="ok")])
+    try:
+        config = LLMConfig(base_url=server.base_url, api_key="k", model="scripted", read_timeout=5, retries=0)
+        made = LLMPlanner(config=config, log_dir=tmp_path).plan(context)
+    finally:
+        stop()
+    assert [r.variant for r in made.ranking] == ["first plan", "revision 1"], made.rounds
+    assert made.ranking[0].score > made.ranking[1].score
+    assert [c.media for c in made.edl.clips] == [c.media for c in plan.edl.clips]
+    assert made.score is not None and made.score.total == made.ranking[0].score
