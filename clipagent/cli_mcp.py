@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -59,6 +58,8 @@ def mcp(
 
 def parse_loopback(value: str) -> tuple[str, int]:
     """`HOST:PORT` with a loopback HOST (127.0.0.0/8, ::1 as [::1], or localhost); BadInputError otherwise."""
+    import ipaddress
+
     host, _, port = value.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
