@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .errors import BadInputError
 
-MAX_TREE_ENTRIES = 20_000
+MAX_TREE_ENTRIES = 50_000
 """Entries a footage folder may hold for the link check (the check's cost stays bounded)."""
 
 
@@ -96,9 +96,9 @@ class Roots:
     # --- what a folder holds -------------------------------------------------------------------
 
     def check_tree(self, folder: Path, what: str = "footage folder") -> None:
-        """Every entry under `folder` that the analysis would open resolves inside the readable
-        roots: a link inside a root that leads outside is refused (OutsideRootsError naming it).
-        Hidden entries are skipped, as the analysis skips them; folder links are followed once."""
+        """Every entry under `folder` resolves inside the readable roots: a link inside a root that
+        leads outside is refused (OutsideRootsError naming it). Hidden entries are checked too (a
+        brief may name `.music/bed.m4a`); folder links are followed once; at most MAX_TREE_ENTRIES."""
         seen: set[str] = set()
         count = 0
         for top, dirs, files in os.walk(folder, followlinks=True):
@@ -107,8 +107,7 @@ class Roots:
                 dirs[:] = []
                 continue
             seen.add(real_top)
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            for name in [*dirs, *(f for f in files if not f.startswith("."))]:
+            for name in [*dirs, *files]:
                 count += 1
                 if count > MAX_TREE_ENTRIES:
                     raise BadInputError(f"{what} {folder} holds more than {MAX_TREE_ENTRIES} entries",

@@ -39,7 +39,22 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
     roots = jobs.roots
 
     def edit_paths(brief: str, folder: str, out_dir: str) -> tuple[Path, Path, Path]:
-        return roots.input_path(brief, "brief"), footage(folder), roots.output_path(out_dir, "out_dir")
+        """The brief, the footage and the output folder, each confined; the files the brief names
+        (music, the brand's logo) resolve inside the roots too."""
+        paths = roots.input_path(brief, "brief"), footage(folder), roots.output_path(out_dir, "out_dir")
+        brief_files(*paths[:2])
+        return paths
+
+    def brief_files(brief: Path, media: Path) -> None:
+        from .brief import load_brief
+        from .validate import resolve_media_path
+
+        resolved = load_brief(brief).resolve()
+        named = [resolved.music, resolved.brand.logo.path if resolved.brand and resolved.brand.logo else None]
+        for name in filter(None, named):
+            path = resolve_media_path(media, name)
+            if path is not None:
+                roots.check_inside(path, f"{name!r}, which the brief names,")
 
     def footage(folder: str) -> Path:
         path = roots.input_path(folder, "footage folder")
@@ -167,6 +182,8 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
             from .interchange.formats import FORMATS
 
             source = roots.input_path(edl, "edl")
+            if source.is_dir():
+                roots.check_inside(source / "report.json", "report.json")
             checked = edl_paths(str(source / "edl.json") if source.is_dir() else str(source), media_root)
             if isinstance(checked, api.Validation):
                 raise EDLError(f"{edl} is not a valid EDL ({len(checked.violations)} problem(s))",
@@ -205,10 +222,13 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
         from .outputs import read_report
 
         folder = roots.output_path(out_dir, "out_dir")
+        for name in ("report.json", "edl.json"):
+            roots.check_inside(folder / name, name)
         report = read_report(folder)
-        roots.check_inside(Path(report.brief), "the brief report.json names")
+        brief = roots.check_inside(Path(report.brief), "the brief report.json names")
         media = roots.check_inside(Path(report.media_dir), "the footage folder report.json names")
         roots.check_tree(media)
+        brief_files(brief, media)
         return folder
 
     def jobs_error(exc: ClipAgentError):  # noqa: ANN202

@@ -269,6 +269,10 @@ def test_malicious_client_is_refused_and_touches_nothing_outside(footage, tmp_pa
     (root / "escape").symlink_to(outside)  # a link inside the root that leads out
     (root / "media-with-link").mkdir()
     (root / "media-with-link" / "secret.mp4").symlink_to(outside / "secret.mp4")
+    (root / "hidden-link").mkdir()  # a hidden link, named by the brief as its music
+    shutil.copy(footage / "media" / "pattern.mp4", root / "hidden-link" / "pattern.mp4")
+    (root / "hidden-link" / ".bed.m4a").symlink_to(outside / "secret.mp4")
+    (root / "hidden-brief.md").write_text(BRIEF.replace("music: none", "music: .bed.m4a"), encoding="utf-8")
     bad_root = {"schema_version": 1, "media_root": str(outside), "output": {"width": 320, "height": 180, "fps": 30},
                 "media": [{"id": "s", "path": "secret.mp4"}],
                 "clips": [{"id": "c", "media": "s", "src_in": 0, "src_out": 1}]}
@@ -283,6 +287,7 @@ def test_malicious_client_is_refused_and_touches_nothing_outside(footage, tmp_pa
         "absolute": ("analyze", {"folder": str(outside)}),
         "link": ("analyze", {"folder": "escape"}),
         "link_in_folder": ("analyze", {"folder": "media-with-link"}),
+        "hidden_music_link": ("plan", {"brief": "hidden-brief.md", "folder": "hidden-link", "out_dir": "p"}),
         "brief_outside": ("plan", {"brief": str(outside / "brief.md"), "folder": "media", "out_dir": "p"}),
         "output_outside": ("render", {"edl": str(long_edl), "output": str(outside / "cut.mp4")}),
         "output_dotdot": ("render", {"edl": str(long_edl), "output": "../outside/cut.mp4"}),
