@@ -37,7 +37,8 @@ from ..timebase import format_time
 from ..validate import MAX_FEEDBACK, Violation, violation_lines
 from .base import Decision, Plan, PlanContext, Round
 from .length import with_length
-from .llm_client import LLMClient, LLMConfig, TranscriptLog
+from .llm_client import LLMClient, LLMConfig
+from .llm_log import TranscriptLog
 from .llm_protocol import ChatRequest, Message, ToolCall
 from .tools import QueryEmbedder, Toolbox, ToolResult
 

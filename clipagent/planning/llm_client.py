@@ -35,13 +35,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .. import cancel
 from ..errors import LLMError
+from .llm_log import LogEntry, TranscriptLog, scrub
 from .llm_protocol import ChatRequest, ChatResponse, Completion, parse_json
 from .llm_protocol import FunctionSpec, ToolSpec  # noqa: F401 (re-exported: tools.py imports them from here)
 
@@ -58,6 +59,8 @@ send gigabytes)."""
 MAX_RETRY_AFTER = 120.0
 """The longest `Retry-After` waited, in seconds (the SDK's own MAX_RETRY_AFTER_DELAY); a longer
 ask ends the run with an LLMError rather than a shorter wait."""
+STOP_POLL = 0.2
+"""Seconds between checks for a stop request (clipagent.cancel) while waiting for an answer."""
 NO_KEY = "unused"
 """Sent as the API key when none is set: the SDK requires one, local servers ignore it (Ollama's
 documentation uses a placeholder the same way)."""
@@ -123,47 +126,6 @@ class LLMConfig(BaseModel):
     @property
     def endpoint(self) -> str:
         return f"{self.base_url}/chat/completions"
-
-
-# ---- the transcript log -------------------------------------------------------------------------
-
-
-class LogEntry(BaseModel):
-    time: str
-    kind: Literal["request", "response", "error", "note"]
-    attempt: int
-    url: str
-    status: int | None = None
-    seconds: float | None = None
-    body: Any = None
-    """The request or response JSON (the raw text where it is not JSON)."""
-    error: str | None = None
-    note: str | None = None
-    """What the client did about an answer (e.g. one cut off at the length limit)."""
-
-
-class TranscriptLog:
-    """Appends every request and response of a run to a JSONL file. Headers are never written
-    (so no Authorization), and the API key's value is scrubbed from every line."""
-
-    def __init__(self, path: Path, secrets: list[str | None] = ()) -> None:
-        self.path = Path(path)
-        self.secrets = [s for s in secrets if s and len(s) >= 4]
-
-    def write(self, entry: LogEntry) -> None:
-        line = scrub(entry.model_dump_json(exclude_none=True), self.secrets)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as log:
-                log.write(line + "\n")
-        except OSError:
-            pass  # the log is a record, never a reason to fail the plan
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "[redacted]")
-    return text
 
 
 # ---- Retry-After --------------------------------------------------------------------------------
@@ -267,7 +229,7 @@ class LLMClient:
                 response = self._parse(answer.status, answer.text)
             except _Retryable as exc:
                 self._log("error", attempt, error=exc.message)
-                time.sleep(self._retry_delay(exc, attempt, attempts, deadline))
+                _sleep(self._retry_delay(exc, attempt, attempts, deadline))
                 continue
             except LLMError as exc:
                 self._log("error", attempt, error=exc.message)
@@ -324,7 +286,12 @@ class LLMClient:
                 done.set()
 
         threading.Thread(target=work, name="clipagent-llm-request", daemon=True).start()
-        if not done.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+        try:
+            answered = _wait(done, deadline)
+        except BaseException:  # a stop request (cancel.check): leave the worker with no connection
+            self.close()
+            raise
+        if not answered:
             self.close()  # the worker stops at its next read: the socket is gone and the deadline passed
             raise self._late()
         result = outcome[0]
@@ -450,6 +417,25 @@ class LLMClient:
         if "did not answer" in problem:
             return "the model may be overloaded or too slow; try again, a smaller model, or --planner heuristic"
         return "check the endpoint's logs, or use --planner heuristic"
+
+
+def _wait(done: threading.Event, deadline: float | None) -> bool:
+    """Wait for `done` until `deadline` (monotonic; None: no limit); False when it passed first.
+    A stop request (clipagent.cancel: SIGTERM, or a server cancelling the plan) raises
+    KeyboardInterrupt within 0.2 s."""
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return done.is_set()
+        if done.wait(STOP_POLL if left is None else min(STOP_POLL, left)):
+            return True
+        cancel.check()
+
+
+def _sleep(seconds: float) -> None:
+    """time.sleep that a stop request (clipagent.cancel) ends within 0.2 s with KeyboardInterrupt."""
+    _wait(threading.Event(), time.monotonic() + seconds)
+    cancel.check()
 
 
 @cache
