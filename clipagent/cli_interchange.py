@@ -107,9 +107,14 @@ def import_(
     validate_imported(imported, str(timeline))
     relative = os.path.relpath(imported.media_dir, target.parent.resolve())
     edl = imported.edl.model_copy(update={"media_root": Path(relative).as_posix()})
+    warnings = list(imported.warnings)
+    if target.is_file() and (target.parent / "report.json").is_file():
+        warnings.append(f"{target} replaced: `clipagent revise {target.parent} \"...\"` now starts from the imported cut "
+                        "(the replaced one is still in cut.otio there until revise moves it to history/)")  # fmt: skip
     write_output(target, dump_edl(edl).encode())
-    out.print(f"wrote {target} ({len(edl.clips)} clips, media in {imported.media_dir})", highlight=False, markup=False)
-    for warning in imported.warnings:
+    out.print(f"wrote {target} ({len(edl.clips)} clips, media in {imported.media_dir})", highlight=False, markup=False,
+              soft_wrap=True)  # fmt: skip
+    for warning in warnings:
         err.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
 
 

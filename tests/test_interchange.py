@@ -331,7 +331,7 @@ def _missing_reference_names(path: Path) -> set[str]:
 
 
 @pytest.mark.slow
-def test_an_imported_timeline_is_where_revise_starts(tmp_path, offline_planner):
+def test_an_imported_timeline_is_where_revise_starts(tmp_path, offline_planner, capsys):
     """edit writes cut.otio; an editor drops a clip in the NLE; `import -o OUT_DIR/edl.json` makes
     that the cut, and `revise OUT_DIR` starts from it (it keeps it as history/v1)."""
     media_dir = tmp_path / "media"
@@ -350,6 +350,7 @@ def test_an_imported_timeline_is_where_revise_starts(tmp_path, offline_planner):
         video.remove(video[-1])  # the editor's rework: the last clip goes
     otio.adapters.write_to_file(timeline, str(tmp_path / "rework.otio"))
     assert main(["import", str(tmp_path / "rework.otio"), "-o", str(out / "edl.json")]) == 0
+    assert "now starts from the imported cut" in capsys.readouterr().err
     reworked = load_edl(out / "edl.json")
     assert (out / reworked.media_root).resolve() == media_dir.resolve()
     assert len(reworked.clips) == len(list(video.find_clips()))
