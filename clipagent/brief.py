@@ -56,6 +56,7 @@ _ALIASES = {
     "style": "captions", "call_to_action": "cta", "must_have": "must_include", "include": "must_include",
     "exclude": "avoid", "lang": "language", "name": "title", "logo": "brand", "song": "music",
     "soundtrack": "music", "preset": "platform", "speed": "pace", "tempo": "pace",
+    "hook": "hook_title", "headline": "hook_title", "title_card": "hook_title", "end_card": "cta",
 }
 
 
@@ -114,6 +115,8 @@ def _hook_title(value: Any) -> Any:
     """on/true: title the cut with its hook line; off/false/none: no title; else the title's text."""
     if isinstance(value, str) and value.strip().lower() in ("on", "yes", "true", "off", "no", "false", "none"):
         return value.strip().lower() in ("on", "yes", "true")
+    if not isinstance(value, (str, bool, int, float)):
+        raise ValueError("not text")  # one error at the field, not one per branch of the union
     return value
 
 

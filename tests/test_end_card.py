@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipagent.brief import parse_brief
+from clipagent.brief import BriefError, parse_brief
 from clipagent.edl import EDL, Clip, EndCard, MediaRef, SafeArea
 from clipagent.ffmpeg import find_ffmpeg
 from clipagent.planning.assemble import corner_logo, end_card_for, hook_title_for
@@ -162,6 +162,10 @@ def test_the_brief_and_the_brand_kit_make_the_card_and_the_title():
     hooked = parse_brief("---\nhook_title: on\n---\n").resolve()
     assert hook_title_for(hooked, "Hi, I'm Sam.", Fraction(20)).text == "Hi, I'm Sam."
     assert hook_title_for(parse_brief("---\nhook_title: off\n---\n").resolve(), "x", Fraction(20)) is None
+    with pytest.raises(BriefError, match="did you mean `hook_title`"):
+        parse_brief("---\nhook: Three tips\n---\n")
+    with pytest.raises(BriefError, match="field `hook_title`: must be text"):
+        parse_brief("---\nhook_title: [a, b]\n---\n")
 
 
 def test_the_validator_checks_the_card_and_the_title(media_dir):
