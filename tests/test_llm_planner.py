@@ -388,6 +388,13 @@ def test_is_configured(monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "ftp://nope")
     with pytest.raises(LLMError, match="must be an http"):
         LLMConfig.from_env()
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    assert LLMConfig.from_env().max_completion_tokens == DEFAULT_MAX_COMPLETION_TOKENS
+    monkeypatch.setenv("CLIPAGENT_LLM_MAX_COMPLETION_TOKENS", "8192")
+    assert LLMConfig.from_env().max_completion_tokens == 8192
+    monkeypatch.setenv("CLIPAGENT_LLM_MAX_COMPLETION_TOKENS", "lots")
+    with pytest.raises(LLMError, match="CLIPAGENT_LLM_MAX_COMPLETION_TOKENS must be a whole number"):
+        LLMConfig.from_env()
 
 
 def test_revise_reads_the_current_edl_and_submits_a_change(llm_server, context):

@@ -85,7 +85,8 @@ class LLMConfig(BaseModel):
     max_completion_tokens: int = Field(DEFAULT_MAX_COMPLETION_TOKENS, ge=16)
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(120.0, gt=0)
-    """Seconds to wait for the answer to one request (local models can be slow)."""
+    """Seconds of silence tolerated while waiting for an answer (a socket read timeout: local models
+    can be slow to start); the planner's time limit bounds the whole answer."""
     retries: int = Field(2, ge=0, le=5)
     """Extra attempts after a timeout, an unreachable endpoint, HTTP 408, 409, 429 or a 5xx."""
     backoff: float = Field(1.0, ge=0)
