@@ -20,7 +20,7 @@ subclasses (`MediaError`, `EDLError`, `OutputPathError`, `BriefError`) mean the 
 `DiskFullError`, `PlanError`, `LLMError`, `ToolError`, `ReviewFailedError`) mean the work failed
 (exit 1). Every output is written atomically: a failed or stopped call leaves no partial file.
 
-Progress: pass `progress=` a callable taking a `ProgressEvent`. It is called from the thread
+Progress: pass `progress=` a callable taking a `ProgressEvent` (clipagent/api_progress.py). It is called from the thread
 that runs the work. Raising any exception from it (KeyboardInterrupt, for example) stops the
 work at the next report; the exception propagates and no partial output is left.
 
@@ -31,8 +31,6 @@ Units: times are `fractions.Fraction` seconds in every model; progress counts se
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -53,10 +51,14 @@ from .errors import (
     PlanError,
     RenderError,
     ReviewFailedError,
+    SpecFailedError,
     ToolError,
 )
 from .planning.base import Plan, Review
-from .render.run import MIXING, RENDERING, RenderResult
+from .api_progress import ProgressCallback, ProgressEvent
+from .api_progress import Reporter as _Reporter
+from .api_progress import render_progress as _render_progress
+from .render.run import RenderResult
 from .validate import Violation
 
 __all__ = [
@@ -98,37 +100,13 @@ __all__ = [
     "RenderError",
     "DiskFullError",
     "ReviewFailedError",
+    "SpecFailedError",
     "ToolError",
 ]
 
-Phase = Literal["analysis", "render", "notice"]
 ExportFormat = Literal["otio", "fcpxml", "fcp7xml", "cmx3600", "mlt"]
 EXPORT_FORMATS: tuple[str, ...] = ("otio", "fcpxml", "fcp7xml", "cmx3600", "mlt")
 """Timeline formats `export` writes (clipagent/interchange/formats.py: which NLE opens each, what it drops)."""
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """One progress report.
-
-    - `phase`: "analysis" (the analysers, per file), "render" (the two ffmpeg passes) or
-      "notice" (a one-time message: a fallback, a missing model; `stage` holds the text).
-    - `stage`: what runs now, e.g. "shots day1/a.mp4", "mixing the sound", "rendering".
-    - `done`, `total`: seconds of media (analysis) or of the cut (render) done in this stage, and
-      the stage's length (None when unknown).
-    - `fraction`: 0-1 of the whole phase. Analysis counts files (each file's analysers share its
-      part); render gives the sound mix and the picture render half each. It never decreases
-      within one phase of one call.
-    """
-
-    phase: Phase
-    stage: str
-    done: float = 0.0
-    total: float | None = None
-    fraction: float = 0.0
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
 
 
 class Validation(BaseModel):
@@ -263,31 +241,63 @@ def validate(edl: str | Path, media_root: str | Path | None = None) -> Validatio
 # --- rendering and editing -----------------------------------------------------------------------
 
 
+TIMELINE_SUFFIXES = (".otio", ".fcpxml", ".xml", ".edl")
+"""Files `render` imports as NLE timelines (clipagent/interchange) rather than reading as an EDL."""
+
+
 def render(
     edl: str | Path,
     output: str | Path | None = None,
     *,
     media_root: str | Path | None = None,
     encoder: str = "auto",
+    accept_failed_checks: bool = False,
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render the EDL file `edl` into `output` (.mp4, .m4v or .mov; default out/<EDL name>.mp4):
     validate it against the media, mix the sound (pass 1), then render the picture with one ffmpeg
-    process (pass 2), to the EDL's loudness target. `media_root` defaults to the EDL's own, relative
-    to the EDL file. `encoder`: "auto" (NVENC when a test encode works, else libx264), "libx264" or
-    "h264_nvenc". Returns the `RenderResult`: output path, duration (Fraction seconds), encoder,
-    seconds taken, the loudness gain, and notes (HDR tone-mapped, deinterlaced, room-tone cap).
-    Raises EDLError when the EDL does not fit its media, OutputPathError when `output` cannot be
-    written (checked before any work), RenderError when ffmpeg fails, DiskFullError."""
+    process (pass 2), to the EDL's loudness target. `edl` may also be an NLE timeline (.otio,
+    .fcpxml, FCP7 .xml, CMX3600 .edl), imported on the way (what it cannot carry becomes a
+    warning). `media_root` defaults to the EDL's own, relative to the EDL file. `encoder`: "auto"
+    (NVENC when a test encode works, else libx264), "libx264" or "h264_nvenc".
+
+    When the EDL names its platform (`output.platform`, as `edit` writes it), the cut is checked
+    against that preset's upload rules (render/spec.py): a broken rule raises SpecFailedError (the
+    cut is kept) unless `accept_failed_checks`, which lists the broken rules in the warnings.
+
+    Returns the `RenderResult`: output path, duration (Fraction seconds), encoder, seconds taken,
+    the loudness gain, and warnings (HDR tone-mapped, deinterlaced, the room-tone cap, a timeline's
+    dropped features, accepted broken rules). Raises EDLError when the EDL does not fit its media,
+    OutputPathError when `output` cannot be written (checked before any work), RenderError when
+    ffmpeg fails, DiskFullError, SpecFailedError."""
+    import dataclasses
+
     from .edl import load_edl
     from .render.run import plan_render, run_render
 
     path = Path(edl)
-    loaded = load_edl(path)
-    root = Path(media_root) if media_root is not None else path.parent / loaded.media_root
+    notes: list[str] = []
+    if path.suffix.lower() in TIMELINE_SUFFIXES:
+        from .interchange.exchange import import_timeline
+
+        imported = import_timeline(path, media_root=Path(media_root) if media_root is not None else None)
+        loaded, root = imported.edl, imported.media_dir
+        notes += list(imported.warnings)
+    else:
+        loaded = load_edl(path)
+        root = Path(media_root) if media_root is not None else path.parent / loaded.media_root
     target = Path(output) if output is not None else Path("out") / f"{path.stem}.mp4"
     job = plan_render(loaded, root, target, encoder=encoder, protect=[path])
-    return run_render(job, progress=_render_progress(progress))
+    result = run_render(job, progress=_render_progress(progress))
+    if job.platform is not None:
+        from .render.spec import check_cut
+
+        room_tone = result.loudness.capped_from_db is not None  # render/loudness.py's cap, on purpose
+        spec = check_cut(result.output, job.platform, loaded.output.width, loaded.output.height, room_tone=room_tone)
+        if not accept_failed_checks:
+            spec.raise_if_failed()
+        notes += [f"{spec.platform} spec: {rule.rule}: {rule.detail}" for rule in spec.failed]
+    return dataclasses.replace(result, warnings=(*result.warnings, *notes)) if notes else result
 
 
 def edit(
@@ -407,76 +417,3 @@ def export(
     if srt is not None:
         write_output(srt, exported.srt.encode())
     return Exported(output=target, format=format, opens_in=spec.opens_in, srt=srt, warnings=list(exported.warnings))
-
-
-# --- progress ------------------------------------------------------------------------------------
-
-_ANALYSERS = ("shots", "words", "sound", "speech", "faces")
-"""The analysers that report progress, in the order they run on a file (analysis/index.py); one
-not named here counts as the file's last step."""
-
-
-class _Reporter:
-    """An `analysis.index.Reporter` that turns analyser progress into ProgressEvents: the files
-    under the folder are counted first, each analyser's description ("shots a.mp4") places it."""
-
-    def __init__(self, progress: ProgressCallback | None, media_dir: Path) -> None:
-        self.progress = progress
-        self.order: dict[str, int] = {}
-        self.last = 0.0
-        if progress is not None and Path(media_dir).is_dir():
-            from .analysis.index import media_files
-
-            self.order = {p.relative_to(media_dir).as_posix(): k for k, p in enumerate(media_files(Path(media_dir)))}
-
-    def task(self, description: str, total: float | None) -> Callable[[float], None]:
-        progress = self.progress
-        if progress is None:
-            return lambda done: None
-        analyser, _, relative = description.partition(" ")
-        file_index = self.order.get(relative)
-        step = _ANALYSERS.index(analyser) if analyser in _ANALYSERS else len(_ANALYSERS) - 1
-
-        def update(done: float) -> None:
-            if file_index is not None and self.order:
-                within = (step + (min(done / total, 1.0) if total else 0.0)) / len(_ANALYSERS)
-                self.last = max(self.last, (file_index + within) / len(self.order))
-            progress(ProgressEvent("analysis", description, float(done), total, self.last))
-
-        update(0.0)
-        return update
-
-    def notice(self, message: str) -> None:
-        if self.progress is not None:
-            self.progress(ProgressEvent("notice", message, fraction=self.last))
-
-    def finish(self) -> None:
-        """The analysis is over (the last file's last analyser may not report its end): one event
-        at 1.0, once."""
-        if self.progress is not None and self.last < 1.0:
-            self.last = 1.0
-            self.progress(ProgressEvent("analysis", "analysed", fraction=1.0))
-
-
-_RENDER_STAGES = (MIXING, RENDERING)
-"""The render's two passes, each half of the render phase."""
-
-
-def _render_progress(
-    progress: ProgressCallback | None, before: Callable[[], None] | None = None
-) -> Callable[[str, float, float], None] | None:
-    """render.run's (stage, done, total) as ProgressEvents; `before` runs at the first report."""
-    if progress is None:
-        return None
-    last = 0.0
-
-    def update(stage: str, done: float, total: float) -> None:
-        nonlocal last
-        if before is not None:
-            before()
-        if stage in _RENDER_STAGES:
-            share = min(done / total, 1.0) if total else 1.0
-            last = max(last, (_RENDER_STAGES.index(stage) + share) / len(_RENDER_STAGES))
-        progress(ProgressEvent("render", stage, float(done), float(total), last))
-
-    return update

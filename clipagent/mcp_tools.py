@@ -125,20 +125,25 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
 
     @server.tool()
     async def render(
-        edl: PathArg, output: PathArg, ctx: Context, media_root: PathArg | None = None, encoder: Encoder = "auto"
-    ) -> RenderResult:
+        edl: PathArg, output: PathArg, ctx: Context, media_root: PathArg | None = None, encoder: Encoder = "auto",
+        accept_failed_checks: bool = False,
+    ) -> RenderResult:  # fmt: skip
         """Render an EDL file (e.g. a plan's out_dir/edl.json) into output (.mp4, .m4v or .mov, inside
         the --out-root): validate, mix the sound, render the picture with one ffmpeg process, to the
-        EDL's loudness target. Progress: percent of the two passes. A cancelled or failed render
-        leaves no partial file."""
+        EDL's loudness target. An EDL that names its platform is checked against the preset's
+        upload rules (a broken rule is an error, the cut kept, unless accept_failed_checks).
+        Progress: percent of the two passes. A cancelled or failed render leaves no partial file."""
         checked = jobs.guard(lambda: edl_paths(edl, media_root))
         if isinstance(checked, api.Validation):
             raise jobs_error(EDLError(f"{edl} is not a valid EDL ({len(checked.violations)} problem(s))",
                                       violations=checked.violations))  # fmt: skip
         target = jobs.guard(lambda: roots.output_path(output, "output"))
         return await jobs.run(
-            ctx, lambda p: api.render(checked[0], target, media_root=checked[1], encoder=encoder, progress=p), RENDER
-        )
+            ctx,
+            lambda p: api.render(checked[0], target, media_root=checked[1], encoder=encoder,
+                                 accept_failed_checks=accept_failed_checks, progress=p),
+            RENDER,
+        )  # fmt: skip
 
     @server.tool()
     async def edit(

@@ -137,3 +137,27 @@ def test_errors_are_the_typed_ones(tmp_path):
         api.revise(tmp_path, "shorter")
     assert issubclass(api.Revision, api.EditResult)
     assert Path(api.__file__).name == "api.py"
+
+
+@pytest.mark.slow
+def test_render_takes_a_timeline_and_checks_the_platform_rules(media_dir, tmp_path):
+    """api.render does what `clipagent render` does: an exported .otio renders like its EDL, and an
+    EDL that names its platform is checked against the preset's rules (the cut is kept)."""
+    edl = edl_from({"output": {"width": 320, "height": 180, "fps": 30, "platform": "square"},
+                    "clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 1}]})  # fmt: skip
+    path = tmp_path / "edl.json"
+    path.write_text(dump_edl(edl.model_copy(update={"media_root": str(media_dir)})), encoding="utf-8")
+
+    with pytest.raises(api.SpecFailedError) as failed:
+        api.render(path, tmp_path / "cut.mp4", encoder="libx264")
+    assert any(rule.startswith("resolution") for rule in failed.value.rules), failed.value.rules
+    assert (tmp_path / "cut.mp4").is_file()  # kept, as the CLI keeps it
+    accepted = api.render(path, tmp_path / "cut.mp4", encoder="libx264", accept_failed_checks=True)
+    assert any(note.startswith("square spec: resolution") for note in accepted.warnings), accepted.warnings
+
+    output = edl.output.model_copy(update={"platform": None})
+    plain = edl.model_copy(update={"media_root": str(media_dir), "output": output})
+    path.write_text(dump_edl(plain), encoding="utf-8")
+    timeline = api.export(path, "otio", tmp_path / "cut.otio").output
+    result = api.render(timeline, tmp_path / "from-otio.mp4", encoder="libx264")
+    assert result.duration == 1 and ffprobe_facts(result.output)["has_audio"]
