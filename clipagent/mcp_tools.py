@@ -15,7 +15,7 @@ from . import api
 from .analysis.models import LanguageCode, MediaIndex
 from .analysis.search import SearchHit
 from .edit import EditOptions, EditResult
-from .errors import ClipAgentError, EDLError
+from .errors import BadInputError, ClipAgentError, EDLError
 from .mcp_server import Encoder, ModelName, PathArg, PlannerChoice, Transcripts
 from .planning.base import Plan
 from .render.run import RenderResult
@@ -133,6 +133,9 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
         EDL's loudness target. An EDL that names its platform is checked against the preset's
         upload rules (a broken rule is an error, the cut kept, unless accept_failed_checks).
         Progress: percent of the two passes. A cancelled or failed render leaves no partial file."""
+        if Path(edl).suffix.lower() in api.TIMELINE_SUFFIXES:  # its media are absolute URLs: reads anywhere
+            raise jobs_error(BadInputError(f"{edl}: render takes an EDL file here, not an NLE timeline",
+                                           hint="import the timeline with `clipagent import` inside the roots"))  # fmt: skip
         checked = jobs.guard(lambda: edl_paths(edl, media_root))
         if isinstance(checked, api.Validation):
             raise jobs_error(EDLError(f"{edl} is not a valid EDL ({len(checked.violations)} problem(s))",
