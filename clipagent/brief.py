@@ -48,6 +48,7 @@ FIELD_RULES: dict[str, str] = {
     "must_include": "must be a list of phrases (text, up to 200 characters each)",
     "avoid": "must be a list of phrases (text, up to 200 characters each)",
     "language": 'must be a language code such as "en" or "pt-BR"',
+    "variants": "must be a mapping of axes to lists of values (clipagent variants; README's variants section)",
 }
 # Names people reach for, pointing at the real field (suggestions only, never accepted).
 _ALIASES = {
@@ -155,6 +156,8 @@ class Brief(_Model):
     must_include: Phrases = ()
     avoid: Phrases = ()
     language: Language | None = None
+    variants: dict[str, Any] | list[Any] | None = None
+    """The `variants:` block as written, read by `clipagent variants` (batch/matrix.py checks it)."""
     body: str = ""
     source: str = "brief.md"
 
@@ -276,6 +279,10 @@ class ResolvedBrief(_Model):
     cta: str | None
     hook_title: str | bool | None = None
     """A title over the opening seconds: its text, or True for the cut's hook line; None: none."""
+    hook_strategy: str | None = None
+    """How the cut opens (a variant's `hook` axis, batch/matrix.py): question, bold-claim,
+    product-first, face-first, or a literal opening line (planning/hooks.py); None: the planner's
+    own best hook line."""
     must_include: tuple[str, ...]
     avoid: tuple[str, ...]
     language: str | None

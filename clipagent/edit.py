@@ -343,10 +343,13 @@ def _finish(
     feedback: str | None = None,
     *,
     history: Path | None = None,
+    before_publish: Callable[[Path, Path, EditReport], None] | None = None,
 ) -> EditResult:
     """Write the outputs and render the cut in `stage`, then publish them into `out_dir` all at
     once. With `history` (revise), the previous outputs move there first and the cut is rendered
-    anew."""
+    anew. `before_publish(stage, cut, report)` may add files to the stage (`clipagent variants`:
+    the thumbnail and the spec result), so they land with the others; `cut` is the cut that will
+    be published (in the stage when rendered now, else in `out_dir`)."""
     edl_hash = hashlib.sha256(dump_edl(plan.edl).encode()).hexdigest()
     if plan.score is None:  # the LLM planner's plan: scored like the heuristic planner's
         from .planning.score import score_edl
@@ -380,6 +383,8 @@ def _finish(
         write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
     report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
     write_outputs(stage, plan, report, brief, out_dir=out_dir, only_report=True)
+    if before_publish is not None and not options.dry_run:
+        before_publish(stage, stage / CUT if rendered else out_dir / CUT, report)
     publish(stage, out_dir, history=history)
     return EditResult(out_dir=out_dir, plan=plan, report=report, rendered=rendered)
 

@@ -1,0 +1,150 @@
+"""Where variant jobs run: the `Executor` protocol and the local process pool.
+
+An executor takes the batch's `VariantJob`s (everything a worker needs, as plain data: paths are
+absolute, the media index is a JSON file the parent wrote once) and yields one `VariantResult` per
+job as each finishes, in finishing order. The work of one job is `variants.run_job` (plan, check,
+render, spec-check, thumbnail, in the variant's own folder); an executor only decides where it
+runs. A job that raises is still a result: status "failed" with the reason, so one broken variant
+never stops the others.
+
+`LocalExecutor` runs jobs on a `concurrent.futures.ProcessPoolExecutor` of `jobs` processes
+(default: the CPU count, halved, at least 1 — each render already runs ffmpeg's own threads).
+The Ray executor (`--executor ray`) lives in batch/ray_executor.py and follows the same protocol.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..analysis.index import AnalyzeOptions
+from .matrix import VariantSpec
+
+Status = Literal["ok", "failed"]
+
+
+class VariantOptions(BaseModel):
+    """How each variant is planned and rendered (the same for every variant of a batch)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    planner: Literal["auto", "llm", "heuristic"] = "auto"
+    llm_model: str | None = None
+    encoder: str = "auto"
+    candidates: int = Field(4, ge=1, le=16)
+    """Best-of-N of the heuristic planner (edit's --candidates)."""
+    preview: bool = False
+    """--preview: every variant at 360p with a fast preset (render settings: batch/preview.py)."""
+    analyze: AnalyzeOptions = Field(default_factory=AnalyzeOptions)
+    cache_dir: Path | None = None
+
+
+class VariantJob(BaseModel):
+    """One variant to make: plain data, so it pickles to a pool process or a Ray worker."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec: VariantSpec
+    brief_path: Path
+    """The brief, absolute (workers on other machines need the same path: shared storage)."""
+    media_dir: Path
+    out_dir: Path
+    """The variant's own folder, `<batch out>/<spec.id>`."""
+    index_path: Path
+    """The media index the parent analysed once, as JSON (`MediaIndex.model_dump_json`)."""
+    options: VariantOptions
+
+
+class VariantResult(BaseModel):
+    """What one job made. Paths are relative to the batch folder; None where nothing was made."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    values: dict[str, str]
+    status: Status
+    reason: str = ""
+    """Why the variant failed, or which checks failed (empty when all passed)."""
+    planner: str = ""
+    edl_hash: str = ""
+    """SHA-256 of the variant's edl.json text: the key that makes a rerun skip a finished variant."""
+    cut: str | None = None
+    cut_sha256: str = ""
+    thumbnail: str | None = None
+    edl: str | None = None
+    otio: str | None = None
+    captions: str | None = None
+    plan: str | None = None
+    spec_file: str | None = None
+    duration: float = 0.0
+    """Seconds of the cut as probed."""
+    width: int = 0
+    height: int = 0
+    size: int = 0
+    """Bytes of cut.mp4."""
+    spec_passed: bool = False
+    review_passed: bool = False
+    failed_checks: list[str] = Field(default_factory=list)
+    rendered: bool = False
+    """False when a finished variant with the same EDL was found and left as it was."""
+    seconds: float = 0.0
+    """Wall seconds this job took (not in the manifest: it would differ between identical runs)."""
+
+
+class Executor(Protocol):
+    """Runs variant jobs somewhere; yields each job's result as it finishes."""
+
+    name: str
+
+    def run(self, jobs: Sequence[VariantJob]) -> Iterator[VariantResult]: ...
+
+
+def default_jobs() -> int:
+    """Half the CPUs this process may use, at least 1: each render is a multi-threaded ffmpeg."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // 2)
+
+
+def failed_result(job: VariantJob, reason: str) -> VariantResult:
+    return VariantResult(id=job.spec.id, values=job.spec.values, status="failed", reason=reason)
+
+
+class LocalExecutor:
+    """A pool of `jobs` processes on this machine (forkserver start: no threads of the parent are
+    inherited, and clipagent is imported once per process, not once per job)."""
+
+    name = "local"
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = max(1, jobs or default_jobs())
+
+    def run(self, jobs: Sequence[VariantJob]) -> Iterator[VariantResult]:
+        from .variants import run_job
+
+        if not jobs:
+            return
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["clipagent.batch.variants"])
+        with ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs)), mp_context=context) as pool:
+            pending: dict[Future, VariantJob] = {pool.submit(run_job, job): job for job in jobs}
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        job = pending.pop(future)
+                        try:
+                            yield future.result()
+                        except Exception as exc:  # noqa: BLE001 (a crashed worker is one failed variant)
+                            yield failed_result(job, f"{type(exc).__name__}: {exc}")
+            finally:
+                for future in pending:
+                    future.cancel()
