@@ -137,21 +137,29 @@ def detect_faces(
     if info.video is None or info.duration is None:
         raise MediaError(f"{path}: no video stream to find faces in")
     samples = sample_times(info.duration, list(shots) if shots else None, params)
-    pictures = list(_decode(path, info, samples, params.analysis_width))
-    if not pictures:
-        raise MediaError(f"{path}: no decodable video frames to find faces in")
-    detector = detector_factory()
+    detector: FaceDetector | None = None
     frames: list[FaceFrame] = []
     previous: tuple[int, np.ndarray] | None = None
-    for first in range(0, len(pictures), params.batch):
-        batch = pictures[first : first + params.batch]
-        for (shot, time, picture), boxes in zip(batch, detector.detect(np.stack([p for _, _, p in batch]))):
-            grey = _grey(picture)
-            motion = _motion_centre(previous[1], grey) if previous and previous[0] == shot else None
-            frames.append(FaceFrame(time=time, boxes=boxes, motion=motion))
-            previous = (shot, grey)
-        if progress:
-            progress(float(batch[-1][1]))
+    batch: list[tuple[int, Fraction, np.ndarray]] = []
+    decoded = _decode(path, info, samples, params.analysis_width)
+    while True:  # a batch at a time: memory holds `params.batch` pictures, whatever the length
+        picture = next(decoded, None)
+        if picture is not None:
+            batch.append(picture)
+        if batch and (picture is None or len(batch) == params.batch):
+            detector = detector or detector_factory()
+            for (shot, time, rgb), boxes in zip(batch, detector.detect(np.stack([p for _, _, p in batch]))):
+                grey = _grey(rgb)
+                motion = _motion_centre(previous[1], grey) if previous and previous[0] == shot else None
+                frames.append(FaceFrame(time=time, boxes=boxes, motion=motion))
+                previous = (shot, grey)
+            if progress:
+                progress(float(batch[-1][1]))
+            batch = []
+        if picture is None:
+            break
+    if not frames:
+        raise MediaError(f"{path}: no decodable video frames to find faces in")
     return FaceTrack(detector=params.describe(), frames=frames)
 
 
