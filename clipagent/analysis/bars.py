@@ -68,7 +68,8 @@ def detect_bars(path: Path, info: MediaInfo, params: BarsParams) -> ActiveArea:
         left = right = 0.0
     if max(top, bottom) < params.min_bar:
         top = bottom = 0.0
-    return ActiveArea(x=round(left, 4), y=round(top, 4), w=round(1 - left - right, 4), h=round(1 - top - bottom, 4),
+    x, y = round(left, 4), round(top, 4)  # rounded so that x + w and y + h never pass 1
+    return ActiveArea(x=x, y=y, w=min(round(1 - left - right, 4), 1 - x), h=min(round(1 - top - bottom, 4), 1 - y),
                       method=params.describe())  # fmt: skip
 
 
