@@ -168,9 +168,10 @@ class FaceBox(_Frozen):
     score: float
     """The detector's confidence, 0..1."""
     mouth: float | None = None
-    """Mouth opening from the detector's landmarks: the distance from the nose to the line between
-    the mouth corners, divided by the distance between the eyes. It varies while a face talks;
-    `planning/reframe.py` reads its spread to tell who speaks."""
+    """Mouth opening from the detector's five landmarks: the distance from the nose to the midpoint
+    of the mouth corners, divided by the distance between the eyes. It varies while a face talks
+    (and with the head's pose: a weak cue); `planning/reframe.py` reads its spread over a speech
+    region to tell who speaks."""
 
     @property
     def centre(self) -> tuple[float, float]:
