@@ -53,9 +53,10 @@ from clipagent.ffmpeg import find_ffmpeg  # noqa: E402
 from clipagent.planning.base import PlanContext  # noqa: E402
 from clipagent.planning.heuristic import HeuristicPlanner  # noqa: E402
 from clipagent.planning.score import score_edl  # noqa: E402
-from clipagent.planning.score_parts import BEAT_TOLERANCE, Played, caption_errors  # noqa: E402
+from clipagent.planning.score_cut import Played  # noqa: E402
+from clipagent.planning.score_parts import BEAT_TOLERANCE, caption_errors  # noqa: E402
 from clipagent.planning.text import says_phrase, says_term, terms  # noqa: E402
-from tests.scenarios import Scenario, Truth, build, corpus  # noqa: E402
+from tests.scenarios import DAMAGES, Scenario, Truth, build, corpus, damage  # noqa: E402
 
 WORK = REPO / "bench" / "results" / "quality"
 SECTION = "## Edit quality"
@@ -191,6 +192,29 @@ def silence_cut(media: Path, index, brief, threshold: float = 0.04, margin: floa
     return EDL(title="silence cutter", output=brief.output, media=media_refs, clips=clips)
 
 
+# ---- the scorer against damaged cuts ----------------------------------------------------------
+
+
+def damaged_pairs(plan, index, brief, media: Path) -> dict:
+    """The scorer on (planned cut, damaged cut) pairs: how many damaged versions that apply score
+    below the plan, and which do not (tests/scenarios.damage: the same damages as the tests)."""
+    import random
+
+    context = PlanContext(brief=brief, index=index, media_root=media.resolve())
+    rng = random.Random(11)
+    wins, lost, pairs = 0, [], 0
+    for kind in DAMAGES:
+        bad = damage(kind, plan.edl, context, rng)
+        if bad is None:
+            continue
+        pairs += 1
+        if plan.score.total > score_edl(bad, index, brief, plan.target_duration).total:
+            wins += 1
+        else:
+            lost.append(kind)
+    return {"pairs": pairs, "below": wins, "not_below": lost}
+
+
 # ---- running ----------------------------------------------------------------------------------
 
 
@@ -248,6 +272,7 @@ def run(only: str | None, transcripts: str) -> list[dict]:
                **measure(four.plan.edl, truth, s)}  # fmt: skip
         index = analyze_folder(folder / "media", analysis(transcripts), Cache())
         brief = load_brief(folder / "brief.md").resolve()
+        row["damage"] = damaged_pairs(four.plan, index, brief, folder / "media")
         base = silence_cut(folder / "media", index, brief) if s.kind in ("talking_head", "interview", "tighten") else None
         if base is not None:
             target = Fraction(s.duration) if s.duration is not None else four.plan.target_duration
@@ -320,6 +345,12 @@ def aggregate(rows: list[dict], baseline: bool = False) -> dict:
         out["best-of-4 planning CPU time / best-of-1 (median, max)"] = f"{statistics.median(ratio):.2f}x, {max(ratio):.2f}x"
         out["planning CPU time best-of-1 (max)"] = f"{max(r['plan1_s'] for r in rows):.3f} s"
         out["failed review checks"] = sum(len(r["failed_checks"]) for r in rows)
+        pairs = sum(r["damage"]["pairs"] for r in rows if "damage" in r)
+        below = sum(r["damage"]["below"] for r in rows if "damage" in r)
+        missed = [f"{r['name']}: {k}" for r in rows for k in r.get("damage", {}).get("not_below", [])]
+        out["the planned cut scores above its damaged versions (goal >= 95%)"] = (
+            f"{below} of {pairs} pairs ({100 * below / max(pairs, 1):.0f}%)" + (f"; not: {', '.join(missed)}" if missed else "")
+        )
     return out
 
 

@@ -16,16 +16,12 @@ from clipagent.analysis.cache import Cache
 from clipagent.analysis.index import AnalyzeOptions, analyze_folder
 from clipagent.brief import load_brief
 from clipagent.cli import main
-from clipagent.edl import EDL, Captions, TextOverlay, dump_edl
+from clipagent.edl import dump_edl
 from clipagent.planning.base import PlanContext
-from clipagent.planning.captions import caption_cues
-from clipagent.planning.heuristic import CTA_WORDS, HeuristicPlanner
+from clipagent.planning.heuristic import HeuristicPlanner
 from clipagent.planning.score import score_edl, why_better
-from clipagent.planning.text import file_for_path, terms, words_in
 
-from .scenarios import TOPICS, Line, Scenario, build
-
-DAMAGES = ("shuffled", "cuts inside words", "dead air back", "call to action removed", "jump cut")
+from .scenarios import DAMAGES, TOPICS, Scenario, build, damage
 
 
 def _scenarios() -> list[Scenario]:
@@ -58,73 +54,6 @@ def planned(tmp_path_factory):
         context = PlanContext(brief=brief, index=index, media_root=(root / s.name / "media").resolve())
         out.append((s, context, HeuristicPlanner(candidates=4).plan(context)))
     return out
-
-
-# ---- damaged versions of a cut ----------------------------------------------------------------
-
-
-def _recaptioned(edl: EDL, context: PlanContext) -> EDL:
-    """The captions a cut of these clips would have (a damaged cut is captioned fairly)."""
-    files = {ref.id: file_for_path(context.index, ref.path) for ref in edl.media}
-    overlays = []
-    for o in edl.overlays:
-        if isinstance(o, Captions):
-            o = o.model_copy(update={"cues": caption_cues(edl, files, o.max_chars_per_line)})
-        overlays.append(o)
-    return edl.model_copy(update={"overlays": overlays})
-
-
-def _words(edl: EDL, context: PlanContext, clip):
-    return words_in(file_for_path(context.index, edl.media_by_id()[clip.media].path), clip.src_in, clip.src_out)
-
-
-def damage(kind: str, edl: EDL, context: PlanContext, rng: random.Random) -> EDL | None:
-    clips = list(edl.clips)
-    if kind == "shuffled":
-        order = list(range(len(clips)))
-        while order == sorted(order) or order[0] == 0:
-            rng.shuffle(order)
-        clips = [clips[k] for k in order]
-    elif kind == "cuts inside words":
-        spoken = [k for k, c in enumerate(clips) if _words(edl, context, c)]
-        for k in spoken[:2]:
-            word = _words(edl, context, clips[k])[0]
-            clips[k] = clips[k].model_copy(update={"src_in": (word.start + word.end) / 2})
-    elif kind == "dead air back":
-        pairs = [k for k in range(1, len(clips)) if clips[k].media == clips[k - 1].media
-                 and Fraction(3, 10) < clips[k].src_in - clips[k - 1].src_out < 3]  # fmt: skip
-        for k in reversed(pairs):
-            clips[k - 1 : k + 1] = [clips[k - 1].model_copy(update={"src_out": clips[k].src_out})]
-        if not pairs:  # no pause was cut out inside a line: put back the pauses around the lines
-            for k, clip in enumerate(clips):
-                file = file_for_path(context.index, edl.media_by_id()[clip.media].path)
-                words = file.transcript.words if file and file.transcript else []
-                before = [w.end for w in words if w.end <= clip.src_in and clip.src_in - w.end > Fraction(3, 10)]
-                after = [w.start for w in words if w.start >= clip.src_out and w.start - clip.src_out > Fraction(3, 10)]
-                if _words(edl, context, clip) and (before or after):
-                    clips[k] = clip.model_copy(update={"src_in": before[-1] + Fraction(1, 50) if before else clip.src_in,
-                                                       "src_out": after[0] - Fraction(1, 50) if after else clip.src_out})
-                    pairs.append(k)
-        if not pairs:
-            return None
-    elif kind == "call to action removed":
-        closing = set(terms(context.brief.cta or "")) | CTA_WORDS
-        clips = [c for c in clips if not set(terms(" ".join(w.text for w in _words(edl, context, c)))) & closing]
-        cta = context.brief.cta or ""
-        overlays = [o for o in edl.overlays if not (isinstance(o, TextOverlay) and o.text == cta)]
-        card = {"end_card": None} if "end_card" in EDL.model_fields else {}  # the end card slate (issue 11)
-        edl = edl.model_copy(update={"overlays": overlays, **card})
-    elif kind == "jump cut":
-        k = max(range(len(clips)), key=lambda k: (len(_words(edl, context, clips[k])), clips[k].duration))
-        words = _words(edl, context, clips[k])
-        if len(words) < 3:
-            return None
-        skip = words[len(words) // 2]  # one word out of the middle: the same shot jumps on
-        clips[k : k + 1] = [clips[k].model_copy(update={"src_out": skip.start}),
-                            clips[k].model_copy(update={"id": "jump", "src_in": skip.end})]  # fmt: skip
-    if not clips or (clips == list(edl.clips) and kind != "call to action removed"):
-        return None  # the damage does not apply to this cut
-    return _recaptioned(edl.model_copy(update={"clips": clips}), context)
 
 
 def test_the_score_ranks_the_planned_cut_above_damaged_versions(planned):
@@ -263,7 +192,8 @@ def test_a_sidecar_cue_with_a_pause_spreads_its_words_over_the_speech_only():
 def test_planned_talks_leave_no_long_pause_inside_a_line(planned):
     """With the fix above, no clip of the planned cuts plays a pause over 0.9 s (the issue's goal
     for a tight cut), measured on the index's words."""
-    from clipagent.planning.score_parts import Cut, pauses
+    from clipagent.planning.score_cut import Cut
+    from clipagent.planning.score_parts import pauses
 
     for s, context, plan in planned:
         cut = Cut.of(plan.edl, context.index, context.brief, plan.target_duration)

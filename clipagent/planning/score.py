@@ -2,7 +2,7 @@
 
     total = 100 x sum(weight_i x value_i) / sum(weight_i), over the components that apply
 
-The eleven components (score_parts.py), each 0..1 with a one-line reason: brief adherence, hook,
+The eleven components (score_parts.py, over what score_cut.py gathers about the cut), each 0..1 with a one-line reason: brief adherence, hook,
 pacing, cuts on word boundaries, b-roll cuts on beats, dead air, jump cuts, visual quality,
 repetition, the call to action at the end, caption timing. The weights are presets/scoring.yaml
 (`presets.load_scoring`). The score ranks cuts of one brief and one folder against each other
@@ -24,8 +24,9 @@ from ..edl import EDL
 from ..presets import ScoringWeights, load_scoring
 from . import score_parts as parts
 from .base import CutScore, ScoreComponent
+from .score_cut import Cut
 
-COMPONENTS: list[tuple[str, Callable[[parts.Cut], parts.Result]]] = [
+COMPONENTS: list[tuple[str, Callable[[Cut], parts.Result]]] = [
     ("brief", parts.brief_adherence),
     ("hook", parts.hook),
     ("pacing", parts.pacing),
@@ -52,7 +53,7 @@ def score_edl(
     Clips whose media the index lacks count as footage without words or shots. Raises BriefError
     when presets/scoring.yaml is malformed."""
     weights = weights or load_scoring()
-    cut = parts.Cut.of(edl, index, brief, target if target is not None else brief.target_duration)
+    cut = Cut.of(edl, index, brief, target if target is not None else brief.target_duration)
     components = []
     for name, measure in COMPONENTS:
         value, applies, why = measure(cut)
