@@ -20,6 +20,7 @@ edge's safe-zone margin (brief.caption_margin). When every position has a face, 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -205,13 +206,22 @@ def face_on_output(
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
-def faces_during(edl: EDL, files: dict[str, IndexedFile | None], start: Fraction, end: Fraction) -> list[Box]:
+def faces_during(
+    edl: EDL, files: dict[str, IndexedFile | None], start: Fraction, end: Fraction,
+    placements: list[Placement] | None = None,
+) -> list[Box]:
     """Every detected face the output shows between `start` and `end` (output seconds), as output
-    fractions: the face samples of each clip playing then, within FACE_LOOK of that time."""
+    fractions: the face samples of each clip playing then, within FACE_LOOK of that time.
+    `placements` is `place_clips(edl)` when the caller has it (it is found by bisection, so a cut of
+    n clips and m cues costs O(m log n), not O(m n))."""
     out = (edl.output.width, edl.output.height)
     found: list[Box] = []
-    for placement in place_clips(edl):
-        if placement.end <= start or placement.start >= end:
+    placements = place_clips(edl) if placements is None else placements
+    first = max(bisect_right([p.end for p in placements], start) - 1, 0) if placements else 0
+    for placement in placements[first:]:
+        if placement.start >= end:
+            break
+        if placement.end <= start:
             continue
         clip = placement.clip
         file = files.get(clip.media)
@@ -220,7 +230,8 @@ def faces_during(edl: EDL, files: dict[str, IndexedFile | None], start: Fraction
             continue
         src_from = clip.src_in + (max(start, placement.start) - placement.start) * clip.speed - FACE_LOOK
         src_to = clip.src_in + (min(end, placement.end) - placement.start) * clip.speed + FACE_LOOK
-        for frame in track.frames:
+        times = [frame.time for frame in track.frames]
+        for frame in track.frames[bisect_left(times, src_from):bisect_right(times, src_to)]:
             if src_from <= frame.time <= src_to:
                 for face in frame.boxes:
                     box = face_on_output(face, clip, frame.time, file.info.video.display_size, out)
@@ -238,8 +249,11 @@ def place_cues(
     `edl` frames them now (their reframing windows included)."""
     placed, moved = [], 0
     width, height = edl.output.width, edl.output.height
+    if not any(file is not None and file.faces is not None and file.faces.frames for file in files.values()):
+        return list(cues), 0
+    placements = place_clips(edl)
     for cue in cues:
-        faces = faces_during(edl, files, cue.start, cue.end)
+        faces = faces_during(edl, files, cue.start, cue.end, placements)
         if not faces:
             placed.append(cue)
             continue
