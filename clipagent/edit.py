@@ -47,6 +47,8 @@ class EditOptions(BaseModel):
     llm_temperature: float | None = Field(None, ge=0, le=2)
     """Sampling temperature sent to the LLM (OpenAI's range 0-2); None sends none (the model's default)."""
     encoder: str = "auto"
+    preview: bool = False
+    """The encoder's fast settings (render/encoders.py; `clipagent variants --preview`)."""
     dry_run: bool = False
     accept_failed_checks: bool = False
     """Exit 0 even when review checks of the brief fail (else ReviewFailedError, exit 1)."""
@@ -367,7 +369,7 @@ def _finish(
     room_tone = _room_tone_before(out_dir) if shown == edl_hash else False
     if not options.dry_run and shown != edl_hash:
         started = time.perf_counter()
-        result = _render(stage, out_dir, options.encoder, render_progress)
+        result = _render(stage, out_dir, options.encoder, render_progress, preview=options.preview)
         times.render = time.perf_counter() - started
         rendered, shown = True, edl_hash
         room_tone = result.loudness.capped_from_db is not None
@@ -437,13 +439,15 @@ def _room_tone_before(out_dir: Path) -> bool:
     return spec is not None and any(r.rule == "loudness" and "room tone" in r.measured for r in spec.rules)
 
 
-def _render(stage: Path, out_dir: Path, encoder: str, progress: RenderProgress | None) -> RenderResult:
+def _render(stage: Path, out_dir: Path, encoder: str, progress: RenderProgress | None, *,
+            preview: bool = False) -> RenderResult:
     """Render the staged edl.json into the staged cut.mp4 (its media_root points from `out_dir`)."""
     from .render.run import plan_render, run_render
 
     edl_path = stage / "edl.json"
     edl = load_edl(edl_path)
-    job = plan_render(edl, out_dir / edl.media_root, stage / CUT, encoder=encoder, protect=[edl_path])
+    job = plan_render(edl, out_dir / edl.media_root, stage / CUT, encoder=encoder, protect=[edl_path],
+                      preview=preview)
     return run_render(job, progress=progress)
 
 

@@ -27,11 +27,16 @@ def preview_size(width: int, height: int) -> tuple[int, int]:
 
 
 def preview_brief(brief: ResolvedBrief) -> ResolvedBrief:
-    """The brief with its output frame at preview size."""
+    """The brief with its output frame at preview size; its platform's frame too, so the spec
+    checks expect the preview's resolution (the other upload rules stay the platform's)."""
     width, height = preview_size(brief.output.width, brief.output.height)
-    return brief.model_copy(update={"output": brief.output.model_copy(update={"width": width, "height": height})})
+    platform_size = preview_size(brief.platform.width, brief.platform.height)
+    platform = brief.platform.model_copy(update={"width": platform_size[0], "height": platform_size[1]})
+    output = brief.output.model_copy(update={"width": width, "height": height})
+    return brief.model_copy(update={"output": output, "platform": platform})
 
 
 def preview_options(options):
-    """EditOptions for a preview render (the encoder settings: J's part; unchanged until then)."""
-    return options
+    """EditOptions for a preview render: the encoder's fast settings (render/encoders.py
+    `_PREVIEW_ARGS`: x264 ultrafast at CRF 28, NVENC p1)."""
+    return options.model_copy(update={"preview": True})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..edl import EDL
 from ..ffmpeg import file_url
@@ -15,6 +15,15 @@ from .filters import chain
 
 if TYPE_CHECKING:
     from .captions import CaptionTrack
+
+
+class Namespace(Protocol):
+    """Where one output's graph lives when several outputs share one ffmpeg process
+    (render/multi.py): it opens inputs (identical ones once) and renames labels."""
+
+    def input(self, args: list[str]) -> int: ...
+
+    def label(self, label: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -46,20 +55,30 @@ class Builder:
     input_args: list[str] = field(default_factory=list)
     chains: list[str] = field(default_factory=list)
     n_inputs: int = 0
+    namespace: Namespace | None = None
+    """Several outputs in one process (render/multi.py): inputs go to the shared list, labels get
+    this output's prefix, and `N:stream` references become branches of a split; None: one output."""
 
     def add_input(self, path: Path, *before: str) -> int:
         """A file input (as `file:` and its absolute path, so no name reads as a protocol)."""
         return self.add_raw_input(*before, "-i", file_url(path))
 
     def add_raw_input(self, *args: str) -> int:
+        if self.namespace is not None:
+            return self.namespace.input(list(args))
         self.input_args += list(args)
         self.n_inputs += 1
         return self.n_inputs - 1
 
     def add(self, inputs: list[str], filters: list[str], outputs: list[str]) -> None:
+        if self.namespace is not None:
+            inputs, outputs = [self.namespace.label(x) for x in inputs], [self.namespace.label(x) for x in outputs]
         self.chains.append(chain(inputs, filters, outputs))
 
     def compiled(self, *, video_label: str | None, audio_label: str | None) -> CompiledGraph:
+        if self.namespace is not None:
+            rename = self.namespace.label
+            video_label, audio_label = (rename(x) if x else None for x in (video_label, audio_label))
         return CompiledGraph(self.input_args, ";\n".join(self.chains), video_label, audio_label)
 
     def samples(self, frame: int) -> int:

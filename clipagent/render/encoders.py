@@ -25,6 +25,12 @@ _VIDEO_ARGS: dict[str, list[str]] = {
 }
 """High profile, which every platform preset accepts (YouTube asks for it); the level is left to
 the encoder, which writes the lowest that fits the frame size, rate and bitrate cap."""
+_PREVIEW_ARGS: dict[str, list[str]] = {
+    "libx264": ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-profile:v", "high"],
+    "h264_nvenc": ["-c:v", "h264_nvenc", "-preset", "p1", "-rc", "vbr", "-cq", "28", "-b:v", "0", "-profile:v", "high"],
+}
+"""A preview's settings (`clipagent variants --preview`): the fastest preset and a lower quality
+target, for a look at the cut before the full batch; the frame size is the caller's (360p)."""
 AUDIO_ARGS = ["-c:a", "aac", "-b:a", "192k"]
 
 BITRATE_HEADROOM = 0.8
@@ -42,8 +48,8 @@ class EncoderChoice:
     reason: str
 
 
-def encoder_args(name: str) -> list[str]:
-    return [*_VIDEO_ARGS[name], "-pix_fmt", "yuv420p"]
+def encoder_args(name: str, preview: bool = False) -> list[str]:
+    return [*(_PREVIEW_ARGS if preview else _VIDEO_ARGS)[name], "-pix_fmt", "yuv420p"]
 
 
 def bitrate_cap_args(max_kbps: int | None) -> list[str]:
@@ -110,7 +116,9 @@ def cuda_present() -> bool:
     return any(Path("/dev").glob("nvidia[0-9]*")) or bool(os.environ.get("CLIPAGENT_ASSUME_CUDA"))
 
 
-def choose_encoder(ffmpeg: FFmpeg, requested: str = "auto") -> EncoderChoice:
+def choose_encoder(ffmpeg: FFmpeg, requested: str = "auto", *, preview: bool = False) -> EncoderChoice:
+    """The encoder to use: `requested`, or the first of ENCODERS that works; `preview`: its fast
+    settings (_PREVIEW_ARGS). BadInputError for an unknown or broken requested encoder."""
     if requested not in ("auto", *ENCODERS):
         raise BadInputError(f"unknown encoder {requested!r}; choose auto, {', '.join(ENCODERS)}")
     decode = cuda_decode_works(ffmpeg)
@@ -121,11 +129,11 @@ def choose_encoder(ffmpeg: FFmpeg, requested: str = "auto") -> EncoderChoice:
                 + (" (this machine has no working NVENC)" if requested.endswith("_nvenc") else ""),
                 hint="`clipagent doctor` lists the encoders that work; --encoder auto picks one",
             )
-        return EncoderChoice(requested, encoder_args(requested), decode, "requested")
+        return EncoderChoice(requested, encoder_args(requested, preview), decode, "requested")
     for name in ENCODERS:
         if encoder_works(ffmpeg, name):
             reason = "NVENC test encode succeeded" if name == "h264_nvenc" else "no working NVENC; software x264"
-            return EncoderChoice(name, encoder_args(name), decode, reason)
+            return EncoderChoice(name, encoder_args(name, preview), decode, reason)
     raise ToolError(f"no H.264 encoder works with {ffmpeg.describe()}", hint="install ffmpeg with libx264")
 
 

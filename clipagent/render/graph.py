@@ -28,7 +28,7 @@ from pathlib import Path
 from ..edl import EDL, Captions, ImageOverlay, Placement, TextOverlay, place_clips
 from ..ffmpeg import file_url
 from ..timebase import format_time, to_ffmpeg
-from .builder import Builder, CompiledGraph, Source, samples_at
+from .builder import Builder, CompiledGraph, Namespace, Source, samples_at
 from .endcard import draw_titles
 from .clips import OUTPUT_COLOUR, clip_audio, clip_video, even, stereo_downmix
 from .filters import clean_text, f
@@ -147,13 +147,15 @@ def compile_render(
     piped: bool = False,
     placements: list[Placement] | None = None,
     captions: dict[int, CaptionTrack] | None = None,
+    namespace: Namespace | None = None,
 ) -> CompiledGraph:
     """Pass 2: the picture of every clip, joined and overlaid, and the mixed WAV from pass 1 with
     the gain that `loudness` asks for. `sources` maps every media id to its file and probe.
     `piped`: the clips' pictures arrive on stdin as raw frames from `compile_segment` processes.
     `captions`: the ASS file of each Captions overlay, by overlay index (`write_caption_tracks`);
-    the overlays draw over the whole joined cut, so their times are the output timeline's."""
-    b = Builder(edl, sources, video=True, font=font, hwaccel=hwaccel, caption_tracks=captions or {})
+    the overlays draw over the whole joined cut, so their times are the output timeline's.
+    `namespace`: this output's part of a process that renders several (render/multi.py)."""
+    b = Builder(edl, sources, video=True, font=font, hwaccel=hwaccel, caption_tracks=captions or {}, namespace=namespace)
     placements = placements or place_clips(edl)
     if piped:
         index = b.add_raw_input(*raw_video_input(edl))

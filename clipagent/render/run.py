@@ -149,13 +149,21 @@ class RenderJob:
             self.edl, self.sources, self.mix_wav, loudness, font=self.font, hwaccel=self.encoder.hwaccel_decode, piped=piped,
             placements=self.placements, captions=captions,
         )
-        fps = self.edl.output.fps
-        colour = ["-color_primaries", OUTPUT_COLOUR["color_primaries"], "-color_trc", OUTPUT_COLOUR["color_trc"],
-                  "-colorspace", OUTPUT_COLOUR["colorspace"], "-color_range", OUTPUT_COLOUR["range"]]  # fmt: skip
         command = [
             self.ffmpeg.path, "-hide_banner", "-nostdin", "-y", "-v", "error",
             *graph.input_args,
             *self._graph_args(graph, "graph.txt", inline),
+            *self.output_args(graph, output),
+        ]  # fmt: skip
+        return Pass(command, [self._feeder(segment, k, video=True, inline=inline) for k, segment in enumerate(segments)] if piped else [])
+
+    def output_args(self, graph: CompiledGraph, output: Path) -> list[str]:
+        """The render pass's output: `graph`'s picture and sound encoded to `output` (the
+        encoder's settings, the platform's bitrate cap, BT.709 tags, AAC, the exact frame rate)."""
+        fps = self.edl.output.fps
+        colour = ["-color_primaries", OUTPUT_COLOUR["color_primaries"], "-color_trc", OUTPUT_COLOUR["color_trc"],
+                  "-colorspace", OUTPUT_COLOUR["colorspace"], "-color_range", OUTPUT_COLOUR["range"]]  # fmt: skip
+        return [
             "-map", f"[{graph.video_label}]", "-map", f"[{graph.audio_label}]",
             *self.encoder.args, *bitrate_cap_args(self.platform.video.max_bitrate_kbps if self.platform else None),
             *colour, *AUDIO_ARGS,
@@ -164,7 +172,6 @@ class RenderJob:
             "-f", CONTAINERS[self.output.suffix.lower()],
             file_url(output),
         ]  # fmt: skip
-        return Pass(command, [self._feeder(segment, k, video=True, inline=inline) for k, segment in enumerate(segments)] if piped else [])
 
     def _feeder(self, segment: Segment, k: int, *, video: bool, inline: bool) -> list[str]:
         """One segment's clips, joined, as raw frames (video) or raw float samples on stdout."""
@@ -219,9 +226,11 @@ def plan_render(
     *,
     encoder: str = "auto",
     protect: list[Path] = (),
+    preview: bool = False,
 ) -> RenderJob:
     """Validate `edl` against the media and decide the render. Raises OutputPathError (before any
-    other work) when `output` cannot be written, EDLError when the EDL does not fit the media."""
+    other work) when `output` cannot be written, EDLError when the EDL does not fit the media.
+    `preview`: the encoder's fast settings (encoders.py; `clipagent variants --preview`)."""
     _check_output_path(output)
     report = validate_edl(edl, media_root, prober=Cache().probe)
     report.raise_if_invalid()
@@ -233,7 +242,7 @@ def plan_render(
         caption_font(captions, media_root, f"overlays[{i}]")  # a missing font file is bad input, before any work
     return RenderJob(
         ffmpeg=(ffmpeg := find_ffmpeg()),
-        encoder=choose_encoder(ffmpeg, encoder),
+        encoder=choose_encoder(ffmpeg, encoder, preview=preview),
         edl=edl,
         sources=sources,
         font=find_font() if needs_font else None,
