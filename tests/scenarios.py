@@ -321,6 +321,8 @@ def _words(edl: EDL, context: PlanContext, clip):
 def damage(kind: str, edl: EDL, context: PlanContext, rng: random.Random) -> EDL | None:
     clips = list(edl.clips)
     if kind == "shuffled":
+        if len(clips) < 2:
+            return None
         order = list(range(len(clips)))
         while order == sorted(order) or order[0] == 0:
             rng.shuffle(order)
