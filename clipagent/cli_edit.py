@@ -87,7 +87,8 @@ def edit(
     embeddings: EmbeddingsFlag = True,
 ) -> None:
     """Plan, check and render a cut of MEDIA_DIR that follows BRIEF."""
-    from .edit import EditOptions, run_edit
+    from . import api
+    from .edit import EditOptions
 
     analysis = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
     options = EditOptions(
@@ -96,8 +97,7 @@ def edit(
         cache_dir=cache_dir, accept_failed_checks=accept_failed_checks, candidates=candidates,
     )  # fmt: skip
     with _summary_of_failed_checks(), _progress() as bar:
-        reporter = RichReporter(bar)
-        result = run_edit(brief, media_dir, out_dir, options, reporter, _render_progress(bar, reporter))
+        result = api.edit(brief, media_dir, out_dir, options, progress=_bars(RichReporter(bar)))
     _summarise(result)
 
 
@@ -115,7 +115,8 @@ def revise(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Change an existing cut as the feedback asks; the previous version is kept in OUT_DIR/history/."""
-    from .edit import EditOptions, run_revise
+    from . import api
+    from .edit import EditOptions
     from .edl import load_edl
 
     options = EditOptions(
@@ -124,8 +125,8 @@ def revise(
     )  # fmt: skip
     before = load_edl(out_dir / "edl.json") if (out_dir / "edl.json").is_file() else None
     with _summary_of_failed_checks(), _progress() as bar:
-        reporter = RichReporter(bar)
-        result, history = run_revise(out_dir, feedback, options, reporter, _render_progress(bar, reporter))
+        result = api.revise(out_dir, feedback, options, progress=_bars(RichReporter(bar)))
+        history = result.history
     if before is not None:
         from .planning.diff import describe_changes
 
@@ -159,15 +160,22 @@ def _progress() -> Progress:
     )  # fmt: skip
 
 
-def _render_progress(bar: Progress, reporter: RichReporter):
-    """A render progress callback that opens a bar for each stage on its first call."""
+def _bars(reporter: RichReporter):
+    """An api progress callback (api_progress.ProgressEvent): a bar for each analyser run and each
+    render pass, opened on its first event; notices printed."""
     stage, update = None, None
 
-    def progress(doing: str, done: float, total: float) -> None:
+    def progress(event) -> None:  # noqa: ANN001 (an api.ProgressEvent)
         nonlocal stage, update
-        if doing != stage:
-            stage, update = doing, reporter.task(f"{doing}: cut.mp4", total)
-        update(done)
+        if event.phase == "notice":
+            reporter.notice(event.stage)
+            return
+        if event.total is None and event.stage == "analysed":
+            return  # the analysis phase's end: no bar of its own
+        if event.stage != stage:
+            label = f"{event.stage}: cut.mp4" if event.phase == "render" else event.stage
+            stage, update = event.stage, reporter.task(label, event.total)
+        update(event.done)
 
     return progress
 
