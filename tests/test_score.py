@@ -223,3 +223,20 @@ def test_the_llm_planner_keeps_its_best_scored_valid_plan(planned, tmp_path):
     assert made.ranking[0].score > made.ranking[1].score
     assert [c.media for c in made.edl.clips] == [c.media for c in plan.edl.clips]
     assert made.score is not None and made.score.total == made.ranking[0].score
+
+
+def test_a_face_in_the_first_seconds_counts_for_the_hook(planned):
+    """B-roll under a voice-over: a still picture scores by its movement; a face seen in the opening
+    clip (analysis/faces.py) fills the hook's picture part."""
+    from clipagent.analysis.models import FaceBox, FaceFrame, FaceTrack
+    from clipagent.planning.score_parts import hook
+    from clipagent.planning.score_cut import Cut
+
+    s, context, plan = planned[2]
+    first = plan.edl.clips[0]
+    cut = Cut.of(plan.edl, context.index, context.brief, plan.target_duration)
+    before = hook(cut)
+    face = FaceTrack(detector="test", frames=[FaceFrame(time=first.src_in, boxes=[FaceBox(x=0.4, y=0.3, w=0.2, h=0.3, score=0.9)])])
+    cut.files[0] = cut.files[0].model_copy(update={"faces": face})
+    after = hook(cut)
+    assert "picture 1.00" in after[2] and after[0] >= before[0]

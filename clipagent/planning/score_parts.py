@@ -10,7 +10,8 @@ The thresholds and their sources:
 - a cut within 20 ms of a word's edge is on it (text.WORD_TOLERANCE);
 - a caption within 100 ms of its first word is on time (the issue's goal; 0.5 s off scores 0);
 - a b-roll cut within 80 ms of a beat is on the beat (about two frames at 25-30 fps);
-- the hook is the first 3 s (the brief's "hook in the first three seconds");
+- the hook is the first 3 s (the brief's "hook in the first three seconds"); its picture counts when
+  it shows a face (analysis/faces.py), someone speaking, or movement (shot motion x 20, capped at 1);
 - shot lengths pass between half the pace's shortest and 1.5x its longest shot (defaults.yaml).
 """
 
@@ -96,13 +97,24 @@ def hook(cut: Cut) -> Result:
     footage_speaks = any(f.transcript and f.transcript.words for f in cut.index.files)
     speech = 1.0 if words else (0.0 if footage_speaks else 1.0)
     motion = max((_motion(cut.files[k], p) for k, p in opening), default=0.0)
-    picture = 1.0 if words else min(1.0, motion * 20)  # a talking head is a face; else the picture must move
+    face = any(_face(cut.files[k], p) for k, p in opening)
+    picture = 1.0 if words or face else min(1.0, motion * 20)  # a face, someone speaking, or movement
     sound = 1.0 if cut.edl.music is not None else max((_loudness(cut.files[k], p) for k, p in opening), default=0.0)
     relevance = _relevance(cut, [p.clip for p in words] or [k for k, _ in opening])
     value = 0.3 * speech + 0.2 * picture + 0.2 * sound + 0.3 * relevance
     said = " ".join(p.word.text for p in words)[:60]
     return value, True, (f'first 3 s: {"speech" if words else "no speech"}{f" ({said!r})" if said else ""}, '
                          f"picture {picture:.2f}, sound {sound:.2f}, relevance {relevance:.2f}")  # fmt: skip
+
+
+def _face(file: IndexedFile | None, p: Placement) -> bool:
+    """True when the face analysis (analysis/faces.py) saw a face in the part of the clip that
+    plays within the first HOOK seconds."""
+    track = getattr(file, "faces", None)
+    if track is None:
+        return False
+    end = p.clip.src_in + (HOOK - p.start) * p.clip.speed
+    return any(f.boxes for f in track.frames if p.clip.src_in <= f.time < min(end, p.clip.src_out))
 
 
 def _motion(file: IndexedFile | None, p: Placement) -> float:
