@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, cancel, cli_analysis, cli_edit, cli_interchange, cli_mcp, cli_score
+from . import __version__, cancel, cli_analysis, cli_edit, cli_interchange, cli_mcp, cli_score, cli_variants
 from .cli_common import EncoderOption, err, out, translate_errors
 from .errors import EDLError
 
@@ -176,6 +176,7 @@ app.command()(cli_analysis.analyze)
 app.command()(cli_analysis.search)
 app.command()(cli_edit.edit)
 app.command()(cli_edit.revise)
+app.command()(cli_variants.variants)
 app.command()(cli_score.score)
 app.command()(cli_interchange.export)
 app.command()(cli_mcp.mcp)

@@ -79,14 +79,14 @@ class VariantResult(BaseModel):
     thumbnail: str | None = None
     edl: str | None = None
     otio: str | None = None
-    captions: str | None = None
+    captions_file: str | None = None
     plan: str | None = None
     spec_file: str | None = None
-    duration: float = 0.0
+    cut_seconds: float = 0.0
     """Seconds of the cut as probed."""
     width: int = 0
     height: int = 0
-    size: int = 0
+    cut_bytes: int = 0
     """Bytes of cut.mp4."""
     spec_passed: bool = False
     review_passed: bool = False

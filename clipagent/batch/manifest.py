@@ -25,8 +25,8 @@ MANIFEST_CSV = "manifest.csv"
 MANIFEST_JSON = "manifest.json"
 MANIFEST_FILES = (MANIFEST_CSV, MANIFEST_JSON)
 COLUMNS = (
-    "id", *AXES, "status", "reason", "cut", "cut_sha256", "duration", "width", "height", "size", "spec_passed",
-    "review_passed", "planner", "edl_hash", "thumbnail", "edl", "otio", "captions", "plan", "spec_file",
+    "id", *AXES, "status", "reason", "cut", "cut_sha256", "cut_seconds", "width", "height", "cut_bytes", "spec_passed",
+    "review_passed", "planner", "edl_hash", "thumbnail", "edl", "otio", "captions_file", "plan", "spec_file",
 )  # fmt: skip
 
 
@@ -41,10 +41,10 @@ class ManifestRow(BaseModel):
     reason: str
     cut: str | None
     cut_sha256: str
-    duration: float
+    cut_seconds: float
     width: int
     height: int
-    size: int
+    cut_bytes: int
     spec_passed: bool
     review_passed: bool
     planner: str
@@ -52,7 +52,7 @@ class ManifestRow(BaseModel):
     thumbnail: str | None
     edl: str | None
     otio: str | None
-    captions: str | None
+    captions_file: str | None
     plan: str | None
     spec_file: str | None
 

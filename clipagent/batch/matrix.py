@@ -242,14 +242,14 @@ def _check_value(brief: Brief, axis: str, value: str, source: str) -> None:
         raise MatrixError(f"{where}: {message}", hint=exc.hint) from None
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def safe_name(text: str) -> str:
-    """`text` as a portable file name part: ASCII letters, digits, `.`, `_`, `-` (accents
-    dropped, other runs become `-`), no leading dot."""
+    """`text` as a portable file name part: ASCII letters, digits, `_`, `-` (accents
+    dropped, other runs, dots included, become `-`): never `..` nor a hidden name."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return _UNSAFE.sub("-", ascii_text).strip("-.").lower() or "x"
+    return _UNSAFE.sub("-", ascii_text).strip("-").lower() or "x"
 
 
 def variant_id(title: str, values: dict[str, str], used: set[str]) -> str:

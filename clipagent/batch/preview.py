@@ -27,11 +27,15 @@ def preview_size(width: int, height: int) -> tuple[int, int]:
 
 
 def preview_brief(brief: ResolvedBrief) -> ResolvedBrief:
-    """The brief with its output frame at preview size; its platform's frame too, so the spec
-    checks expect the preview's resolution (the other upload rules stay the platform's)."""
+    """The brief with its output frame at preview size, and its platform's rules as a preview is
+    checked: its frame (the spec checks expect the preview's resolution) and, besides the
+    platform's H.264 profiles, Constrained Baseline, which x264's ultrafast preset writes (no
+    CABAC, no B-frames). Every other upload rule stays the platform's."""
     width, height = preview_size(brief.output.width, brief.output.height)
     platform_size = preview_size(brief.platform.width, brief.platform.height)
-    platform = brief.platform.model_copy(update={"width": platform_size[0], "height": platform_size[1]})
+    profiles = tuple(dict.fromkeys([*brief.platform.video.profiles, "constrained baseline"]))
+    platform = brief.platform.model_copy(update={"width": platform_size[0], "height": platform_size[1],
+                                                 "video": brief.platform.video.model_copy(update={"profiles": profiles})})
     output = brief.output.model_copy(update={"width": width, "height": height})
     return brief.model_copy(update={"output": output, "platform": platform})
 

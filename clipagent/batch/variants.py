@@ -149,7 +149,12 @@ def variant_brief(brief: Brief, spec: VariantSpec, preview: bool = False) -> Res
     """`brief` resolved with the variant's axis values; its hook strategy or line set."""
     resolved = brief.override(source=brief.source, **spec.brief_fields()).resolve()
     if spec.hook is not None:
-        resolved = resolved.model_copy(update={"hook_strategy": spec.hook})
+        from ..planning.hooks import is_literal
+
+        update: dict = {"hook_strategy": spec.hook}
+        if is_literal(spec.hook):  # the viewer reads the literal opening line over the opening
+            update["hook_title"] = spec.hook
+        resolved = resolved.model_copy(update=update)
     if preview:
         from .preview import preview_brief
 
@@ -213,6 +218,11 @@ def _make(job: VariantJob) -> VariantResult:
     planned = time.perf_counter()
     plan = _plan(context, options, job.out_dir.parent, SilentReporter())
     times = StageTimes(plan=time.perf_counter() - planned)
+    failed = [f"{c.name}: {c.detail}" for c in plan.review.checks if not c.passed]
+    failed += [f"{v.code} at {v.location}: {v.message}" for v in plan.review.violations]
+    if failed:  # not platform-ready: nothing rendered or published for it
+        return failed_result(job, "the plan fails its review: " + "; ".join(failed)).model_copy(
+            update={"planner": plan.planner, "failed_checks": failed})
     edl_hash = hashlib.sha256(dump_edl(plan.edl).encode()).hexdigest()
     if _finished(job.out_dir, edl_hash):
         return _result(job, rendered=False)
@@ -261,9 +271,9 @@ def _result(job: VariantJob, *, rendered: bool) -> VariantResult:
         id=job.spec.id, values=job.spec.values, status="ok" if spec_ok and review_ok else "failed",
         reason="; ".join(failed), planner=report.planner, edl_hash=report.edl_hash,
         cut=rel(CUT), cut_sha256=_sha256(cut), thumbnail=rel(THUMBNAIL), edl=rel("edl.json"), otio=rel("cut.otio"),
-        captions=rel("captions.srt"), plan=rel("plan.md"), spec_file=rel(SPEC_FILE),
-        duration=round(float(info.duration or Fraction(0)), 3), width=video.width if video else 0,
-        height=video.height if video else 0, size=cut.stat().st_size, spec_passed=spec_ok, review_passed=review_ok,
+        captions_file=rel("captions.srt"), plan=rel("plan.md"), spec_file=rel(SPEC_FILE),
+        cut_seconds=round(float(info.duration or Fraction(0)), 3), width=video.width if video else 0,
+        height=video.height if video else 0, cut_bytes=cut.stat().st_size, spec_passed=spec_ok, review_passed=review_ok,
         failed_checks=failed, rendered=rendered,
     )  # fmt: skip
 

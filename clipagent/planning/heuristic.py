@@ -31,6 +31,7 @@ from ..timebase import MAX_CUT_SECONDS
 from .assemble import Draft, Tweaks, assemble
 from .base import Decision, Plan, PlanContext, RankedPlan, Round
 from .feedback import STICKY, Feedback, UnsupportedFeedback, parse_feedback
+from .hooks import choose_opener
 from .review import TextEmbedder, review_edl
 from .length import Length, choose_length
 from .segments import MAX_GAP, Candidate, VoiceOver, extract_candidates, voice_overs
@@ -187,10 +188,13 @@ class HeuristicPlanner:
             sequence = [("speech", s, s.candidate.duration) for s in sorted(spoken, key=lambda s: s.candidate.order)]
             return assemble(context, sequence, tweaks, avoided, notes, voice)
         forced = _forced(scored, context, tweaks, notes)
+        opener = choose_opener(scored, brief, context.index, hook_score, notes)  # a variant's hook strategy
+        if opener is not None and all(s.candidate.key != opener.candidate.key for s in forced):
+            forced = sorted([*forced, opener], key=lambda s: s.candidate.order)
         selection = choose(scored, brief.target_duration, forced, notes)
         if not selection.speech and not selection.broll:
             raise PlanError(f"nothing fits in {float(brief.target_duration):.1f} s", hint="raise the target duration")
-        sequence = _order(selection, brief.cta, tweaks, variant)
+        sequence = _order(selection, brief.cta, tweaks, variant, opener)
         return assemble(context, sequence, tweaks, avoided, notes, voice)
 
 
@@ -330,9 +334,10 @@ def _variants(owners: list[str], kinds: dict[str, str], n: int) -> list[Variant]
 
 
 def _order(
-    selection: Selection, cta: str | None, tweaks: Tweaks, variant: Variant = Variant()
+    selection: Selection, cta: str | None, tweaks: Tweaks, variant: Variant = Variant(), opener: Scored | None = None
 ) -> list[tuple[str, Scored, Fraction]]:
-    """(role, scored, seconds) in the order of the cut."""
+    """(role, scored, seconds) in the order of the cut. `opener` (planning/hooks.py: a variant's
+    hook strategy), when selected, opens the cut: as the hook line, or a b-roll shot before it."""
     speech = selection.speech
     limit = tweaks.hook_shorter_than
     eligible = [
@@ -340,6 +345,8 @@ def _order(
     ]
     ranked = sorted(eligible, key=lambda s: (-hook_score(s), s.candidate.order))
     hook = ranked[min(variant.hook_rank, len(ranked) - 1)] if ranked else None
+    if opener is not None and any(s is opener or s.candidate.key == opener.candidate.key for s in speech):
+        hook = next(s for s in speech if s.candidate.key == opener.candidate.key)
     rest = [s for s in speech if s is not hook]
     closing_terms = set(terms(cta or "")) | CTA_WORDS
     closers = [s for s in rest if set(terms(s.candidate.text)) & closing_terms]
@@ -349,12 +356,17 @@ def _order(
     spoken = ([("hook", hook)] if hook else []) + [("body", s) for s in rest if s is not closer]
     spoken += [("call to action", closer)] if closer else []
     pieces = sorted(selection.broll, key=lambda p: (-p[0].rate, p[0].candidate.order))
+    first = next((p for p in pieces if opener is not None and p[0].candidate.key == opener.candidate.key), None)
+    if first is not None:
+        pieces.remove(first)
     ending = pieces.pop() if spoken and len(pieces) >= 2 and cta else None
     slots: dict[int, list[tuple[Scored, Fraction]]] = {}  # b-roll after the n-th spoken item (-1: before all)
     n = len(spoken)
     for j, piece in enumerate(pieces):
         slots.setdefault((j * (n - 1)) // len(pieces) if n > 1 else n - 1, []).append(piece)
     sequence: list[tuple[str, Scored, Fraction]] = [("b-roll", s, length) for s, length in slots.get(-1, [])]
+    if first is not None:
+        sequence.insert(0, ("opening shot", *first))
     for k, (role, s) in enumerate(spoken):
         sequence.append((role, s, s.candidate.duration))
         sequence += [("cutaway", piece, length) for piece, length in slots.get(k, [])]

@@ -1,0 +1,247 @@
+"""`clipagent variants`: the matrix, the acceptance batch on the samples, kill and resume, bad input.
+
+The acceptance batch (3 aspects x 2 durations x 2 hooks = 12 cuts) renders at --preview size
+(360p, the fast preset) so the 12 renders stay affordable; the analysis skips faces (MTCNN) and
+CLIP, which the sample hooks (question, bold-claim) do not need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from clipagent.analysis.index import AnalyzeOptions
+from clipagent.batch.executors import LocalExecutor, VariantOptions
+from clipagent.batch.manifest import read_manifest
+from clipagent.batch.matrix import MatrixError, expand, load_matrix, matrix_from_data, safe_name
+from clipagent.batch.thumbnail import HOOK_SECONDS
+from clipagent.batch.variants import INDEX_FILE, run_variants
+from clipagent.brief import load_brief, parse_brief
+from clipagent.cli import app
+from clipagent.edl import load_edl, place_clips
+from clipagent.planning.hooks import claim_cue, question_cue
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+BRIEF = SAMPLES / "brief.md"
+MEDIA = SAMPLES / "media"
+ANALYZE = AnalyzeOptions(faces=None, embeddings=False)
+OPTIONS = VariantOptions(planner="heuristic", preview=True, analyze=ANALYZE, candidates=1)
+
+
+def offline_env() -> dict[str, str]:
+    """This process's environment (the session's private cache included), offline, without an LLM."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CLIPAGENT_OFFLINE": "1"}
+    env.pop("OPENAI_BASE_URL", None)
+    env.pop("OPENAI_API_KEY", None)
+    return env
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- the matrix ---------------------------------------------------------------------------------
+
+
+def test_sample_brief_matrix_is_the_acceptance_product():
+    specs = expand(matrix_from_data(load_brief(BRIEF).variants, "brief"), load_brief(BRIEF))
+    assert len(specs) == 12 and len({s.id for s in specs}) == 12
+    assert specs[0].id == "clipagent-in-twenty-seconds--9x16-10s-question"
+    assert specs[0].values == {"aspect": "9:16", "duration": "10", "hook": "question"}
+
+
+def test_csv_rows_literal_hook_and_safe_names(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text('platform,duration,hook,cta\ntiktok,15,"Ever cut a video in 5 minutes?",Shop now\nyoutube,30,,\n')
+    specs = expand(load_matrix(path), load_brief(BRIEF))
+    assert [s.values for s in specs] == [
+        {"platform": "tiktok", "duration": "15", "hook": "Ever cut a video in 5 minutes?", "cta": "Shop now"},
+        {"platform": "youtube", "duration": "30"},
+    ]
+    assert specs[0].id == "clipagent-in-twenty-seconds--tiktok-15s-line-ever-cut-a-video-cta-shop-now"
+    assert all(c.isalnum() or c in "_-" for s in specs for c in s.id)
+    assert safe_name("Ça/va? ../x") == "ca-va-x"
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({"platform": ["tiktok", "myspace"]}, "axis `platform`: 'myspace'"),
+        ({"captions": ["bold", "comic-sans"]}, "axis `captions`: 'comic-sans'"),
+        ({"aspect": ["9:16", "9:0"]}, "axis `aspect`: '9:0'"),
+        ({"duration": [10, -3]}, "axis `duration`: '-3'"),
+        ({"brand": ["nobody"]}, "axis `brand`: 'nobody'"),
+        ({"colour": ["red"]}, "unknown axis `colour`"),
+        ({"platform": ["tiktok"], "aspect": ["1:1"]}, "both `platform` and `aspect`"),
+        ({"duration": [5, 6, 7], "hook": ["question", "bold-claim"], "max_variants": 4}, "6 variants, more than max_variants (4)"),
+        ({"platform": ["youtube", "shorts"], "duration": [200]}, "variant clipagent-in-twenty-seconds--shorts-200s"),
+    ],
+)
+def test_bad_matrix_names_axis_and_value(data, said):
+    with pytest.raises(MatrixError) as info:
+        expand(matrix_from_data(data, "m.yaml"), load_brief(BRIEF))
+    assert said in info.value.message and info.value.exit_code == 2
+
+
+def test_hook_cues():
+    assert question_cue("Ever wondered why your videos flop?") > question_cue("Here are three tips.") > 0
+    assert question_cue("Hi, I'm Sam.") == 0
+    assert claim_cue("It turns raw footage into a finished cut.") >= 3
+    assert claim_cue("Is it always this easy?") < claim_cue("It is always this easy!")
+
+
+def test_unknown_platform_exits_2_before_any_analysis(tmp_path):
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("variants:\n  platform: [tiktok, tiktokk]\n  duration: [10]\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["variants", str(BRIEF), str(MEDIA), "-o", str(out), "--matrix", str(matrix)])
+    assert result.exit_code == 2, result.output
+    assert "axis `platform`: 'tiktokk'" in result.output and "did you mean `tiktok`" in result.output
+    assert not out.exists()  # nothing analysed, nothing written
+
+
+# --- the acceptance batch -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("variants") / "batch"
+    started = time.perf_counter()
+    result = run_variants(BRIEF, MEDIA, out, options=OPTIONS, executor=LocalExecutor(2))
+    return result, time.perf_counter() - started
+
+
+def test_acceptance_matrix_every_variant_passes(batch):
+    result, _ = batch
+    assert len(result.results) == 12
+    for r in result.results:
+        assert r.status == "ok", (r.id, r.reason)
+        assert r.spec_passed and r.review_passed and r.rendered
+    sizes = {r.values["aspect"]: (r.width, r.height) for r in result.results}
+    assert sizes == {"9:16": (360, 640), "1:1": (360, 360), "16:9": (640, 360)}  # --preview: 360p
+    for r in result.results:
+        assert abs(r.cut_seconds - float(r.values["duration"])) <= 1.0, (r.id, r.cut_seconds)
+
+
+def test_hooks_differ_in_the_first_two_seconds(batch):
+    result, _ = batch
+    by_cell: dict[tuple[str, str], dict[str, list]] = {}
+    for r in result.results:
+        edl = load_edl(result.out_dir / r.edl)
+        media = edl.media_by_id()
+        opening = [(media[p.clip.media].path, p.clip.src_in, p.clip.src_out) for p in place_clips(edl)
+                   if p.start < HOOK_SECONDS]  # fmt: skip
+        by_cell.setdefault((r.values["aspect"], r.values["duration"]), {})[r.values["hook"]] = opening
+    assert len(by_cell) == 6
+    for cell, hooks in by_cell.items():
+        assert hooks["question"] != hooks["bold-claim"], cell
+        assert hooks["question"][0][0] != hooks["bold-claim"][0][0] or hooks["question"][0][1:] != hooks["bold-claim"][0][1:]
+    plan = (result.out_dir / result.results[0].plan).read_text()
+    assert "hook 'question': opens with \"Here are three tips for better videos.\"" in plan
+
+
+def test_manifest_lists_all_with_correct_hashes(batch):
+    result, _ = batch
+    manifest = read_manifest(result.out_dir)
+    assert [row.id for row in manifest.variants] == [r.id for r in result.results]
+    assert manifest.axes == ["aspect", "duration", "hook"]
+    for row in manifest.variants:
+        folder = result.out_dir / row.id
+        assert row.cut_sha256 == sha256(folder / "cut.mp4")
+        assert row.edl_hash == sha256(folder / "edl.json")
+        assert row.cut_bytes == (folder / "cut.mp4").stat().st_size
+        for name in ("thumbnail.jpg", "cut.otio", "captions.srt", "plan.md", "spec.json"):
+            assert (folder / name).is_file(), name
+        assert (folder / "thumbnail.jpg").read_bytes()[:2] == b"\xff\xd8"
+        assert json.loads((folder / "spec.json").read_text())["rules"]
+    lines = (result.out_dir / "manifest.csv").read_text().splitlines()
+    assert len(lines) == 13 and lines[0].startswith("id,aspect,duration,hook,status,reason,cut,cut_sha256")
+
+
+def test_kill_and_resume_redoes_nothing_and_matches(batch, tmp_path):
+    """A batch of 4 (rows of the acceptance matrix) killed with SIGKILL after 2 are published:
+    the rerun renders only the others, and every output equals the uninterrupted batch's."""
+    first, _ = batch
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("rows:\n" + "".join(f"  - {{aspect: '{a}', duration: 10, hook: {h}}}\n"
+                                          for a in ("9:16", "1:1") for h in ("question", "bold-claim")))  # fmt: skip
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "clipagent", "variants", str(BRIEF), str(MEDIA), "-o", str(out), "--matrix",
+               str(matrix), "--preview", "--jobs", "1", "--planner", "heuristic", "--candidates", "1", "--no-faces",
+               "--no-embeddings", "--json"]  # fmt: skip
+    process = subprocess.Popen(command, env=offline_env(), start_new_session=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if len(read_manifest(out).variants) >= 2:
+                    break
+            except (OSError, ValueError):
+                pass
+            assert process.poll() is None, "the batch ended before it was killed"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    killed = read_manifest(out)
+    assert 2 <= len(killed.variants) < 4
+    for row in killed.variants:  # every row points at published files
+        assert row.cut_sha256 == sha256(out / row.cut)
+    done_before = {row.id: (out / row.cut).stat().st_mtime_ns for row in killed.variants}
+
+    rerun = subprocess.run(command, env=offline_env(), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    summary = json.loads(rerun.stdout)
+    rendered = {r["id"] for r in summary["results"] if r["rendered"]}
+    assert rendered == {r["id"] for r in summary["results"]} - set(done_before)  # none redone
+    assert all((out / i / "cut.mp4").stat().st_mtime_ns == ns for i, ns in done_before.items())
+    assert not [p for p in out.rglob("*") if p.name.startswith(".edit.")]  # no staging left
+    reference = {r.id: r for r in first.results}
+    for row in read_manifest(out).variants:
+        for name in ("cut.mp4", "edl.json", "thumbnail.jpg", "captions.srt", "captions.ass", "cut.otio", "spec.json"):
+            assert (out / row.id / name).read_bytes() == (first.out_dir / row.id / name).read_bytes(), (row.id, name)
+        assert row.cut_sha256 == reference[row.id].cut_sha256
+
+
+def test_second_run_renders_nothing(batch):
+    result, _ = batch
+    manifest = (result.out_dir / "manifest.json").read_bytes()
+    again = run_variants(BRIEF, MEDIA, result.out_dir, options=OPTIONS, executor=LocalExecutor(2))
+    assert again.ok and not any(r.rendered for r in again.results)
+    assert (result.out_dir / "manifest.json").read_bytes() == manifest
+    assert (result.out_dir / INDEX_FILE).is_file()
+
+
+# --- a variant that cannot be planned ------------------------------------------------------------
+
+
+def test_impossible_variant_is_a_failed_row_and_exit_1(tmp_path):
+    text = BRIEF.read_text().replace(
+        '  - "the hook in the first three seconds"\n',
+        '  - "the hook in the first three seconds"\n  - "does the editing for you"\n  - "always end with a call to action"\n',
+    )  # fmt: skip
+    brief = tmp_path / "brief.md"
+    brief.write_text(text)
+    assert sum(1 for _ in parse_brief(text).must_include) == 4  # about 11 s of lines
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("aspect: ['1:1']\nduration: [6, 14]\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["variants", str(brief), str(MEDIA), "-o", str(out), "--matrix", str(matrix),
+                                      "--preview", "--planner", "heuristic", "--candidates", "1", "--no-faces",
+                                      "--no-embeddings", "--jobs", "2"])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    rows = {row.values["duration"]: row for row in read_manifest(out).variants}
+    assert rows["6"].status == "failed" and "must_include" in rows["6"].reason and rows["6"].cut is None
+    assert not (out / rows["6"].id / "cut.mp4").exists()
+    assert rows["14"].status == "ok" and (out / rows["14"].cut).is_file()
