@@ -1,0 +1,124 @@
+"""Variants at scale (issue 12): the Ray executor gives the local pool's manifest, one decode
+feeds several outputs with the frames separate renders make, previews are 360p and fast."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clipagent.edl import timeline_duration
+from clipagent.errors import ToolError
+from clipagent.ffmpeg import find_ffmpeg
+from clipagent.render import multi
+from clipagent.render.encoders import choose_encoder
+from clipagent.render.run import plan_render, run_render
+
+from .conftest import REPO, edl_from, ffprobe_facts
+
+CLIPS = [
+    {"id": "c1", "media": "a", "src_in": 0, "src_out": 0.8},
+    {"id": "c2", "media": "b", "src_in": 0.5, "src_out": 1.3, "transition_in": {"kind": "crossfade", "duration": 0.2}},
+]
+
+
+def _variants_of_one_timeline():
+    """Three cuts of the same clips: landscape bare; landscape with captions and a logo; portrait
+    (cover) with the logo elsewhere. They differ in size, captions and overlays only."""
+    return [
+        edl_from({"clips": CLIPS}),
+        edl_from({"clips": CLIPS, "overlays": [
+            {"kind": "captions", "cues": [{"start": 0.1, "end": 1.0, "text": "Hello there"}]},
+            {"kind": "image", "media": "logo", "start": 0.3, "end": 1.2, "position": "bottom_right"}]}),
+        edl_from({"output": {"width": 180, "height": 320, "fps": 30}, "clips": [dict(c, fit="cover") for c in CLIPS],
+                  "overlays": [{"kind": "image", "media": "logo", "start": 0, "end": 0.6, "position": "top_left"}]}),
+    ]  # fmt: skip
+
+
+def _psnr(a: Path, b: Path) -> float:
+    run = subprocess.run([find_ffmpeg().path, "-hide_banner", "-nostdin", "-i", str(a), "-i", str(b), "-lavfi", "psnr",
+                          "-f", "null", "-"], capture_output=True, text=True, check=True)  # fmt: skip
+    value = re.search(r"PSNR .*average:(\S+)", run.stderr).group(1)
+    return float("inf") if value == "inf" else float(value)
+
+
+def test_shared_decode_renders_what_separate_renders_do(media_dir, tmp_path, monkeypatch):
+    edls = _variants_of_one_timeline()
+    separate = []
+    for i, edl in enumerate(edls):
+        separate.append(run_render(plan_render(edl, media_dir, tmp_path / f"alone{i}.mp4")).output)
+
+    commands = []
+    run_ffmpeg = multi._run_ffmpeg
+    monkeypatch.setattr(multi, "_run_ffmpeg", lambda command, doing, *a, **k: (commands.append((doing, command)),
+                                                                              run_ffmpeg(command, doing, *a, **k)))
+    outputs = [tmp_path / f"shared{i}.mp4" for i in range(len(edls))]
+    results = multi.render_shared(list(zip(edls, outputs)), media_dir)
+
+    renders = [command for doing, command in commands if doing == multi.RENDERING]
+    assert len(renders) == 1, "the three cuts are one render process"
+    inputs = [renders[0][k + 1] for k, arg in enumerate(renders[0]) if arg == "-i"]
+    assert sum(1 for i in inputs if i.endswith("/a.mp4")) == 1 and sum(1 for i in inputs if i.endswith("/b.mp4")) == 1
+    assert sum(1 for i in inputs if i.endswith("/logo.png")) == 1, "the logo is decoded once for both outputs"
+    mixes = [command for doing, command in commands if doing == multi.MIXING]
+    assert len(mixes) == 1, "the three cuts have the same sound: one mix"
+
+    for edl, alone, shared, result in zip(edls, separate, outputs, results):
+        a, b = ffprobe_facts(alone), ffprobe_facts(shared)
+        assert (b["width"], b["height"]) == (edl.output.width, edl.output.height)
+        assert b["frames"] == a["frames"] and b["duration"] == pytest.approx(a["duration"], abs=1e-3)
+        assert result.duration == timeline_duration(edl)
+        assert _psnr(alone, shared) >= 50
+    assert not list(tmp_path.glob(".*")), "no partial or work files left"
+
+
+def test_shared_decode_refuses_different_timelines(media_dir, tmp_path):
+    edls = _variants_of_one_timeline()
+    other = edl_from({"clips": [dict(CLIPS[0], src_out=0.9), CLIPS[1]]})
+    assert multi.timeline_key(edls[0], media_dir) == multi.timeline_key(edls[2], media_dir)
+    assert multi.timeline_key(other, media_dir) != multi.timeline_key(edls[0], media_dir)
+    with pytest.raises(ValueError, match="timeline_key"):
+        multi.render_shared([(edls[0], tmp_path / "x.mp4"), (other, tmp_path / "y.mp4")], media_dir)
+    assert not list(tmp_path.iterdir())
+
+
+def test_preview_encoder_is_the_fast_one():
+    ffmpeg = find_ffmpeg()
+    full, preview = choose_encoder(ffmpeg, "libx264"), choose_encoder(ffmpeg, "libx264", preview=True)
+    assert full.args[full.args.index("-preset") + 1] == "veryfast"
+    assert preview.args[preview.args.index("-preset") + 1] == "ultrafast"
+    assert int(preview.args[preview.args.index("-crf") + 1]) > int(full.args[full.args.index("-crf") + 1])
+
+
+def test_ray_missing_names_the_extra(monkeypatch):
+    from clipagent.batch.ray_executor import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(ToolError) as caught:
+        RayExecutor()
+    assert "clipagent[scale]" in str(caught.value) and "Ray" in caught.value.message
+
+
+@pytest.mark.slow
+def test_ray_gives_the_local_pools_manifest_and_previews_are_360p(tmp_path, offline_planner):
+    pytest.importorskip("ray")
+    from clipagent.batch.executors import LocalExecutor, VariantOptions
+    from clipagent.batch.ray_executor import RayExecutor
+    from clipagent.batch.variants import run_variants
+
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text('aspect: ["9:16", "1:1"]\nduration: [10]\nhook: [question]\n', encoding="utf-8")
+    options = VariantOptions(preview=True, candidates=1)
+    made = {}
+    for name, executor in (("local", LocalExecutor(jobs=2)), ("ray", RayExecutor(jobs=2))):
+        made[name] = run_variants(REPO / "samples" / "brief.md", REPO / "samples" / "media", tmp_path / name,
+                                  matrix_path=matrix, options=options, executor=executor)  # fmt: skip
+    local, ray = made["local"], made["ray"]
+    assert ray.executor == "ray" and local.executor == "local"
+    assert [r.status for r in ray.results] == ["ok", "ok"], [r.reason for r in ray.results]
+    assert (tmp_path / "ray" / "manifest.json").read_bytes() == (tmp_path / "local" / "manifest.json").read_bytes()
+    assert [(r.width, r.height) for r in ray.results] == [(360, 640), (360, 360)]
+    assert [r.edl_hash for r in ray.results] == [r.edl_hash for r in local.results]
