@@ -81,8 +81,8 @@ class RayExecutor:
                 ray.init(address=self.address, **common)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray runtime"
-            raise ToolError(f"could not start or join {where}: {exc}",
-                            hint="check --ray-address (e.g. auto, HOST:6379 or ray://HOST:10001) and `ray status`") from None  # fmt: skip
+            hint = "check --ray-address (e.g. auto, HOST:6379 or ray://HOST:10001) and `ray status`"
+            raise ToolError(f"could not start or join {where}: {exc}", hint=hint) from None
         return True
 
     def run(self, jobs: Sequence[VariantJob]) -> Iterator[VariantResult]:
