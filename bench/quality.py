@@ -372,7 +372,7 @@ def main() -> None:
 
 
 def write_readme(text: str, when: str, transcripts: str) -> None:
-    replace_section(SECTION, f"{SECTION}\n\n{README_HEAD}\n\nRun {when} on 2 busy cores (load 12-13; transcripts: "
+    replace_section(SECTION, f"{SECTION}\n\n{README_HEAD}\n\nRun {when} on 2 busy cores (load 12-20; transcripts: "
                              f"{transcripts}):\n\n{text}\n\n{README_FINDINGS}")  # fmt: skip
 
 
