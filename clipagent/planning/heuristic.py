@@ -99,8 +99,10 @@ class HeuristicPlanner:
         return self._best(context.model_copy(update={"brief": brief}), tweaks, "revise", decisions)
 
     def _best(self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision]) -> Plan:
-        """The default plan, scored; with `candidates` > 1, also up to N-1 different ones (variants
-        that make the same EDL as an earlier one do not count), and the best valid one by score."""
+        """The default plan, scored; with `candidates` (N) > 1, also N-1 variants (`_variants`), at most
+        N plans in all: a variant that makes an earlier plan's EDL, or none, is dropped, not replaced.
+        The winner is the best-scored plan that passes review (ties: the earlier), with the ranking
+        and why it won among its decisions."""
         from .score import score_edl, summary, why_better
 
         made: list[tuple[Variant, Plan]] = []
