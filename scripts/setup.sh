@@ -19,6 +19,8 @@ command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-en
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 [ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || missing+=(fonts-noto-core)
+# libass draws no bitmap (colour) emoji: Symbola gives captions outline emoji.
+fc-list 2>/dev/null | grep -q Symbola || missing+=(fonts-symbola)
 # OpenCV's wheel (shot detection) links libGL and glib.
 ldconfig -p 2>/dev/null | grep -q "libGL.so.1 " || missing+=(libgl1)
 ldconfig -p 2>/dev/null | grep -q "libgthread-2.0.so.0 " || missing+=(libglib2.0-0)
