@@ -180,7 +180,8 @@ class HeuristicPlanner:
             term = next((t for t in brief.avoid if _mentions(c, t)), None)
             (avoided if term else allowed).append((c, term) if term else c)
         scored = score(allowed, brief, context.index, tweaks.boost, self.embed_text)
-        scored = _varied(scored, variant)
+        if not length.keep_all_speech:  # all the speech, in order: no variant changes what that plays
+            scored = _varied(scored, variant)
         # "shorter intro": the old opening goes, unless it says a must-have (then it moves into the body)
         scored = [s for s in scored if s.candidate.key != tweaks.old_opening or s.covers]
         if length.keep_all_speech:  # every spoken candidate, in source order; no b-roll, no hook
