@@ -63,14 +63,23 @@ class DeviceChoice(str, Enum):
 
 DeviceOption = Annotated[DeviceChoice, typer.Option("--device", help="Model device: auto (CUDA when present), cpu, cuda.")]
 EmbeddingsFlag = Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="CLIP embeddings of keyframes.")]
+FacesFlag = Annotated[
+    Optional[bool],
+    typer.Option("--faces/--no-faces", show_default=False,
+                 help="Face detection for reframing (MTCNN; default: on, or env CLIPAGENT_FACES)."),
+]
 
 
-def analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings):
+def analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings,
+                    faces: bool | None = None):
     """Flags over environment variables over defaults."""
+    from .analysis.faces import FaceParams
     from .analysis.index import AnalyzeOptions
     from .analysis.weights import ClipSpec, WhisperSpec
 
+    chosen = {} if faces is None else {"faces": FaceParams() if faces else None}
     return AnalyzeOptions(
+        **chosen,
         transcripts=transcripts.value,
         language=language,
         whisper=WhisperSpec.from_env(model=whisper_model, device=device.value),
@@ -120,6 +129,7 @@ def analyze(
     clip_checkpoint: ClipCheckpointOption = None,
     device: DeviceOption = DeviceChoice.auto,
     embeddings: EmbeddingsFlag = True,
+    faces: FacesFlag = None,
 ) -> None:
     """Analyse every media file in a folder: shots, words, pictures and sound (cached)."""
     import time
@@ -129,7 +139,9 @@ def analyze(
 
     if output is not None:
         check_output_file(output, example="index.json")  # before any work
-    options = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
+    options = analyze_options(
+        transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings, faces
+    )
     cache = Cache(cache_dir)
     started = time.perf_counter()
     index = _analyze_with_progress(media_dir, options, cache)
@@ -190,6 +202,7 @@ def search(
     clip_checkpoint: ClipCheckpointOption = None,
     device: DeviceOption = DeviceChoice.auto,
     embeddings: EmbeddingsFlag = True,
+    faces: FacesFlag = None,
 ) -> None:
     """Rank the shots of a folder for a text query (CLIP similarity fused with transcript matching)."""
     from .analysis.cache import Cache
@@ -198,7 +211,9 @@ def search(
 
     if contact_sheet is not None:
         check_output_file(contact_sheet, example="contact-sheet.png")  # before any work
-    options = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
+    options = analyze_options(
+        transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings, faces
+    )
     cache = Cache(cache_dir)
     index = _analyze_with_progress(media_dir, options, cache)
     if note := cache.write_failure_note():

@@ -19,6 +19,7 @@ from .cli_analysis import (
     DeviceChoice,
     DeviceOption,
     EmbeddingsFlag,
+    FacesFlag,
     LanguageOption,
     TranscriptsFlag,
     TranscriptsOption,
@@ -85,12 +86,15 @@ def edit(
     clip_checkpoint: ClipCheckpointOption = None,
     device: DeviceOption = DeviceChoice.auto,
     embeddings: EmbeddingsFlag = True,
+    faces: FacesFlag = None,
 ) -> None:
     """Plan, check and render a cut of MEDIA_DIR that follows BRIEF."""
     from . import api
     from .edit import EditOptions
 
-    analysis = analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings)
+    analysis = analyze_options(
+        transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings, faces
+    )
     options = EditOptions(
         planner=planner.value, llm_model=llm_model, llm_temperature=llm_temperature, encoder=encoder.value,
         dry_run=dry_run, analyze=analysis,

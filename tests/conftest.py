@@ -15,6 +15,10 @@ from clipagent.ffmpeg import find_ffmpeg
 from .tiny_models import one_torch_thread, tiny_clip, tiny_models_dir, tiny_whisper  # noqa: F401 (shared fixtures)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Face detection loads torch and MTCNN in every analysing process (seconds each on 2 cores): the
+# tests that are about faces, reframing and caption placement turn it on themselves
+# (AnalyzeOptions(faces=FaceParams()) or --faces); every other analysis in the suite skips it.
+os.environ["CLIPAGENT_FACES"] = "off"
 
 REPO = Path(__file__).resolve().parents[1]
 REALWORLD = REPO.parent / "shared" / "realworld" / "media"

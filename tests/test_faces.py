@@ -124,7 +124,8 @@ def test_bars_are_found_and_a_pillarboxed_source_is_shown_whole_without_them(tmp
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", without_facenet)
-    index = analyze_folder(media, AnalyzeOptions(transcripts="none", embeddings=False), Cache(tmp_path / "cache"))
+    options = AnalyzeOptions(transcripts="none", embeddings=False, faces=FaceParams())
+    index = analyze_folder(media, options, Cache(tmp_path / "cache"))
     file = index.file("boxed")
     faces = next(r for r in file.runs if r.analyser == "faces")
     assert faces.status == "skipped" and "facenet-pytorch" in faces.reason
@@ -138,3 +139,28 @@ def test_bars_are_found_and_a_pillarboxed_source_is_shown_whole_without_them(tmp
     assert wide.how == "centre, faces not analysed (bars removed)"
     window = wide.clip.reframe
     assert window.keyframes[0].x >= area.x and window.keyframes[0].x + window.w <= area.x + area.w + 1e-6
+
+
+def test_face_detection_follows_the_flag_over_the_environment(monkeypatch, tmp_path):
+    """--faces/--no-faces win; without them $CLIPAGENT_FACES says (on unless off); any other value
+    is bad input naming the variable, before any work."""
+    from typer.testing import CliRunner
+
+    from clipagent.analysis.faces import default_faces
+    from clipagent.cli import app
+    from clipagent.cli_analysis import analyze_options
+    from clipagent.cli_analysis import DeviceChoice, TranscriptsOption
+
+    def chosen(flag):
+        return analyze_options(TranscriptsOption.none, None, None, None, None, DeviceChoice.cpu, False, flag).faces
+
+    monkeypatch.setenv("CLIPAGENT_FACES", "off")
+    assert default_faces() is None and chosen(None) is None and chosen(True) == FaceParams()
+    monkeypatch.setenv("CLIPAGENT_FACES", "on")
+    assert default_faces() == FaceParams() and chosen(None) == FaceParams() and chosen(False) is None
+    monkeypatch.delenv("CLIPAGENT_FACES")
+    assert AnalyzeOptions().faces == FaceParams()
+    monkeypatch.setenv("CLIPAGENT_FACES", "sometimes")
+    (tmp_path / "media").mkdir()
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path / "media")])
+    assert result.exit_code == 2 and "CLIPAGENT_FACES" in result.output and "Traceback" not in result.output

@@ -68,7 +68,7 @@ def footage(tmp_path_factory, ffmpeg) -> Path:
 
 @pytest.fixture(scope="module")
 def index(footage):
-    options = AnalyzeOptions(transcripts="none", embeddings=False)
+    options = AnalyzeOptions(transcripts="none", embeddings=False, faces=FaceParams())
     return analyze_folder(footage, options, Cache())
 
 

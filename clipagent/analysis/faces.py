@@ -17,6 +17,7 @@ Boxes are fractions of the displayed picture (sample aspect and rotation applied
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -24,13 +25,15 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import MediaError
+from ..errors import BadInputError, MediaError
 from ..ffmpeg import file_url
 from ..media import MediaInfo
 from .models import FaceBox, FaceFrame, FaceTrack, Shot
 from .weights import WeightsUnavailable
 
 DETECTOR_VERSION = "facenet-pytorch 2.6.0"
+FACES_ENV = "CLIPAGENT_FACES"
+"""on/off: whether an analysis looks for faces when neither `--faces` nor `--no-faces` is given."""
 MOTION_WIDTH = 160
 """Width of the grey picture the centre of motion is measured on."""
 MOTION_LEVEL = 25
@@ -64,6 +67,22 @@ class FaceParams(BaseModel):
     def describe(self) -> str:
         return (f"mtcnn({DETECTOR_VERSION}, min_face={self.min_face:g}w, width<={self.analysis_width}, "
                 f"{self.fps:g}fps, score>={self.min_score:g})")  # fmt: skip
+
+
+def default_faces() -> FaceParams | None:
+    """The analysis's face detection by default: `FaceParams()`, or None (not looked for) when
+    $CLIPAGENT_FACES is off. Face detection loads torch and MTCNN, seconds per process, so a
+    pipeline that never reframes may turn it off. Raises BadInputError for a value other than
+    on/off, 1/0, true/false or yes/no."""
+    value = os.environ.get(FACES_ENV, "on").strip().lower()
+    if value in ("on", "1", "true", "yes", ""):
+        return FaceParams()
+    if value in ("off", "0", "false", "no"):
+        return None
+    raise BadInputError(
+        f"${FACES_ENV} is {value[:40]!r}: it must be on or off (face detection for reframing; "
+        "--faces/--no-faces on the command line wins over it)."
+    )
 
 
 class FaceDetector:

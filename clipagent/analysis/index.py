@@ -26,7 +26,7 @@ from .audio import AudioParams, analyse_audio
 from .bars import BarsParams, detect_bars
 from .cache import Cache, entry_key
 from .embeddings import ClipEmbedder, embed_keyframes
-from .faces import FaceDetector, FaceParams, detect_faces
+from .faces import FaceDetector, FaceParams, default_faces, detect_faces
 from .models import (
     ActiveArea, AnalysisRun, AudioAnalysis, FaceTrack, IndexedFile, LanguageCode, MediaIndex, ShotEmbeddings,
     ShotList, SkippedFile, SpeechRegions, Transcript,
@@ -58,8 +58,9 @@ class AnalyzeOptions(BaseModel):
     audio: AudioParams = Field(default_factory=AudioParams)
     speech: VadParams = Field(default_factory=VadParams)
     """Voice activity (speech regions), for every file with sound."""
-    faces: FaceParams | None = Field(default_factory=FaceParams)
-    """Faces on sampled frames of every video, for reframing (None: not looked for)."""
+    faces: FaceParams | None = Field(default_factory=default_faces)
+    """Faces on sampled frames of every video, for reframing (None: not looked for; the default
+    follows $CLIPAGENT_FACES, on unless it says off)."""
     bars: BarsParams = Field(default_factory=BarsParams)
     """Black bars around every video's picture, removed before reframing."""
 
