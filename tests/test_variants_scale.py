@@ -122,3 +122,27 @@ def test_ray_gives_the_local_pools_manifest_and_previews_are_360p(tmp_path, offl
     assert (tmp_path / "ray" / "manifest.json").read_bytes() == (tmp_path / "local" / "manifest.json").read_bytes()
     assert [(r.width, r.height) for r in ray.results] == [(360, 640), (360, 360)]
     assert [r.edl_hash for r in ray.results] == [r.edl_hash for r in local.results]
+
+
+def test_shared_graph_builds_identical_chains_once(media_dir, tmp_path):
+    """Two outputs of the same frame (one with captions) normalise and join the clips once; the
+    portrait one has its own chains; each output still maps its own picture."""
+    from clipagent.render.graph import LoudnessGain, compile_render
+
+    edls = _variants_of_one_timeline()
+    shared = multi.SharedGraph()
+    maps = []
+    for j, edl in enumerate(edls[::2]):  # landscape bare, portrait: no captions file to write
+        job = plan_render(edl, media_dir, tmp_path / f"{j}.mp4")
+        graph = compile_render(edl, job.sources, tmp_path / "mix.wav", LoudnessGain(-3.0, -20.0), font=job.font,
+                               placements=job.placements, namespace=multi.OutputNamespace(shared, j))  # fmt: skip
+        maps.append(shared.mapped(graph.video_label))
+    again = plan_render(edls[0], media_dir, tmp_path / "again.mp4")
+    graph = compile_render(edls[0], again.sources, tmp_path / "mix.wav", LoudnessGain(-3.0, -20.0),
+                           placements=again.placements, namespace=multi.OutputNamespace(shared, 2))  # fmt: skip
+    maps.append(shared.mapped(graph.video_label))
+    text = shared.filtergraph()
+    assert shared.inputs == 4, "a.mp4, b.mp4, the logo and the one mix WAV"
+    assert text.count("scale=320:180") == 2 and text.count("crop=180:320") == 2, "one chain per clip and frame"
+    assert len(set(maps)) == 3, "an identical picture built once is split to each output that maps it"
+    assert re.search(r"\[o0_vout\]split=2", text)

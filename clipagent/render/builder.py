@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 
 class Namespace(Protocol):
     """Where one output's graph lives when several outputs share one ffmpeg process
-    (render/multi.py): it opens inputs (identical ones once) and renames labels."""
+    (render/multi.py): it opens inputs (identical ones once), keeps the chains (identical ones
+    once) and names the labels the outputs map."""
 
     def input(self, args: list[str]) -> int: ...
 
-    def label(self, label: str) -> str: ...
+    def add(self, inputs: list[str], filters: list[str], outputs: list[str]) -> None: ...
+
+    def take(self, label: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,8 @@ class Builder:
     chains: list[str] = field(default_factory=list)
     n_inputs: int = 0
     namespace: Namespace | None = None
-    """Several outputs in one process (render/multi.py): inputs go to the shared list, labels get
-    this output's prefix, and `N:stream` references become branches of a split; None: one output."""
+    """Several outputs in one process (render/multi.py): inputs and chains go to the shared graph,
+    which opens identical inputs and builds identical chains once; None: one output."""
 
     def add_input(self, path: Path, *before: str) -> int:
         """A file input (as `file:` and its absolute path, so no name reads as a protocol)."""
@@ -72,13 +75,14 @@ class Builder:
 
     def add(self, inputs: list[str], filters: list[str], outputs: list[str]) -> None:
         if self.namespace is not None:
-            inputs, outputs = [self.namespace.label(x) for x in inputs], [self.namespace.label(x) for x in outputs]
+            self.namespace.add(inputs, filters, outputs)
+            return
         self.chains.append(chain(inputs, filters, outputs))
 
     def compiled(self, *, video_label: str | None, audio_label: str | None) -> CompiledGraph:
         if self.namespace is not None:
-            rename = self.namespace.label
-            video_label, audio_label = (rename(x) if x else None for x in (video_label, audio_label))
+            take = self.namespace.take
+            video_label, audio_label = (take(x) if x else None for x in (video_label, audio_label))
         return CompiledGraph(self.input_args, ";\n".join(self.chains), video_label, audio_label)
 
     def samples(self, frame: int) -> int:

@@ -7,7 +7,8 @@ every source once per variant; here the render pass opens each clip's source onc
 through that output's own normalisation (reframe, scale, pad), join, overlays, titles and
 encoder, to its own file. The outputs are the frames `run.run_render` would make for each EDL
 alone: the per-output part of the graph is `graph.compile_render`'s, unchanged, compiled into a
-`Namespace` that prefixes its labels (`o{j}_`) and shares identical inputs.
+`SharedGraph` that opens identical inputs once and builds identical chains once (two outputs of
+the same frame share their clips' normalisation and join, and part ways at their captions).
 
 The sound is the mix pass's (run.py): it is run once per distinct mix (EDLs whose mix graphs are
 identical, e.g. same clips, music and rates, share one WAV; the loudness gain is still chosen per
@@ -15,8 +16,8 @@ output, for its own target) and each output's WAV is an input of the one render 
 
 Limits: a timeline cut into segments (segments.py: more clips than one process should open) is
 rendered per output, one after another, as `run_render` does; memory of the shared process grows
-with the outputs' encoders (~330 MB each at 1080p for x264 veryfast, see bench/README.md) while
-the decoders are shared. `timeline_key` says which EDLs can share; `render_shared` refuses a set
+with the outputs' encoders (x264 veryfast: ~330 MB at 1080p, bench/README.md; six 720p outputs
+measured ~870 MB) while the decoders are shared. `timeline_key` says which EDLs can share; `render_shared` refuses a set
 that does not (ValueError: a programming error of the caller, not bad input).
 """
 
@@ -57,67 +58,112 @@ from .run import (
 _STREAM_REF = re.compile(r"^(\d+):(.+)$")
 
 
-class SharedInputs:
-    """The inputs of one process rendering several outputs: identical input arguments (the same
-    file, decoder options and seek) open one input; every use of a stream (`N:spec`) becomes a
-    branch of one `split` (or `asplit`) of it."""
+_AUDIO_SOURCES = ("anullsrc", "aevalsrc", "anoisesrc", "sine")
+"""Source filters (chains without inputs) whose output is sound; every other source is a picture."""
+
+
+class SharedGraph:
+    """The filtergraph of one process rendering several outputs.
+
+    Identical input arguments (the same file, decoder options and seek) open one input, and a
+    chain identical to one already built (the same filters on the same inputs: e.g. two outputs
+    of the same size normalise and join the clips alike, up to their captions) is built once;
+    its outputs stand for both. A label used more than once (by chains or by `-map`) is fed
+    through one `split` (`asplit` for sound), branch k to its k-th user. A label's kind (picture
+    or sound) is its first input's: an input stream with an `a` in its spec is sound, every other
+    input stream of a render pass is a picture; a chain without inputs is sound when it starts
+    with one of _AUDIO_SOURCES."""
 
     def __init__(self) -> None:
         self.args: list[str] = []
-        self._index: dict[tuple[str, ...], int] = {}
+        self._inputs: dict[tuple[str, ...], int] = {}
+        self._chains: list[tuple[list[tuple[str, int]], list[str], list[str]]] = []
+        self._built: dict[tuple, list[str]] = {}
         self._uses: dict[str, int] = {}
+        self._audio: dict[str, bool] = {}
+        self._taken: list[tuple[str, int]] = []
 
     def input(self, args: list[str]) -> int:
         key = tuple(args)
-        if key not in self._index:
-            self._index[key] = len(self._index)
+        if key not in self._inputs:
+            self._inputs[key] = len(self._inputs)
             self.args += args
-        return self._index[key]
+        return self._inputs[key]
 
-    def use(self, ref: str) -> str:
-        """A label for one more use of the stream `ref` ("3:0", "5:a:0")."""
-        n = self._uses.get(ref, 0)
-        self._uses[ref] = n + 1
-        return _use_label(ref, n)
+    def use(self, label: str) -> tuple[str, int]:
+        """One more use of `label` (a chain's output, or an input stream `N:spec`)."""
+        n = self._uses.get(label, 0)
+        self._uses[label] = n + 1
+        if _STREAM_REF.match(label):
+            self._audio.setdefault(label, ":a" in f":{label.split(':', 1)[1]}")
+        return label, n
+
+    def add(self, inputs: list[str], filters: list[str], outputs: list[str], prefix: str) -> list[str]:
+        """A chain over shared labels `inputs`; returns the shared labels of its outputs (those of
+        an identical chain built before, or new ones named `prefix` + the output's own)."""
+        key = (tuple(inputs), tuple(filters), len(outputs))
+        if key in self._built:
+            return self._built[key]
+        used = [self.use(label) for label in inputs]
+        labels = [prefix + label for label in outputs]
+        audio = self._audio[inputs[0]] if inputs else filters[0].startswith(_AUDIO_SOURCES)
+        for label in labels:
+            self._audio[label] = audio
+        self._chains.append((used, filters, labels))
+        self._built[key] = labels
+        return labels
+
+    def take(self, label: str) -> str:
+        """A label an output maps (`-map`): a token, named by `mapped` once the graph is complete."""
+        self._taken.append(self.use(label))
+        return f"@{len(self._taken) - 1}"
+
+    def mapped(self, token: str) -> str:
+        return self._name(self._taken[int(token[1:])])
+
+    def _name(self, use: tuple[str, int]) -> str:
+        label, k = use
+        return label if self._uses[label] == 1 else f"{_safe(label)}_s{k}"
 
     @property
     def inputs(self) -> int:
-        return len(self._index)
+        return len(self._inputs)
 
-    def shared_streams(self) -> int:
-        """Streams decoded once and used by more than one output."""
-        return sum(1 for n in self._uses.values() if n > 1)
-
-    def split_chains(self) -> list[str]:
-        """One chain per used stream: `[N:spec]split=n[...]`, or a pass-through for a single use.
-        Audio (a spec with `a`) takes `asplit`/`anull`; every other stream of the render pass is a
-        picture (clips' and images' absolute video stream indexes)."""
-        chains = []
-        for ref, n in self._uses.items():
-            audio = ":a" in f":{ref.split(':', 1)[1]}"
-            if n == 1:
-                name = "anull" if audio else "null"
-            else:
-                name = f("asplit" if audio else "split", n)
-            chains.append(chain([ref], [name], [_use_label(ref, k) for k in range(n)]))
-        return chains
+    def filtergraph(self) -> str:
+        """The whole graph: the splits of labels used more than once, then the chains."""
+        text = []
+        for label, n in self._uses.items():
+            if n > 1:
+                name = f("asplit" if self._audio.get(label) else "split", n)
+                text.append(chain([label], [name], [self._name((label, k)) for k in range(n)]))
+        for used, filters, outputs in self._chains:
+            text.append(chain([self._name(u) for u in used], filters, outputs))
+        return ";\n".join(text)
 
 
-def _use_label(ref: str, n: int) -> str:
-    return "in" + re.sub(r"[^0-9a-z]", "_", ref) + f"_{n}"
+def _safe(label: str) -> str:
+    return "in" + re.sub(r"[^0-9A-Za-z_]", "_", label) if _STREAM_REF.match(label) else label
 
 
 class OutputNamespace:
-    """One output's view of `SharedInputs`: its labels prefixed `o{j}_`."""
+    """One output's view of a `SharedGraph`: its own labels resolved to the shared ones."""
 
-    def __init__(self, shared: SharedInputs, j: int) -> None:
+    def __init__(self, shared: SharedGraph, j: int) -> None:
         self.shared, self.prefix = shared, f"o{j}_"
+        self._labels: dict[str, str] = {}
+
+    def _resolve(self, label: str) -> str:
+        return label if _STREAM_REF.match(label) else self._labels[label]
 
     def input(self, args: list[str]) -> int:
         return self.shared.input(args)
 
-    def label(self, label: str) -> str:
-        return self.shared.use(label) if _STREAM_REF.match(label) else self.prefix + label
+    def add(self, inputs: list[str], filters: list[str], outputs: list[str]) -> None:
+        shared = self.shared.add([self._resolve(x) for x in inputs], filters, outputs, self.prefix)
+        self._labels.update(zip(outputs, shared))
+
+    def take(self, label: str) -> str:
+        return self.shared.take(self._resolve(label))
 
 
 def timeline_key(edl: EDL, media_root: Path) -> str:
@@ -171,19 +217,21 @@ def _render_together(jobs: list[RenderJob], progress: Progress | None) -> list[R
         _mix_each(jobs, total, progress)
         gains = [choose_loudness_gain(job) for job in jobs]
 
-        shared = SharedInputs()
-        outputs: list[str] = []
-        chains: list[str] = []
-        for j, (job, gain, claimed) in enumerate(zip(jobs, gains, claims)):
+        shared = SharedGraph()
+        graphs = []
+        for j, (job, gain) in enumerate(zip(jobs, gains)):
             captions = write_caption_tracks(job.edl, job.media_root, job.work)
-            graph = compile_render(
+            graphs.append(compile_render(
                 job.edl, job.sources, job.mix_wav, gain, font=job.font, hwaccel=job.encoder.hwaccel_decode,
                 placements=job.placements, captions=captions, namespace=OutputNamespace(shared, j),
-            )  # fmt: skip
-            chains.append(graph.filtergraph)
-            outputs += job.output_args(graph, claimed.partial)
+            ))  # fmt: skip
+        outputs: list[str] = []
+        for job, graph, claimed in zip(jobs, graphs, claims):
+            labels = replace(graph, video_label=shared.mapped(graph.video_label),
+                             audio_label=shared.mapped(graph.audio_label))
+            outputs += job.output_args(labels, claimed.partial)
         first = jobs[0]
-        filtergraph = ";\n".join([*shared.split_chains(), *chains])
+        filtergraph = shared.filtergraph()
         command = [
             first.ffmpeg.path, "-hide_banner", "-nostdin", "-y", "-v", "error",
             *shared.args, *_graph_args(first.ffmpeg, filtergraph, first.work / "shared-graph.txt"), *outputs,
