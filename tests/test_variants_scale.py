@@ -146,3 +146,20 @@ def test_shared_graph_builds_identical_chains_once(media_dir, tmp_path):
     assert text.count("scale=320:180") == 2 and text.count("crop=180:320") == 2, "one chain per clip and frame"
     assert len(set(maps)) == 3, "an identical picture built once is split to each output that maps it"
     assert re.search(r"\[o0_vout\]split=2", text)
+
+
+def test_shared_render_that_fails_leaves_nothing(media_dir, tmp_path, monkeypatch):
+    from clipagent.errors import RenderError
+
+    run_ffmpeg = multi._run_ffmpeg
+
+    def failing(command, doing, *args, **kwargs):
+        if doing == multi.RENDERING:
+            raise RenderError("ffmpeg failed while rendering (exit code 1)", stderr_tail="simulated")
+        return run_ffmpeg(command, doing, *args, **kwargs)
+
+    monkeypatch.setattr(multi, "_run_ffmpeg", failing)
+    edls = _variants_of_one_timeline()[::2]
+    with pytest.raises(RenderError):
+        multi.render_shared([(edl, tmp_path / f"{j}.mp4") for j, edl in enumerate(edls)], media_dir)
+    assert list(tmp_path.iterdir()) == [], "no output, partial or work folder"
