@@ -229,8 +229,9 @@ def measure(name: str, edl: Path) -> dict:
 
 
 def _frames(path: Path) -> int:
-    out = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries",
-                          "stream=nb_read_packets", "-of", "csv=p=0", str(path)], capture_output=True, text=True)  # fmt: skip
+    command = ["ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries",
+               "stream=nb_read_packets", "-of", "csv=p=0", str(path)]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True)
     return int(out.stdout.strip() or 0)
 
 
@@ -323,7 +324,8 @@ def render_tables(runs: dict[str, dict[str, list[dict]]], facts: dict[str, dict]
             )
         ratio = _median(by_way["finished"], "cpu_s") / _median(plain, "cpu_s")
         verdicts.append(f"{name} **{ratio:.2f}x** ({'met' if ratio <= TARGET else 'NOT met'})")
-    lines += ["", f"Target: finished ÷ plain ≤ {TARGET:.2f}x in CPU seconds: " + "; ".join(verdicts) + ".", "", *NOTES, ""]
+    target = f"Target: finished ÷ plain ≤ {TARGET:.2f}x in CPU seconds: " + "; ".join(verdicts) + "."
+    lines += ["", target, "", *NOTES, ""]
     return "\n".join(lines)
 
 

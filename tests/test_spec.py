@@ -76,8 +76,8 @@ def test_each_broken_rule_fails_alone(changes, rule):
 
 
 def test_the_variable_rate_and_the_level_say_what_was_measured():
-    rules = {r.rule: r for r in check_facts(_good(constant_rate=False, frame_interval_range=(0.0333, 0.0417), level=3.1),
-                                            load_platform("tiktok"), 1080, 1920)}  # fmt: skip
+    facts = _good(constant_rate=False, frame_interval_range=(0.0333, 0.0417), level=3.1)
+    rules = {r.rule: r for r in check_facts(facts, load_platform("tiktok"), 1080, 1920)}
     assert rules["frame_rate"].measured == "30 fps, variable (33.3-41.7 ms a frame)"
     assert rules["frame_rate"].expected == "30 fps, constant"
     assert rules["level"].measured == "3.1"

@@ -3,19 +3,22 @@ rules (presets/platforms/<name>.yaml, `presets.Platform`), rule by rule.
 
 The rules, each with the measured and the expected value:
 
-| rule | measured | expected (from the preset) |
-|---|---|---|
-| resolution | the coded frame | the preset's frame; for a cut of another shape (the brief's `aspect`), its short side at that shape |
-| frame_rate | from the video's timestamps, and whether every frame lasts as long | the preset's `fps`, constant |
-| video_codec | ffmpeg's codec name | `video.codec` |
-| profile | the H.264 profile | one of `video.profiles` |
-| level | the H.264 level | at least what the frame size and rate need (ITU-T H.264 Table A-1), at most `video.max_level` |
-| pixel_format | e.g. yuv420p | `video.pixel_format` |
-| video_bitrate | average: the video stream's bytes over its duration | at most `video.max_bitrate_kbps` |
-| audio_codec, audio_rate, audio_channels | the first audio stream | `audio.codec`, one of `audio.sample_rates`, one of `audio.channels` |
-| duration | the file's duration | `min_duration` to `max_duration` |
-| file_size | bytes on disk | at most `max_file_size` |
-| loudness | integrated loudness (EBU R128, media.integrated_loudness) | `loudness_lufs` ± `loudness_tolerance_lu` |
+- resolution: the coded frame; expected the preset's frame, or for a cut of another shape (the
+  brief's `aspect`) the preset's short side at that shape;
+- frame_rate: from the video's timestamps, and whether every frame lasts as long; expected the
+  preset's `fps`, constant;
+- video_codec, profile, pixel_format: expected `video.codec`, one of `video.profiles`,
+  `video.pixel_format`;
+- level: the H.264 level; expected at least what the frame size and rate need (ITU-T H.264
+  Table A-1) and at most `video.max_level`;
+- video_bitrate: the average (the video stream's bytes over its duration); expected at most
+  `video.max_bitrate_kbps`;
+- audio_codec, audio_rate, audio_channels: the first audio stream; expected `audio.codec`, one of
+  `audio.sample_rates`, one of `audio.channels`;
+- duration: the file's; expected `min_duration` to `max_duration`;
+- file_size: bytes on disk; expected at most `max_file_size`;
+- loudness: integrated loudness (EBU R128, `media.integrated_loudness`); expected `loudness_lufs`
+  ± `loudness_tolerance_lu`.
 
 A rule the preset leaves out (null) is not checked. Probing uses PyAV (packets only, no picture
 decoding) and one ffmpeg pass over the sound for its loudness.
@@ -254,7 +257,8 @@ def _resolution(facts: CutFacts, frame: tuple[int, int]) -> SpecRule:
 def _frame_rate(facts: CutFacts, fps: Fraction) -> SpecRule:
     expected = f"{_fps(fps)} fps, constant"
     if facts.frame_rate is None:
-        return SpecRule(rule="frame_rate", passed=False, measured="no frame timing (fewer than 2 frames)", expected=expected)
+        return SpecRule(rule="frame_rate", passed=False, measured="no frame timing (fewer than 2 frames)",
+                        expected=expected)  # fmt: skip
     if facts.constant_rate:
         measured = f"{_fps(facts.frame_rate)} fps, constant"
     else:
@@ -316,7 +320,8 @@ def _equal(rule: str, measured: str | None, expected: str) -> SpecRule:
 
 
 def _one_of(rule: str, measured: object, allowed: list, *, unit: str = "") -> SpecRule:
-    shown = f"{measured}{unit}" if measured is not None else f"no {'audio' if rule.startswith('audio') else 'video'} stream"
+    stream = "audio" if rule.startswith("audio") else "video"
+    shown = f"{measured}{unit}" if measured is not None else f"no {stream} stream"
     expected = " or ".join(str(a) for a in allowed) + unit
     return SpecRule(rule=rule, passed=measured in allowed, measured=shown, expected=expected)
 
