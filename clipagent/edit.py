@@ -381,6 +381,8 @@ def _finish(
     if not options.dry_run and shown == edl_hash:  # the cut shows this EDL: check it against the platform's rules
         started = time.perf_counter()
         plan, report = _with_spec(plan, report, brief, stage / CUT if rendered else out_dir / CUT, room_tone)
+        if report.spec is not None:  # the cut it describes is the published one, not the staged file
+            report = report.model_copy(update={"spec": report.spec.model_copy(update={"cut": str(out_dir / CUT)})})
         times.spec = time.perf_counter() - started
         write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
     report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})

@@ -218,7 +218,7 @@ def test_second_run_renders_nothing(batch):
     result, _ = batch
     manifest = (result.out_dir / "manifest.json").read_bytes()
     again = run_variants(BRIEF, MEDIA, result.out_dir, options=OPTIONS, executor=LocalExecutor(2))
-    assert again.ok and not any(r.rendered for r in again.results)
+    assert again.ok and not any(r.rendered for r in again.results), [r.reason for r in again.results]
     assert (result.out_dir / "manifest.json").read_bytes() == manifest
     assert (result.out_dir / INDEX_FILE).is_file()
 

@@ -73,7 +73,8 @@ class VariantResult(BaseModel):
     """Why the variant failed, or which checks failed (empty when all passed)."""
     planner: str = ""
     edl_hash: str = ""
-    """SHA-256 of the variant's edl.json text: the key that makes a rerun skip a finished variant."""
+    """SHA-256 of the variant's published edl.json. A rerun skips a variant whose folder already
+    shows the EDL it plans now (report.json's edl_hash and cut_edl_hash)."""
     cut: str | None = None
     cut_sha256: str = ""
     thumbnail: str | None = None

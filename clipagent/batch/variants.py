@@ -232,6 +232,8 @@ def _make(job: VariantJob) -> VariantResult:
 
         write_thumbnail(cut, plan.edl, index, stage / THUMBNAIL)
         spec = report.spec.model_dump(mode="json") if report.spec is not None else None
+        if spec is not None:  # the same bytes wherever the batch folder is
+            spec["cut"] = "cut.mp4"
         write_atomic(stage / SPEC_FILE, (json.dumps(spec, indent=2) + "\n").encode())
 
     with _staging(job.out_dir) as stage:
@@ -269,7 +271,7 @@ def _result(job: VariantJob, *, rendered: bool) -> VariantResult:
     video = info.video
     return VariantResult(
         id=job.spec.id, values=job.spec.values, status="ok" if spec_ok and review_ok else "failed",
-        reason="; ".join(failed), planner=report.planner, edl_hash=report.edl_hash,
+        reason="; ".join(failed), planner=report.planner, edl_hash=_sha256(folder / "edl.json"),
         cut=rel(CUT), cut_sha256=_sha256(cut), thumbnail=rel(THUMBNAIL), edl=rel("edl.json"), otio=rel("cut.otio"),
         captions_file=rel("captions.srt"), plan=rel("plan.md"), spec_file=rel(SPEC_FILE),
         cut_seconds=round(float(info.duration or Fraction(0)), 3), width=video.width if video else 0,
