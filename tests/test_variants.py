@@ -245,3 +245,33 @@ def test_impossible_variant_is_a_failed_row_and_exit_1(tmp_path):
     assert rows["6"].status == "failed" and "must_include" in rows["6"].reason and rows["6"].cut is None
     assert not (out / rows["6"].id / "cut.mp4").exists()
     assert rows["14"].status == "ok" and (out / rows["14"].cut).is_file()
+
+
+@pytest.mark.parametrize(
+    ("hook", "opening"),
+    [("product-first", "product_vertical.mp4"), ("This is clipagent", "host_intro.mp4"), ("face-first", None)],
+)
+def test_other_hook_strategies_open_the_cut(batch, hook, opening):
+    """Planned only (the index the batch analysed): product-first opens on the product shot, a
+    literal line on the spoken line most like it (and shows it as the hook title); face-first,
+    with no faces analysed, falls back to the planner's hook and says so."""
+    from clipagent.analysis.models import MediaIndex
+    from clipagent.batch.matrix import VariantSpec
+    from clipagent.batch.variants import variant_brief
+    from clipagent.planning.base import PlanContext
+    from clipagent.planning.heuristic import HeuristicPlanner
+
+    result, _ = batch
+    index = MediaIndex.model_validate_json((result.out_dir / INDEX_FILE).read_bytes())
+    spec = VariantSpec(id="x", values={"aspect": "1:1", "duration": "20", "hook": hook})
+    brief = variant_brief(load_brief(BRIEF), spec, preview=True)
+    plan = HeuristicPlanner().plan(PlanContext(brief=brief, index=index, media_root=MEDIA))
+    first = plan.edl.clips[0]
+    path = plan.edl.media_by_id()[first.media].path
+    notes = [n for n in plan.notes if n.startswith(f"hook {hook!r}")]
+    if opening is None:
+        assert notes and "no candidate fits" in notes[0]
+        return
+    assert path.endswith(opening) and "opens with" in notes[0]
+    if opening == "host_intro.mp4":
+        assert first.src_in < 1 and plan.edl.hook_title.text == hook  # "Hi, I'm Sam and this is clipagent."

@@ -14,7 +14,7 @@ The heuristic planner's own hook is the line that best names what the body is ab
 - `face-first`: the candidate whose source range shows the largest face (the face track's
   samples inside it, face height x the detector's confidence, averaged).
 - anything else is a literal opening line: the spoken line most like it (rapidfuzz's
-  token_set_ratio >= LITERAL_MATCH) opens the cut; the text itself is also shown over the
+  token_set_ratio on lower-case words without punctuation, >= LITERAL_MATCH) opens the cut; the text itself is also shown over the
   opening as the hook title (assemble.hook_title_for), so the viewer reads the line either way.
 
 Among lines with the same cue score, the planner's own hook score decides, then source order.
@@ -103,9 +103,10 @@ def choose_opener(
             chosen = faced[0][1]
             why = f"the largest face (height x confidence {faced[0][0]:.2f})"
     else:
-        from rapidfuzz import fuzz
+        from rapidfuzz import fuzz, utils
 
-        ranked = sorted(((fuzz.token_set_ratio(strategy.lower(), s.candidate.text.lower()), s) for s in speech),
+        similarity = lambda text: fuzz.token_set_ratio(strategy, text, processor=utils.default_process)  # noqa: E731
+        ranked = sorted(((similarity(s.candidate.text), s) for s in speech),
                         key=lambda p: (-p[0], p[1].candidate.order))  # fmt: skip
         if ranked and ranked[0][0] >= LITERAL_MATCH:
             chosen = ranked[0][1]
