@@ -80,6 +80,8 @@ def test_shared_decode_refuses_different_timelines(media_dir, tmp_path):
     other = edl_from({"clips": [dict(CLIPS[0], src_out=0.9), CLIPS[1]]})
     assert multi.timeline_key(edls[0], media_dir) == multi.timeline_key(edls[2], media_dir)
     assert multi.timeline_key(other, media_dir) != multi.timeline_key(edls[0], media_dir)
+    roundabout = media_dir / "elsewhere" / ".."  # a variant folder reaches the media by another path
+    assert multi.timeline_key(edls[1], roundabout) == multi.timeline_key(edls[0], media_dir)
     with pytest.raises(ValueError, match="timeline_key"):
         multi.render_shared([(edls[0], tmp_path / "x.mp4"), (other, tmp_path / "y.mp4")], media_dir)
     assert not list(tmp_path.iterdir())

@@ -168,10 +168,12 @@ class OutputNamespace:
 
 def timeline_key(edl: EDL, media_root: Path) -> str:
     """What must be equal for EDLs to share their decoding: each clip's source file (resolved
-    against `media_root`), in and out points and speed, in order. SHA-256 hex. EDLs with the same
-    key differ at most in frame, overlays, titles, music and output settings."""
+    against `media_root`, made absolute: variant folders reach the media by different relative
+    paths), in and out points and speed, in order. SHA-256 hex. EDLs with the same key differ at
+    most in frame, overlays, titles, music and output settings."""
     parts = []
     paths = {ref.id: resolve_media_path(media_root, ref.path) for ref in edl.media}
+    paths = {media: path.resolve() if path is not None else None for media, path in paths.items()}
     for clip in edl.clips:
         parts.append(f"{paths.get(clip.media)}|{clip.src_in}|{clip.src_out}|{clip.speed}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
