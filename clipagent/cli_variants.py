@@ -14,9 +14,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from .cli_analysis import CacheDirOption, EmbeddingsFlag, LanguageOption, TranscriptsFlag, TranscriptsOption
-from .cli_common import err, out, translate_errors
+from .cli_common import EncoderOption, err, out, translate_errors
 from .cli_edit import CandidatesFlag, EncoderFlag, LLMModelOption, PlannerFlag, PlannerOption
-from .cli_common import EncoderOption
 
 
 class ExecutorOption(str, Enum):
@@ -24,17 +23,37 @@ class ExecutorOption(str, Enum):
     ray = "ray"
 
 
+BriefArg = Annotated[Path, typer.Argument(
+    metavar="BRIEF", help="A brief.md; its `variants:` block is the matrix unless --matrix is given.")]
+MediaArg = Annotated[Path, typer.Argument(metavar="MEDIA_DIR", help="The folder of footage.")]
+OutOption = Annotated[Optional[Path], typer.Option(
+    "-o", "--out", help="Batch folder (default: out/<brief name>-variants/).")]
+MatrixOption = Annotated[Optional[Path], typer.Option(
+    "--matrix", help="The matrix as a YAML or CSV file (README: variants).")]
+JobsOption = Annotated[Optional[int], typer.Option(
+    "--jobs", min=1, max=256, help="Variants made at once (default: half the CPUs).")]
+ExecutorFlag = Annotated[ExecutorOption, typer.Option(
+    "--executor", help="local: a process pool; ray: Ray tasks (clipagent[scale]).")]
+RayAddressOption = Annotated[Optional[str], typer.Option(
+    "--ray-address", help="Join this Ray cluster (auto, HOST:PORT, ray://HOST:10001); default: a local runtime.")]
+PreviewFlag = Annotated[bool, typer.Option(
+    "--preview", help="Every variant at 360p with a fast preset, for review before the full batch.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON summary of the batch on stdout at the end.")]
+FacesFlag = Annotated[bool, typer.Option(
+    "--faces/--no-faces", help="Face detection (reframing, face-first hooks, thumbnails).")]  # fmt: skip
+
+
 @translate_errors
 def variants(
-    brief: Annotated[Path, typer.Argument(metavar="BRIEF", help="A brief.md; its `variants:` block is the matrix unless --matrix is given.")],
-    media_dir: Annotated[Path, typer.Argument(metavar="MEDIA_DIR", help="The folder of footage.")],
-    out_dir: Annotated[Optional[Path], typer.Option("-o", "--out", help="Batch folder (default: out/<brief name>-variants/).")] = None,
-    matrix: Annotated[Optional[Path], typer.Option("--matrix", help="The matrix as a YAML or CSV file (README: variants).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", min=1, max=256, help="Variants made at once (default: half the CPUs).")] = None,
-    executor: Annotated[ExecutorOption, typer.Option("--executor", help="local: a process pool; ray: Ray tasks (clipagent[scale]).")] = ExecutorOption.local,
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (auto, HOST:PORT, ray://HOST:10001); default: a local runtime.")] = None,
-    preview: Annotated[bool, typer.Option("--preview", help="Every variant at 360p with a fast preset, for review before the full batch.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary of the batch on stdout at the end.")] = False,
+    brief: BriefArg,
+    media_dir: MediaArg,
+    out_dir: OutOption = None,
+    matrix: MatrixOption = None,
+    jobs: JobsOption = None,
+    executor: ExecutorFlag = ExecutorOption.local,
+    ray_address: RayAddressOption = None,
+    preview: PreviewFlag = False,
+    as_json: JsonFlag = False,
     planner: PlannerFlag = PlannerOption.auto,
     llm_model: LLMModelOption = None,
     candidates: CandidatesFlag = 4,
@@ -43,9 +62,9 @@ def variants(
     transcripts: TranscriptsFlag = TranscriptsOption.auto,
     language: LanguageOption = None,
     embeddings: EmbeddingsFlag = True,
-    faces: Annotated[bool, typer.Option("--faces/--no-faces", help="Face detection (reframing, face-first hooks, thumbnails).")] = True,
+    faces: FacesFlag = True,
 ) -> None:
-    """Make every variant of BRIEF's matrix from MEDIA_DIR: planned, rendered, spec-checked and listed in manifest.csv/json."""  # noqa: E501
+    """Make every variant of BRIEF's matrix from MEDIA_DIR: planned, rendered, spec-checked, listed in a manifest."""
     from .analysis.index import AnalyzeOptions
     from .batch.executors import LocalExecutor, VariantOptions
     from .batch.variants import run_variants
@@ -72,7 +91,8 @@ def variants(
     if as_json:
         summary = {
             "out_dir": str(result.out_dir), "executor": result.executor, "ok": not failed,
-            "variants": len(result.results), "failed": len(failed), "rendered": sum(r.rendered for r in result.results),
+            "variants": len(result.results), "failed": len(failed),
+            "rendered": sum(r.rendered for r in result.results),
             "analyze_seconds": round(result.analyze_seconds, 3), "seconds": round(result.seconds, 3),
             "manifest": str(result.out_dir / "manifest.json"),
             "results": [r.model_dump(mode="json") for r in result.results],
@@ -116,7 +136,8 @@ class _BatchProgress:
 
     def finished(self, result) -> None:
         if result.status == "ok":
-            state = "[green]ok[/green]" + (f", rendered in {result.seconds:.1f} s" if result.rendered else ", already made")
+            done = f", rendered in {result.seconds:.1f} s" if result.rendered else ", already made"
+            state = "[green]ok[/green]" + done
         else:
             state = f"[red]failed[/red]: {escape(result.reason[:120])}"
         self.bar.update(self.lines[result.id], description=f"  {escape(result.id)}: {state}", completed=1)

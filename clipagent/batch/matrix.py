@@ -128,8 +128,8 @@ def matrix_from_data(data: Any, source: str) -> Matrix:
     if isinstance(data, list):
         data = {"rows": data}
     if not isinstance(data, dict) or not data:
-        raise MatrixError(f"{source}: the variants must be a mapping of axes to lists of values, or a list of rows",
-                          hint=_shape_hint())  # fmt: skip
+        raise MatrixError(f"{source}: the variants must be a mapping of axes to lists of values, or a list of "
+                          "rows", hint=_shape_hint())  # fmt: skip
     data = {str(k).strip().lower(): v for k, v in data.items()}
     limit = data.pop("max_variants", DEFAULT_MAX_VARIANTS)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -155,7 +155,8 @@ def matrix_from_data(data: Any, source: str) -> Matrix:
                                 **{a: _text(a, v, source) for a, v in row.items()}})  # fmt: skip
     if "platform" in axes and "aspect" in axes:
         raise MatrixError(f"{source}: the matrix has both `platform` and `aspect` axes",
-                          hint="vary one of them: a platform sets its frame; `aspect` reshapes the brief's platform")  # fmt: skip
+                          hint="vary one of them: a platform sets its frame; `aspect` reshapes the brief's "
+                               "platform")  # fmt: skip
     return Matrix(axes=axes if not parsed_rows else {}, rows=tuple(parsed_rows), max_variants=limit, source=source)
 
 
@@ -176,7 +177,8 @@ def _from_csv(text: str, source: str) -> Matrix:
 def _check_axes(data: dict, source: str) -> None:
     unknown = [k for k in data if k not in AXES]
     if unknown:
-        raise MatrixError(f"{source}: unknown axis `{unknown[0]}`", hint=f"the axes are: {', '.join(AXES)}, max_variants, rows")
+        raise MatrixError(f"{source}: unknown axis `{unknown[0]}`",
+                          hint=f"the axes are: {', '.join(AXES)}, max_variants, rows")  # fmt: skip
 
 
 def _as_list(values: Any) -> list:

@@ -34,8 +34,8 @@ def preview_brief(brief: ResolvedBrief) -> ResolvedBrief:
     width, height = preview_size(brief.output.width, brief.output.height)
     platform_size = preview_size(brief.platform.width, brief.platform.height)
     profiles = tuple(dict.fromkeys([*brief.platform.video.profiles, "constrained baseline"]))
-    platform = brief.platform.model_copy(update={"width": platform_size[0], "height": platform_size[1],
-                                                 "video": brief.platform.video.model_copy(update={"profiles": profiles})})
+    video = brief.platform.video.model_copy(update={"profiles": profiles})
+    platform = brief.platform.model_copy(update={"width": platform_size[0], "height": platform_size[1], "video": video})
     output = brief.output.model_copy(update={"width": width, "height": height})
     return brief.model_copy(update={"output": output, "platform": platform})
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -287,5 +286,3 @@ def _sha256(path: Path) -> str:
             digest.update(block)
     return digest.hexdigest()
 
-
-ProgressCallback = Callable[[VariantResult], None]

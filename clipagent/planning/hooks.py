@@ -14,8 +14,9 @@ The heuristic planner's own hook is the line that best names what the body is ab
 - `face-first`: the candidate whose source range shows the largest face (the face track's
   samples inside it, face height x the detector's confidence, averaged).
 - anything else is a literal opening line: the spoken line most like it (rapidfuzz's
-  token_set_ratio on lower-case words without punctuation, >= LITERAL_MATCH) opens the cut; the text itself is also shown over the
-  opening as the hook title (assemble.hook_title_for), so the viewer reads the line either way.
+  token_set_ratio on lower-case words without punctuation, >= LITERAL_MATCH) opens the cut; the
+  text itself is also shown over the opening as the hook title (assemble.hook_title_for), so the
+  viewer reads the line either way.
 
 Among lines with the same cue score, the planner's own hook score decides, then source order.
 A strategy with no candidate (no line with a cue, no b-roll, no face) returns None with a note,
