@@ -278,3 +278,12 @@ def test_other_hook_strategies_open_the_cut(batch, hook, opening):
     assert path.endswith(opening) and "opens with" in notes[0]
     if opening == "host_intro.mp4":
         assert first.src_in < 1 and plan.edl.hook_title.text == hook  # "Hi, I'm Sam and this is clipagent."
+
+
+def test_llm_planner_is_told_the_hook():
+    from clipagent.planning.llm import system_prompt
+
+    brief = load_brief(BRIEF).resolve()
+    assert "open the cut" not in system_prompt(brief)
+    told = system_prompt(brief.model_copy(update={"hook_strategy": "product-first"}))
+    assert "- open the cut (its first 2 s) with: a b-roll shot of the product" in told

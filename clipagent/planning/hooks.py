@@ -52,6 +52,16 @@ def is_literal(strategy: str) -> bool:
     return strategy not in STRATEGIES
 
 
+def describe_strategy(strategy: str) -> str:
+    """The hook strategy in words, for the LLM planner's brief (planning/llm.system_prompt)."""
+    return {
+        "question": "a spoken line that asks a question or promises an answer (e.g. 'here are three tips')",
+        "bold-claim": "a spoken line that makes a bold claim (absolutes, a transformation, a number)",
+        "product-first": "a b-roll shot of the product, before the first line",
+        "face-first": "the shot with the largest face on screen",
+    }.get(strategy, f"the spoken line closest to {strategy!r} (it is also shown as a title over the opening)")
+
+
 def question_cue(text: str) -> float:
     lower = text.lower().strip()
     words = re.findall(r"[a-z0-9'%]+", lower)

@@ -362,6 +362,10 @@ def system_prompt(brief: ResolvedBrief) -> str:
         lines.append(f"- brand: {brief.brand.name} (its logo is added for you)")
     if brief.cta:
         lines.append(f"- call to action: {json.dumps(brief.cta)} (an end card with it is added over the last seconds)")
+    if brief.hook_strategy:  # a variant's hook (clipagent variants)
+        from .hooks import describe_strategy
+
+        lines.append(f"- open the cut (its first 2 s) with: {describe_strategy(brief.hook_strategy)}")
     if brief.must_include:
         lines.append(f"- must include: {json.dumps(list(brief.must_include))}")
     if brief.avoid:
