@@ -287,3 +287,12 @@ def test_llm_planner_is_told_the_hook():
     assert "open the cut" not in system_prompt(brief)
     told = system_prompt(brief.model_copy(update={"hook_strategy": "product-first"}))
     assert "- open the cut (its first 2 s) with: a b-roll shot of the product" in told
+
+
+def test_missing_music_of_a_variant_exits_2_naming_the_axis(tmp_path):
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("music: [music.m4a, jingle.m4a]\n")
+    with pytest.raises(MatrixError) as info:
+        run_variants(BRIEF, MEDIA, tmp_path / "out", matrix_path=matrix, options=OPTIONS)
+    assert "axis `music`: 'jingle.m4a'" in info.value.message and "not a file in the media folder" in info.value.message
+    assert not (tmp_path / "out").exists()

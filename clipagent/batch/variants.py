@@ -141,7 +141,14 @@ def _check_inputs(brief: Brief, specs: list[VariantSpec], media_dir: Path, out_d
         key = (resolved.music, resolved.brand.source if resolved.brand else None)
         if key not in seen:
             seen.add(key)
-            _check_brief_files(resolved, media_dir)
+            try:
+                _check_brief_files(resolved, media_dir)
+            except BadInputError as exc:  # name the axis that set the file, when one did
+                axis = next((a for a in ("music", "brand") if a in spec.values), None)
+                if axis is None:
+                    raise
+                raise MatrixError(f"variant {spec.id}: axis `{axis}`: {spec.values[axis]!r}: {exc.message}",
+                                  hint=exc.hint) from None  # fmt: skip
 
 
 def variant_brief(brief: Brief, spec: VariantSpec, preview: bool = False) -> ResolvedBrief:
