@@ -13,7 +13,16 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from .cli_analysis import CacheDirOption, EmbeddingsFlag, LanguageOption, TranscriptsFlag, TranscriptsOption
+from .cli_analysis import (
+    CacheDirOption,
+    DeviceChoice,
+    EmbeddingsFlag,
+    FacesFlag,
+    LanguageOption,
+    TranscriptsFlag,
+    TranscriptsOption,
+    analyze_options,
+)
 from .cli_common import EncoderOption, err, out, translate_errors
 from .cli_edit import CandidatesFlag, EncoderFlag, LLMModelOption, PlannerFlag, PlannerOption
 
@@ -39,8 +48,6 @@ RayAddressOption = Annotated[Optional[str], typer.Option(
 PreviewFlag = Annotated[bool, typer.Option(
     "--preview", help="Every variant at 360p with a fast preset, for review before the full batch.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON summary of the batch on stdout at the end.")]
-FacesFlag = Annotated[bool, typer.Option(
-    "--faces/--no-faces", help="Face detection (reframing, face-first hooks, thumbnails).")]  # fmt: skip
 
 
 @translate_errors
@@ -62,16 +69,13 @@ def variants(
     transcripts: TranscriptsFlag = TranscriptsOption.auto,
     language: LanguageOption = None,
     embeddings: EmbeddingsFlag = True,
-    faces: FacesFlag = True,
+    faces: FacesFlag = None,
 ) -> None:
     """Make every variant of BRIEF's matrix from MEDIA_DIR: planned, rendered, spec-checked, listed in a manifest."""
-    from .analysis.index import AnalyzeOptions
     from .batch.executors import LocalExecutor, VariantOptions
     from .batch.variants import run_variants
 
-    analyze = AnalyzeOptions(transcripts=transcripts.value, language=language, embeddings=embeddings)
-    if not faces:
-        analyze = analyze.model_copy(update={"faces": None})
+    analyze = analyze_options(transcripts, language, None, None, None, DeviceChoice.auto, embeddings, faces)
     options = VariantOptions(planner=planner.value, llm_model=llm_model, encoder=encoder.value, candidates=candidates,
                              preview=preview, analyze=analyze, cache_dir=cache_dir)  # fmt: skip
     if executor is ExecutorOption.ray:
