@@ -3,7 +3,8 @@
 One straight line: load the brief (rejected before any work when malformed), check the output
 folder and a requested encoder, analyse the folder (cached), plan with the chosen planner (which
 checks and repairs its own EDL), write the outputs (`outputs.py`), and render `cut.mp4` unless
-the EDL is the one already rendered.
+the EDL is the one already rendered. Finishing is finish.py's two halves around the render:
+`stage_outputs` (every output but the cut), then `publish_staged` (spec check, publish).
 
 The output folder changes all at once or not at all: everything is written into a hidden
 staging folder inside it (`files.claim`: `.edit.TOKEN.partial` and `.edit.TOKEN.work/`, removed
@@ -12,7 +13,6 @@ by the next run if this one is killed) and renamed in at the end (`outputs.publi
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,13 +25,12 @@ from .analysis.cache import Cache
 from .analysis.index import AnalyzeOptions, Reporter, SilentReporter, analyze_folder
 from .analysis.models import MediaIndex
 from .brief import BriefError, ResolvedBrief, load_brief
-from .edl import dump_edl, load_edl
+from .edl import load_edl
 from .errors import BadInputError, LLMError, MediaError, OutputPathError, PlanError, ReviewFailedError
-from .files import check_output_dir, claim, clean_stale, output_errors, write_output
-from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, plan_markdown, publish, read_report, write_outputs
+from .files import check_output_dir, claim, clean_stale, output_errors
+from .finish import EditResult, publish_staged, stage_outputs
+from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, read_report
 from .planning.base import Plan, PlanContext, Planner
-from .render.captions import caption_notes
-from .render.clips import picture_notes_for
 
 if TYPE_CHECKING:
     from .render.run import RenderResult
@@ -56,16 +55,6 @@ class EditOptions(BaseModel):
     """Best-of-N: the heuristic planner makes this many different plans and keeps the best by score."""
     analyze: AnalyzeOptions = Field(default_factory=AnalyzeOptions)
     cache_dir: Path | None = None
-
-
-class EditResult(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    out_dir: Path
-    plan: Plan
-    report: EditReport
-    rendered: bool
-    """False for --dry-run, and when cut.mp4 already shows this EDL."""
 
 
 RenderProgress = Callable[[str, float, float], None]
@@ -345,100 +334,18 @@ def _finish(
     feedback: str | None = None,
     *,
     history: Path | None = None,
-    before_publish: Callable[[Path, Path, EditReport], None] | None = None,
 ) -> EditResult:
     """Write the outputs and render the cut in `stage`, then publish them into `out_dir` all at
     once. With `history` (revise), the previous outputs move there first and the cut is rendered
-    anew. `before_publish(stage, cut, report)` may add files to the stage (`clipagent variants`:
-    the thumbnail and the spec result), so they land with the others; `cut` is the cut that will
-    be published (in the stage when rendered now, else in `out_dir`)."""
-    edl_hash = hashlib.sha256(dump_edl(plan.edl).encode()).hexdigest()
-    if plan.score is None:  # the LLM planner's plan: scored like the heuristic planner's
-        from .planning.score import score_edl
-
-        plan = plan.model_copy(update={"score": score_edl(plan.edl, index, brief, plan.target_duration)})
-    # HDR, interlacing, caption glyphs without a font: dry runs too
-    plan = _with_render_notes(plan, [*picture_notes_for(plan.edl, media_dir), *caption_notes(plan.edl)])
-    shown = _hash_of_rendered_edl(out_dir) if history is None and (out_dir / CUT).is_file() else None
-    report = EditReport.build(
-        brief_path=brief_path, media_dir=media_dir, brief=brief, index=index, plan=plan, times=times,
-        edl_hash=edl_hash, cut_edl_hash=shown, feedback=feedback, analyze_options=options.analyze,
-    )  # fmt: skip
-    write_outputs(stage, plan, report, brief, out_dir=out_dir)
-    rendered = False
-    room_tone = _room_tone_before(out_dir) if shown == edl_hash else False
-    if not options.dry_run and shown != edl_hash:
+    anew."""
+    staged = stage_outputs(brief_path, media_dir, out_dir, stage, brief, index, plan, options, times, feedback,
+                           history=history)  # fmt: skip
+    result = None
+    if staged.needs_render(options):
         started = time.perf_counter()
         result = _render(stage, out_dir, options.encoder, render_progress, preview=options.preview)
         times.render = time.perf_counter() - started
-        rendered, shown = True, edl_hash
-        room_tone = result.loudness.capped_from_db is not None
-        noted = _with_render_notes(plan, result.warnings)  # what only the render knew: room tone's capped gain
-        if noted is not plan:
-            added = noted.notes[len(plan.notes) :]
-            plan, report = noted, report.model_copy(update={"notes": [*report.notes, *added]})
-            write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
-    if not options.dry_run and shown == edl_hash:  # the cut shows this EDL: check it against the platform's rules
-        started = time.perf_counter()
-        plan, report = _with_spec(plan, report, brief, stage / CUT if rendered else out_dir / CUT, room_tone)
-        if report.spec is not None:  # the cut it describes is the published one, not the staged file
-            report = report.model_copy(update={"spec": report.spec.model_copy(update={"cut": str(out_dir / CUT)})})
-        times.spec = time.perf_counter() - started
-        write_output(stage / "plan.md", plan_markdown(plan, brief).encode(), shown=out_dir / "plan.md")
-    report = report.model_copy(update={"times": times, "rendered": rendered, "cut_edl_hash": shown})
-    write_outputs(stage, plan, report, brief, out_dir=out_dir, only_report=True)
-    if before_publish is not None and not options.dry_run:
-        before_publish(stage, stage / CUT if rendered else out_dir / CUT, report)
-    publish(stage, out_dir, history=history)
-    return EditResult(out_dir=out_dir, plan=plan, report=report, rendered=rendered)
-
-
-def _with_spec(
-    plan: Plan, report: EditReport, brief: ResolvedBrief, cut: Path, room_tone: bool
-) -> tuple[Plan, EditReport]:
-    """The plan and report with the cut checked against the brief's platform preset
-    (render/spec.py): each rule becomes a check named "spec: RULE", so a broken rule fails the run
-    like any review check (`_check_review`), and report.json's `spec` has the measured and expected
-    values. Earlier spec checks (a revised plan carries its predecessor's) are replaced. `room_tone`:
-    the render capped the make-up gain of a mix that is only a noise floor, on purpose."""
-    from .planning.base import Check
-    from .render.spec import check_cut
-
-    out = plan.edl.output
-    spec = check_cut(cut, brief.platform, out.width, out.height, room_tone=room_tone)
-    kept = [c for c in plan.review.checks if not c.name.startswith(SPEC_CHECK)]
-    checks = kept + [Check(name=f"{SPEC_CHECK}{r.rule}", passed=r.passed, detail=r.detail) for r in spec.rules]
-    plan = plan.model_copy(update={"review": plan.review.model_copy(update={"checks": checks})})
-    return plan, report.model_copy(update={"checks": checks, "spec": spec})
-
-
-SPEC_CHECK = "spec: "
-"""The name prefix of the platform spec checks among the review checks."""
-
-
-def _with_render_notes(plan: Plan, notes: list[str] | tuple[str, ...]) -> Plan:
-    """`plan` with the render's notes (render/clips.py, render/loudness.py) it does not have yet,
-    as "render: ..." lines for plan.md; `plan` itself when there are none."""
-    new = [f"render: {note}" for note in notes if f"render: {note}" not in plan.notes]
-    return plan.model_copy(update={"notes": [*plan.notes, *new]}) if new else plan
-
-
-def _hash_of_rendered_edl(out_dir: Path) -> str | None:
-    """Which EDL the existing cut.mp4 shows, by the previous report."""
-    try:
-        return read_report(out_dir).cut_edl_hash
-    except BadInputError:
-        return None
-
-
-def _room_tone_before(out_dir: Path) -> bool:
-    """Whether the spec check of the cut already in `out_dir` found its sound to be room tone the
-    render did not raise to the target (a cut that is not rendered again keeps that finding)."""
-    try:
-        spec = read_report(out_dir).spec
-    except BadInputError:
-        return False
-    return spec is not None and any(r.rule == "loudness" and "room tone" in r.measured for r in spec.rules)
+    return publish_staged(staged, result, options, times, history=history)
 
 
 def _render(stage: Path, out_dir: Path, encoder: str, progress: RenderProgress | None, *,

@@ -165,3 +165,72 @@ def test_shared_render_that_fails_leaves_nothing(media_dir, tmp_path, monkeypatc
     with pytest.raises(RenderError):
         multi.render_shared([(edl, tmp_path / f"{j}.mp4") for j, edl in enumerate(edls)], media_dir)
     assert list(tmp_path.iterdir()) == [], "no output, partial or work folder"
+
+
+class _InlineExecutor:
+    """Runs each group in this process (so the test sees every ffmpeg the batch starts), and
+    records how many variants each group had."""
+
+    name = "inline"
+
+    def __init__(self) -> None:
+        self.groups: list[int] = []
+
+    def run(self, groups):
+        from clipagent.batch.jobs import run_group
+
+        for group in groups:
+            self.groups.append(len(group.jobs))
+            yield from run_group(group)
+
+
+def test_batch_of_one_timeline_is_one_render_with_the_bytes_of_single_renders(tmp_path, monkeypatch, offline_planner):
+    """Three aspects of one cut (the samples, 10 s, hook `question`) share their timeline: the
+    batch mixes once and renders once, and each published cut has the bytes of a render of its
+    edl.json alone. A second run renders nothing; a group never exceeds MAX_SHARED_OUTPUTS."""
+    from clipagent.analysis.index import AnalyzeOptions
+    from clipagent.analysis.models import MediaIndex
+    from clipagent.batch import jobs as batch_jobs
+    from clipagent.batch.executors import VariantJob, VariantOptions
+    from clipagent.batch.matrix import expand, load_matrix
+    from clipagent.batch.variants import INDEX_FILE, run_variants
+    from clipagent.brief import load_brief
+    from clipagent.edl import load_edl
+
+    commands = []
+    run_ffmpeg = multi._run_ffmpeg
+    monkeypatch.setattr(multi, "_run_ffmpeg", lambda command, doing, *a, **k: (commands.append(doing),
+                                                                              run_ffmpeg(command, doing, *a, **k)))
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text('aspect: ["9:16", "1:1", "16:9"]\nduration: [10]\nhook: [question]\n', encoding="utf-8")
+    options = VariantOptions(planner="heuristic", preview=True, candidates=1,
+                             analyze=AnalyzeOptions(faces=None, embeddings=False))  # fmt: skip
+    executor = _InlineExecutor()
+    out = tmp_path / "out"
+    result = run_variants(REPO / "samples" / "brief.md", REPO / "samples" / "media", out, matrix_path=matrix,
+                          options=options, executor=executor)  # fmt: skip
+    assert [r.status for r in result.results] == ["ok"] * 3, [r.reason for r in result.results]
+    assert executor.groups == [3], "the three aspects share one timeline: one group"
+    assert commands == [multi.MIXING, multi.RENDERING], "one mix and ONE render process for the three cuts"
+    assert {(r.width, r.height) for r in result.results} == {(360, 640), (360, 360), (640, 360)}
+    for r in result.results:
+        folder = out / r.id
+        edl = load_edl(folder / "edl.json")
+        alone = run_render(plan_render(edl, folder / edl.media_root, tmp_path / f"{r.id}.mp4", preview=True))
+        assert alone.output.read_bytes() == (folder / "cut.mp4").read_bytes(), r.id
+        assert (folder / "thumbnail.jpg").is_file() and (folder / "spec.json").is_file() and r.spec_passed
+    assert not [p for p in out.rglob(".*") if p.name != INDEX_FILE], "no staging, partial or work files left"
+
+    commands.clear()
+    again = run_variants(REPO / "samples" / "brief.md", REPO / "samples" / "media", out, matrix_path=matrix,
+                         options=options, executor=_InlineExecutor())  # fmt: skip
+    assert again.ok and not any(r.rendered for r in again.results) and commands == []
+
+    monkeypatch.setattr(batch_jobs, "MAX_SHARED_OUTPUTS", 2)
+    index = MediaIndex.model_validate_json((out / INDEX_FILE).read_bytes())
+    elsewhere = [VariantJob(spec=s, brief_path=REPO / "samples" / "brief.md", media_dir=REPO / "samples" / "media",
+                            out_dir=tmp_path / "elsewhere" / s.id, index_path=out / INDEX_FILE, options=options)
+                 for s in expand(load_matrix(matrix), load_brief(REPO / "samples" / "brief.md"))]  # fmt: skip
+    groups, known = batch_jobs.plan_variants(elsewhere, index)
+    assert known == [] and [len(g.jobs) for g in groups] == [2, 1]
+

@@ -1,11 +1,12 @@
 """Where variant jobs run: the `Executor` protocol and the local process pool.
 
-An executor takes the batch's `VariantJob`s (everything a worker needs, as plain data: paths are
-absolute, the media index is a JSON file the parent wrote once) and yields one `VariantResult` per
-job as each finishes, in finishing order. The work of one job is `variants.run_job` (plan, check,
-render, spec-check, thumbnail, in the variant's own folder); an executor only decides where it
-runs. A job that raises is still a result: status "failed" with the reason, so one broken variant
-never stops the others.
+An executor takes the batch's `GroupJob`s (variants planned by the batch that share a timeline;
+everything a worker needs, as plain data: paths are absolute, the media index is a JSON file the
+parent wrote once) and yields one `VariantResult` per variant as each group finishes, in
+finishing order. The work of one group is `jobs.run_group` (one shared render, then spec check,
+thumbnail and publish in each variant's own folder); an executor only decides where it runs. A
+group that raises is still results: status "failed" with the reason, so one broken group never
+stops the others.
 
 `LocalExecutor` runs jobs on a `concurrent.futures.ProcessPoolExecutor` of `jobs` processes
 (default: the CPU count, halved, at least 1 — each render already runs ffmpeg's own threads).
@@ -24,6 +25,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..analysis.index import AnalyzeOptions
+from ..planning.base import Plan
 from .matrix import VariantSpec
 
 Status = Literal["ok", "failed"]
@@ -59,6 +61,17 @@ class VariantJob(BaseModel):
     index_path: Path
     """The media index the parent analysed once, as JSON (`MediaIndex.model_dump_json`)."""
     options: VariantOptions
+
+
+class GroupJob(BaseModel):
+    """Variants that share a timeline (render/multi.timeline_key), planned, to be rendered by one
+    ffmpeg process: `jobs[k]` planned as `plans[k]` in `plan_seconds[k]` seconds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    jobs: list[VariantJob]
+    plans: list[Plan]
+    plan_seconds: list[float]
 
 
 class VariantResult(BaseModel):
@@ -99,11 +112,11 @@ class VariantResult(BaseModel):
 
 
 class Executor(Protocol):
-    """Runs variant jobs somewhere; yields each job's result as it finishes."""
+    """Runs groups of variants somewhere; yields each variant's result as its group finishes."""
 
     name: str
 
-    def run(self, jobs: Sequence[VariantJob]) -> Iterator[VariantResult]: ...
+    def run(self, groups: Sequence[GroupJob]) -> Iterator[VariantResult]: ...
 
 
 def default_jobs() -> int:
@@ -128,24 +141,24 @@ class LocalExecutor:
     def __init__(self, jobs: int | None = None) -> None:
         self.jobs = max(1, jobs or default_jobs())
 
-    def run(self, jobs: Sequence[VariantJob]) -> Iterator[VariantResult]:
-        from .variants import run_job
+    def run(self, groups: Sequence[GroupJob]) -> Iterator[VariantResult]:
+        from .jobs import run_group
 
-        if not jobs:
+        if not groups:
             return
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["clipagent.batch.variants"])
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(jobs)), mp_context=context) as pool:
-            pending: dict[Future, VariantJob] = {pool.submit(run_job, job): job for job in jobs}
+        context.set_forkserver_preload(["clipagent.batch.jobs"])
+        with ProcessPoolExecutor(max_workers=min(self.jobs, len(groups)), mp_context=context) as pool:
+            pending: dict[Future, GroupJob] = {pool.submit(run_group, group): group for group in groups}
             try:
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
-                        job = pending.pop(future)
+                        group = pending.pop(future)
                         try:
-                            yield future.result()
-                        except Exception as exc:  # noqa: BLE001 (a crashed worker is one failed variant)
-                            yield failed_result(job, f"{type(exc).__name__}: {exc}")
+                            yield from future.result()
+                        except Exception as exc:  # noqa: BLE001 (a crashed worker: its group's variants failed)
+                            yield from (failed_result(job, f"{type(exc).__name__}: {exc}") for job in group.jobs)
             finally:
                 for future in pending:
                     future.cancel()

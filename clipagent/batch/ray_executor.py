@@ -1,10 +1,11 @@
 """`clipagent variants --executor ray`: each variant's plan-and-render as a Ray task.
 
-The same `executors.Executor` protocol as the local pool: the parent analyses once and writes the
-media index as JSON; each task runs `variants.run_job` on a `VariantJob` (plain data, every path
-absolute) and returns its `VariantResult`. The outputs are the local pool's: the job is the same
-function on the same data, and planning and rendering are deterministic (same EDL hashes, same
-cut durations; tests/test_variants_scale.py compares the two manifests).
+The same `executors.Executor` protocol as the local pool: the parent analyses once, writes the
+media index as JSON and plans every variant; each task runs `jobs.run_group` on a `GroupJob` (the
+plans of variants that share a timeline, plain data, every path absolute) and returns their
+`VariantResult`s. The outputs are the local pool's: the task is the same function on the same
+data, and rendering is deterministic (same EDL hashes, same cuts; tests/test_variants_scale.py
+compares the two manifests).
 
 Where the tasks run:
 - `address` None: a local Ray runtime started here with `jobs` CPUs (default: executors'
@@ -34,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import ToolError
-from .executors import VariantJob, VariantResult, default_jobs, failed_result
+from .executors import GroupJob, VariantResult, default_jobs, failed_result
 
 INSTALL_HINT = "install the scale extra: pip install 'clipagent[scale]' (or use --executor local)"
 OBJECT_STORE_BYTES = 128 * 2**20
@@ -50,15 +51,15 @@ def import_ray() -> Any:
         raise ToolError(f"--executor ray needs Ray, which is not installed here ({exc})", hint=INSTALL_HINT) from None
 
 
-def _run_remote(job: VariantJob) -> VariantResult:
-    """One variant on a Ray worker (imports clipagent there)."""
-    from .variants import run_job
+def _run_remote(group: GroupJob) -> list[VariantResult]:
+    """One group of variants on a Ray worker (imports clipagent there)."""
+    from .jobs import run_group
 
-    return run_job(job)
+    return run_group(group)
 
 
 class RayExecutor:
-    """Variant jobs as Ray tasks of one CPU each; yields results as they finish."""
+    """Groups of variants as Ray tasks of one CPU each; yields their results as they finish."""
 
     name = "ray"
 
@@ -85,23 +86,24 @@ class RayExecutor:
             raise ToolError(f"could not start or join {where}: {exc}", hint=hint) from None
         return True
 
-    def run(self, jobs: Sequence[VariantJob]) -> Iterator[VariantResult]:
-        if not jobs:
+    def run(self, groups: Sequence[GroupJob]) -> Iterator[VariantResult]:
+        if not groups:
             return
         ray = self.ray
         started = self._connect()
         try:
             task = ray.remote(num_cpus=1, max_retries=0)(_run_remote)
-            pending = {task.remote(job): job for job in jobs}
+            pending = {task.remote(group): group for group in groups}
             try:
                 while pending:
                     done, _ = ray.wait(list(pending), num_returns=1)
                     for ref in done:
-                        job = pending.pop(ref)
+                        group = pending.pop(ref)
                         try:
-                            yield ray.get(ref)
-                        except Exception as exc:  # noqa: BLE001 (a task or worker that died is one failed variant)
-                            yield failed_result(job, f"Ray task failed: {_cause(exc)}")
+                            results = ray.get(ref)
+                        except Exception as exc:  # noqa: BLE001 (a task or worker that died: its group failed)
+                            results = [failed_result(job, f"Ray task failed: {_cause(exc)}") for job in group.jobs]
+                        yield from results
             finally:
                 for ref in pending:
                     ray.cancel(ref, force=True)
