@@ -138,6 +138,15 @@ def _check_output(edl: EDL, report: ValidationReport) -> None:
     ratio = Fraction(out.width, out.height)
     if not Fraction(1, 4) <= ratio <= 4:
         report.add("output_invalid", "output", f"aspect {out.width}:{out.height} is more extreme than 1:4 or 4:1")
+    if out.platform is not None:  # the preset the render checks the cut against must exist here
+        from .brief import BriefError
+        from .presets import load_platform
+
+        try:
+            load_platform(out.platform)
+        except BriefError as exc:
+            hint = f" ({exc.hint})" if getattr(exc, "hint", None) else ""
+            report.add("output_invalid", "output.platform", f"{exc.message}{hint}")
 
 
 def _check_length(edl: EDL, report: ValidationReport) -> None:

@@ -101,6 +101,8 @@ CASES = [
          **SLOW),  # fmt: skip
     Case("edl-time-100k-digits", E, 1, validate(clips=clip(src_out="1." + "0" * 100_000 + "1")), 2,
          ("clips[0].src_out",), **SLOW),  # fmt: skip
+    Case("edl-platform-unknown", E, None, validate(output={"width": 160, "height": 90, "fps": 30, "platform": "myspace"}),
+         2, ("output.platform", "myspace")),  # fmt: skip
     Case("edl-fps-zero", E, 1, validate(output={"width": 160, "height": 90, "fps": 0}), 2, ("output.fps",)),
     Case("edl-fps-divide-by-zero", E, 1, validate(output={"width": 160, "height": 90, "fps": "1/0"}), 2,
          ("output.fps",)),  # fmt: skip
