@@ -48,7 +48,8 @@ FIELD_RULES: dict[str, str] = {
     "must_include": "must be a list of phrases (text, up to 200 characters each)",
     "avoid": "must be a list of phrases (text, up to 200 characters each)",
     "language": 'must be a language code such as "en" or "pt-BR"',
-    "variants": "must be a mapping of axes to lists of values (clipagent variants; README's variants section)",
+    "variants": "must be a mapping of axes to lists of values, or a list of rows (clipagent variants; README's "
+    "variants section)",
 }
 # Names people reach for, pointing at the real field (suggestions only, never accepted).
 _ALIASES = {
@@ -121,6 +122,14 @@ def _hook_title(value: Any) -> Any:
     return value
 
 
+def _variants(value: Any) -> Any:
+    """The `variants:` block as written: a mapping or a list (batch/matrix.py checks the rest); one
+    error at the field otherwise, not one per branch of a union."""
+    if value is not None and not isinstance(value, (dict, list)):
+        raise ValueError("not a matrix")
+    return value
+
+
 def _listify(value: Any) -> Any:
     if value is None:
         return ()
@@ -156,7 +165,7 @@ class Brief(_Model):
     must_include: Phrases = ()
     avoid: Phrases = ()
     language: Language | None = None
-    variants: dict[str, Any] | list[Any] | None = None
+    variants: Annotated[Any, BeforeValidator(_variants)] = None
     """The `variants:` block as written, read by `clipagent variants` (batch/matrix.py checks it)."""
     body: str = ""
     source: str = "brief.md"

@@ -447,3 +447,35 @@ def test_a_control_character_names_its_line_and_the_fix(tmp_path):
         f"{path}: line 3: a character YAML does not allow (#x0000, a control character)\n"
         "  hint: remove it, and save the file as plain text"
     )
+
+
+# ---- the variants block: one sentence per fault -----------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["5", "yes", "2.5"])
+def test_a_variants_block_that_is_not_a_matrix_is_one_line(value):
+    message = error_of(brief(f"variants: {value}"))
+    first = message.splitlines()[0]
+    assert first.startswith("brief.md: field `variants`: must be a mapping of axes to lists of values")
+    assert "dict[" not in message and "list[" not in message and message.count("field `variants`") == 1
+
+
+@pytest.mark.parametrize(
+    ("block", "said"),
+    [
+        ('{aspect: ["0:0"]}', "field `variants`: axis `aspect`: '0:0' must be a width:height ratio such as"),
+        ("{music: [../x.mp3]}", "field `variants`: axis `music`: '../x.mp3' must be a file path relative to"),
+        ("{platform: [nope]}", "field `variants`: axis `platform`: 'nope': unknown platform 'nope'; known:"),
+        ("{duration: [999]}", "axis `duration`: '999': 999 s is longer than the reels platform's maximum"),
+    ],
+)
+def test_a_bad_axis_value_is_one_sentence_naming_the_axis_and_value(block, said):
+    from clipagent.batch.matrix import MatrixError, expand, matrix_from_data
+
+    b = parse_brief(brief(f"platform: reels\nvariants: {block}"), "b.md")
+    with pytest.raises(MatrixError) as info:
+        expand(matrix_from_data(b.variants, f"{b.source}: field `variants`"), b)
+    message = info.value.message
+    assert message.startswith("b.md: field `variants`: axis `") and said in message, message
+    assert message.count("field `variants`") == 1 and "field `aspect`" not in message and ", got" not in message
+    assert "\n" not in message and info.value.hint

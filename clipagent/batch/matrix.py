@@ -225,7 +225,7 @@ def expand(matrix: Matrix, brief: Brief) -> list[VariantSpec]:
 
 
 def _check_value(brief: Brief, axis: str, value: str, source: str) -> None:
-    where = f"{source}: axis `{axis}`: {value!r}"
+    where = f"{source}: axis `{axis}`: {value[:60] + '...' if len(value) > 63 else value!r}"
     if axis == "hook":
         if len(value) > 200:
             raise MatrixError(f"{where}: a literal opening line is at most 200 characters")
@@ -240,8 +240,23 @@ def _check_value(brief: Brief, axis: str, value: str, source: str) -> None:
     try:
         brief.override(source=source, **{axis: value}).resolve()
     except BriefError as exc:
-        message = exc.message.removeprefix(f"{brief.source}: ").removeprefix(f"{source}: ")
-        raise MatrixError(f"{where}: {message}", hint=exc.hint) from None
+        hint = _shape_hint() if exc.hint == "README's brief section lists every field" else exc.hint
+        raise MatrixError(_one_sentence(where, axis, exc.message, (source, brief.source)), hint=hint) from None
+
+
+def _one_sentence(where: str, axis: str, message: str, sources: tuple[str, ...]) -> str:
+    """The brief's error about one axis value as one sentence after `where` (which names the file, the
+    axis and the value): its own file and field prefixes and its trailing ", got <value>" left out."""
+    lines = []
+    for line in message.splitlines():
+        for prefix in sorted(sources, key=len, reverse=True):  # the longer first: one may extend the other
+            line = line.removeprefix(f"{prefix}: ")
+        line = line.removeprefix(f"field `{axis}`: ")
+        if line.startswith("must ") and ", got " in line:  # describe_errors' "<rule>, got <the value>"
+            line = line.rpartition(", got ")[0]
+        lines.append(line)
+    text = "; ".join(lines)
+    return f"{where} {text}" if text.startswith(("must ", "is ", "has ")) else f"{where}: {text}"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
