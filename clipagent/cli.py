@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -188,14 +189,58 @@ def _terminate(signum, frame) -> None:  # noqa: ANN001
     raise KeyboardInterrupt
 
 
+class _ClosedPipeProof:
+    """A stream whose reader may go away (`clipagent … | head`): once a write or flush meets a
+    closed pipe, its file descriptor is pointed at /dev/null and the rest is dropped, so the job
+    goes on and exits with its own code (click would make any BrokenPipeError exit 1, silently)."""
+
+    def __init__(self, stream) -> None:  # noqa: ANN001 (a text stream)
+        self._stream = stream
+        self._closed = False
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._stream, name)
+
+    def _closed_pipe(self) -> None:
+        self._closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())  # the stream's own buffer then drains into /dev/null
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no file descriptor (a test's capture): drop only
+            pass
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._closed_pipe()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._closed_pipe()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (typer reports usage errors itself, with code 2)."""
+    """Run the CLI and return its exit code (typer reports usage errors itself, with code 2). A
+    reader that closes stdout or stderr early does not change the exit code (_ClosedPipeProof)."""
     cancel.reset()
     signal.signal(signal.SIGTERM, _terminate)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ClosedPipeProof(sys.stdout), _ClosedPipeProof(sys.stderr)
     try:
         app(args=argv, prog_name="clipagent")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdout.flush()  # what is still buffered, while a closed pipe is still caught
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
     return 0
 
 

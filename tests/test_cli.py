@@ -1,6 +1,7 @@
 """The CLI tells a user error (exit 2) from a failure (exit 1) from success (exit 0)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,20 @@ def test_schema_is_json_schema(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "clipagent EDL" and "Clip" in schema["$defs"]
+
+
+@pytest.mark.parametrize("argv, code", [(["schema"], 0), (["validate", "nope.json"], 2)])
+def test_a_closed_stdout_keeps_the_exit_code(tmp_path, argv, code):
+    """`clipagent … | head`: the reader is gone before the command writes; the job's own exit code
+    stands (click made any BrokenPipeError exit 1, silently), for every command (cli.main)."""
+    read, write = os.pipe()
+    os.close(read)  # no reader: every write to the pipe fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "clipagent", *argv], stdout=write, stderr=write, cwd=tmp_path,
+                              timeout=60)  # fmt: skip
+    finally:
+        os.close(write)
+    assert done.returncode == code
 
 
 def test_doctor_reports_ffmpeg_and_encoders(capsys):
