@@ -30,22 +30,24 @@ def export(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The timeline file (default: beside the EDL, cut.<suffix> in an output folder).")] = None,
     media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder the EDL's media paths are relative to.")] = None,
 ) -> None:
-    """Export an EDL as an NLE timeline (through OpenTimelineIO); captions also go beside it as SRT."""
+    """Export an EDL as an NLE timeline (through OpenTimelineIO); captions also go beside it as <name>.captions.srt."""
     from .edl import load_edl
     from .files import check_output_file, write_output
-    from .interchange.exchange import export_edl
+    from .interchange.exchange import captions_path, check_export_paths, export_edl
     from .interchange.formats import FORMATS
 
     fmt_spec = FORMATS[fmt.value]
     edl_path, plan = _edl_of(source)
     edl = load_edl(edl_path)
     target = output or (edl_path.parent / (("cut" if source.is_dir() else edl_path.stem) + fmt_spec.suffix))
-    _refuse_input(target, edl_path)
+    root = media_root or (edl_path.parent / edl.media_root)
+    check_export_paths(target, None, edl_path, edl, root)
     check_output_file(target, example=f"cut{fmt_spec.suffix}")
-    exported = export_edl(edl, media_root or (edl_path.parent / edl.media_root), fmt_spec, plan=plan)
-    srt = target.with_suffix(".srt") if exported.srt is not None else None
+    exported = export_edl(edl, root, fmt_spec, plan=plan)
+    srt = captions_path(target) if exported.srt is not None else None
+    check_export_paths(target, srt, edl_path, edl, root)
     if srt is not None:
-        _refuse_input(srt, edl_path)
+        check_output_file(srt, example="cut.captions.srt")
     write_output(target, exported.text.encode())
     if srt is not None:
         write_output(srt, exported.srt.encode())
@@ -78,15 +80,6 @@ def _edl_of(source: Path):
     return edl_path, PlanInfo(brief_title=report.title, planner=report.planner)
 
 
-def _refuse_input(target: Path, *inputs: Path) -> None:
-    from .errors import OutputPathError
-
-    for path in inputs:
-        if target.exists() and path.exists() and os.path.samefile(target, path):
-            raise OutputPathError(f"{target} is an input; refusing to write over it", path=target,
-                                  hint="choose another output with -o")  # fmt: skip
-
-
 @translate_errors
 def import_(
     timeline: Annotated[Path, typer.Argument(metavar="TIMELINE", help="A .otio, .fcpxml, FCP7 .xml or CMX3600 .edl file.")],
@@ -96,14 +89,16 @@ def import_(
 ) -> None:
     """Import an NLE timeline as a validated EDL; what the EDL cannot express is listed as warnings."""
     from .edl import dump_edl
-    from .files import check_output_file, write_output
+    from .files import check_not_input, check_output_file, write_output
     from .interchange.exchange import import_timeline, validate_imported
 
     target = output or timeline.with_name(f"{timeline.stem}.edl.json")
-    _refuse_input(target, timeline)
+    check_not_input(target, [timeline], what="the timeline")
     check_output_file(target, example="edl.json")
     imported = import_timeline(timeline, media_root=media_root, rate=_rate(rate))
     imported = _into_edit_folder(imported, target.parent)
+    check_not_input(target, [imported.media_dir / ref.path for ref in imported.edl.media],
+                    what="a media file of the timeline")  # fmt: skip
     validate_imported(imported, str(timeline))
     relative = os.path.relpath(imported.media_dir, target.parent.resolve())
     edl = imported.edl.model_copy(update={"media_root": Path(relative).as_posix()})

@@ -11,6 +11,8 @@ Below every stage: the cache, the edit outputs, the render and the CLI's `-o` op
   `DiskFullError` (exit 1) naming the path and the fix.
 - `check_output_file(path)` and `check_output_dir(path)`: is the output writable, and a file
   (or a folder) as meant? Made before any work, by creating and removing a probe file.
+- `check_not_input(path, inputs)`: the output is none of a command's inputs (sources are never
+  written over), by path or through a link.
 - `claim(folder, stem)`: a run's `.STEM.TOKEN.partial` file (locked with `flock` for the run's
   life) and `.STEM.TOKEN.work/` folder; `clean_stale(folder, stem)` removes those whose run is
   gone (the lock is free: the kernel drops it when a process dies, SIGKILL included).
@@ -137,6 +139,22 @@ def check_output_file(path: Path, example: str = "cut.mp4") -> None:
         raise OutputPathError(f"output {path} is an existing folder", path=path,
                               hint=f"name a file, e.g. {path / example}")  # fmt: skip
     _check_writable_above(path)
+
+
+def check_not_input(path: Path, inputs, *, what: str = "an input") -> None:
+    """Raise OutputPathError when the output `path` is one of `inputs` (the same path, or the
+    same file through a link): a source is never written over. `what` names the inputs."""
+    path = Path(path)
+    resolved = path.resolve()
+    for source in inputs:
+        source = Path(source)
+        same = resolved == source.resolve()
+        if not same and path.exists() and source.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(path, source)
+        if same:
+            raise OutputPathError(f"output {path} is {what} ({source}); refusing to write over it", path=path,
+                                  hint="choose another output with -o")  # fmt: skip
 
 
 def check_output_dir(path: Path, names: tuple[str, ...] = ()) -> None:

@@ -222,6 +222,32 @@ def test_export_import_and_render_a_timeline_through_the_cli(rates_dir, tmp_path
     assert main(["render", str(tmp_path / "cut.otio"), "-o", str(tmp_path / "cut.mp4"), "--dry-run"]) == 0
 
 
+def test_export_and_import_never_write_over_a_source_or_beside_one_as_its_transcript(rates_dir, tmp_path, capsys):
+    media = tmp_path / "media"
+    shutil.copytree(rates_dir, media)
+    before = {p.name: p.read_bytes() for p in media.iterdir()}
+    edl = _sample("30").model_copy(update={"media_root": "media", "overlays": [
+        {"kind": "captions", "cues": [{"start": "0.1", "end": "1", "text": "hello"}]}]})  # fmt: skip
+    edl_path = tmp_path / "edl.json"
+    edl_path.write_text(json.dumps(edl.model_dump(mode="json")))
+    for fmt in ("otio", "cmx3600"):  # the timeline over a source, whatever the format
+        assert main(["export", str(edl_path), "--format", fmt, "-o", str(media / "ntsc.mp4")]) == 2
+        assert "is a media file of the EDL" in capsys.readouterr().err
+    assert main(["export", str(edl_path), "-o", str(tmp_path / "exp" / "cut.otio")]) == 0
+    assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == ["cut.captions.srt", "cut.otio"]
+    (media / "ntsc.captions.mp4").write_bytes(b"x")  # a file the captions would be the sidecar of
+    assert main(["export", str(edl_path), "-o", str(media / "ntsc.otio")]) == 2
+    assert "as its transcript" in capsys.readouterr().err
+    assert not (media / "ntsc.otio").exists()
+    (media / "ntsc.captions.mp4").unlink()
+    assert main(["export", str(edl_path), "-o", str(media / "ntsc.otio")]) == 0  # ntsc.captions.srt: no transcript
+    assert not (media / "ntsc.srt").exists()
+    assert main(["import", str(tmp_path / "exp" / "cut.otio"), "-o", str(media / "ntsc.mp4")]) == 2
+    assert "is a media file of the timeline" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "exp" / "cut.otio"), "-o", str(tmp_path / "exp" / "cut.otio")]) == 2
+    assert {p.name: p.read_bytes() for p in media.iterdir() if p.name in before} == before
+
+
 def _bad(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text)

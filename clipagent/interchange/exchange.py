@@ -40,6 +40,35 @@ def export_edl(edl: EDL, media_root: Path, fmt: Format, *, plan: PlanInfo | None
     return Exported(text=text, warnings=dropped(edl, fmt), srt=captions_srt(edl) if has_captions else None)
 
 
+def captions_path(target: Path) -> Path:
+    """Where `export` writes the captions: `<timeline stem>.captions.srt` beside the timeline (cut.otio:
+    cut.captions.srt), a name no media file's transcript sidecar has: the analysis reads `talk.srt`
+    or `talk.en.srt` beside `talk.mp4` as that file's words."""
+    target = Path(target)
+    return target.with_name(f"{target.stem}.captions.srt")
+
+
+def check_export_paths(target: Path, srt: Path | None, edl_path: Path, edl: EDL, media_root: Path) -> None:
+    """Before writing an export: neither the timeline `target` nor the captions `srt` is the EDL or
+    one of its media files, and `srt` is no file's transcript sidecar (a media file named like it,
+    `cut.captions.mp4`, in its folder). Raises OutputPathError (exit 2)."""
+    from ..errors import OutputPathError
+    from ..files import check_not_input
+
+    media = [Path(media_root) / ref.path for ref in edl.media]
+    for written in filter(None, (target, srt)):
+        check_not_input(written, [edl_path], what="the EDL")
+        check_not_input(written, media, what="a media file of the EDL")
+    if srt is None or not srt.parent.is_dir():
+        return
+    stem = srt.name.removesuffix(".srt")
+    for entry in srt.parent.iterdir():
+        if entry.name != srt.name and stem in (entry.name, entry.stem) and entry.is_file():
+            raise OutputPathError(f"captions {srt} would sit beside {entry} as its transcript (the analysis reads it "
+                                  "as that file's words)", path=srt,
+                                  hint="export to another name or folder with -o")  # fmt: skip
+
+
 def captions_srt(edl: EDL) -> str:
     """Every caption cue of the cut, in time order, as SRT (pysubs2), on the output timeline."""
     import pysubs2
