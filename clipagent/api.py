@@ -128,6 +128,56 @@ class Revision(EditResult):
     """`out_dir/history/vN/`: the previous edl.json, plan.md, report.json and cut."""
 
 
+# --- checking the arguments ----------------------------------------------------------------------
+
+
+def _path(name: str, value: object, *, optional: bool = False) -> Path | None:
+    """`value` as a Path: a str or os.PathLike (None too when `optional`); else BadInputError naming
+    the argument, never a TypeError from deep inside."""
+    import os
+
+    if value is None and optional:
+        return None
+    if isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes):
+        text = os.fspath(value)
+        if isinstance(text, str) and text.strip() and "\0" not in text:
+            return Path(text)
+    raise BadInputError(f"argument `{name}` must be a path (str or pathlib.Path){' or None' if optional else ''}, "
+                        f"got {_shown(value)}", hint=f"pass the {name.replace('_', ' ')} as a str or pathlib.Path")
+
+
+def _text(name: str, value: object, choices: tuple[str, ...] = ()) -> str:
+    if isinstance(value, str) and (not choices or value in choices):
+        return value
+    allowed = f"one of {', '.join(repr(c) for c in choices)}" if choices else "text (a str)"
+    raise BadInputError(f"argument `{name}` must be {allowed}, got {_shown(value)}")
+
+
+def _options(name: str, value: object, kind: type) -> object:
+    if value is None or isinstance(value, kind):
+        return value
+    raise BadInputError(f"argument `{name}` must be a clipagent.api.{kind.__name__} or None, got {_shown(value)}",
+                        hint=f"e.g. {name}=api.{kind.__name__}()")  # fmt: skip
+
+
+def _flag(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise BadInputError(f"argument `{name}` must be True or False, got {_shown(value)}")
+
+
+def _callback(value: object) -> object:
+    if value is None or callable(value):
+        return value
+    raise BadInputError(f"argument `progress` must be a callable taking a ProgressEvent, or None, got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    import reprlib
+
+    return f"{type(value).__name__} {reprlib.repr(value)}"
+
+
 # --- analysis ------------------------------------------------------------------------------------
 
 
@@ -152,9 +202,11 @@ def analyze(
     from .analysis.cache import Cache
     from .analysis.index import analyze_folder
 
-    media_dir = Path(media_dir)
-    reporter = _Reporter(progress, media_dir)
-    cache = Cache(Path(cache_dir) if cache_dir is not None else None)
+    media_dir = _path("media_dir", media_dir)
+    options = _options("options", options, AnalyzeOptions)
+    cache_dir = _path("cache_dir", cache_dir, optional=True)
+    reporter = _Reporter(_callback(progress), media_dir)
+    cache = Cache(cache_dir)
     index = analyze_folder(media_dir, options or AnalyzeOptions(), cache, reporter)
     reporter.finish()
     if note := cache.write_failure_note():
@@ -178,11 +230,13 @@ def search(
     scores and the words said. Raises BadInputError for an empty query or a limit under 1."""
     from .analysis.search import search_with_models
 
-    if not query.strip():
+    if not _text("query", query).strip():
         raise BadInputError("the search query is empty", hint='e.g. "sunset over the sea" or words said in the footage')
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise BadInputError(f"argument `limit` must be a whole number, got {_shown(limit)}")
     if limit < 1:
         raise BadInputError(f"limit must be at least 1, got {limit}")
-    options = options or AnalyzeOptions()
+    options = _options("options", options, AnalyzeOptions) or AnalyzeOptions()
     index = analyze(media_dir, options, cache_dir=cache_dir, progress=progress)
     return search_with_models(index, query, options.clip, limit=limit)
 
@@ -210,7 +264,8 @@ def plan(
     BadInputError for a folder with no usable video, PlanError/LLMError when no valid plan could be
     made within the planner's bounds.
     """
-    options = (options or EditOptions()).model_copy(update={"dry_run": True, "accept_failed_checks": True})
+    options = (_options("options", options, EditOptions) or EditOptions()).model_copy(
+        update={"dry_run": True, "accept_failed_checks": True})
     if out_dir is not None:
         return edit(brief, media_dir, out_dir, options, progress=progress).plan
     with tempfile.TemporaryDirectory(prefix="clipagent-plan-") as scratch:
@@ -226,7 +281,8 @@ def validate(edl: str | Path, media_root: str | Path | None = None) -> Validatio
     from .edl import load_edl
     from .validate import validate_edl
 
-    path = Path(edl)
+    path = _path("edl", edl)
+    media_root = _path("media_root", media_root, optional=True)
     try:
         loaded = load_edl(path)
     except EDLError as exc:
@@ -275,7 +331,12 @@ def render(
     from .edl import load_edl
     from .render.run import plan_render, run_render
 
-    path = Path(edl)
+    path = _path("edl", edl)
+    output = _path("output", output, optional=True)
+    media_root = _path("media_root", media_root, optional=True)
+    encoder = _text("encoder", encoder)
+    accept_failed_checks = _flag("accept_failed_checks", accept_failed_checks)
+    progress = _callback(progress)
     notes: list[str] = []
     if path.suffix.lower() in TIMELINE_SUFFIXES:
         from .interchange.exchange import import_timeline
@@ -321,8 +382,11 @@ def edit(
     """
     from .edit import run_edit
 
-    reporter = _Reporter(progress, Path(media_dir))
-    result = run_edit(Path(brief), Path(media_dir), Path(out_dir) if out_dir is not None else None, options, reporter,
+    brief, media_dir = _path("brief", brief), _path("media_dir", media_dir)
+    out_dir = _path("out_dir", out_dir, optional=True)
+    options, progress = _options("options", options, EditOptions), _callback(progress)
+    reporter = _Reporter(progress, media_dir)
+    result = run_edit(brief, media_dir, out_dir, options, reporter,
                       _render_progress(progress, before=reporter.finish))  # fmt: skip
     reporter.finish()
     return result
@@ -344,7 +408,9 @@ def revise(
     from .edit import run_revise
     from .outputs import read_report
 
-    media_dir = Path(read_report(Path(out_dir)).media_dir)
+    out_dir, feedback = _path("out_dir", out_dir), _text("feedback", feedback)
+    options, progress = _options("options", options, EditOptions), _callback(progress)
+    media_dir = Path(read_report(out_dir).media_dir)
     reporter = _Reporter(progress, media_dir)
     result, history = run_revise(Path(out_dir), feedback, options, reporter,
                                  _render_progress(progress, before=reporter.finish))  # fmt: skip
@@ -390,8 +456,10 @@ def export(
     from .interchange.to_otio import PlanInfo
     from .outputs import read_report
 
-    source = Path(edl)
-    if format not in FORMATS:
+    source = _path("edl", edl)
+    output = _path("output", output, optional=True)
+    media_root = _path("media_root", media_root, optional=True)
+    if not isinstance(format, str) or format not in FORMATS:
         raise BadInputError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
     spec = FORMATS[format]
     plan_info = None

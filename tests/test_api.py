@@ -161,3 +161,41 @@ def test_render_takes_a_timeline_and_checks_the_platform_rules(media_dir, tmp_pa
     timeline = api.export(path, "otio", tmp_path / "cut.otio").output
     result = api.render(timeline, tmp_path / "from-otio.mp4", encoder="libx264")
     assert result.duration == 1 and ffprobe_facts(result.output)["has_audio"]
+
+
+def test_analyze_options_take_faces_true_or_false():
+    """faces=False turns detection off as faces=None does (MCP's `faces: false`); True is FaceParams()."""
+    from clipagent.analysis.faces import FaceParams
+
+    assert api.AnalyzeOptions(faces=False).faces is None and api.AnalyzeOptions(faces=None).faces is None
+    assert api.AnalyzeOptions(faces=True).faces == FaceParams()
+    off = api.AnalyzeOptions(faces=False)
+    assert api.AnalyzeOptions.model_validate_json(off.model_dump_json()) == off
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda t: api.edit(123, SAMPLES / "media", t / "o"), "`brief`"),
+        (lambda t: api.edit(SAMPLES / "brief.md", None, t / "o"), "`media_dir`"),
+        (lambda t: api.edit(SAMPLES / "brief.md", SAMPLES / "media", 4.5), "`out_dir`"),
+        (lambda t: api.edit(SAMPLES / "brief.md", SAMPLES / "media", t / "o", "notoptions"), "`options`"),
+        (lambda t: api.edit(SAMPLES / "brief.md", SAMPLES / "media", t / "o", progress=3), "`progress`"),
+        (lambda t: api.plan(SAMPLES / "brief.md", SAMPLES / "media", options=api.AnalyzeOptions()), "`options`"),
+        (lambda t: api.analyze(["media"]), "`media_dir`"),
+        (lambda t: api.analyze(SAMPLES / "media", cache_dir=7), "`cache_dir`"),
+        (lambda t: api.search(SAMPLES / "media", 5), "`query`"),
+        (lambda t: api.search(SAMPLES / "media", "city", limit="3"), "`limit`"),
+        (lambda t: api.validate(b"edl.json"), "`edl`"),
+        (lambda t: api.render(SAMPLES / "edl.json", 1), "`output`"),
+        (lambda t: api.render(SAMPLES / "edl.json", t / "x.mp4", encoder=None), "`encoder`"),
+        (lambda t: api.render(SAMPLES / "edl.json", t / "x.mp4", accept_failed_checks="no"), "`accept_failed_checks`"),
+        (lambda t: api.revise(t, ["shorter"]), "`feedback`"),
+        (lambda t: api.export(SAMPLES / "edl.json", "otio", output=object()), "`output`"),
+    ],
+)
+def test_wrong_argument_types_are_bad_input_naming_the_argument(call, named, tmp_path):
+    with pytest.raises(api.BadInputError) as info:
+        call(tmp_path)
+    assert f"argument {named}" in info.value.message and info.value.exit_code == 2
+    assert list(tmp_path.iterdir()) == []  # checked before any work: nothing written

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .. import __version__
 from ..errors import BadInputError, ClipAgentError, MediaError
@@ -42,6 +42,15 @@ SIDECAR_SUFFIXES = {".srt", ".vtt"}
 TranscriptMode = Literal["auto", "whisper", "sidecar", "none"]
 
 
+def _faces_switch(value: object) -> object:
+    """`faces=True`/`False` as MCP's `faces: true/false` and the CLI's --faces/--no-faces mean them."""
+    if value is True:
+        return FaceParams()
+    if value is False:
+        return None
+    return value
+
+
 class AnalyzeOptions(BaseModel):
     """What to analyse and with which models. Defaults are what `clipagent analyze` uses."""
 
@@ -58,9 +67,9 @@ class AnalyzeOptions(BaseModel):
     audio: AudioParams = Field(default_factory=AudioParams)
     speech: VadParams = Field(default_factory=VadParams)
     """Voice activity (speech regions), for every file with sound."""
-    faces: FaceParams | None = Field(default_factory=default_faces)
-    """Faces on sampled frames of every video, for reframing (None: not looked for; the default
-    follows $CLIPAGENT_FACES, on unless it says off)."""
+    faces: Annotated[FaceParams | None, BeforeValidator(_faces_switch)] = Field(default_factory=default_faces)
+    """Faces on sampled frames of every video, for reframing (None or False: not looked for; True:
+    `FaceParams()`; the default follows $CLIPAGENT_FACES, on unless it says off)."""
     bars: BarsParams = Field(default_factory=BarsParams)
     """Black bars around every video's picture, removed before reframing."""
 
