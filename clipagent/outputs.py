@@ -111,6 +111,8 @@ class EditReport(BaseModel):
     """Best-of-N: every candidate plan, best first."""
     planning_seconds: list[float] = Field(default_factory=list)
     """Best-of-N: seconds each candidate plan took to make and score."""
+    planning_rounds: int = 0
+    """Best-of-N: plan-check rounds all candidates ran together (at most N times the default plan's)."""
 
     @classmethod
     def build(
@@ -143,6 +145,7 @@ class EditReport(BaseModel):
             score=plan.score,
             ranking=plan.ranking,
             planning_seconds=plan.planning_seconds,
+            planning_rounds=plan.planning_rounds,
         )
 
     def as_plan(self, edl: EDL) -> Plan:

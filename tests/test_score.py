@@ -240,3 +240,43 @@ def test_a_face_in_the_first_seconds_counts_for_the_hook(planned):
     cut.files[0] = cut.files[0].model_copy(update={"faces": face})
     after = hook(cut)
     assert "picture 1.00" in after[2] and after[0] >= before[0]
+
+
+def test_best_of_n_runs_at_most_n_times_the_rounds_of_one_plan(planned, monkeypatch):
+    """The extra planning is bounded by construction (heuristic.Work), counted in plan-check rounds
+    (one draft and its review each), not seconds. Here every clip the single plan does not have
+    fails review, so each variant wants repair rounds the default plan did not (6 rounds in all for
+    best-of-4 without the bound here); with it, 4 plans take at most 4 rounds."""
+    from clipagent.planning import heuristic
+    from clipagent.validate import Violation
+
+    s, context, _ = planned[0]
+    review = heuristic.review_edl
+    single = HeuristicPlanner().plan(context)
+    known = {(c.media, c.src_in) for c in single.edl.clips}
+    rounds = []
+
+    def picky(edl, ctx, embed_text=None):
+        rounds.append(1)
+        found = review(edl, ctx, embed_text)
+        new = [Violation(code="cut_inside_word", location=f"clips[{k}]", message="not the single plan's clip")
+               for k, c in enumerate(edl.clips) if (c.media, c.src_in) not in known]  # fmt: skip
+        return found.model_copy(update={"violations": [*found.violations, *new]})
+
+    monkeypatch.setattr(heuristic, "review_edl", picky)
+    made = {}
+    for n in (1, 4, 4):
+        rounds.clear()
+        made.setdefault(n, []).append((HeuristicPlanner(candidates=n).plan(context), len(rounds)))
+    (one, one_rounds), = made[1]
+    (four, four_rounds), (again, again_rounds) = made[4]
+    assert one_rounds == 1 and one.edl == single.edl
+    assert four_rounds <= 4 * one_rounds and len(four.ranking) >= 2, (four_rounds, four.ranking)
+    assert (one.planning_rounds, four.planning_rounds) == (one_rounds, four_rounds), "the plan counts its rounds"
+    assert four.score.total >= one.score.total, "the default plan is among the candidates"
+    assert (again.edl, again.ranking, again_rounds) == (four.edl, four.ranking, four_rounds), "deterministic"
+
+    monkeypatch.setattr(heuristic.Work, "left", lambda self: True)  # the bound off: the variants' repairs run
+    rounds.clear()
+    HeuristicPlanner(candidates=4).plan(context)
+    assert len(rounds) > 4 * one_rounds, "without the bound this case costs more than 4 plans"

@@ -126,6 +126,9 @@ class Plan(_Frozen):
     """Best-of-N: every candidate plan, best first (empty with one candidate)."""
     planning_seconds: list[float] = Field(default_factory=list)
     """Best-of-N: the seconds each candidate plan took to make and score, in the order made."""
+    planning_rounds: int = 0
+    """Best-of-N: the plan-check rounds (a draft and its review) all candidates ran together, the
+    work heuristic.Work bounds by N times the default plan's (0: not counted, e.g. the LLM planner)."""
 
 
 class Planner(Protocol):

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from ..edl import timeline_duration
 from ..errors import BadInputError, PlanError
-from ..presets import load_defaults
+from ..presets import load_defaults, load_scoring
 from ..timebase import MAX_CUT_SECONDS
 from .assemble import Draft, Tweaks, assemble
 from .base import Decision, Plan, PlanContext, RankedPlan, Round
@@ -34,6 +34,7 @@ from .feedback import STICKY, Feedback, UnsupportedFeedback, parse_feedback
 from .hooks import choose_opener
 from .review import TextEmbedder, review_edl
 from .length import Length, choose_length
+from .pace_fit import fit_pace, floor_seconds
 from .segments import MAX_GAP, Candidate, VoiceOver, extract_candidates, voice_overs
 from .select import Scored, Selection, choose, score
 from .text import content_terms, file_for_path, name_terms, normal_path, says_term, spoken_anywhere, terms
@@ -46,6 +47,24 @@ CUTAWAY_EVERY = {"slow": Fraction(15), "medium": Fraction(10), "fast": Fraction(
 """The pace sets how often a talking cut turns to b-roll, as well as how long b-roll shots are."""
 FEEDBACK = "feedback: "
 PACES = ("slow", "medium", "fast")
+
+
+@dataclass
+class Work:
+    """Best-of-N's planning work, counted in plan-check rounds: one draft of the cut and its review,
+    the unit every candidate plan repeats (the extraction of the footage is shared, and each plan
+    made is scored once, as the single plan is). The default plan runs as many rounds as it needs
+    (up to `max_rounds`) and sets `budget` to N times them; a variant starts no round past it, so N
+    candidates cost at most N times one plan whatever repairs the variants would want. Counting
+    rounds, not seconds, keeps the bound, and so the plans made, the same on every run."""
+
+    rounds: int = 0
+    """Rounds run so far, by every candidate (a variant that fails or repeats an earlier EDL included)."""
+    budget: int | None = None
+    """The most rounds in all (None until the default plan is made)."""
+
+    def left(self) -> bool:
+        return self.budget is None or self.rounds < self.budget
 
 
 @dataclass(frozen=True)
@@ -101,27 +120,39 @@ class HeuristicPlanner:
     def _best(self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision]) -> Plan:
         """The default plan, scored; with `candidates` (N) > 1, also N-1 variants (`_variants`), at most
         N plans in all: a variant that makes an earlier plan's EDL, or none, is dropped, not replaced.
-        The winner is the best-scored plan that passes review (ties: the earlier), with the ranking
-        and why it won among its decisions."""
+        The work is bounded by construction (`Work`): all the candidates together run at most N times
+        the plan-check rounds of the default plan. The winner is the best-scored plan that passes
+        review (ties: the earlier), with the ranking and why it won among its decisions. B-roll
+        shots shorter than the pace wants relax its shortest shot when the cut needs them (pace_fit.py)."""
         from .score import score_edl, summary, why_better
 
         made: list[tuple[Variant, Plan]] = []
         seconds: list[float] = []
-        candidates = extract_candidates(context.index, context.brief.shot_length)  # the same for every variant
-        variants = [Variant()]
-        while variants and len(made) < self.candidates:
+        asked = context.brief  # what the score judges against (the brief's own pace)
+        candidates = extract_candidates(context.index, asked.shot_length)  # the same for every variant
+        fit = fit_pace(context.index, asked, candidates, _voice_over(context, candidates))
+        if fit.decision is not None:
+            context = context.model_copy(update={"brief": asked.model_copy(update={"shot_length": fit.shot_length})})
+            candidates = extract_candidates(context.index, fit.shot_length)
+            extra = [fit.decision, *extra]
+        variants, work, weights = [Variant()], Work(), None
+        while variants and len(made) < self.candidates and work.left():
             variant = variants.pop(0)
             started = time.perf_counter()
             try:
-                plan, owners = self._plan(context, tweaks, kind, extra, variant, candidates)
+                plan, owners = self._plan(context, tweaks, kind, extra, variant, candidates, work)
             except PlanError:
                 if not made:
                     raise
                 continue  # a variant that cannot be made (its lines do not fit) is no candidate
+            if work.budget is None:  # the default plan sets the bound
+                work.budget = self.candidates * work.rounds
             if any(p.edl == plan.edl for _, p in made):
                 continue
-            brief = context.brief
-            plan = plan.model_copy(update={"score": score_edl(plan.edl, context.index, brief, plan.target_duration)})
+            if weights is None:  # read once, shared by the candidates like the extraction
+                weights = load_scoring()
+            plan = plan.model_copy(update={"score": score_edl(plan.edl, context.index, asked, plan.target_duration,
+                                                              weights)})  # fmt: skip
             seconds.append(round(time.perf_counter() - started, 4))
             made.append((variant, plan))
             if len(made) == 1 and self.candidates > 1:
@@ -130,7 +161,7 @@ class HeuristicPlanner:
         order = sorted(range(len(made)), key=lambda k: (not made[k][1].review.ok, -made[k][1].score.total, k))  # type: ignore[union-attr]
         winner = made[order[0]][1]
         if len(made) == 1:
-            return winner.model_copy(update={"planning_seconds": seconds})
+            return winner.model_copy(update={"planning_seconds": seconds, "planning_rounds": work.rounds})
         ranking = [RankedPlan(rank=n + 1, variant=made[k][0].name, score=made[k][1].score.total,  # type: ignore[union-attr]
                               valid=made[k][1].review.ok, summary=summary(made[k][1].score))  # type: ignore[arg-type]
                    for n, k in enumerate(order)]  # fmt: skip
@@ -139,19 +170,24 @@ class HeuristicPlanner:
                f"{made[order[1]][0].name}: {why_better(winner.score, runner.score)}")  # type: ignore[arg-type]
         best_of = Decision(clip_id=None, what=f"best of {len(made)} plans: {made[order[0]][0].name}", why=why)
         return winner.model_copy(update={"decisions": [*winner.decisions, best_of], "ranking": ranking,
-                                         "planning_seconds": seconds})  # fmt: skip
+                                         "planning_seconds": seconds, "planning_rounds": work.rounds})  # fmt: skip
 
     def _plan(
         self, context: PlanContext, tweaks: Tweaks, kind, extra: list[Decision], variant: Variant,
-        candidates: list[Candidate],
+        candidates: list[Candidate], work: Work | None = None,
     ) -> tuple[Plan, list[str]]:
-        """The plan of one variant, and the candidate key behind each of its clips."""
+        """The plan of one variant, and the candidate key behind each of its clips. Each round is
+        counted in `work`; no repair round starts once its budget is spent (the last draft stands)."""
+        work = work if work is not None else Work()
         if not candidates:  # the footage, not the planner, falls short: bad input (exit 2)
             raise _no_usable_footage(context)
         voice = _voice_over(context, candidates)
         about = _signals(context, candidates, voice)
         base, rounds = context, []
         for number in range(1, self.max_rounds + 1):
+            if number > 1 and not work.left():
+                break
+            work.rounds += 1
             usable = [c for c in candidates if c.key not in tweaks.excluded and not _avoided(c, base.brief)]
             length = choose_length(base.brief, usable, voice)
             context = base.model_copy(update={"brief": base.brief.model_copy(update={"target_duration": length.target})})
@@ -441,18 +477,13 @@ def _apply(form: Feedback, brief, tweaks: Tweaks, previous: Plan, context: PlanC
 
 
 def _no_usable_footage(context: PlanContext) -> BadInputError:
-    """What to do when no clip can be cut: `pace: fast` is suggested only when the footage's longest
-    shot would be long enough for it (a folder of 0.5 s clips fits no pace)."""
-    brief = context.brief
+    """No clip can be cut: no video file has speech, and no shot is as long as the fastest pace's
+    shortest (a slower pace relaxes toward shorter shots, pace_fit.py, but not below that)."""
     shots = [shot.end - shot.start for file in context.index.files if file.shots for shot in file.shots.shots]
     longest = max(shots, default=Fraction(0))
-    fast_min = load_defaults().pace_shot_seconds["fast"][0]
-    hint = "add footage with speech or longer shots to the folder"
-    if brief.pace != "fast" and longest >= fast_min:
-        hint += ", or set `pace: fast` in the brief"
     return BadInputError(
         f"{context.media_root}: no usable footage: no video file has speech, or a shot of at least "
-        f"{float(brief.shot_length.min):g} s (the shortest shot of the {brief.pace} pace); the longest shot "
-        f"here lasts {float(longest):.2f} s",
-        hint=hint,
+        f"{float(floor_seconds()):g} s (the shortest shot of the fastest pace); the longest shot here lasts "
+        f"{float(longest):.2f} s",
+        hint="add footage with speech or longer shots to the folder",
     )

@@ -97,16 +97,24 @@ def shot_quality(shot: Shot) -> float:
 def extract_candidates(index: MediaIndex, shot_length: ShotLength) -> list[Candidate]:
     found: list[Candidate] = []
     for file in index.files:
-        if file.info.kind != "video" or file.info.video is None:
-            continue
-        words = file.transcript.words if file.transcript else []
-        if words:
+        role = file_role(file)
+        if role == "speech":
             found += speech_candidates(file, len(found))
-        elif talks_without_words(file):
+        elif role == "talk":
             found += region_candidates(file, len(found))
-        else:
+        elif role == "broll":
             found += broll_candidates(file, shot_length, len(found))
     return found
+
+
+def file_role(file: IndexedFile) -> Literal["speech", "talk", "broll"] | None:
+    """What a file gives the planner: speech (transcript words), a talk without words (speech
+    regions, `talks_without_words`), b-roll (any other video), or nothing (audio, images)."""
+    if file.info.kind != "video" or file.info.video is None:
+        return None
+    if file.transcript is not None and file.transcript.words:
+        return "speech"
+    return "talk" if talks_without_words(file) else "broll"
 
 
 def talks_without_words(file: IndexedFile) -> bool:
@@ -259,13 +267,25 @@ def region_candidates(file: IndexedFile, order: int) -> list[Candidate]:
 # ---- b-roll -----------------------------------------------------------------------------------
 
 
-def broll_candidates(file: IndexedFile, shot_length: ShotLength, order: int) -> list[Candidate]:
+def broll_spans(file: IndexedFile) -> list[tuple[Fraction, Fraction, float]]:
+    """(start, end, quality) of each shot of a b-roll file, in seconds; the whole file as one shot
+    when shot detection found none."""
     shots = file.shots.shots if file.shots else []
     spans = [(s.start, s.end, shot_quality(s)) for s in shots]
     if not spans and file.info.duration:
         spans = [(Fraction(0), file.info.duration, 0.5)]  # shot detection failed: one shot
+    return spans
+
+
+def broll_shot_lengths(index: MediaIndex) -> list[Fraction]:
+    """Seconds of every shot that b-roll candidates come from (planning/pace_fit.py weighs them
+    against the pace's shortest shot)."""
+    return [end - start for file in index.files if file_role(file) == "broll" for start, end, _ in broll_spans(file)]
+
+
+def broll_candidates(file: IndexedFile, shot_length: ShotLength, order: int) -> list[Candidate]:
     found: list[Candidate] = []
-    for start, end, quality in spans:
+    for start, end, quality in broll_spans(file):
         length = end - start
         if length < shot_length.min:
             continue  # shorter than the pace allows
