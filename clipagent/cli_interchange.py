@@ -93,12 +93,11 @@ def import_(
     from .interchange.exchange import import_timeline, validate_imported
 
     target = output or timeline.with_name(f"{timeline.stem}.edl.json")
-    check_not_input(target, [timeline], what="the timeline")
+    check_not_input(target, [timeline])
     check_output_file(target, example="edl.json")
     imported = import_timeline(timeline, media_root=media_root, rate=_rate(rate))
     imported = _into_edit_folder(imported, target.parent)
-    check_not_input(target, [imported.media_dir / ref.path for ref in imported.edl.media],
-                    what="a media file of the timeline")  # fmt: skip
+    check_not_input(target, [imported.media_dir / ref.path for ref in imported.edl.media])
     validate_imported(imported, str(timeline))
     relative = os.path.relpath(imported.media_dir, target.parent.resolve())
     edl = imported.edl.model_copy(update={"media_root": Path(relative).as_posix()})

@@ -141,20 +141,25 @@ def check_output_file(path: Path, example: str = "cut.mp4") -> None:
     _check_writable_above(path)
 
 
-def check_not_input(path: Path, inputs, *, what: str = "an input") -> None:
-    """Raise OutputPathError when the output `path` is one of `inputs` (the same path, or the
-    same file through a link): a source is never written over. `what` names the inputs."""
-    path = Path(path)
-    resolved = path.resolve()
+def check_not_input(output: Path, inputs=(), folders=(), flag: str = "-o") -> None:
+    """Raise OutputPathError ("refusing to overwrite an input") when the output is one of `inputs`
+    (the same path, or the same file through a link), or an existing file inside one of `folders`:
+    a source is never written over. `flag` is the option the hint names."""
+    output = Path(output)
+    resolved = output.resolve()
+    hint = f"choose another {flag} path, outside the media"
     for source in inputs:
         source = Path(source)
         same = resolved == source.resolve()
-        if not same and path.exists() and source.exists():
+        if not same and output.exists() and source.exists():
             with contextlib.suppress(OSError):
-                same = os.path.samefile(path, source)
+                same = os.path.samefile(output, source)
         if same:
-            raise OutputPathError(f"output {path} is {what} ({source}); refusing to write over it", path=path,
-                                  hint="choose another output with -o")  # fmt: skip
+            raise OutputPathError(f"refusing to overwrite an input: {output} is {source}", path=output, hint=hint)
+    for folder in folders:
+        if output.is_file() and resolved.is_relative_to(Path(folder).resolve()):
+            raise OutputPathError(f"refusing to overwrite an input: {output} is a file of the media folder {folder}",
+                                  path=output, hint=hint)  # fmt: skip
 
 
 def check_output_dir(path: Path, names: tuple[str, ...] = ()) -> None:

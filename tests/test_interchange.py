@@ -232,7 +232,7 @@ def test_export_and_import_never_write_over_a_source_or_beside_one_as_its_transc
     edl_path.write_text(json.dumps(edl.model_dump(mode="json")))
     for fmt in ("otio", "cmx3600"):  # the timeline over a source, whatever the format
         assert main(["export", str(edl_path), "--format", fmt, "-o", str(media / "ntsc.mp4")]) == 2
-        assert "is a media file of the EDL" in capsys.readouterr().err
+        assert "refusing to overwrite an input" in capsys.readouterr().err
     assert main(["export", str(edl_path), "-o", str(tmp_path / "exp" / "cut.otio")]) == 0
     assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == ["cut.captions.srt", "cut.otio"]
     (media / "ntsc.captions.mp4").write_bytes(b"x")  # a file the captions would be the sidecar of
@@ -243,7 +243,7 @@ def test_export_and_import_never_write_over_a_source_or_beside_one_as_its_transc
     assert main(["export", str(edl_path), "-o", str(media / "ntsc.otio")]) == 0  # ntsc.captions.srt: no transcript
     assert not (media / "ntsc.srt").exists()
     assert main(["import", str(tmp_path / "exp" / "cut.otio"), "-o", str(media / "ntsc.mp4")]) == 2
-    assert "is a media file of the timeline" in capsys.readouterr().err
+    assert "refusing to overwrite an input" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "exp" / "cut.otio"), "-o", str(tmp_path / "exp" / "cut.otio")]) == 2
     assert {p.name: p.read_bytes() for p in media.iterdir() if p.name in before} == before
 
@@ -259,12 +259,22 @@ def _bad(tmp_path: Path, name: str, text: str) -> Path:
     ("broken.xml", "<xmeml><sequence><media>", "not a valid fcp_xml timeline"),
     ("broken.fcpxml", "<fcpxml version='1.8'><resources>", "not a valid fcpx_xml timeline"),
     ("cut.mov", "{}", "not a timeline clipagent reads"),
+    ("deep.otio", '{"a":' * 100000 + "1" + "}" * 100000, "not valid JSON (nested too deeply)"),
+    ("deep2.otio", "[" * 100000 + "]" * 100000, "not valid JSON (nested too deeply)"),
 ])  # fmt: skip
 def test_malformed_timelines_exit_2_and_write_nothing(tmp_path, capsys, name, text, said):
     path = _bad(tmp_path, name, text)
     assert main(["import", str(path), "-o", str(tmp_path / "out" / "edl.json")]) == 2
     assert said in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_deeply_nested_timeline_does_not_render(tmp_path, capsys):
+    path = _bad(tmp_path, "huge.otio", "[" * 100000 + "]" * 100000)
+    assert main(["render", str(path), "-o", str(tmp_path / "cut.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err and "Traceback" not in err
+    assert not (tmp_path / "cut.mp4").exists()
 
 
 def test_missing_media_and_unsupported_effects_exit_2_naming_them(rates_dir, tmp_path, capsys):

@@ -57,8 +57,7 @@ def check_export_paths(target: Path, srt: Path | None, edl_path: Path, edl: EDL,
 
     media = [Path(media_root) / ref.path for ref in edl.media]
     for written in filter(None, (target, srt)):
-        check_not_input(written, [edl_path], what="the EDL")
-        check_not_input(written, media, what="a media file of the EDL")
+        check_not_input(written, [edl_path, *media])
     if srt is None or not srt.parent.is_dir():
         return
     stem = srt.name.removesuffix(".srt")

@@ -242,6 +242,9 @@ def _check_schemas(text: str, path: Path) -> None:
         json.loads(text, object_pairs_hook=hook)
     except ValueError as exc:
         raise TimelineError(f"{path}: not valid JSON ({_first_line(exc)})") from None
+    except RecursionError:  # 100,000 nested brackets: as edl.parse_edl and the LLM replies treat them
+        raise TimelineError(f"{path}: not valid JSON (nested too deeply)",
+                            hint="a timeline nests a few levels; export it again from the editor") from None  # fmt: skip
     for schema in dict.fromkeys(found):
         name, _, version = schema.rpartition(".")
         if name in known and version.isdigit() and int(version) > known[name]:
