@@ -135,10 +135,11 @@ def analyze(
     import time
 
     from .analysis.cache import Cache
-    from .files import check_output_file, write_output
+    from .files import check_not_input, check_output_file, write_output
 
     if output is not None:
         check_output_file(output, example="index.json")  # before any work
+        check_not_input(output, folders=[media_dir])
     options = analyze_options(
         transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings, faces
     )
@@ -207,10 +208,11 @@ def search(
     """Rank the shots of a folder for a text query (CLIP similarity fused with transcript matching)."""
     from .analysis.cache import Cache
     from .analysis.search import search_with_models, hits_contact_sheet
-    from .files import check_output_file
+    from .files import check_not_input, check_output_file
 
     if contact_sheet is not None:
         check_output_file(contact_sheet, example="contact-sheet.png")  # before any work
+        check_not_input(contact_sheet, folders=[media_dir], flag="--contact-sheet")
     options = analyze_options(
         transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings, faces
     )

@@ -27,7 +27,7 @@ from .analysis.models import MediaIndex
 from .brief import BriefError, ResolvedBrief, load_brief
 from .edl import load_edl
 from .errors import BadInputError, LLMError, MediaError, OutputPathError, PlanError, ReviewFailedError
-from .files import check_output_dir, claim, clean_stale, output_errors
+from .files import check_not_input, check_output_dir, claim, clean_stale, output_errors
 from .finish import EditResult, publish_staged, stage_outputs
 from .outputs import CUT, OUTPUT_FILES, EditReport, StageTimes, read_report
 from .planning.base import Plan, PlanContext, Planner
@@ -78,6 +78,8 @@ def run_edit(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(brief_path)
     brief = load_brief(brief_path).resolve()  # a malformed brief stops here, before any work
     _check_media_dir(media_dir, out_dir)
+    for name in OUTPUT_FILES:  # the brief is an input too (e.g. a brief named plan.md in the output folder)
+        check_not_input(out_dir / name, [Path(brief_path)])
     _check_brief_files(brief, Path(media_dir))
     _check_before_work(out_dir, options)
     if options.analyze.language is None and brief.language:  # --language wins over the brief's

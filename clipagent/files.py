@@ -11,6 +11,8 @@ Below every stage: the cache, the edit outputs, the render and the CLI's `-o` op
   `DiskFullError` (exit 1) naming the path and the fix.
 - `check_output_file(path)` and `check_output_dir(path)`: is the output writable, and a file
   (or a folder) as meant? Made before any work, by creating and removing a probe file.
+- `check_not_input(path, inputs, folders)`: the output is no input, nor a file of a media folder
+  being read (BadInputError, exit 2: "refusing to overwrite an input").
 - `check_not_input(path, inputs)`: the output is none of a command's inputs (sources are never
   written over), by path or through a link.
 - `claim(folder, stem)`: a run's `.STEM.TOKEN.partial` file (locked with `flock` for the run's
@@ -27,11 +29,11 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ClipAgentError, DiskFullError, OutputPathError
+from .errors import BadInputError, ClipAgentError, DiskFullError, OutputPathError
 
 PARTIAL = ".partial"
 WORK = ".work"
@@ -173,6 +175,27 @@ def check_output_dir(path: Path, names: tuple[str, ...] = ()) -> None:
             raise OutputPathError(f"output {path / name} is a folder where a file goes", path=path / name,
                                   hint="move it away, or choose another output folder")  # fmt: skip
     _check_writable_above(path / ".clipagent-probe", shown=path)
+
+
+def check_not_input(output: Path, inputs: Iterable[Path] = (), folders: Iterable[Path] = (), flag: str = "-o") -> None:
+    """Raise BadInputError ("refusing to overwrite an input") when `output` is one of `inputs` (or
+    a link to one), or an existing file inside one of `folders` (a media folder being read: every
+    file there is footage or its sidecar). Every command checks its outputs with it before any work;
+    `flag` is the option the hint names."""
+    output = Path(output)
+    resolved = output.resolve()
+    hint = f"choose another {flag} path"
+    for source in inputs:
+        source = Path(source)
+        same = resolved == source.resolve() or (
+            output.exists() and source.exists() and os.path.samefile(output, source)
+        )
+        if same:
+            raise BadInputError(f"refusing to overwrite an input: {output} is {source}", hint=hint)
+    for folder in folders:
+        if output.is_file() and resolved.is_relative_to(Path(folder).resolve()):
+            raise BadInputError(f"refusing to overwrite an input: {output} is a file of the media folder {folder}",
+                                hint=f"{hint}, outside the media folder")  # fmt: skip
 
 
 def _check_writable_above(path: Path, shown: Path | None = None) -> None:

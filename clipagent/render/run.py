@@ -31,7 +31,7 @@ from ..analysis.cache import Cache
 from ..edl import EDL, Placement, place_clips
 from ..errors import BadInputError, ClipAgentError, RenderError, ToolError
 from ..ffmpeg import FFmpeg, file_url, find_ffmpeg
-from ..files import check_output_file, claim, output_error, output_errors
+from ..files import check_not_input, check_output_file, claim, output_error, output_errors
 from ..presets import Platform
 from ..validate import resolve_media_path, validate_edl
 from .captions import caption_font, caption_notes, caption_overlays, write_caption_tracks
@@ -497,13 +497,7 @@ def _check_output_path(output: Path) -> None:
 
 def _check_output(output: Path, inputs: list[Path]) -> None:
     """The output is none of the inputs (nor a link to one)."""
-    resolved = output.resolve()
-    for source in inputs:
-        same = resolved == source.resolve() or (
-            output.exists() and source.exists() and os.path.samefile(output, source)
-        )
-        if same:
-            raise BadInputError(f"refusing to overwrite an input: {output} is {source}", hint="choose another -o path")
+    check_not_input(output, inputs)
 
 
 def _die_with_parent() -> None:

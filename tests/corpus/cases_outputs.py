@@ -54,6 +54,24 @@ def edit_to(target: str, prepare=None, dry_run: bool = True):
     return setup
 
 
+def writes_into_media(command: str, flag: str, target: str):
+    """A setup: the talk's media folder, `analyze media` or `search media hello` writing `flag target`."""
+
+    def setup(work: Work) -> list[str]:
+        talk(work)
+        query = ["hello"] if command == "search" else []
+        return [command, "media", *query, flag, target, "--transcripts", "sidecar", "--no-embeddings", "--no-faces"]
+
+    return setup
+
+
+def _brief_in_the_output(work: Work) -> list[str]:
+    """A brief named plan.md in the output folder, which edit would write plan.md over."""
+    talk(work)
+    work.brief(GOOD_FRONT, rel="out/plan.md")
+    return ["edit", "out/plan.md", "media", "-o", "out", *EDIT_FAST, "--dry-run", *RENDER]
+
+
 def _locked(work: Work) -> None:
     """A read-only directory: mode 0555, or for root (who writes anyway) chattr +i (immutable);
     undone after the run."""
@@ -196,4 +214,13 @@ CASES = [
          leaves=("listing.txt",)),  # fmt: skip
     Case("edit-o-full-disk", F, 4, edit_to("mnt/cut", _full_disk, dry_run=False), 1, ("space|enospc",),
          leaves=("listing.txt",), check=_nothing_left_on_the_mount),  # fmt: skip
+    # Every command's output is refused when it is an input or a file of the media folder it reads.
+    Case("analyze-o-is-a-media-file", O, None, writes_into_media("analyze", "-o", "media/talk.mp4"), 2,
+         ("refusing to overwrite an input", "talk.mp4")),  # fmt: skip
+    Case("analyze-o-is-a-sidecar", O, None, writes_into_media("analyze", "-o", "media/talk.srt"), 2,
+         ("refusing to overwrite an input", "talk.srt")),  # fmt: skip
+    Case("search-contact-sheet-is-a-media-file", O, None,
+         writes_into_media("search", "--contact-sheet", "media/../media/music.m4a"), 2,
+         ("refusing to overwrite an input", "music.m4a")),  # fmt: skip
+    Case("edit-brief-is-an-output", O, None, _brief_in_the_output, 2, ("refusing to overwrite an input", "plan.md")),
 ]
