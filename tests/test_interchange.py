@@ -185,6 +185,24 @@ def test_exports_read_back_with_the_same_clips_ranges_and_markers(rates_dir, tmp
     assert exported.srt is None
 
 
+@pytest.mark.parametrize("fps", ["30", "30000/1001"])
+def test_cmx3600_round_trip_keeps_the_rate_without_rate_option(rates_dir, tmp_path, fps):
+    """The rate comes from the events' timecodes (';' only for drop-frame), never from a ';' in
+    the reasons the LOC comments carry."""
+    edl = _edl([
+        {"id": "a", "media": "pal", "src_in": "1", "src_out": "3", "note": "hook: key terms 0.93; score 3.12"},
+        {"id": "b", "media": "pal", "src_in": "2", "src_out": "4", "note": "body; score 1.85"},
+    ], output={"width": 320, "height": 180, "fps": fps})  # fmt: skip
+    path = tmp_path / "cut.edl"
+    path.write_text(export_edl(edl, rates_dir, FORMATS["cmx3600"]).text)
+    back = import_timeline(path).edl
+    frame = 1 / edl.output.fps
+    for clip, got in zip(edl.clips, back.clips, strict=True):
+        assert abs(got.src_in - clip.src_in) <= frame / 2 and abs(got.src_out - clip.src_out) <= frame / 2
+        if fps == "30":
+            assert (got.src_in, got.src_out) == (clip.src_in, clip.src_out)
+
+
 @pytest.mark.parametrize("name, tags", [("fcp7xml", {"clipitem": 6, "marker": 3, "transitionitem": 2, "sequence": 1}),
                                         ("fcpxml", {"marker": 3, "asset-clip": 6, "sequence": 1})])  # fmt: skip
 def test_xml_exports_are_well_formed_with_the_expected_elements(rates_dir, name, tags):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -171,7 +172,7 @@ def _write_options(fmt: Format, timeline: otio.schema.Timeline) -> dict:
 
 def read_timeline(path: Path, *, rate: Fraction | None = None) -> otio.schema.Timeline:
     """A timeline file read with OTIO's adapter for its suffix. CMX3600 carries no frame rate:
-    `rate` gives it, else 30000/1001 when the EDL's timecodes use the drop-frame ';', else 30.
+    `rate` gives it, else 30000/1001 when the events' timecodes use the drop-frame ';', else 30.
     Raises TimelineError (malformed, unknown suffix, an OTIO schema newer than this OTIO reads)."""
     path = Path(path)
     adapter = READERS.get(path.suffix.lower())
@@ -188,7 +189,7 @@ def read_timeline(path: Path, *, rate: Fraction | None = None) -> otio.schema.Ti
         _check_schemas(text, path)
     options = {}
     if adapter == "cmx_3600":
-        options["rate"] = float(rate if rate is not None else (Fraction(30000, 1001) if ";" in text else 30))
+        options["rate"] = float(rate if rate is not None else (Fraction(30000, 1001) if _drop_frame(text) else 30))
     try:
         result = otio.adapters.read_from_string(text, adapter, **options)
     except Exception as exc:  # noqa: BLE001 - adapters raise anything from ParseError to IndexError on bad input
@@ -204,6 +205,23 @@ def read_timeline(path: Path, *, rate: Fraction | None = None) -> otio.schema.Ti
     if not isinstance(result, otio.schema.Timeline):
         raise TimelineError(f"{path}: holds a {type(result).__name__}, not a timeline")
     return result
+
+
+_TIMECODE = re.compile(r"\b\d{1,2}:\d{2}:\d{2}([:;.,])\d{2,3}\b")
+
+
+def _drop_frame(text: str) -> bool:
+    """Whether a CMX3600 EDL's events use drop-frame timecode: a ';' (or '.'/',') before the
+    frames of an event's timecode fields. Comment lines (`* LOC: ...`, `* FROM CLIP: ...`) are
+    not looked at: clipagent's own reasons there hold ';' in their words."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("*") or not stripped[0].isdigit():
+            continue  # TITLE:, FCM:, comments, M2 lines
+        separators = {m.group(1) for m in _TIMECODE.finditer(stripped)}
+        if separators:
+            return bool(separators - {":"})
+    return False
 
 
 def _repair_cmx_dissolves(timeline) -> None:
