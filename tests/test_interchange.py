@@ -279,6 +279,13 @@ def _bad(tmp_path: Path, name: str, text: str) -> Path:
     ("cut.mov", "{}", "not a timeline clipagent reads"),
     ("deep.otio", '{"a":' * 100000 + "1" + "}" * 100000, "not valid JSON (nested too deeply)"),
     ("deep2.otio", "[" * 100000 + "]" * 100000, "not valid JSON (nested too deeply)"),
+    ("deep.fcpxml", '<fcpxml version="1.9">' + "<a>" * 5000 + "</a>" * 5000 + "</fcpxml>", "nested more than 256"),
+    ("deep.xml", '<xmeml version="5">' + "<a>" * 5000 + "</a>" * 5000 + "</xmeml>", "nested more than 256"),
+    ("nothing.fcpxml", '<fcpxml version="1.9">' + "<a>" * 20 + "</a>" * 20 + "</fcpxml>", "holds no timeline"),
+    ("empty.edl", "", "the timeline is empty"),
+    ("titled.edl", "TITLE: x\nFCM: NON-DROP FRAME\n\n", "the timeline is empty"),
+    ("empty.otio", '{"OTIO_SCHEMA": "Timeline.1", "tracks": {"OTIO_SCHEMA": "Stack.1", "children": [{"OTIO_SCHEMA": '
+     '"Track.1", "kind": "Video", "children": []}]}}', "the timeline is empty"),
 ])  # fmt: skip
 def test_malformed_timelines_exit_2_and_write_nothing(tmp_path, capsys, name, text, said):
     path = _bad(tmp_path, name, text)

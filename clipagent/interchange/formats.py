@@ -187,6 +187,8 @@ def read_timeline(path: Path, *, rate: Fraction | None = None) -> otio.schema.Ti
         raise TimelineError(f"{path}: cannot read it ({exc})") from None
     if adapter == "otio_json":
         _check_schemas(text, path)
+    elif adapter in ("fcpx_xml", "fcp_xml"):
+        _check_xml_depth(text, path)
     options = {}
     if adapter == "cmx_3600":
         options["rate"] = float(rate if rate is not None else (Fraction(30000, 1001) if _drop_frame(text) else 30))
@@ -202,8 +204,12 @@ def read_timeline(path: Path, *, rate: Fraction | None = None) -> otio.schema.Ti
         if not timelines:
             raise TimelineError(f"{path}: holds no timeline")
         result = timelines[0]
+    if result is None:
+        raise TimelineError(f"{path}: holds no timeline (the {adapter} reader found no sequence in it)",
+                            hint="export the sequence again from the editor, or check the file is complete")  # fmt: skip
     if not isinstance(result, otio.schema.Timeline):
-        raise TimelineError(f"{path}: holds a {type(result).__name__}, not a timeline")
+        raise TimelineError(f"{path}: holds an OTIO {type(result).__name__}, not a timeline",
+                            hint="export a timeline (a sequence), not a single clip or bin")  # fmt: skip
     return result
 
 
@@ -271,6 +277,29 @@ def _check_schemas(text: str, path: Path) -> None:
                 f"({name}.{known[name]})",
                 feature=f"OTIO schema {schema}", hint="export it with an OpenTimelineIO of this version, or upgrade opentimelineio",
             )  # fmt: skip
+
+
+MAX_XML_DEPTH = 256
+"""An FCPXML or FCP7 XML timeline nests a few dozen elements deep; deeper is not a timeline."""
+
+
+def _check_xml_depth(text: str, path: Path) -> None:
+    """Refuse XML nested deeper than MAX_XML_DEPTH elements (the adapters walk it recursively)
+    with a TimelineError that says so; malformed XML is left to the adapter's own message."""
+    import xml.etree.ElementTree as ET
+
+    depth = 0
+    parser = ET.XMLPullParser(events=("start", "end"))
+    try:
+        for start in range(0, len(text), 1 << 16):
+            parser.feed(text[start : start + (1 << 16)])
+            for event, _ in parser.read_events():
+                depth += 1 if event == "start" else -1
+                if depth > MAX_XML_DEPTH:
+                    raise TimelineError(f"{path}: not a valid timeline (XML nested more than {MAX_XML_DEPTH} "
+                                        "elements deep)", hint="export it again from the editor")  # fmt: skip
+    except ET.ParseError:
+        return
 
 
 def _first_line(exc: BaseException) -> str:

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from ..edl import EDL, SCHEMA_VERSION
 from ..media import MediaInfo, probe
 from ..timebase import format_time
-from .errors import MissingMediaError, UnsupportedFeatureError
+from .errors import MissingMediaError, TimelineError, UnsupportedFeatureError
 from .rational import rate_of, seconds, speed_of
 from .to_otio import NAMESPACE
 
@@ -109,6 +109,12 @@ def _plain(value):
 
 def _video_track(timeline: otio.schema.Timeline, source: str, warnings: list[str]) -> otio.schema.Track:
     tracks = [t for t in timeline.video_tracks() if t.enabled]
+    if next(iter(timeline.find_clips()), None) is None:
+        raise TimelineError(f"{source}: the timeline is empty (no clips on any track)",
+                            hint="export the sequence again from the editor with its clips")  # fmt: skip
+    if not tracks and timeline.video_tracks():
+        raise UnsupportedFeatureError(f"{source}: every video track is disabled", feature="no enabled video track",
+                                      hint="enable the video track in the editor and export again")  # fmt: skip
     if not tracks:
         raise UnsupportedFeatureError(f"{source}: no video track", feature="no video track",
                                       hint="clipagent cuts pictures; an audio-only timeline has nothing to render")  # fmt: skip
