@@ -184,7 +184,7 @@ app.command()(cli_mcp.mcp)
 app.command(name="import")(cli_interchange.import_)
 
 
-def _terminate(signum, frame) -> None:  # noqa: ANN001
+def _terminate(signum, frame) -> None:  # noqa: ANN001 (SIGTERM, SIGINT)
     cancel.request()  # seen by the render loops even if this KeyboardInterrupt is lost
     raise KeyboardInterrupt
 
@@ -231,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     reader that closes stdout or stderr early does not change the exit code (_ClosedPipeProof)."""
     cancel.reset()
     signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C reaches the whole process group, ffmpeg included (it exits 255): the stop is recorded
+    # first, so it reads as interrupted, not as ffmpeg failing; even where SIGINT started ignored
+    # (a shell's background job), since ffmpeg does not ignore it.
+    interrupt = signal.signal(signal.SIGINT, _terminate)
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _ClosedPipeProof(sys.stdout), _ClosedPipeProof(sys.stderr)
     try:
@@ -241,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # what is still buffered, while a closed pipe is still caught
         sys.stderr.flush()
         sys.stdout, sys.stderr = streams
+        signal.signal(signal.SIGINT, interrupt)  # a caller's own (main() called in-process)
     return 0
 
 

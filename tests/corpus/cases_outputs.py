@@ -162,6 +162,16 @@ def _interrupted(work: Work) -> list[str]:
     return ["render", "edl.json", "-o", "cut.mp4", *RENDER]
 
 
+def _ctrl_c(work: Work) -> list[str]:
+    """The long render of `_interrupted`, in a process group of its own that gets SIGINT 4 s after
+    it starts, as a terminal's Ctrl-C does: ffmpeg gets it too and exits 255 (a background job's
+    SIGINT starts ignored: the CLI handles it anyway)."""
+    argv = _interrupted(work)
+    body = 'setsid "$@" & pid=$!; sleep 4; kill -INT -- -$pid; wait $pid'
+    work.wrap = lambda command: ["bash", "-c", body, "bash", *command]
+    return argv
+
+
 def _fake_ffmpeg(work: Work, script: str) -> None:
     from clipagent.ffmpeg import find_ffmpeg
 
@@ -202,6 +212,7 @@ CASES = [
          gone=(".cut.mp4.0badf00d.partial", ".cut.mp4.0badf00d.work", "cut.mp4"),
          check=_leftovers_cleaned),  # fmt: skip
     Case("render-interrupted-keeps-old-output", F, None, _interrupted, 1, ("interrupted",), timeout=90),
+    Case("render-ctrl-c-to-the-group", F, None, _ctrl_c, 1, ("interrupted",), timeout=90),
     Case("render-ffmpeg-crashes", F, None, render_to("cut.mp4", _crashing_ffmpeg), 1, ("ffmpeg",)),
     Case("render-ffmpeg-broken", F, None, render_to("cut.mp4", _broken_ffmpeg, encoder=[]), 1,
          ("CLIPAGENT_FFMPEG",)),  # fmt: skip
