@@ -181,3 +181,60 @@ def test_the_validator_checks_the_card_and_the_title(media_dir):
     ok = edl_from({"clips": [{"id": "c1", "media": "a", "src_in": 0, "src_out": 2}],
                    "end_card": {"text": CTA, "duration": "1.5", "logo": "logo", "background": "blur"}})
     assert not validate_edl(ok, media_dir).violations
+
+
+def test_a_long_call_to_action_wraps_between_words_only():
+    """At the smallest size, an ordinary word is never broken ("incredibl / e"); only a word wider
+    than the line alone is broken between characters."""
+    font = find_font()
+    zone = SafeArea(top=0.3, bottom=0.3, left=0.3, right=0.3)
+    text = "An incredibly comprehensive understanding of extraordinarily sophisticated professional editing " * 2
+    card = EndCard(text=text.strip(), safe_zone=zone)
+    layout = layout_end_card(card, 360, 640, None, font)
+    words = text.split()
+    assert all(word in words for line in layout.text.lines for word in line.split()), layout.text.lines
+    long_word = "Supercalifragilisticexpialidocious" * 2
+    mixed = layout_end_card(card.model_copy(update={"text": f"Try it {long_word} today"}), 360, 640, None, font)
+    assert mixed.text.lines[0] == "Try it" and mixed.text.lines[-1].endswith("today"), mixed.text.lines
+    assert "".join(mixed.text.lines[1:-1]) + mixed.text.lines[-1].removesuffix(" today") == long_word
+    assert max(mixed.text.widths) <= layout.zone.width
+
+
+CJK_TITLE = "安全第一 مرحبا بكم 🎉🚀 שלום"
+
+
+def test_cjk_and_emoji_are_measured_in_the_font_that_draws_them():
+    """The title's lines are measured with fontconfig's fallback for the scripts the render's font
+    lacks (as libass draws them), so CJK characters take their full em."""
+    from clipagent.render.captions import has_glyph
+    from clipagent.render.endcard import text_width
+
+    if not all(has_glyph(c) for c in "安🎉"):
+        pytest.skip("needs fonts-noto-cjk and fonts-symbola")
+    font = find_font()
+    assert text_width("安全第一", 100, font) >= 380  # four full-width characters, not four empty boxes
+    assert text_width("🎉🚀", 100, font) >= 150
+
+
+def test_the_hook_title_and_the_end_card_draw_cjk_and_emoji(footage, tmp_path):
+    """A hook title and a call to action mixing CJK, Arabic, emoji and Hebrew are drawn by libass
+    with the captions' font fallback: no empty boxes (tofu, which fill much of their cell); the
+    render notes name a character no font covers."""
+    from clipagent.render.captions import caption_notes, has_glyph
+
+    if not all(has_glyph(c) for c in "安🎉"):
+        pytest.skip("needs fonts-noto-cjk and fonts-symbola")
+    edl = edl_for("reels")
+    edl = edl.model_copy(update={"hook_title": edl.hook_title.model_copy(update={"text": CJK_TITLE}),
+                                 "end_card": edl.end_card.model_copy(update={"text": "立即试用 🎉 جرب الآن"})})  # fmt: skip
+    cut = render(edl, footage, tmp_path / "cut.mp4")
+    title = layout_hook_title(edl.hook_title, edl.output.width, edl.output.height, find_font())
+    assert " ".join(title.text.lines) == CJK_TITLE
+    opening = frame_at(cut, 1.0, tmp_path / "opening.png")
+    last = frame_at(cut, None, tmp_path / "last.png")
+    for picture, box in ((opening, title.box), (last, safe_box(edl.end_card.safe_zone, *last.shape[1::-1]))):
+        assert picture[box.y0 : box.y1, box.x0 : box.x1].astype(int).std() > 20, "text is drawn"
+    assert not any("glyph" in note for note in caption_notes(edl))
+    unknown = edl.model_copy(update={"end_card": edl.end_card.model_copy(update={"text": "Go \U000f0000 now"})})
+    assert any(note.startswith("end card: no installed font has a glyph for \U000f0000 (U+F0000)")
+               for note in caption_notes(unknown))

@@ -63,10 +63,19 @@ class CaptionFont:
 
 @dataclass(frozen=True)
 class CaptionTrack:
-    """One Captions overlay's ASS file and font, as the `ass` filter reads them."""
+    """One Captions overlay's ASS file and font, as the `ass` filter reads them (or the hook
+    title's or the end card's text, keys HOOK_TITLE_TRACK and END_CARD_TRACK, which endcard.py
+    lays out and writes when `write`)."""
 
     ass: Path
     font: CaptionFont
+    write: bool = True
+
+
+HOOK_TITLE_TRACK = -1
+END_CARD_TRACK = -2
+"""caption_tracks keys of the hook title's and the end card's text: drawn by libass like the
+captions, so every script the captions draw (CJK, emoji, Arabic...) draws there too."""
 
 
 # ---- fonts and coverage ------------------------------------------------------------------------
@@ -159,10 +168,20 @@ def drawable(text: str) -> str:
 
 
 def caption_notes(edl: EDL) -> list[str]:
-    """What the burned-in captions cannot show as written (for plan.md and the CLI): characters no
-    installed font covers, and emoji drawn in one colour."""
+    """What the burned-in captions, hook title and end card cannot show as written (for plan.md and
+    the CLI): characters no installed font covers, and emoji drawn in one colour."""
     text = "".join(cue.text for o in edl.overlays if isinstance(o, Captions) for cue in o.cues)
     notes = []
+    for name, title in (("hook title", edl.hook_title), ("end card", edl.end_card)):
+        missing = missing_glyphs(title.text) if title is not None else []
+        if missing:
+            shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in missing[:10]) + (" ..." if len(missing) > 10 else "")
+            notes.append(f"{name}: no installed font has a glyph for {shown}; left out of the drawn text. Install a "
+                         "font that covers them (fonts-noto-core, fonts-noto-cjk, fonts-symbola)")  # fmt: skip
+    titles = "".join(t.text for t in (edl.hook_title, edl.end_card) if t is not None)
+    if not any(is_emoji(c) for c in text if has_glyph(c)) and any(is_emoji(c) for c in titles if has_glyph(c)):
+        notes.append("hook title / end card: emoji are drawn in one colour, from an outline font such as Symbola "
+                     "(libass cannot use bitmap colour fonts such as Noto Color Emoji)")  # fmt: skip
     missing = missing_glyphs(text)
     if missing:
         shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in missing[:10]) + (" ..." if len(missing) > 10 else "")
@@ -386,6 +405,13 @@ def write_caption_tracks(edl: EDL, media_root: Path, folder: Path, *, write: boo
         if write:
             track.ass.write_text(ass_document(captions, edl.output, font).to_string("ass"), encoding="utf-8")
         tracks[i] = track
+    titles = ((HOOK_TITLE_TRACK, "hook_title.ass", edl.hook_title), (END_CARD_TRACK, "end_card.ass", edl.end_card))
+    if any(present is not None for _, _, present in titles):
+        path = find_font().resolve()
+        font = CaptionFont(path, _family(str(path)))
+        for key, name, present in titles:
+            if present is not None:
+                tracks[key] = CaptionTrack(folder / name, font, write=write)
     return tracks
 
 

@@ -3,10 +3,18 @@ in the render's one filtergraph (graph.py calls `draw_titles` after the overlays
 top of the captions and the corner logo).
 
 Layout is pure arithmetic in output pixels (`layout_end_card`, `layout_hook_title`): the text is
-wrapped on words to the safe zone's width, measured with the render's own font (FreeType advance
-widths through Pillow when it is installed; else a conservative estimate of 0.7 em a character),
-and shrunk in steps of 8% until it fits the lines and height it may take; a word wider than the
-zone at the smallest size is broken between characters. Nothing is drawn outside the safe zone.
+wrapped on words to the safe zone's width, measured with the fonts that draw it (FreeType advance
+widths through Pillow when it is installed: the render's font, and for a script it lacks the
+outline font fontconfig falls back to, as libass does; else a conservative estimate of 0.7 em a
+character), and shrunk in steps of 8% until it fits the lines and height it may take; only a word
+wider than the zone alone at the smallest size is broken between characters. Nothing is drawn
+outside the safe zone.
+
+The text is drawn by libass (an `ass` filter reading `hook_title.ass` / `end_card.ass`, written
+beside the captions' tracks by `captions.write_caption_tracks`), in the render's font with
+fontconfig's fallback, so every script the captions draw (CJK, Arabic, Hebrew, emoji from an
+outline font) draws here too; a character no installed font covers is left out and
+`captions.caption_notes` names it. A graph compiled without those tracks draws with `drawtext`.
 
 Drawing (`draw_titles`):
 - end card, solid: a `drawbox` fill of the brand colour over the whole frame from the card's
@@ -14,21 +22,28 @@ Drawing (`draw_titles`):
   frame is held for the card's length (`tpad` clone), blurred (`gblur`, sigma 4% of the frame
   height) and darkened by 45% black so white type reads on any picture. No frame is buffered.
 - the logo (`overlay` of the scaled picture, one decoded frame held), the call to action (one
-  `drawtext` a line, each centred in the zone), and an accent bar under it (`drawbox`);
-- hook title: a box of `box_color` behind its lines (`drawbox`) and the lines (`drawtext`), from
-  0 to `end`, centred near the top of the zone.
+  event a line, each centred in the zone), and an accent bar under it (`drawbox`);
+- hook title: a box of `box_color` behind its lines (`drawbox`) and the lines, from 0 to `end`,
+  centred near the top of the zone.
 """
 
 from __future__ import annotations
 
-import os
+import math
+import shutil
+import subprocess
+import unicodedata
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
+
+import pysubs2
 
 from ..edl import EDL, EndCard, HookTitle, SafeArea
 from ..timebase import frames, to_ffmpeg
 from .builder import Builder
+from .captions import END_CARD_TRACK, HOOK_TITLE_TRACK, CaptionTrack, ass_filter, drawable
 from .clips import even
 from .filters import clean_text, f
 
@@ -107,20 +122,75 @@ def _pillow_font(font: str, px: int):
         return None
 
 
+@cache
+def _charset(file: str) -> tuple[tuple[int, int], ...] | None:
+    """The code point ranges the font file covers (fontconfig's fc-scan); None without fontconfig."""
+    if not shutil.which("fc-scan"):
+        return None
+    out = subprocess.run(["fc-scan", "--format", "%{charset}", file], capture_output=True, text=True).stdout
+    ranges = []
+    for token in out.split():
+        first, _, last = token.partition("-")
+        try:
+            ranges.append((int(first, 16), int(last or first, 16)))
+        except ValueError:
+            continue
+    return tuple(ranges) or None
+
+
+def _covers(file: str, char: str) -> bool:
+    ranges = _charset(file)
+    return ranges is None or any(lo <= ord(char) <= hi for lo, hi in ranges)
+
+
+@cache
+def _fallback(char: str) -> str | None:
+    """The outline font fontconfig falls back to for `char` (as libass does), when it covers it."""
+    if not shutil.which("fc-match"):
+        return None
+    out = subprocess.run(["fc-match", "--format", "%{file}", f":charset={ord(char):x}:outline=true"],
+                         capture_output=True, text=True).stdout.strip()  # fmt: skip
+    return out if out and Path(out).is_file() and _covers(out, char) else None
+
+
+def _runs(text: str, font: Path) -> list[tuple[str, str]]:
+    """`text` as runs of (font file, characters): the render's font where it covers them, else
+    fontconfig's fallback (Noto CJK, Symbola...), as libass draws it; characters no font covers
+    are left out (`drawable`)."""
+    runs: list[tuple[str, str]] = []
+    for char in drawable(text):
+        file = str(font)
+        if unicodedata.category(char) not in ("Cf", "Mn", "Zs") and not _covers(file, char):
+            file = _fallback(char) or file
+        if runs and runs[-1][0] == file:
+            runs[-1] = (file, runs[-1][1] + char)
+        else:
+            runs.append((file, char))
+    return runs
+
+
 def text_width(text: str, px: int, font: Path | None) -> float:
-    """The drawn width of `text` at `px` pixels high in `font` (estimated without Pillow or a font)."""
-    measured = _pillow_font(str(font), px) if font is not None else None
-    if measured is not None:
-        return float(measured.getlength(text))
+    """The drawn width of `text` at `px` pixels high in `font`, each character measured in the font
+    that draws it (the fallback for scripts `font` lacks); estimated without Pillow or a font."""
+    if font is not None and _pillow_font(str(font), px) is not None:
+        width = 0.0
+        for file, run in _runs(text, font):
+            measured = _pillow_font(file, px)
+            width += float(measured.getlength(run)) if measured is not None else len(run) * ESTIMATE_EM * px
+        return width
     return len(text) * ESTIMATE_EM * px
 
 
-def _wrap(words: list[str], px: int, font: Path | None, width: float) -> list[str] | None:
-    """Greedy word wrap to `width`; None when one word alone is wider."""
+def _wrap(words: list[str], px: int, font: Path | None, width: float, *, break_words: bool = False) -> list[str] | None:
+    """Greedy wrap on word boundaries to `width`. A word alone wider than the line: None, or with
+    `break_words` that word (and only it) broken between characters."""
     lines: list[str] = []
     for word in words:
         if text_width(word, px, font) > width:
-            return None
+            if not break_words:
+                return None
+            lines += _break_chars(word, px, font, width)
+            continue
         if lines and text_width(f"{lines[-1]} {word}", px, font) <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
@@ -152,7 +222,7 @@ def fit_text(text: str, box_width: int, box_height: int, px: int, min_px: int, m
         if lines is not None and len(lines) <= max_lines and size * LINE_HEIGHT * len(lines) <= box_height:
             break
         if size <= min_px:
-            lines = lines or _break_chars(" ".join(words), size, font, width)
+            lines = lines or _wrap(words, size, font, width, break_words=True) or []
             break
         size = max(min_px, int(size * SHRINK))
     return TextBlock(size, tuple(lines), tuple(text_width(line, size, font) for line in lines))
@@ -238,7 +308,9 @@ def _end_card(b: Builder, video: str, total_frames: int) -> str:
     if layout.accent is not None:
         a = layout.accent
         background.append(_fill(a.x0, a.y0, a.width, a.height, card.accent, from_first))
-    background += _lines(b, layout.text, layout.zone, layout.text_top, card.text_color, from_first)
+    background += (_ass_lines(b, END_CARD_TRACK, layout.text, layout.zone, layout.text_top, card.text_color, first,
+                              total_frames + 10 * math.ceil(out.fps))
+                   or _lines(b, layout.text, layout.zone, layout.text_top, card.text_color, from_first))  # fmt: skip
     b.add([video], background, ["endcard"])
     video = "endcard"
     if layout.logo is not None and card.logo is not None:
@@ -289,7 +361,10 @@ def _hook_title(b: Builder, video: str) -> str:
     if title.box_color is not None:
         box = layout.box
         drawn.append(_fill(box.x0, box.y0, box.width, box.height, title.box_color, during))
-    drawn += _lines(b, layout.text, layout.zone, layout.text_top, title.color, during)
+    fps = out.fps
+    stop = math.floor((title.end - out.frame / 2) * fps) + 1  # the first frame `during` leaves out
+    drawn += (_ass_lines(b, HOOK_TITLE_TRACK, layout.text, layout.zone, layout.text_top, title.color, 0, stop)
+              or _lines(b, layout.text, layout.zone, layout.text_top, title.color, during))  # fmt: skip
     b.add([video], drawn, ["hooktitle"])
     return "hooktitle"
 
@@ -311,15 +386,53 @@ def _fill(x: int | str, y: int | str, w: int | str, h: int | str, color: str, en
     return f("drawbox", x=x, y=y, w=w, h=h, color=color, t="fill", enable=enable)
 
 
+def _frame_ms(n: int, fps: Fraction) -> int:
+    """An ASS time (whole centiseconds, in ms) between frames n-1 and n, so an event starting (or
+    ending) there starts (ends) on frame n: a quarter frame before it (fps under 75)."""
+    return max(0, math.floor(100 * (n - Fraction(1, 4)) / fps)) * 10
+
+
+def _ass_lines(b: Builder, key: int, text: TextBlock, zone: Box, top: int, color: str, first: int,
+               stop: int) -> list[str] | None:  # fmt: skip
+    """The lines drawn by libass from frame `first` up to `stop` (exclusive), in the render's font
+    with fontconfig's fallback for other scripts (as the captions are); None without a track."""
+    from .captions import _colour, _escape
+
+    track: CaptionTrack | None = b.caption_tracks.get(key)
+    if track is None:
+        return None
+    if track.write:
+        out = b.edl.output
+        doc = pysubs2.SSAFile()
+        doc.info.update({"Title": "clipagent titles", "PlayResX": str(out.width), "PlayResY": str(out.height),
+                         "WrapStyle": "2", "ScaledBorderAndShadow": "yes"})  # fmt: skip
+        measured = _pillow_font(str(track.font.file), text.px)
+        # ASS sizes a font by its ascent + descent; drawtext (and the layout) by its em
+        height = sum(measured.getmetrics()) if measured is not None else round(1.16 * text.px)
+        doc.styles.clear()
+        doc.styles["Titles"] = pysubs2.SSAStyle(
+            fontname=track.font.family, fontsize=height, primarycolor=_colour(color), bold="bold" in
+            track.font.file.stem.lower(), outline=0, shadow=0, borderstyle=1, alignment=pysubs2.Alignment(8),
+            marginl=0, marginr=0, marginv=0, encoding=1)  # fmt: skip
+        start, end = _frame_ms(first, out.fps), _frame_ms(stop, out.fps)
+        for k, line in enumerate(text.lines):
+            y = top + round(k * LINE_HEIGHT * text.px + (LINE_HEIGHT - 1) / 2 * text.px)
+            doc.events.append(pysubs2.SSAEvent(start=start, end=end, style="Titles",
+                                               text=f"{{\\pos({zone.centre_x:.1f},{y})}}" + _escape(drawable(line))))
+        track.ass.write_text(doc.to_string("ass"), encoding="utf-8")
+    return [ass_filter(track)]
+
+
 def _lines(b: Builder, text: TextBlock, zone: Box, top: int, color: str, enable: str) -> list[str]:
-    """One drawtext a line, each centred on the zone, baselines LINE_HEIGHT apart."""
+    """One drawtext a line, each centred on the zone, baselines LINE_HEIGHT apart (without a
+    libass track: graphs compiled without `write_caption_tracks`)."""
     ascent = round(0.8 * text.px)  # the line box's top to its baseline (DejaVu: 0.76 em ascender)
     drawn = []
     for k, line in enumerate(text.lines):
         baseline = top + round(k * LINE_HEIGHT * text.px + (LINE_HEIGHT - 1) / 2 * text.px) + ascent
         drawn.append(f(
             "drawtext",
-            fontfile=os.path.abspath(b.font) if b.font else None,
+            fontfile=str(Path(b.font).absolute()) if b.font else None,
             expansion="none",
             text=line,
             fontsize=text.px,
