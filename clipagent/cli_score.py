@@ -4,7 +4,9 @@
     clipagent score EDL --brief BRIEF --media MEDIA_DIR     any EDL
 
 The footage is analysed through the cache (an edited folder: as `edit` analysed it), so a score
-after an edit reads everything from the cache and renders nothing.
+after an edit reads everything from the cache and renders nothing. Nothing is scored that cannot be
+checked: an EDL that does not fit its media (as `clipagent validate` reports it) and a folder with
+no usable footage are bad input (exit 2).
 """
 
 from __future__ import annotations
@@ -36,13 +38,16 @@ def score(
     from .brief import load_brief
     from .edl import load_edl
     from .planning.score import score_edl, score_lines
+    from .validate import validate_edl
 
     faces = {"faces": None} if "faces" in AnalyzeOptions.model_fields else {}  # the score does not look at faces
     fresh = AnalyzeOptions(transcripts=transcripts.value, **faces)
     edl_path, brief_path, media_dir, options, goal = _inputs(target, brief, media, fresh)
     edl = load_edl(edl_path)  # a malformed EDL: EDLError, exit 2
+    validate_edl(edl, edl_path.parent / edl.media_root).raise_if_invalid(str(edl_path))  # as `clipagent validate`
     resolved = load_brief(brief_path).resolve()
     index = analyze_folder(media_dir, options, Cache(cache_dir), SilentReporter())
+    _check_usable(index, media_dir)
     result = score_edl(edl, index, resolved, goal)
     if as_json:
         out.print_json(json.dumps(result.model_dump(mode="json")))
@@ -78,6 +83,16 @@ def _inputs(target: Path, brief: Path | None, media: Path | None, options):
                             hint=f"clipagent score {target} --brief BRIEF.md --media MEDIA_DIR")  # fmt: skip
     _check_media(media)
     return target, brief, media, options, None
+
+
+def _check_usable(index, media_dir: Path) -> None:
+    """A score needs footage to judge the cut by: a folder without a video clipagent can read is
+    bad input (exit 2), as it is for `edit`."""
+    if not any(f.info.kind == "video" for f in index.files):
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in index.skipped[:5])
+        found = "no files" if not index.files and not index.skipped else "no usable video"
+        raise BadInputError(f"{media_dir}: {found} to score the cut against" + (f" ({reasons})" if reasons else ""),
+                            hint="pass the folder of footage the cut was made from with --media")  # fmt: skip
 
 
 def _check_media(media_dir: Path) -> None:

@@ -142,6 +142,38 @@ def test_score_command_on_an_edit_folder_and_an_edl(planned, tmp_path, capsys, o
     assert len(printed["components"]) == 11 and 0 <= printed["total"] <= 100
 
 
+@pytest.mark.parametrize("case", ["no footage", "unreadable footage", "reframe out of range", "cue words out of order"])
+def test_score_command_scores_nothing_it_cannot_check(case, planned, tmp_path, capsys):
+    """No score for a folder without usable footage, nor for an EDL `clipagent validate` rejects."""
+    s, context, plan = planned[0]
+    folder = context.media_root.parent
+    media = context.media_root
+    edl = plan.edl.model_copy(update={"media_root": str(context.media_root)})
+    data = json.loads(dump_edl(edl))
+    first = data["clips"][0]
+    if case in ("no footage", "unreadable footage"):
+        media = tmp_path / "footage"
+        media.mkdir()
+        if case == "unreadable footage":
+            (media / "talk.mp4").write_bytes(b"not a video")
+    elif case == "reframe out of range":
+        first.pop("crop", None)
+        first["reframe"] = {"w": 0.5, "h": 1, "keyframes": [{"time": "50", "x": 0, "y": 0}]}
+    else:
+        data["overlays"] = [{"kind": "captions", "cues": [{"start": "0", "end": "1", "text": "one two", "words": [
+            {"text": "one", "start": "0.5", "end": "0.8"}, {"text": "two", "start": "0.1", "end": "0.3"}]}]}]
+    edl_path = tmp_path / "edl.json"
+    edl_path.write_text(json.dumps(data))
+    code = main(["score", str(edl_path), "--brief", str(folder / "brief.md"), "--media", str(media),
+                 "--transcripts", "sidecar"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 2 and "score " not in captured.out and "Traceback" not in captured.err
+    expected = {"no footage": "no files to score", "unreadable footage": "no usable video to score",
+                "reframe out of range": "clips[0].reframe.keyframes[0].time",
+                "cue words out of order": "overlays[0].cues[0].words[1]"}[case]  # fmt: skip
+    assert expected in captured.err.replace("\n", " ")
+
+
 @pytest.mark.parametrize("case", ["missing folder", "malformed EDL", "EDL without brief", "folder without report"])
 def test_score_command_bad_input_exits_2(case, tmp_path, capsys):
     brief = tmp_path / "brief.md"
