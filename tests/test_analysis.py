@@ -282,3 +282,28 @@ def test_missing_weights_are_said_once_for_many_files(tmp_path):
     for file_id in ("a", "b"):
         run = next(r for r in index.file(file_id).runs if r.analyser == "transcript")
         assert run.status == "skipped" and "unavailable" in run.reason
+
+
+def test_clipagent_output_folders_are_not_footage(tmp_path):
+    """An earlier edit's folder (report.json by clipagent) or a variants batch (.index.json beside
+    manifest.json) inside the media folder is left out, with a note; a user's folder with a
+    report.json of its own is footage, and so are the files of the media folder itself."""
+    from clipagent.analysis.index import media_files
+
+    media = tmp_path / "media"
+    for rel in ("talk.mp4", "out/cut.mp4", "batch/tiktok/cut.mp4", "batch/thumb.png", "mine/clip.mp4"):
+        (media / rel).parent.mkdir(parents=True, exist_ok=True)
+        (media / rel).write_bytes(b"not really a video")
+    (media / "out/report.json").write_text('{\n "clipagent_version": "0.1.0",\n "brief": "b.md"\n}')
+    (media / "batch/.index.json").write_text("{}")
+    (media / "batch/manifest.json").write_text('{"axes": [], "variants": []}')
+    (media / "mine/report.json").write_text('{"quarter": 3}')
+    found = [p.relative_to(media).as_posix() for p in media_files(media)]
+    assert found == ["mine/clip.mp4", "mine/report.json", "talk.mp4"]
+    index = analyze_folder(media, AnalyzeOptions(transcripts="none", embeddings=False, faces=False),
+                           Cache(tmp_path / "c"))  # fmt: skip
+    assert sorted(s.path for s in index.skipped) == found  # none of them is real media; none left out silently
+    assert [n for n in index.notes if "output folder" in n] == [
+        f"{media / 'batch'}: a clipagent output folder; its files are not used as footage",
+        f"{media / 'out'}: a clipagent output folder; its files are not used as footage",
+    ]

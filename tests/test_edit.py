@@ -249,5 +249,11 @@ def test_an_output_folder_inside_the_media_folder_is_not_footage(tmp_path, capsy
     assert paths and not any(path.startswith("out/") for path in paths), paths
     assert "not used as footage" in " ".join(capsys.readouterr().err.split())
 
+    other = media / "out2"  # another output folder: the earlier edit's (its report.json) is still not footage
+    assert main(["edit", str(brief), str(media), "-o", str(other), "--dry-run"]) == 0
+    paths = {item["path"] for item in json.loads((other / "edl.json").read_text())["media"]}
+    assert paths and not any(path.startswith("out/") for path in paths), paths
+    assert f"{out}:aclipagentoutputfolder" in "".join(capsys.readouterr().err.split())  # wrapped anywhere
+
     assert main(["edit", str(brief), str(media), "-o", str(media), "--dry-run"]) == 2
     assert "is the media folder" in " ".join(capsys.readouterr().err.split())

@@ -109,6 +109,10 @@ def analyze_folder(
     files: list[IndexedFile] = []
     skipped: list[SkippedFile] = []
     used_ids: set[str] = set()
+    left_out = Path(exclude).resolve() if exclude is not None else None
+    for folder in output_folders(root):
+        if left_out is None or not folder.resolve().is_relative_to(left_out):  # the caller says so itself
+            run.notice(f"{folder}: a clipagent output folder; its files are not used as footage")
     for path in media_files(root, exclude):
         relative = path.relative_to(root).as_posix()
         try:
@@ -122,17 +126,48 @@ def analyze_folder(
 
 
 def media_files(root: Path, exclude: Path | None = None) -> Iterator[Path]:
-    """Candidate media files in a stable order; sidecar transcripts, hidden entries and whatever
-    lies in the folder `exclude` are not media."""
-    left_out = Path(exclude).resolve() if exclude is not None else None
+    """Candidate media files in a stable order; sidecar transcripts, hidden entries (a run's
+    staging folders among them), whatever lies in the folder `exclude` and in clipagent's own
+    output folders below `root` (`output_folders`: an earlier cut is not footage) are not media."""
+    left_out = [Path(exclude).resolve()] if exclude is not None else []
+    left_out += [folder.resolve() for folder in output_folders(root)]
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts):
             continue
-        if left_out is not None and path.resolve().is_relative_to(left_out):
+        if left_out and any(path.resolve().is_relative_to(folder) for folder in left_out):
             continue
         if path.is_file() and path.suffix.lower() not in SIDECAR_SUFFIXES:
             yield path
+
+
+def output_folders(root: Path) -> list[Path]:
+    """The folders below `root` (not `root` itself) that clipagent wrote as outputs: an `edit`
+    folder (its report.json names the clipagent version) or a `variants` batch (its hidden
+    index beside manifest.json). Hidden folders (staging, history of a hidden folder) are skipped
+    anyway. Sorted; a folder inside another one found is not listed again."""
+    found: list[Path] = []
+    for folder in sorted(p for p in Path(root).rglob("*") if p.is_dir()):
+        relative = folder.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts) or any(folder.is_relative_to(f) for f in found):
+            continue
+        if _is_output_folder(folder):
+            found.append(folder)
+    return found
+
+
+def _is_output_folder(folder: Path) -> bool:
+    if (folder / ".index.json").is_file() and (folder / "manifest.json").is_file():  # batch/variants.py
+        return True
+    report = folder / "report.json"  # outputs.py REPORT
+    if not report.is_file():
+        return False
+    try:
+        with open(report, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return re.match(rb'\s*\{\s*"clipagent_version"\s*:', head) is not None
 
 
 def media_id(relative: str, used: set[str]) -> str:
