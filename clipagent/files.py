@@ -13,8 +13,6 @@ Below every stage: the cache, the edit outputs, the render and the CLI's `-o` op
   (or a folder) as meant? Made before any work, by creating and removing a probe file.
 - `check_not_input(path, inputs, folders)`: the output is no input, nor a file of a media folder
   being read (BadInputError, exit 2: "refusing to overwrite an input").
-- `check_not_input(path, inputs)`: the output is none of a command's inputs (sources are never
-  written over), by path or through a link.
 - `claim(folder, stem)`: a run's `.STEM.TOKEN.partial` file (locked with `flock` for the run's
   life) and `.STEM.TOKEN.work/` folder; `clean_stale(folder, stem)` removes those whose run is
   gone (the lock is free: the kernel drops it when a process dies, SIGKILL included).
@@ -141,27 +139,6 @@ def check_output_file(path: Path, example: str = "cut.mp4") -> None:
         raise OutputPathError(f"output {path} is an existing folder", path=path,
                               hint=f"name a file, e.g. {path / example}")  # fmt: skip
     _check_writable_above(path)
-
-
-def check_not_input(output: Path, inputs=(), folders=(), flag: str = "-o") -> None:
-    """Raise OutputPathError ("refusing to overwrite an input") when the output is one of `inputs`
-    (the same path, or the same file through a link), or an existing file inside one of `folders`:
-    a source is never written over. `flag` is the option the hint names."""
-    output = Path(output)
-    resolved = output.resolve()
-    hint = f"choose another {flag} path, outside the media"
-    for source in inputs:
-        source = Path(source)
-        same = resolved == source.resolve()
-        if not same and output.exists() and source.exists():
-            with contextlib.suppress(OSError):
-                same = os.path.samefile(output, source)
-        if same:
-            raise OutputPathError(f"refusing to overwrite an input: {output} is {source}", path=output, hint=hint)
-    for folder in folders:
-        if output.is_file() and resolved.is_relative_to(Path(folder).resolve()):
-            raise OutputPathError(f"refusing to overwrite an input: {output} is a file of the media folder {folder}",
-                                  path=output, hint=hint)  # fmt: skip
 
 
 def check_output_dir(path: Path, names: tuple[str, ...] = ()) -> None:
