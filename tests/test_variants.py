@@ -225,6 +225,28 @@ def test_second_run_renders_nothing(batch):
     assert (result.out_dir / INDEX_FILE).is_file()
 
 
+
+def test_acceptance_matrix_renders_in_four_groups_of_three_aspects(batch, tmp_path):
+    """Planned only (the batch's index, folders elsewhere so nothing is finished): the three
+    aspects of one duration and hook plan the same clips, so the 12 variants are 4 shared
+    renders, each of one duration and hook; a finished folder is left out of every group."""
+    from clipagent.analysis.models import MediaIndex
+    from clipagent.batch.executors import VariantJob
+    from clipagent.batch.jobs import plan_variants
+
+    result, _ = batch
+    index = MediaIndex.model_validate_json((result.out_dir / INDEX_FILE).read_bytes())
+    specs = expand(matrix_from_data(load_brief(BRIEF).variants, "brief"), load_brief(BRIEF))
+    job = lambda s, out: VariantJob(spec=s, brief_path=BRIEF, media_dir=MEDIA, out_dir=out / s.id,  # noqa: E731
+                                    index_path=result.out_dir / INDEX_FILE, options=OPTIONS)  # fmt: skip
+    groups, known = plan_variants([job(s, tmp_path) for s in specs], index)
+    assert known == [] and len(groups) == 4
+    for group in groups:
+        cells = {(j.spec.values["duration"], j.spec.values["hook"]) for j in group.jobs}
+        assert len(cells) == 1 and sorted(j.spec.values["aspect"] for j in group.jobs) == ["16:9", "1:1", "9:16"]
+    groups, known = plan_variants([job(s, result.out_dir) for s in specs], index)
+    assert groups == [] and [r.rendered for r in known] == [False] * 12 and all(r.status == "ok" for r in known)
+
 # --- a variant that cannot be planned ------------------------------------------------------------
 
 

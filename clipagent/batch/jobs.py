@@ -26,9 +26,11 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..analysis.index import SilentReporter
 from ..analysis.models import MediaIndex
@@ -36,8 +38,14 @@ from ..brief import Brief, ResolvedBrief, load_brief
 from ..errors import BadInputError, ClipAgentError
 from ..files import write_atomic
 from ..finish import SPEC_CHECK
-from .executors import GroupJob, VariantJob, VariantResult, failed_result
+from .executors import GroupJob, VariantJob, VariantOptions, VariantResult, failed_result
 from .matrix import VariantSpec
+
+if TYPE_CHECKING:
+    from ..edit import EditOptions
+    from ..edl import EDL
+    from ..outputs import EditReport
+    from ..planning.base import Plan
 
 THUMBNAIL = "thumbnail.jpg"
 SPEC_FILE = "spec.json"
@@ -63,7 +71,9 @@ def variant_brief(brief: Brief, spec: VariantSpec, preview: bool = False) -> Res
     return resolved
 
 
-def edit_options_for(options, language: str | None = None):  # noqa: ANN001, ANN201 (VariantOptions -> EditOptions)
+def edit_options_for(options: VariantOptions, language: str | None = None) -> EditOptions:
+    """The edit options a variant is planned and rendered with (review failures are the batch's
+    rows, not errors: accept_failed_checks)."""
     from ..edit import EditOptions
 
     analyze = options.analyze
@@ -74,7 +84,7 @@ def edit_options_for(options, language: str | None = None):  # noqa: ANN001, ANN
                        accept_failed_checks=True)  # fmt: skip
 
 
-def _setup(job: VariantJob):  # noqa: ANN202 (ResolvedBrief, EditOptions)
+def _setup(job: VariantJob) -> tuple[ResolvedBrief, EditOptions]:
     """The variant's resolved brief and the edit options it is planned and rendered with."""
     brief = variant_brief(load_brief(job.brief_path), job.spec, job.options.preview)
     options = edit_options_for(job.options, brief.language)
@@ -94,7 +104,7 @@ def plan_variants(jobs: list[VariantJob], index: MediaIndex) -> tuple[list[Group
     from ..render.multi import timeline_key
 
     done: list[VariantResult] = []
-    groups: dict[str, list[tuple[VariantJob, object, float]]] = {}
+    groups: dict[str, list[tuple[VariantJob, Plan, float]]] = {}
     for job in jobs:
         outcome = _plan_one(job, index)
         if isinstance(outcome, VariantResult):
@@ -111,7 +121,9 @@ def plan_variants(jobs: list[VariantJob], index: MediaIndex) -> tuple[list[Group
     return out, done
 
 
-def _plan_one(job: VariantJob, index: MediaIndex):  # noqa: ANN202 (VariantResult, or (Plan, seconds))
+def _plan_one(job: VariantJob, index: MediaIndex) -> VariantResult | tuple[Plan, float]:
+    """The variant's plan and the seconds it took, or its result when nothing is to be rendered:
+    a failed plan, or a folder that already shows this EDL."""
     from ..edit import _plan
     from ..edl import dump_edl
     from ..planning.base import PlanContext
@@ -200,12 +212,12 @@ def _make_group(group: GroupJob) -> list[VariantResult]:
     return results
 
 
-def _extras(edl, index: MediaIndex):  # noqa: ANN001, ANN202 (EDL -> edit's before_publish)
+def _extras(edl: EDL, index: MediaIndex) -> Callable[[Path, Path, EditReport], None]:
     """The files a variant adds to its stage before publishing: its thumbnail (a frame of the
     hook) and its spec result (spec.json, naming the cut relatively: the same bytes wherever the
     batch folder is)."""
 
-    def extras(stage: Path, cut: Path, report) -> None:  # noqa: ANN001 (EditReport)
+    def extras(stage: Path, cut: Path, report: EditReport) -> None:
         from .thumbnail import write_thumbnail
 
         write_thumbnail(cut, edl, index, stage / THUMBNAIL)
