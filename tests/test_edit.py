@@ -43,6 +43,7 @@ def test_edit_samples_offline_writes_every_output(sample_cut):
     checks = {c["name"]: c["passed"] for c in report["checks"]}
     assert checks and all(checks.values()), report["checks"]
     assert any("inside" in name and "word" in name for name in checks)
+    assert report["spec"]["cut"] == str(sample_cut / "cut.mp4")  # the published cut, not the staging folder's
 
     facts = ffprobe_facts(sample_cut / "cut.mp4")
     assert (facts["width"], facts["height"]) == (1920, 1080) and facts["has_audio"]
