@@ -203,6 +203,26 @@ def test_cmx3600_round_trip_keeps_the_rate_without_rate_option(rates_dir, tmp_pa
             assert (got.src_in, got.src_out) == (clip.src_in, clip.src_out)
 
 
+@pytest.mark.parametrize("name", ["fcpxml", "fcp7xml"])
+def test_xml_round_trips_carry_the_music_bed_and_say_where_the_frame_came_from(rates_dir, tmp_path, name):
+    """FCPXML and FCP7 XML keep no clipagent metadata: the audio track whose clips all play one
+    file no video clip shows comes back as the music; the frame, taken from the first clip, is
+    said to be so."""
+    fmt = FORMATS[name]
+    edl = _edl([{"id": "a", "media": "ntsc", "src_in": "1", "src_out": "3"},
+                {"id": "b", "media": "pal", "src_in": "2", "src_out": "4"}],
+               output={"width": 320, "height": 180, "fps": "30"}, music={"media": "music", "gain_db": -12})  # fmt: skip
+    exported = export_edl(edl, rates_dir, fmt)
+    assert not any("music bed" in w and "not carried" in w and "bed itself" not in w for w in exported.warnings)
+    path = tmp_path / f"cut{fmt.suffix}"
+    path.write_text(exported.text)
+    back = import_timeline(path)
+    assert back.edl.music is not None
+    assert next(m.path for m in back.edl.media if m.id == back.edl.music.media) == "music.m4a"
+    assert not any("audio track" in w for w in back.warnings)
+    assert any("no output spec" in w and "160x90" in w for w in back.warnings)
+
+
 @pytest.mark.parametrize("name, tags", [("fcp7xml", {"clipitem": 6, "marker": 3, "transitionitem": 2, "sequence": 1}),
                                         ("fcpxml", {"marker": 3, "asset-clip": 6, "sequence": 1})])  # fmt: skip
 def test_xml_exports_are_well_formed_with_the_expected_elements(rates_dir, name, tags):

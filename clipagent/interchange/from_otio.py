@@ -131,8 +131,9 @@ def _video_track(timeline: otio.schema.Timeline, source: str, warnings: list[str
 
 def _other_tracks(timeline: otio.schema.Timeline, warnings: list[str]) -> None:
     pictures = {_url(c) for t in timeline.video_tracks() for c in t.find_clips()}
-    for track in timeline.audio_tracks():
-        role = _meta(track).get("role")
+    music = _music_index(timeline)
+    for n, track in enumerate(timeline.audio_tracks()):
+        role = "music" if n == music else _meta(track).get("role")
         sounds = [_url(c) for c in track.find_clips()]
         if role in ("clip_audio", "music") or all(url in pictures for url in sounds):
             continue  # the clips' own sound (linked in an NLE), which the EDL plays with each clip
@@ -149,9 +150,25 @@ def _url(clip: otio.schema.Clip) -> str | None:
 
 
 def _music_track(timeline: otio.schema.Timeline) -> otio.schema.Track | None:
-    for track in timeline.audio_tracks():
+    music = _music_index(timeline)
+    return timeline.audio_tracks()[music] if music is not None else None
+
+
+def _music_index(timeline: otio.schema.Timeline) -> int | None:
+    """Which audio track is the music bed: the one clipagent's metadata names, else (FCPXML and
+    FCP7 XML keep no metadata) the first audio track whose clips all play one file that no video
+    clip shows (a bed, looped or not); None when there is none."""
+    tracks = list(timeline.audio_tracks())
+    for n, track in enumerate(tracks):
         if _meta(track).get("role") == "music":
-            return track
+            return n
+    pictures = {_url(c) for t in timeline.video_tracks() for c in t.find_clips()}
+    for n, track in enumerate(tracks):
+        if _meta(track).get("role") == "clip_audio":
+            continue
+        sounds = {_url(c) for c in track.find_clips()}
+        if len(sounds) == 1 and None not in sounds and not sounds & pictures:
+            return n
     return None
 
 
@@ -356,7 +373,10 @@ def _build(
         media=[{"id": i, "path": Path(os.path.relpath(p, media_dir)).as_posix()} for p, i in media_ids.items()],
     )
     if "output" not in carried:
-        data["output"] = _output(items, prober, timeline)
+        data["output"] = output = _output(items, prober, timeline)
+        warnings.append(f"the timeline carries no output spec clipagent reads: the cut is {output['width']}x"
+                        f"{output['height']} (the first clip's picture) at {output['fps']} fps, with the default "
+                        "loudness; set `output` in the EDL for another frame")  # fmt: skip
     return _validated(data, source, warnings)
 
 
