@@ -52,12 +52,17 @@ def check_export_paths(target: Path, srt: Path | None, edl_path: Path, edl: EDL,
     """Before writing an export: neither the timeline `target` nor the captions `srt` is the EDL or
     one of its media files, and `srt` is no file's transcript sidecar (a media file named like it,
     `cut.captions.mp4`, in its folder). Raises OutputPathError (exit 2)."""
-    from ..errors import OutputPathError
+    from ..errors import BadInputError, OutputPathError
     from ..files import check_not_input
 
     media = [Path(media_root) / ref.path for ref in edl.media]
     for written in filter(None, (target, srt)):
-        check_not_input(written, [edl_path, *media])
+        try:
+            check_not_input(written, [edl_path, *media])
+        except OutputPathError:
+            raise
+        except BadInputError as exc:  # an output error, as api.export documents it
+            raise OutputPathError(exc.message, path=written, hint=exc.hint) from None
     if srt is None or not srt.parent.is_dir():
         return
     stem = srt.name.removesuffix(".srt")
