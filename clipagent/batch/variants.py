@@ -27,7 +27,7 @@ from ..analysis.index import SilentReporter
 from ..analysis.models import MediaIndex
 from ..brief import Brief, load_brief
 from ..errors import BadInputError
-from ..files import check_output_dir, write_atomic
+from ..files import check_not_input, check_output_dir, write_atomic
 from .executors import Executor, LocalExecutor, VariantJob, VariantOptions, VariantResult, failed_result
 from .jobs import edit_options_for, plan_variants, variant_brief
 from .manifest import MANIFEST_FILES, write_manifest
@@ -89,6 +89,11 @@ def run_variants(
     brief = load_brief(brief_path)
     specs = expand(_matrix(brief, matrix_path), brief)
     _check_inputs(brief, specs, media_dir, out_dir)
+    from ..outputs import OUTPUT_FILES
+
+    inputs = [brief_path, *([Path(matrix_path)] if matrix_path is not None else [])]
+    for name in [*MANIFEST_FILES, *(f"{s.id}/{file}" for s in specs for file in OUTPUT_FILES)]:
+        check_not_input(out_dir / name, inputs)  # a brief or matrix file where an output goes
     progress.started(specs)
 
     progress.analysing()

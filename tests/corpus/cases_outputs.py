@@ -72,6 +72,15 @@ def _brief_in_the_output(work: Work) -> list[str]:
     return ["edit", "out/plan.md", "media", "-o", "out", *EDIT_FAST, "--dry-run", *RENDER]
 
 
+def _matrix_is_the_manifest(work: Work) -> list[str]:
+    """A variants matrix kept as out/manifest.csv, where the batch writes its manifest."""
+    talk(work)
+    work.brief(GOOD_FRONT)
+    work.write("out/manifest.csv", "aspect\n9:16\n1:1\n")
+    return ["variants", "brief.md", "media", "--matrix", "out/manifest.csv", "-o", "out", "--planner", "heuristic",
+            "--no-embeddings", "--no-faces"]  # fmt: skip
+
+
 def _locked(work: Work) -> None:
     """A read-only directory: mode 0555, or for root (who writes anyway) chattr +i (immutable);
     undone after the run."""
@@ -234,4 +243,6 @@ CASES = [
          writes_into_media("search", "--contact-sheet", "media/../media/music.m4a"), 2,
          ("refusing to overwrite an input", "music.m4a")),  # fmt: skip
     Case("edit-brief-is-an-output", O, None, _brief_in_the_output, 2, ("refusing to overwrite an input", "plan.md")),
+    Case("variants-matrix-is-the-manifest", O, None, _matrix_is_the_manifest, 2,
+         ("refusing to overwrite an input", "manifest.csv")),  # fmt: skip
 ]
