@@ -25,7 +25,7 @@ def test_dry_run_prints_the_command_and_writes_nothing(media_dir, tmp_path, caps
     out = tmp_path / "out" / "cut.mp4"
     assert main(["render", str(edl), "-o", str(out), "--dry-run", "--encoder", "libx264"]) == 0
     printed = capsys.readouterr().out
-    assert "-filter_complex" in printed and "drawtext" in printed and "libx264" in printed
+    assert "-filter_complex" in printed and "text0.ass" in printed and "libx264" in printed  # drawn by libass
     assert not (tmp_path / "out").exists()
 
 

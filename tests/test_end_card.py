@@ -238,3 +238,22 @@ def test_the_hook_title_and_the_end_card_draw_cjk_and_emoji(footage, tmp_path):
     unknown = edl.model_copy(update={"end_card": edl.end_card.model_copy(update={"text": "Go \U000f0000 now"})})
     assert any(note.startswith("end card: no installed font has a glyph for \U000f0000 (U+F0000)")
                for note in caption_notes(unknown))
+
+
+def test_a_text_overlay_draws_cjk_and_emoji_in_its_place(footage, tmp_path):
+    """A text overlay of the EDL is drawn by libass too, at its position, only between its times."""
+    from clipagent.edl import TextOverlay
+    from clipagent.render.captions import has_glyph
+
+    if not all(has_glyph(c) for c in "安🎉"):
+        pytest.skip("needs fonts-noto-cjk and fonts-symbola")
+    edl = edl_for("reels").model_copy(update={"hook_title": None, "end_card": None, "overlays": [
+        TextOverlay(text="安全第一 🎉", start=1, end=2, position="bottom", size=0.08, box_color="#000000")]})  # fmt: skip
+    cut = render(edl, footage, tmp_path / "cut.mp4")
+    h = edl.output.height
+    during, before = frame_at(cut, 1.5, tmp_path / "during.png"), frame_at(cut, 0.5, tmp_path / "before.png")
+    band = slice(h - round(0.05 * h) - round(0.16 * h), h - round(0.05 * h) + 2)
+    dark = (during[band].astype(int).max(axis=2) < 30).mean()
+    assert dark > 0.05 > (before[band].astype(int).max(axis=2) < 30).mean(), "the box and text at the bottom, at 1.5 s"
+    white = (during[band].astype(int).min(axis=2) > 200).mean()
+    assert white > 0.005, "the text is drawn in its box"

@@ -221,10 +221,11 @@ def test_filtergraphs_go_through_script_files_and_dry_run_shows_them(media_dir, 
     job.work.mkdir()
     command = job.render_pass(LoudnessGain(0.0, -20.0), tmp_path / "x.mp4").command
     assert job.ffmpeg.filter_script_option in command and "-filter_complex" not in command
-    assert "word 9" in (job.work / "graph.txt").read_text()
+    assert "text9.ass" in (job.work / "graph.txt").read_text()
+    assert "word 9: it's, [x]" in (job.work / "text9.ass").read_text()  # text overlays: drawn by libass too
     assert "cue 9" in (job.work / "captions10.ass").read_text()  # captions: an ASS file the graph's `ass` filter reads
     shutil.rmtree(job.work)
-    assert "word 9" in job.dry_run_text() and "captions10.ass" in job.dry_run_text() and not job.work.exists()
+    assert "text9.ass" in job.dry_run_text() and "captions10.ass" in job.dry_run_text() and not job.work.exists()
     run_render(job)
     assert ffprobe_facts(tmp_path / "cut.mp4")["frames"] == 30
 

@@ -22,6 +22,7 @@ draw as an empty box, so it is left out of the drawn captions (the sidecars keep
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import pysubs2
 
-from ..edl import EDL, Captions, Cue, OutputSpec
+from ..edl import EDL, Captions, Cue, OutputSpec, TextOverlay
 from ..errors import BadInputError
 from .filters import clean_text, f
 from .text import find_font
@@ -172,15 +173,16 @@ def caption_notes(edl: EDL) -> list[str]:
     the CLI): characters no installed font covers, and emoji drawn in one colour."""
     text = "".join(cue.text for o in edl.overlays if isinstance(o, Captions) for cue in o.cues)
     notes = []
-    for name, title in (("hook title", edl.hook_title), ("end card", edl.end_card)):
+    texts = [(f"text overlay {i}", o) for i, o in enumerate(edl.overlays) if isinstance(o, TextOverlay)]
+    for name, title in (("hook title", edl.hook_title), ("end card", edl.end_card), *texts):
         missing = missing_glyphs(title.text) if title is not None else []
         if missing:
             shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in missing[:10]) + (" ..." if len(missing) > 10 else "")
             notes.append(f"{name}: no installed font has a glyph for {shown}; left out of the drawn text. Install a "
                          "font that covers them (fonts-noto-core, fonts-noto-cjk, fonts-symbola)")  # fmt: skip
-    titles = "".join(t.text for t in (edl.hook_title, edl.end_card) if t is not None)
+    titles = "".join(t.text for t in (edl.hook_title, edl.end_card, *(o for _, o in texts)) if t is not None)
     if not any(is_emoji(c) for c in text if has_glyph(c)) and any(is_emoji(c) for c in titles if has_glyph(c)):
-        notes.append("hook title / end card: emoji are drawn in one colour, from an outline font such as Symbola "
+        notes.append("titles: emoji are drawn in one colour, from an outline font such as Symbola "
                      "(libass cannot use bitmap colour fonts such as Noto Color Emoji)")  # fmt: skip
     missing = missing_glyphs(text)
     if missing:
@@ -399,6 +401,13 @@ def write_caption_tracks(edl: EDL, media_root: Path, folder: Path, *, write: boo
     """One ASS file per Captions overlay in `folder` (`captions{i}.ass`), by overlay index; with
     `write=False` only the paths (for --dry-run). Raises BadInputError for a missing font file."""
     tracks = {}
+    for i, overlay in enumerate(edl.overlays):
+        if isinstance(overlay, TextOverlay):
+            path = find_font().resolve()
+            font = CaptionFont(path, _family(str(path)))
+            tracks[i] = CaptionTrack(folder / f"text{i}.ass", font, write=write)
+            if write:
+                tracks[i].ass.write_text(text_document(overlay, edl.output, font).to_string("ass"), encoding="utf-8")
     for i, captions in caption_overlays(edl):
         font = caption_font(captions, media_root, f"overlays[{i}]")
         track = CaptionTrack(folder / f"captions{i}.ass", font)
@@ -413,6 +422,51 @@ def write_caption_tracks(edl: EDL, media_root: Path, folder: Path, *, write: boo
             if present is not None:
                 tracks[key] = CaptionTrack(folder / name, font, write=write)
     return tracks
+
+
+def frame_ms(n: int, fps: Fraction) -> int:
+    """An ASS time (whole centiseconds, in ms) between frames n-1 and n, so an event starting (or
+    ending) there starts (ends) on frame n: a quarter frame before it (fps under 75)."""
+    return max(0, math.floor(100 * (n - Fraction(1, 4)) / fps)) * 10
+
+
+_TEXT_PLACES = {  # position -> ASS alignment, and the anchor as fractions of the frame plus margins
+    "top": (8, 0.5, 0, 0, 1), "bottom": (2, 0.5, 1, 0, -1), "center": (5, 0.5, 0.5, 0, 0),
+    "lower_third": (8, 0.5, 2 / 3, 0, 0), "top_left": (7, 0, 0, 1, 1), "top_right": (9, 1, 0, -1, 1),
+    "bottom_left": (1, 0, 1, 1, -1), "bottom_right": (3, 1, 1, -1, -1),
+}
+
+
+def text_document(overlay: TextOverlay, output: OutputSpec, font: CaptionFont) -> pysubs2.SSAFile:
+    """A text overlay as one ASS event, placed as drawtext placed it (`text.place_expression`: the
+    position, 5% of the height from the edges; the box padded by 0.35 of the font height), drawn by
+    libass so every script the captions draw (CJK, emoji...) draws here too."""
+    px = max(8, round(output.height * overlay.size))
+    m = round(output.height * 0.05)
+    align, fx, fy, mx, my = _TEXT_PLACES[overlay.position]
+    try:
+        from PIL import ImageFont
+
+        height = sum(ImageFont.truetype(str(font.file), px).getmetrics())  # ASS sizes by ascent + descent
+    except (ImportError, OSError):
+        height = round(1.16 * px)
+    boxed = overlay.box_color is not None
+    doc = pysubs2.SSAFile()
+    doc.info.update({"Title": "clipagent text", "PlayResX": str(output.width), "PlayResY": str(output.height),
+                     "WrapStyle": "2", "ScaledBorderAndShadow": "yes"})  # fmt: skip
+    doc.styles.clear()
+    doc.styles["Text"] = pysubs2.SSAStyle(
+        fontname=font.family, fontsize=height, primarycolor=_colour(overlay.color),
+        outlinecolor=pysubs2.Color(0, 0, 0, 255), backcolor=_colour(overlay.box_color) if boxed else
+        pysubs2.Color(0, 0, 0, 255), bold="bold" in font.file.stem.lower(), borderstyle=4 if boxed else 1,
+        outline=round(px * BOX_PAD) if boxed else 0, shadow=0, alignment=pysubs2.Alignment(align), encoding=1)  # fmt: skip
+    x, y = round(fx * output.width + mx * m), round(fy * output.height + my * m)
+    fps = output.fps
+    first, stop = math.ceil(overlay.start * fps), math.floor(overlay.end * fps) + 1  # drawtext's between(t,start,end)
+    text = "\\N".join(_escape(drawable(line)) for line in clean_text(overlay.text).split("\n"))
+    doc.events.append(pysubs2.SSAEvent(start=frame_ms(first, fps), end=frame_ms(stop, fps), style="Text",
+                                       text=f"{{\\pos({x},{y})}}{text}"))  # fmt: skip
+    return doc
 
 
 def ass_filter(track: CaptionTrack) -> str:

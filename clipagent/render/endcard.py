@@ -34,7 +34,6 @@ import shutil
 import subprocess
 import unicodedata
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
@@ -43,7 +42,7 @@ import pysubs2
 from ..edl import EDL, EndCard, HookTitle, SafeArea
 from ..timebase import frames, to_ffmpeg
 from .builder import Builder
-from .captions import END_CARD_TRACK, HOOK_TITLE_TRACK, CaptionTrack, ass_filter, drawable
+from .captions import END_CARD_TRACK, HOOK_TITLE_TRACK, CaptionTrack, ass_filter, drawable, frame_ms
 from .clips import even
 from .filters import clean_text, f
 
@@ -386,12 +385,6 @@ def _fill(x: int | str, y: int | str, w: int | str, h: int | str, color: str, en
     return f("drawbox", x=x, y=y, w=w, h=h, color=color, t="fill", enable=enable)
 
 
-def _frame_ms(n: int, fps: Fraction) -> int:
-    """An ASS time (whole centiseconds, in ms) between frames n-1 and n, so an event starting (or
-    ending) there starts (ends) on frame n: a quarter frame before it (fps under 75)."""
-    return max(0, math.floor(100 * (n - Fraction(1, 4)) / fps)) * 10
-
-
 def _ass_lines(b: Builder, key: int, text: TextBlock, zone: Box, top: int, color: str, first: int,
                stop: int) -> list[str] | None:  # fmt: skip
     """The lines drawn by libass from frame `first` up to `stop` (exclusive), in the render's font
@@ -414,7 +407,7 @@ def _ass_lines(b: Builder, key: int, text: TextBlock, zone: Box, top: int, color
             fontname=track.font.family, fontsize=height, primarycolor=_colour(color), bold="bold" in
             track.font.file.stem.lower(), outline=0, shadow=0, borderstyle=1, alignment=pysubs2.Alignment(8),
             marginl=0, marginr=0, marginv=0, encoding=1)  # fmt: skip
-        start, end = _frame_ms(first, out.fps), _frame_ms(stop, out.fps)
+        start, end = frame_ms(first, out.fps), frame_ms(stop, out.fps)
         for k, line in enumerate(text.lines):
             y = top + round(k * LINE_HEIGHT * text.px + (LINE_HEIGHT - 1) / 2 * text.px)
             doc.events.append(pysubs2.SSAEvent(start=start, end=end, style="Titles",

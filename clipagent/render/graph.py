@@ -268,7 +268,9 @@ def _frame_timebase(b: Builder) -> str:
 
 def _overlays(b: Builder, video: str) -> str:
     for i, overlay in enumerate(b.edl.overlays):
-        if isinstance(overlay, TextOverlay):
+        if isinstance(overlay, TextOverlay) and i in b.caption_tracks:  # libass, with the captions' font fallback
+            drawn = [ass_filter(b.caption_tracks[i])]
+        elif isinstance(overlay, TextOverlay):
             drawn = [_drawtext(b, overlay.text, overlay.start, overlay.end, overlay.position, overlay.size, overlay.color, overlay.box_color)]
         elif isinstance(overlay, Captions):
             if not overlay.cues:
