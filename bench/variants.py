@@ -17,12 +17,14 @@ system of the process and its children) are shown too: on a shared machine wall 
 with others' work, CPU time barely does. Peak RSS: the largest process (the one ffmpeg of the
 batch) and the sampled sum over the process tree.
 
-Part 2, executors. `run_variants` on the samples (samples/brief.md, 10 s, hook `question`) with
-a matrix of the three aspects by captions bold/off (six variants), `--jobs 2`, once with the local
-process pool and once with a local Ray runtime of 2 CPUs; the analysis is cached by a warm-up
-run first (a preview batch), so both measure planning and rendering. Reported: wall time, the
+Part 2, the batch and its executors. `run_variants` on the samples (samples/brief.md, 10 s, hook
+`question`) with a matrix of the three aspects by captions bold/off (six variants, one timeline),
+`--jobs 2`: with the local process pool, the same without shared decoding (every variant its own
+render: batch/jobs.py MAX_SHARED_OUTPUTS set to 1, as the batch was before it grouped variants),
+and with a local Ray runtime of 2 CPUs; the analysis is cached by a warm-up run first (a preview
+batch), so each measures planning and rendering. Reported: wall time, shared / unshared, the
 pool/Ray ratio, peak RSS summed over the process tree (Ray's own processes included), and that
-the two manifests are identical.
+the manifests are identical (the unshared batch's too: the same cuts, byte for byte).
 
 Media come from bench/render.py (bench/results/media/); outputs go to bench/results/variants/.
 """
@@ -114,10 +116,15 @@ def run_shared() -> dict:
     return {"singles": singles, "batch": batch, "identical": identical}
 
 
-def batch_child(executor: str, out_dir: Path, preview: bool) -> None:
-    """One `run_variants` of the samples' six-variant matrix with `executor`, jobs 2."""
+def batch_child(executor: str, out_dir: Path, preview: bool, unshared: bool = False) -> None:
+    """One `run_variants` of the samples' six-variant matrix with `executor`, jobs 2; `unshared`:
+    every variant rendered alone (no shared decoding)."""
+    from clipagent.batch import jobs
     from clipagent.batch.executors import LocalExecutor, VariantOptions
     from clipagent.batch.variants import run_variants
+
+    if unshared:
+        jobs.MAX_SHARED_OUTPUTS = 1
 
     if executor == "ray":
         from clipagent.batch.ray_executor import RayExecutor
@@ -136,15 +143,16 @@ def batch_child(executor: str, out_dir: Path, preview: bool) -> None:
 def run_executors() -> dict:
     shutil.rmtree(WORK / "batches", ignore_errors=True)
     (WORK / "batches").mkdir(parents=True)
-    way = lambda name, executor, preview: render_bench.measure(name, [  # noqa: E731
+    way = lambda name, executor, preview, unshared=False: render_bench.measure(name, [  # noqa: E731
         "--exec", str(PYTHON), str(Path(__file__)), "--batch", executor, str(WORK / "batches" / name),
-        *(["--preview"] if preview else [])])  # fmt: skip
+        *(["--preview"] if preview else []), *(["--unshared"] if unshared else [])])  # fmt: skip
     warm = way("warmup", "local", True)
     local = way("local", "local", False)
+    unshared = way("unshared", "local", False, True)
     ray = way("ray", "ray", False)
-    same = (WORK / "batches" / "local" / "manifest.json").read_bytes() == (
-        WORK / "batches" / "ray" / "manifest.json").read_bytes()  # fmt: skip
-    return {"warmup": warm, "local": local, "ray": ray, "manifests_identical": same}
+    manifest = lambda name: (WORK / "batches" / name / "manifest.json").read_bytes()  # noqa: E731
+    return {"warmup": warm, "local": local, "unshared": unshared, "ray": ray,
+            "manifests_identical": manifest("local") == manifest("ray") == manifest("unshared")}  # fmt: skip
 
 
 def shared_table(part: dict) -> str:
@@ -168,13 +176,16 @@ def shared_table(part: dict) -> str:
 
 
 def executors_table(part: dict) -> str:
-    local, ray = part["local"], part["ray"]
+    local, ray, unshared = part["local"], part["ray"], part["unshared"]
     lines = [
-        "| executor | wall s | tree sum MB (peak) |", "|---|---:|---:|",
-        f"| local pool, 2 processes | {local['wall_s']:.1f} | {local['tree_sum_mb']:.0f} |",
-        f"| Ray, local runtime of 2 CPUs | {ray['wall_s']:.1f} | {ray['tree_sum_mb']:.0f} |",
+        "| batch | wall s | tree sum MB (peak) |", "|---|---:|---:|",
+        f"| local pool, 2 processes, shared decoding | {local['wall_s']:.1f} | {local['tree_sum_mb']:.0f} |",
+        f"| local pool, 2 processes, each variant rendered alone | {unshared['wall_s']:.1f} | "
+        f"{unshared['tree_sum_mb']:.0f} |",
+        f"| Ray, local runtime of 2 CPUs, shared decoding | {ray['wall_s']:.1f} | {ray['tree_sum_mb']:.0f} |",
         "",
-        f"- local pool / Ray wall time: **{local['wall_s'] / ray['wall_s']:.2f}**; the manifests identical: "
+        f"- shared / unshared batch wall time: **{local['wall_s'] / unshared['wall_s']:.2f}**",
+        f"- local pool / Ray wall time: **{local['wall_s'] / ray['wall_s']:.2f}**; the three manifests identical: "
         f"{'yes' if part['manifests_identical'] else 'no'}",
         f"- the preview batch (360p, x264 ultrafast; also the analysis warm-up): {part['warmup']['wall_s']:.1f} s",
         "- no CPU column: neither the pool's workers (children of the forkserver) nor Ray's raylet and "
@@ -190,11 +201,12 @@ def main() -> None:
     parser.add_argument("--render-shared", nargs="+", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--batch", nargs=2, metavar=("EXECUTOR", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--preview", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--unshared", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.render_shared:
         return render_shared_child(Path(args.render_shared[0]), [Path(p) for p in args.render_shared[1:]])
     if args.batch:
-        return batch_child(args.batch[0], Path(args.batch[1]), args.preview)
+        return batch_child(args.batch[0], Path(args.batch[1]), args.preview, args.unshared)
     info = render_bench.machine()
     text = [TITLE, "", f"Run {dt.date.today()} on {info['nproc']} cores ({info['cpu']}), ffmpeg {info['ffmpeg']}, "
             f"clipagent {info['clipagent']}; `.venv/bin/python bench/variants.py`. What is measured: the docstring "
