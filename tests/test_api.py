@@ -125,7 +125,8 @@ def test_plan_without_an_output_folder_keeps_nothing(media_dir, tmp_path, monkey
     options = api.EditOptions(analyze=api.AnalyzeOptions(transcripts="none", embeddings=False, faces=None))
     plan = api.plan(brief, media_dir, options=options)
     assert isinstance(plan, api.Plan) and plan.edl.clips and plan.review.checks
-    assert list((tmp_path / "scratch").iterdir()) == []
+    # onnxruntime (Silero VAD) writes its own session marker `.ses` into $TMPDIR when it loads: not ours.
+    assert [p for p in (tmp_path / "scratch").iterdir() if p.name != ".ses"] == []
     with pytest.raises(api.BadInputError):
         api.search(media_dir, "  ")
 
