@@ -18,7 +18,7 @@ from clipagent.brief import BriefError, parse_brief
 from clipagent.edl import EDL, Clip, EndCard, MediaRef, SafeArea
 from clipagent.ffmpeg import find_ffmpeg
 from clipagent.planning.assemble import corner_logo, end_card_for, hook_title_for
-from clipagent.presets import list_presets, load_platform
+from clipagent.presets import list_presets
 from clipagent.render.endcard import layout_end_card, layout_hook_title, safe_box
 from clipagent.render.run import plan_render, run_render
 from clipagent.render.text import find_font

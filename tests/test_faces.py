@@ -9,7 +9,6 @@ import builtins
 import subprocess
 from fractions import Fraction
 
-import pytest
 
 from clipagent.analysis.cache import Cache
 from clipagent.analysis.faces import FaceParams, sample_times

@@ -16,7 +16,7 @@ import pytest
 from clipagent.analysis.index import AnalyzeOptions, analyze_folder
 from clipagent.analysis.models import Segment, ShotEmbeddings, Word
 from clipagent.brief import load_brief, parse_brief
-from clipagent.edl import Captions, ImageOverlay, TextOverlay, dump_edl, place_clips, timeline_duration
+from clipagent.edl import Captions, ImageOverlay, dump_edl, place_clips, timeline_duration
 from clipagent.errors import PlanError
 from clipagent.ffmpeg import find_ffmpeg
 from clipagent.planning.base import PlanContext

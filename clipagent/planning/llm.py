@@ -316,7 +316,7 @@ class _Run:
             decisions.append(Decision(clip_id=None, what="the model's summary", why=self.summary[:2000]))
         if ranking:
             decisions.append(Decision(clip_id=None, what=f"best of {len(ranking)} plans: {ranking[0].variant}",
-                                      why=f"the model's valid plans ranked by score: "
+                                      why="the model's valid plans ranked by score: "
                                           + ", ".join(f"{r.variant} {r.score:.1f}" for r in ranking)))  # fmt: skip
         return Plan(
             edl=edl,
