@@ -110,6 +110,19 @@ def _family(file: str) -> str:
     return Path(file).stem
 
 
+def charset_ranges(charset: str) -> list[tuple[int, int]]:
+    """Code point ranges (first, last), inclusive, from fontconfig's `%{charset}` text
+    ("20-7e a0-17f ..."); tokens that are not hex ranges are skipped."""
+    ranges: list[tuple[int, int]] = []
+    for token in charset.split():
+        first, _, last = token.partition("-")
+        try:
+            ranges.append((int(first, 16), int(last or first, 16)))
+        except ValueError:
+            continue
+    return ranges
+
+
 @cache
 def _outline_coverage() -> tuple[list[int], list[int]] | None:
     """Every code point some installed outline font covers, as sorted, merged (starts, ends)
@@ -120,14 +133,7 @@ def _outline_coverage() -> tuple[list[int], list[int]] | None:
     out = subprocess.run(
         ["fc-list", ":outline=true", "--format", "%{charset}\n"], capture_output=True, text=True
     ).stdout
-    ranges: list[tuple[int, int]] = []
-    for token in out.split():
-        first, _, last = token.partition("-")
-        try:
-            ranges.append((int(first, 16), int(last or first, 16)))
-        except ValueError:
-            continue
-    ranges.sort()
+    ranges = sorted(charset_ranges(out))
     starts: list[int] = []
     ends: list[int] = []
     for lo, hi in ranges:

@@ -42,7 +42,9 @@ import pysubs2
 from ..edl import EDL, EndCard, HookTitle, SafeArea
 from ..timebase import frames, to_ffmpeg
 from .builder import Builder
-from .captions import END_CARD_TRACK, HOOK_TITLE_TRACK, CaptionTrack, ass_filter, drawable, frame_ms
+from .captions import (
+    END_CARD_TRACK, HOOK_TITLE_TRACK, CaptionTrack, ass_filter, charset_ranges, drawable, frame_ms,
+)
 from .clips import even
 from .filters import clean_text, f
 
@@ -127,14 +129,7 @@ def _charset(file: str) -> tuple[tuple[int, int], ...] | None:
     if not shutil.which("fc-scan"):
         return None
     out = subprocess.run(["fc-scan", "--format", "%{charset}", file], capture_output=True, text=True).stdout
-    ranges = []
-    for token in out.split():
-        first, _, last = token.partition("-")
-        try:
-            ranges.append((int(first, 16), int(last or first, 16)))
-        except ValueError:
-            continue
-    return tuple(ranges) or None
+    return tuple(charset_ranges(out)) or None
 
 
 def _covers(file: str, char: str) -> bool:
