@@ -318,3 +318,33 @@ def test_missing_music_of_a_variant_exits_2_naming_the_axis(tmp_path):
         run_variants(BRIEF, MEDIA, tmp_path / "out", matrix_path=matrix, options=OPTIONS)
     assert "axis `music`: 'jingle.m4a'" in info.value.message and "not a file in the media folder" in info.value.message
     assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_to_the_process_group_stops_the_batch_and_leaves_nothing_partial(tmp_path):
+    """SIGTERM to the whole group (a pipeline stopping a job) reaches the batch and its workers
+    alike: the run says interrupted and exits 1, the workers remove their staging folders, and the
+    manifest lists only published variants."""
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("rows:\n" + "".join(f"  - {{aspect: '{a}', duration: 10, hook: {h}}}\n"
+                                          for a in ("9:16", "1:1") for h in ("question", "bold-claim")))  # fmt: skip
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "clipagent", "variants", str(BRIEF), str(MEDIA), "-o", str(out), "--matrix",
+               str(matrix), "--preview", "--jobs", "1", "--planner", "heuristic", "--candidates", "1", "--no-faces",
+               "--no-embeddings"]  # fmt: skip
+    process = subprocess.Popen(command, env=offline_env(), start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and not list(out.glob("*/.edit.*")):
+            assert process.poll() is None, "the batch ended before it was stopped"
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 1 and "interrupted" in stderr, stderr[-2000:]
+    assert not [p for p in out.rglob("*") if p.name.startswith(".edit.")]  # no staging left
+    if (out / "manifest.json").exists():
+        for row in read_manifest(out).variants:
+            assert row.cut_sha256 == sha256(out / row.cut)

@@ -27,7 +27,7 @@ from ..analysis.index import SilentReporter
 from ..analysis.models import MediaIndex
 from ..brief import Brief, load_brief
 from ..errors import BadInputError
-from ..files import check_not_input, check_output_dir, write_atomic
+from ..files import check_not_input, check_output_dir, clean_stale, write_atomic
 from .executors import Executor, LocalExecutor, VariantJob, VariantOptions, VariantResult, failed_result
 from .jobs import edit_options_for, plan_variants, variant_brief
 from .manifest import MANIFEST_FILES, write_manifest
@@ -106,10 +106,14 @@ def run_variants(
     done: dict[str, VariantResult] = {}
     order = {s.id: n for n, s in enumerate(specs)}
     groups, known = plan_variants(jobs, MediaIndex.model_validate_json(index_path.read_bytes()))
-    for result in chain(known, executor.run(groups)):  # each as it finishes
-        done[result.id] = result
-        write_manifest(out_dir, sorted(done.values(), key=lambda r: order[r.id]))
-        progress.finished(result)
+    try:
+        for result in chain(known, executor.run(groups)):  # each as it finishes
+            done[result.id] = result
+            write_manifest(out_dir, sorted(done.values(), key=lambda r: order[r.id]))
+            progress.finished(result)
+    except KeyboardInterrupt:
+        _clean_interrupted(jobs)
+        raise
     for job in jobs:  # an executor that lost a job: a failed row, never a silent gap
         if job.spec.id not in done:
             done[job.spec.id] = failed_result(job, "the executor returned no result")
@@ -117,6 +121,18 @@ def run_variants(
     write_manifest(out_dir, results)
     return BatchResult(out_dir=out_dir, executor=executor.name, results=results, analyze_seconds=analyze_seconds,
                        seconds=time.perf_counter() - started)  # fmt: skip
+
+
+def _clean_interrupted(jobs: list[VariantJob]) -> None:
+    """After a stop (Ctrl-C, SIGTERM to the process group): a worker that the signal ended on the
+    spot left its hidden staging in its variant's folder; remove every staging whose run is gone
+    (files.clean_stale: its lock is free), and the folders that were left empty."""
+    for job in jobs:
+        clean_stale(job.out_dir, "edit")
+        try:
+            job.out_dir.rmdir()  # only when empty
+        except OSError:
+            pass
 
 
 # --- before any work ---------------------------------------------------------------------------
