@@ -169,17 +169,22 @@ def test_manifest_lists_all_with_correct_hashes(batch):
     assert len(lines) == 13 and lines[0].startswith("id,aspect,duration,hook,status,reason,cut,cut_sha256")
 
 
+def _four_variant_batch(tmp_path: Path, out: Path) -> list[str]:
+    """The command of a 4-variant preview batch (2 aspects x 2 hooks, 10 s) of the samples into `out`."""
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("rows:\n" + "".join(f"  - {{aspect: '{a}', duration: 10, hook: {h}}}\n"
+                                          for a in ("9:16", "1:1") for h in ("question", "bold-claim")))  # fmt: skip
+    return [sys.executable, "-m", "clipagent", "variants", str(BRIEF), str(MEDIA), "-o", str(out), "--matrix",
+            str(matrix), "--preview", "--jobs", "1", "--planner", "heuristic", "--candidates", "1", "--no-faces",
+            "--no-embeddings"]  # fmt: skip
+
+
 def test_kill_and_resume_redoes_nothing_and_matches(batch, tmp_path):
     """A batch of 4 (rows of the acceptance matrix) killed with SIGKILL after 2 are published:
     the rerun renders only the others, and every output equals the uninterrupted batch's."""
     first, _ = batch
-    matrix = tmp_path / "m.yaml"
-    matrix.write_text("rows:\n" + "".join(f"  - {{aspect: '{a}', duration: 10, hook: {h}}}\n"
-                                          for a in ("9:16", "1:1") for h in ("question", "bold-claim")))  # fmt: skip
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "clipagent", "variants", str(BRIEF), str(MEDIA), "-o", str(out), "--matrix",
-               str(matrix), "--preview", "--jobs", "1", "--planner", "heuristic", "--candidates", "1", "--no-faces",
-               "--no-embeddings", "--json"]  # fmt: skip
+    command = _four_variant_batch(tmp_path, out) + ["--json"]
     process = subprocess.Popen(command, env=offline_env(), start_new_session=True, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 240
@@ -324,13 +329,8 @@ def test_sigterm_to_the_process_group_stops_the_batch_and_leaves_nothing_partial
     """SIGTERM to the whole group (a pipeline stopping a job) reaches the batch and its workers
     alike: the run says interrupted and exits 1, the workers remove their staging folders, and the
     manifest lists only published variants."""
-    matrix = tmp_path / "m.yaml"
-    matrix.write_text("rows:\n" + "".join(f"  - {{aspect: '{a}', duration: 10, hook: {h}}}\n"
-                                          for a in ("9:16", "1:1") for h in ("question", "bold-claim")))  # fmt: skip
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "clipagent", "variants", str(BRIEF), str(MEDIA), "-o", str(out), "--matrix",
-               str(matrix), "--preview", "--jobs", "1", "--planner", "heuristic", "--candidates", "1", "--no-faces",
-               "--no-embeddings"]  # fmt: skip
+    command = _four_variant_batch(tmp_path, out)
     process = subprocess.Popen(command, env=offline_env(), start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 240
