@@ -17,6 +17,7 @@ atomically after each variant finishes, listing only published variants.
 
 from __future__ import annotations
 
+import os
 import time
 from itertools import chain
 from pathlib import Path
@@ -123,16 +124,35 @@ def run_variants(
                        seconds=time.perf_counter() - started)  # fmt: skip
 
 
-def _clean_interrupted(jobs: list[VariantJob]) -> None:
+def _clean_interrupted(jobs: list[VariantJob], patience: float = 10.0) -> None:
     """After a stop (Ctrl-C, SIGTERM to the process group): a worker that the signal ended on the
     spot left its hidden staging in its variant's folder; remove every staging whose run is gone
-    (files.clean_stale: its lock is free), and the folders that were left empty."""
+    (files.clean_stale: its lock is free), and the folders that were left empty.
+
+    The pool's own wait is not proof that the workers are gone: the same signal ends the
+    forkserver, which the pool then reads as every worker having exited, while a worker may still
+    be dying with its staging locked. So the staging is polled until every lock is free, for at
+    most `patience` seconds (a worker that outlives that keeps its staging; the next run in that
+    folder removes it)."""
+    deadline = time.monotonic() + patience
+    while True:
+        for job in jobs:
+            clean_stale(job.out_dir, "edit")
+        if not any(_staging_left(job.out_dir) for job in jobs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     for job in jobs:
-        clean_stale(job.out_dir, "edit")
         try:
             job.out_dir.rmdir()  # only when empty
         except OSError:
             pass
+
+
+def _staging_left(folder: Path) -> bool:
+    try:
+        return any(entry.name.startswith(".edit.") for entry in os.scandir(folder))
+    except OSError:
+        return False
 
 
 # --- before any work ---------------------------------------------------------------------------
