@@ -273,3 +273,97 @@ def test_render_of_a_range_past_where_a_file_is_cut_short_is_bad_input(tmp_path)
     assert result.returncode == 2, result.stderr
     assert "clips[0].src_out" in result.stderr and "cut short" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+# --- music beds that start late or end early (issue 10 kind 4's leftover) --------------------------
+
+
+def _beep_onsets(samples, rate: int, threshold: float = 0.05) -> list[float]:
+    """Seconds where the sound rises past `threshold` after at least 0.2 s under it."""
+    import numpy as np
+
+    loud = np.nonzero(np.abs(samples) > threshold)[0]
+    starts = [int(loud[0])] if len(loud) else []
+    starts += [int(b) for a, b in zip(loud, loud[1:]) if b - a > rate // 5]
+    return [s / rate for s in starts]
+
+
+def _cut_audio(path: Path):
+    import av
+    import numpy as np
+
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=8000)
+        return np.concatenate([o.to_ndarray().reshape(-1) for frame in container.decode(audio=0)
+                               for o in resampler.resample(frame)])  # fmt: skip
+
+
+def _render_under_bed(tmp_path: Path, bed: str, music: dict, seconds: int = 3) -> Path:
+    from clipagent.render.run import plan_render, run_render
+
+    from .conftest import edl_from, make_video
+
+    make_video(tmp_path / "picture.mp4", duration=seconds, audio=False)
+    edl = edl_from({
+        "media": [{"id": "p", "path": "picture.mp4"}, {"id": "bed", "path": bed}],
+        # No sound of its own: the bed is all the cut's sound.
+        "clips": [{"id": "c", "media": "p", "src_in": 0, "src_out": seconds}],
+        "music": {"media": "bed", "gain_db": 0, "duck": False, "fade_in": 0, "fade_out": 0, **music},
+    })  # fmt: skip
+    out = tmp_path / "cut.mp4"
+    run_render(plan_render(edl, tmp_path, out, encoder="libx264"))
+    return out
+
+
+def test_a_music_bed_whose_sound_starts_late_keeps_its_files_clock(tmp_path):
+    """A music video as the bed: its sound starts 1.5 s after its picture, and beeps at 0.2 s of
+    its own time, so at 1.7 s of the file, where the analysis (and the planner's beats) time it.
+    The cut plays the bed's second T at T - src_in: the render used to pull the late sound to the
+    cut's start (the beep at 0.2 s), 1.5 s off the beats the planner cut on."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from clipagent.audio_decode import decode_mono
+    from clipagent.media import probe
+
+    ffmpeg, beep = find_ffmpeg().path, tmp_path / "beep.m4a"
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "aevalsrc='0.5*sin(2*PI*1000*t)*between(t,0.2,0.3)':s=48000:d=1", "-c:a", "aac", str(beep)],
+                   check=True)  # fmt: skip
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x180:r=30:d=4",
+                    "-itsoffset", "1.5", "-i", str(beep), "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "copy", str(tmp_path / "video.mp4")],
+                   check=True)  # fmt: skip
+    info = probe(tmp_path / "video.mp4")
+    assert 1.45 <= info.audio.start <= 1.55
+    analysed = np.concatenate(list(decode_mono(tmp_path / "video.mp4", info.audio.index, 8000)))
+    (heard,) = _beep_onsets(analysed, 8000)
+    assert heard == pytest.approx(1.7, abs=0.02)  # the analysis's clock: the file's
+
+    src_in = Fraction(1, 2)
+    out = _render_under_bed(tmp_path, "video.mp4", {"src_in": str(src_in), "loop": False})
+    onsets = _beep_onsets(_cut_audio(out), 8000)
+    assert onsets == [pytest.approx(heard - float(src_in), abs=1 / 30)], onsets  # within a frame
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_a_music_bed_shorter_than_the_cut_ends_or_loops(tmp_path, loop):
+    """A 1.2 s bed under a 3 s cut: once, then silence to the end (the cut keeps its length and its
+    sound track); looped, heard to the end."""
+    import numpy as np
+
+    subprocess.run([find_ffmpeg().path, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:d=1.2:sample_rate=48000",
+                    "-c:a", "aac", str(tmp_path / "short.m4a")], check=True)  # fmt: skip
+    out = _render_under_bed(tmp_path, "short.m4a", {"loop": loop})
+    samples = _cut_audio(out)
+    assert len(samples) / 8000 == pytest.approx(3, abs=0.05)  # the whole cut has sound, silent or not
+
+    def level(a: float, b: float) -> float:
+        return float(np.sqrt(np.mean(samples[int(a * 8000) : int(b * 8000)] ** 2)))
+
+    assert level(0.1, 1.1) > 0.1
+    if loop:
+        assert level(1.3, 2.3) > 0.1 and level(2.5, 2.9) > 0.1
+    else:
+        assert level(1.3, 2.9) < 1e-3

@@ -352,9 +352,13 @@ def _add_music(b: Builder, speech: str, total_samples: int) -> str:
     loop = ["-stream_loop", "-1"] if music.loop else []
     index = b.add_input(source.path, *loop, "-ss", to_ffmpeg(music.src_in))
     total = Fraction(total_samples, out.audio_rate)
+    # first_pts=0: the bed keeps its file's clock, as a clip does (clips.py's module note). Sound
+    # that starts after its file (a music video's audio 1.5 s after the picture) gets silence before
+    # it, so the bed's second T plays at cut second T - src_in: where the analysis timed its beats
+    # (from the file's start, audio_decode.py) and the planner put cuts on them (beats.py).
     bed = [
         *stereo_downmix(source.info.audio.channels if source.info.audio else 2),
-        f("aresample", out.audio_rate),
+        f("aresample", out.audio_rate, first_pts=0),
         f("aformat", sample_fmts="fltp", sample_rates=out.audio_rate, channel_layouts="stereo"),
         f("atrim", end_sample=total_samples),
         f("asetpts", "PTS-STARTPTS"),
