@@ -27,6 +27,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from .errors import TimelineError, UnsupportedFeatureError
+from .fcpx import write_fcpxml
 from .rational import RT, rate_of
 
 # What a timeline made from an EDL can hold, named for the warnings.
@@ -88,6 +89,8 @@ def write_timeline(timeline: otio.schema.Timeline, fmt: Format) -> str:
     """The timeline in `fmt`, as text. Raises UnsupportedFeatureError where the adapter refuses it."""
     prepared = prepare(timeline, fmt)
     try:
+        if fmt.adapter == "fcpx_xml":  # the adapter's own writer, its quadratic lookups indexed (fcpx.py)
+            return write_fcpxml(prepared)
         return otio.adapters.write_to_string(prepared, fmt.adapter, **_write_options(fmt, prepared))
     except (ValueError, KeyError, TypeError, AttributeError, otio.exceptions.OTIOError) as exc:
         raise UnsupportedFeatureError(
