@@ -266,8 +266,13 @@ def test_too_little_footage_says_why(footage):
     assert any("target" in note for note in plan.notes)
 
 
-def test_samples_plan_offline():
-    index = analyze_folder(SAMPLES / "media", AnalyzeOptions(embeddings=False, transcripts="sidecar"))
+@pytest.fixture(scope="module")
+def samples_index():
+    return analyze_folder(SAMPLES / "media", AnalyzeOptions(embeddings=False, transcripts="sidecar"))
+
+
+def test_samples_plan_offline(samples_index):
+    index = samples_index
     context = PlanContext(brief=load_brief(SAMPLES / "brief.md").resolve(), index=index, media_root=SAMPLES / "media")
     plan = HeuristicPlanner().plan(context)
     assert plan.review.ok, plan.review.violations
@@ -294,6 +299,72 @@ def test_clip_similarity_picks_the_shot_for_a_visual_must_have():
     plan = HeuristicPlanner(embed_text=lambda text: np.array([0.0, 1.0, 0.0], dtype=np.float32)).plan(context)
     assert plan.review.ok, plan.review.violations
     assert any(c.media == "broll-city" and c.src_in >= 3 and c.src_out <= 6 for c in plan.edl.clips)
+
+
+# ---- forced material and the target length ------------------------------------------------------
+
+LITERAL = "This is clipagent"  # "Hi, I'm Sam and this is clipagent." (2.9 s) opens the cut
+
+
+def variant_context(samples_index, duration: int, hook: str | None) -> PlanContext:
+    """The samples' brief as `clipagent variants` makes it for one cell (a 9:16 preview)."""
+    from clipagent.batch.matrix import VariantSpec
+    from clipagent.batch.variants import variant_brief
+
+    values = {"aspect": "9:16", "duration": str(duration)} | ({"hook": hook} if hook else {})
+    brief = variant_brief(load_brief(SAMPLES / "brief.md"), VariantSpec(id="x", values=values), preview=True)
+    return PlanContext(brief=brief, index=samples_index, media_root=SAMPLES / "media")
+
+
+@pytest.mark.parametrize("duration", [10, 20])
+def test_a_literal_hook_line_and_the_must_haves_land_on_a_short_target(samples_index, duration):
+    """The hook line (2.9 s) and the two must-have lines (2.6 s, 3.2 s) leave 1.3-1.4 s of a 10 s
+    cut: less than the medium pace's 2 s shortest b-roll shot, the cutaway forced by default. It
+    plays shorter (it used to play 2 s: a 10.6 s cut that failed review); at 20 s nothing changes."""
+    plan = HeuristicPlanner().plan(variant_context(samples_index, duration, LITERAL))
+    assert plan.review.ok, plan.review.violations
+    assert abs(timeline_duration(plan.edl) - duration) <= Fraction(1, 2)
+    first = plan.edl.clips[0]
+    assert first.media == "host-intro" and first.src_in < 1 and plan.edl.hook_title.text == LITERAL
+    said = " ".join(c.text for o in plan.edl.overlays if isinstance(o, Captions) for c in o.cues).lower()
+    assert "turns raw footage into a finished cut" in said and "the hook in the first three seconds" in said
+    broll = [c for c in plan.edl.clips if not c.media.startswith("host")]
+    if duration == 10:
+        assert len(broll) == 1 and Fraction(4, 5) <= broll[0].duration < 2
+        assert any("under the pace's shortest shot" in n for n in plan.notes)
+    else:
+        assert all(c.duration >= 2 for c in broll) and not any("shortest shot" in n for n in plan.notes)
+
+
+def test_a_hook_and_must_haves_longer_than_the_target_fail_naming_each_and_the_fix(samples_index):
+    """8.6 s of lines that must play do not fit in 6 s (± 0.5 s): no cut that drops the hook or a
+    must-have, but a PlanError that names each part, its length, and the fix."""
+    with pytest.raises(PlanError) as caught:
+        HeuristicPlanner().plan(variant_context(samples_index, 6, LITERAL))
+    message = caught.value.message
+    assert "the 6 s cut cannot hold what it must play" in message
+    assert f"the hook '{LITERAL}': \"Hi, I'm Sam and this is clipagent.\" 2.9 s" in message
+    assert 'must_include "turns raw footage into a finished cut"' in message
+    assert 'must_include "the hook in the first three seconds"' in message
+    assert "8.6 s in all" in message and "make the duration at least 9 s" in message
+    assert "use a shorter hook line" in message and caught.value.exit_code == 1
+    # The same lines fit in 9 s (8.6 s, within the tolerance): the cut is made and passes review.
+    plan = HeuristicPlanner().plan(variant_context(samples_index, 9, LITERAL))
+    assert plan.review.ok and plan.edl.clips[0].media == "host-intro", plan.review.violations
+
+
+@pytest.mark.parametrize("hook", [None, "question", "product-first", LITERAL])
+def test_every_short_target_lands_or_says_what_does_not_fit(samples_index, hook):
+    """From 5 s to 13 s, with a hook strategy, a literal line or none: the plan passes review (its
+    length included) or the planner says what does not fit. Before the fix, 7 s (a 7.7 s cut) failed
+    for every hook, and 9-10 s for some."""
+    for duration in (5, 7, 8, 9, 10, 12, 13):
+        try:
+            plan = HeuristicPlanner().plan(variant_context(samples_index, duration, hook))
+        except PlanError as error:
+            assert "cannot hold what it must play" in error.message and "make the duration at least" in error.message
+            continue
+        assert plan.review.ok, (duration, plan.review.violations)
 
 
 # ---- the parts, on their own --------------------------------------------------------------------
@@ -373,6 +444,25 @@ def test_the_knapsack_fills_the_budget_where_greedy_would_not():
     # Nothing lands: as near as it can, and a note says so.
     chosen = choose([a], Fraction(10), [a], notes)
     assert [s.candidate.key for s in chosen.speech] == ["a"] and "the cut is 6.0 s" in notes[0]
+
+
+def test_forced_by_default_gives_way_before_what_must_play():
+    """What is forced goes least important first, whatever its value (a cutaway before a
+    must-have), never what is kept; then b-roll plays under the pace's shortest shot (down to the
+    floor) to land on the target."""
+    must, cutaway = scored("m", "speech", 4, 1.0, 0), scored("x", "broll", 4, 3.0, 1, shortest=2)
+    notes: list[str] = []
+    chosen = choose([must, cutaway], Fraction(5), [must, cutaway], notes, keep=frozenset({"m"}), floor=Fraction(4, 5))
+    assert [s.candidate.key for s in chosen.speech] == ["m"]
+    assert [(s.candidate.key, n) for s, n in chosen.broll] == [("x", 1)]  # 1 s, under its 2 s shortest
+    assert "x (forced) does not fit in 5.0 s" in notes[0] and "x plays 1.00 s" in notes[1]
+    # Without the floor the cutaway keeps its 2 s shortest: the cut is 4 s or 6 s, never 5.
+    notes = []
+    chosen = choose([must, cutaway], Fraction(5), [must, cutaway], notes, keep=frozenset({"m"}))
+    assert [s.candidate.key for s in chosen.speech] == ["m"] and "the cut is" in notes[-1]
+    # A kept line longer than the target stays (the planner checked it fits within the tolerance).
+    chosen = choose([must, cutaway], Fraction(18, 5), [must, cutaway], [], keep=frozenset({"m"}), floor=Fraction(4, 5))
+    assert [s.candidate.key for s in chosen.speech] == ["m"] and chosen.broll == []
 
 
 # ---- tolerance of recognition errors (rapidfuzz, analysis/match.py) ----------------------------

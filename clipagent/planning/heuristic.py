@@ -5,9 +5,10 @@
    windows sized by the pace. The length (length.py): the brief's duration, or one from the content
    and the brief's intent ("tighten": all the speech, in order).
 2. Score and choose (select.py): relevance to the brief (must-haves, the body's key terms, CLIP
-   when it is available, "more of" subjects) and shot quality; a knapsack under the target
-   with the must-have lines forced in, and b-roll (one cutaway per CUTAWAY_EVERY seconds of the
-   pace, the best-rated first) filling the rest to land on the target.
+   when it is available, "more of" subjects) and shot quality; a knapsack under the target with
+   what is forced in (forced.py: the must-have lines and a variant's hook, kept whole; cutaways,
+   one per CUTAWAY_EVERY seconds of the pace, which give way first) and b-roll filling the rest
+   to land on the target; what must play and cannot fit is a PlanError that says so.
 3. Order: the hook (the line that best names what the body is about, short, ideally an opener)
    first; the body in source order for a coherent story; a line with the call to action last;
    b-roll as cutaways after the hook and between lines, and one under the end card.
@@ -36,15 +37,14 @@ from .review import TextEmbedder, review_edl
 from .length import Length, choose_length
 from .pace_fit import fit_pace, floor_seconds
 from .segments import MAX_GAP, Candidate, VoiceOver, extract_candidates, voice_overs
-from .select import Scored, Selection, choose, score
-from .text import content_terms, file_for_path, name_terms, normal_path, says_term, spoken_anywhere, terms
+from .forced import check_fits, forced_material
+from .select import TOLERANCE, Scored, Selection, choose, forced_seconds, score
+from .text import file_for_path, normal_path, says_term, terms
 
 MAX_ROUNDS = 3
 HOOK_LINE = Fraction(7, 2)
 """An opening line longer than this loses hook score (the first seconds should land a line)."""
 CTA_WORDS = frozenset(terms("subscribe follow link download sign visit try buy shop join"))
-CUTAWAY_EVERY = {"slow": Fraction(15), "medium": Fraction(10), "fast": Fraction(6)}
-"""The pace sets how often a talking cut turns to b-roll, as well as how long b-roll shots are."""
 FEEDBACK = "feedback: "
 PACES = ("slow", "medium", "fast")
 
@@ -226,11 +226,18 @@ class HeuristicPlanner:
                 spoken = choose(spoken, brief.target_duration, [], notes).speech  # over the platform's limit
             sequence = [("speech", s, s.candidate.duration) for s in sorted(spoken, key=lambda s: s.candidate.order)]
             return assemble(context, sequence, tweaks, avoided, notes, voice)
-        forced = _forced(scored, context, tweaks, notes)
-        opener = choose_opener(scored, brief, context.index, hook_score, notes)  # a variant's hook strategy
-        if opener is not None and all(s.candidate.key != opener.candidate.key for s in forced):
-            forced = sorted([*forced, opener], key=lambda s: s.candidate.order)
-        selection = choose(scored, brief.target_duration, forced, notes)
+        forced, required = forced_material(scored, context.brief, context.index, tweaks.boost, notes)
+        floor = floor_seconds()
+        musts = {s.candidate.key for s in forced[:required]}
+        room = brief.target_duration + TOLERANCE - forced_seconds(forced[:required], floor)
+        fits = lambda s: s.candidate.key in musts or forced_seconds([s], floor) <= room  # noqa: E731
+        opener = choose_opener(scored, brief, context.index, hook_score, notes, fits)  # a variant's hook strategy
+        if opener is not None and all(s.candidate.key != opener.candidate.key for s in forced[:required]):
+            others = [s for s in forced[required:] if s.candidate.key != opener.candidate.key]
+            forced, required = [*forced[:required], opener, *others], required + 1
+        check_fits(forced[:required], opener, brief, floor)
+        keep = frozenset(s.candidate.key for s in forced[:required])
+        selection = choose(scored, brief.target_duration, forced, notes, keep=keep, floor=floor)
         if not selection.speech and not selection.broll:
             raise PlanError(f"nothing fits in {float(brief.target_duration):.1f} s", hint="raise the target duration")
         sequence = _order(selection, brief.cta, tweaks, variant, opener)
@@ -280,52 +287,6 @@ def _signals(context: PlanContext, candidates: list[Candidate], voice: VoiceOver
 def _mentions(candidate: Candidate, term: str) -> bool:
     """Speech that says an avoid term, or nearly (text.says_term)."""
     return candidate.kind == "speech" and says_term(candidate.text, term)
-
-
-def _forced(scored: list[Scored], context: PlanContext, tweaks: Tweaks, notes: list[str]) -> list[Scored]:
-    """The best candidate for each must_include phrase and each "more of" subject."""
-    forced: dict[str, Scored] = {}
-    best = lambda group: max(group, key=lambda s: (s.candidate.kind == "broll", s.rate, -s.candidate.order))
-    for phrase in context.brief.must_include:
-        group = [s for s in scored if phrase in s.covers]
-        if not group and not spoken_anywhere(context.index, phrase):  # a visual description
-            group = [s for s in scored if any(r.startswith("CLIP") and f'"{phrase}"' in r for r in s.reasons)]
-            wanted = content_terms(phrase)
-            group = group or [s for s in scored if s.candidate.kind == "broll" and wanted
-                              and all(t in name_terms(s.candidate.path) for t in wanted)]  # fmt: skip
-        if group:
-            chosen = best(group)
-            forced[chosen.candidate.key] = chosen
-        else:
-            notes.append(f'no usable footage says or shows "{phrase}" in one piece')
-    for subject in tweaks.boost:
-        group = [s for s in scored if any(f'"{subject}"' in r or f'"more of {subject}"' in r for r in s.reasons)]
-        if group:
-            chosen = best(group)
-            forced[chosen.candidate.key] = chosen
-        else:
-            notes.append(f'no footage matches "{subject}" (without CLIP weights only words and file names can)')
-    _cutaways(scored, context.brief, forced)
-    return sorted(forced.values(), key=lambda s: s.candidate.order)
-
-
-def _cutaways(scored: list[Scored], brief, forced: dict[str, Scored]) -> None:
-    """Force the best b-roll pieces in, one cutaway per CUTAWAY_EVERY seconds of a cut with speech;
-    different files first, for variety."""
-    if not any(s.candidate.kind == "speech" for s in scored):
-        return
-    wanted = int(brief.target_duration / CUTAWAY_EVERY[brief.pace]) - sum(
-        s.candidate.kind == "broll" for s in forced.values()
-    )
-    pool = sorted((s for s in scored if s.candidate.kind == "broll"), key=lambda s: (-s.rate, s.candidate.order))
-    for distinct in (True, False):
-        for s in pool:
-            used = {f.candidate.file_id for f in forced.values() if f.candidate.kind == "broll"}
-            if wanted <= 0:
-                return
-            if s.candidate.key not in forced and not (distinct and s.candidate.file_id in used):
-                forced[s.candidate.key] = s
-                wanted -= 1
 
 
 def hook_score(s: Scored) -> float:

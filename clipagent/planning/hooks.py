@@ -83,13 +83,21 @@ def claim_cue(text: str) -> float:
 
 def choose_opener(
     scored: list[Scored], brief: ResolvedBrief, index: MediaIndex, hook_score: Callable[[Scored], float],
-    notes: list[str],
+    notes: list[str], fits: Callable[[Scored], bool] | None = None,
 ) -> Scored | None:  # fmt: skip
     """The candidate that opens the cut for `brief.hook_strategy` (None: the planner's own hook);
-    says what it chose, or why nothing, in `notes` (plan.md)."""
+    says what it chose, or why nothing, in `notes` (plan.md). `fits(candidate)`: whether it fits
+    in the cut beside what must play; a strategy chooses among those that fit (a literal line is
+    the one line it names, fit or not: the planner then says what does not fit)."""
     strategy = brief.hook_strategy
     if not strategy:
         return None
+    if fits is not None and not is_literal(strategy):
+        left = [s for s in scored if not fits(s)]
+        if left:
+            notes.append(f"hook {strategy!r}: {len(left)} candidate(s) too long to fit beside what must play, "
+                         f"not considered ({', '.join(s.candidate.key for s in left[:5])})")  # fmt: skip
+        scored = [s for s in scored if fits(s)]
     speech = [s for s in scored if s.candidate.kind == "speech"]
     broll = [s for s in scored if s.candidate.kind == "broll"]
     chosen: Scored | None = None

@@ -17,6 +17,14 @@ value; each total is completed with b-roll (each piece between the pace's shorte
 window) to land on the target, and the best speech total + b-roll fill wins. Speech alone may
 land up to SLACK either side. The cut then lands on the target exactly, or, when no choice
 does, as near as the footage allows (the knapsack looks up to OVERSHOOT past the target).
+
+What is forced in comes in order of importance (the heuristic planner: the must-have lines and a
+variant's hook, which it keeps, then "more of" subjects, then the cutaways forced by default).
+When it cannot all play in the target, the least important goes first. When nothing lands on the
+target, two things forced only by default give way, in turn, before the cut settles for the
+nearest: b-roll may play under the pace's shortest shot, down to a floor (the fastest pace's
+shortest shot, 0.8 s: 4 s of must-have lines and a 2 s minimum cutaway overshoot a 5.5 s target;
+a 1.5 s cutaway lands on it), and then the forced pieces not kept go. plan.md notes either.
 """
 
 from __future__ import annotations
@@ -138,47 +146,102 @@ def _clip_matches(candidates, index: MediaIndex, brief, boost, embed_text) -> li
 # ---- choosing ---------------------------------------------------------------------------------
 
 
-def choose(scored: list[Scored], target: Fraction, forced: list[Scored], notes: list[str]) -> Selection:
-    """The best speech + b-roll under `target` (see the module docstring)."""
+def choose(
+    scored: list[Scored], target: Fraction, forced: list[Scored], notes: list[str],
+    keep: frozenset[str] = frozenset(), floor: Fraction | None = None,
+) -> Selection:  # fmt: skip
+    """The best speech + b-roll under `target` (see the module docstring). `forced` is in order of
+    importance, most important first: when it cannot all play in `target`, the least important
+    goes first, never one whose key is in `keep` (the caller has checked those fit within
+    TOLERANCE). `floor` (seconds): when nothing lands on the target, b-roll may play down to it,
+    under the pace's shortest shot, and then the forced pieces not kept may go, before the cut
+    settles for as near as the footage allows."""
     unit = Fraction(1, 100) if target <= 120 else Fraction(1, 10)
     goal, capacity = int(target / unit), int((target + OVERSHOOT) / unit)
-    forced_keys = {s.candidate.key for s in forced}
-    speech_pool = [s for s in scored if s.candidate.kind == "speech" and s.candidate.key not in forced_keys]
-    broll_pool = sorted(
-        (s for s in scored if s.candidate.kind == "broll" and s.candidate.key not in forced_keys),
-        key=lambda s: (-s.rate, s.candidate.order),
-    )
-    forced = sorted(forced, key=lambda s: (-s.value, s.candidate.order))
-    while forced and sum(_units(s.candidate.duration if s.candidate.kind == "speech" else s.candidate.min_length, unit)
-                         for s in forced) > goal:  # fmt: skip
-        dropped = forced.pop()
+    forced = list(forced)
+    while _forced_units(forced, unit) > goal and any(s.candidate.key not in keep for s in forced):
+        dropped = forced.pop(max(k for k, s in enumerate(forced) if s.candidate.key not in keep))
         notes.append(
             f"{dropped.candidate.key} ({', '.join(dropped.covers) or 'forced'}) does not fit in {float(target):.1f} s"
         )
-    forced_speech = [s for s in forced if s.candidate.kind == "speech"]
-    fill = _Fill([s for s in forced if s.candidate.kind == "broll"], broll_pool, unit)
-    used = sum(_units(s.candidate.duration, unit) for s in forced_speech)
-    best, keep = _knapsack(speech_pool, capacity - used, unit)
-    reachable = np.flatnonzero(best > -np.inf)
-    choice: tuple[float, int, int] | None = None  # (value, speech units, b-roll pieces)
-    for total in reachable[::-1]:
-        found = fill.best(goal - used - int(total))
-        if found is not None and (choice is None or best[total] + found[0] > choice[0] + 1e-9):
-            choice = (float(best[total] + found[0]), int(total), found[1])
-    if choice is None:  # nothing lands on the target: come as near as the footage allows
-        nearest = [(fill.nearest(goal - used - int(total)), -best[total], int(total)) for total in reachable]
-        (_, count), _, total = min(nearest, key=lambda n: (n[0][0], n[1], n[2]))
-        choice = (0.0, total, count)
-    speech = forced_speech + _taken(speech_pool, keep, choice[1], unit)
-    rest = target - sum((s.candidate.duration for s in speech), Fraction(0))
-    broll = fill.lengths(choice[2], rest)
-    played = sum((length for _, length in broll), Fraction(0))
-    if abs(rest - played) > TOLERANCE:
+    tries = [(forced, None)]
+    if floor is not None:
+        kept = [s for s in forced if s.candidate.key in keep]
+        tries += [(forced, floor)] + ([(kept, floor)] if len(kept) < len(forced) else [])
+    for now, shortest in tries:
+        attempt = _Attempt(scored, now, unit, goal, capacity, shortest)
+        if attempt.choice is not None:
+            break
+    else:  # nothing lands on the target: come as near as the footage allows (every forced piece in)
+        now, attempt = forced, _Attempt(scored, forced, unit, goal, capacity, floor)
+        attempt.nearest()
+    if now is not forced:
+        left = [s.candidate.key for s in forced if s not in now]
+        notes.append(f"{', '.join(left)} (forced by default) left out to land on the {float(target):.1f} s target")
+    speech, broll = attempt.selected(target)
+    played = sum((s.candidate.duration for s in speech), Fraction(0)) + sum((n for _, n in broll), Fraction(0))
+    short = [f"{s.candidate.key} plays {float(n):.2f} s" for s, n in broll if n < s.candidate.min_length]
+    if short:
+        notes.append(f"b-roll under the pace's shortest shot to land on the {float(target):.1f} s target: "
+                     + ", ".join(short))  # fmt: skip
+    if abs(target - played) > TOLERANCE:
         notes.append(
             f"no choice of the usable footage lands within {float(TOLERANCE)} s of the {float(target):.1f} s target: "
-            f"the cut is {float(target - rest + played):.1f} s"
+            f"the cut is {float(played):.1f} s"
         )
     return Selection(speech=sorted(speech, key=lambda s: s.candidate.order), broll=broll, notes=notes)
+
+
+def forced_seconds(forced: list[Scored], floor: Fraction | None = None) -> Fraction:
+    """What `forced` plays at the least: speech whole, b-roll its shortest (or `floor`, when lower)."""
+    return sum((_least(s, floor) for s in forced), Fraction(0))
+
+
+def _least(s: Scored, floor: Fraction | None) -> Fraction:
+    if s.candidate.kind == "speech":
+        return s.candidate.duration
+    return min(s.candidate.min_length, floor) if floor is not None else s.candidate.min_length
+
+
+def _forced_units(forced: list[Scored], unit: Fraction) -> int:
+    return sum(_units(_least(s, None), unit) for s in forced)
+
+
+class _Attempt:
+    """One try at landing on the target: `forced` in, the rest of the speech by the knapsack, b-roll
+    (each piece at least its shortest, or `floor`) filling what is left. `choice` is (value, speech
+    units, b-roll pieces), None when nothing lands within SLACK."""
+
+    def __init__(self, scored: list[Scored], forced: list[Scored], unit: Fraction, goal: int, capacity: int,
+                 floor: Fraction | None) -> None:  # fmt: skip
+        keys = {s.candidate.key for s in forced}
+        self.pool = [s for s in scored if s.candidate.kind == "speech" and s.candidate.key not in keys]
+        broll_pool = sorted((s for s in scored if s.candidate.kind == "broll" and s.candidate.key not in keys),
+                            key=lambda s: (-s.rate, s.candidate.order))  # fmt: skip
+        self.forced_speech = [s for s in forced if s.candidate.kind == "speech"]
+        self.fill = _Fill([s for s in forced if s.candidate.kind == "broll"], broll_pool, unit, floor)
+        self.unit, self.goal = unit, goal
+        self.used = sum(_units(s.candidate.duration, unit) for s in self.forced_speech)
+        self.best, self.keep = _knapsack(self.pool, capacity - self.used, unit)
+        self.reachable = np.flatnonzero(self.best > -np.inf)
+        self.choice: tuple[float, int, int] | None = None
+        for total in self.reachable[::-1]:
+            found = self.fill.best(goal - self.used - int(total))
+            if found is not None and (self.choice is None or self.best[total] + found[0] > self.choice[0] + 1e-9):
+                self.choice = (float(self.best[total] + found[0]), int(total), found[1])
+
+    def nearest(self) -> None:
+        """The choice that comes nearest to the target (fewest units missed, then most value)."""
+        rest = self.goal - self.used
+        near = [(self.fill.nearest(rest - int(t)), -self.best[t], int(t)) for t in self.reachable]
+        (_, count), _, total = min(near, key=lambda n: (n[0][0], n[1], n[2]))
+        self.choice = (0.0, total, count)
+
+    def selected(self, target: Fraction) -> tuple[list[Scored], list[tuple[Scored, Fraction]]]:
+        assert self.choice is not None
+        speech = self.forced_speech + _taken(self.pool, self.keep, self.choice[1], self.unit)
+        rest = target - sum((s.candidate.duration for s in speech), Fraction(0))
+        return speech, self.fill.lengths(self.choice[2], rest)
 
 
 def _units(seconds: Fraction, unit: Fraction) -> int:
@@ -215,12 +278,12 @@ def _taken(pool: list[Scored], keep: np.ndarray, total: int, unit: Fraction) -> 
 
 class _Fill:
     """B-roll that plays a given remainder: the forced pieces, then the best-rated ones, as few as
-    can; each plays at least the pace's shortest shot and at most its window."""
+    can; each plays at least the pace's shortest shot (or `floor`, when lower) and at most its window."""
 
-    def __init__(self, forced: list[Scored], pool: list[Scored], unit: Fraction) -> None:
+    def __init__(self, forced: list[Scored], pool: list[Scored], unit: Fraction, floor: Fraction | None = None) -> None:
         self.pieces = forced + pool
-        self.forced, self.unit = len(forced), unit
-        self.low = np.cumsum([0] + [_units(s.candidate.min_length, unit) for s in self.pieces])
+        self.forced, self.unit, self.floor = len(forced), unit, floor
+        self.low = np.cumsum([0] + [_units(_least(s, floor), unit) for s in self.pieces])
         self.high = np.cumsum([0] + [int(s.candidate.duration / unit) for s in self.pieces])
         self.windows = np.diff(self.high) - np.diff(self.low)  # units each piece may grow by
         self.rates = [s.rate for s in self.pieces]
@@ -250,10 +313,10 @@ class _Fill:
     def lengths(self, count: int, rest: Fraction) -> list[tuple[Scored, Fraction]]:
         """The first `count` pieces with their lengths: each its shortest, the spare to the best-rated."""
         pieces = self.pieces[:count]
-        lengths = {s.candidate.key: s.candidate.min_length for s in pieces}
+        lengths = {s.candidate.key: _least(s, self.floor) for s in pieces}
         spare = rest - sum(lengths.values(), Fraction(0))
         for s in sorted(pieces, key=lambda s: (-s.rate, s.candidate.order)):
-            extra = max(Fraction(0), min(spare, s.candidate.duration - s.candidate.min_length))
+            extra = max(Fraction(0), min(spare, s.candidate.duration - lengths[s.candidate.key]))
             lengths[s.candidate.key] += extra
             spare -= extra
         return [(s, _ms(lengths[s.candidate.key])) for s in pieces]
