@@ -396,6 +396,49 @@ def test_missing_media_and_unsupported_effects_exit_2_naming_them(rates_dir, tmp
     assert "Gaussian Blur" in capsys.readouterr().err and not (tmp_path / "b.json").exists()
 
 
+def _marker_3(name: str, color) -> dict:
+    """A marker as OpenTimelineIO after pull request #2023 writes it (Marker.3, a Color.1 colour)."""
+    rng = {"OTIO_SCHEMA": "TimeRange.1", "start_time": {"OTIO_SCHEMA": "RationalTime.1", "rate": 30.0, "value": 15.0},
+           "duration": {"OTIO_SCHEMA": "RationalTime.1", "rate": 30.0, "value": 0.0}}  # fmt: skip
+    return {"OTIO_SCHEMA": "Marker.3", "metadata": {"fcp_xml": {"comment": "x"}}, "name": name, "color": color,
+            "marked_range": rng}  # fmt: skip
+
+
+def test_a_newer_otios_marker_3_is_read_as_its_own_downgrade_writes_it(rates_dir, tmp_path):
+    """Marker.3's only change (OTIO PR #2023) is the colour: a Color.1 object for the name string.
+    Stepped down as OTIO's downgrade does, the markers come back with their names, ranges and
+    colours, and the clips' reasons reach the EDL."""
+    from clipagent.interchange.formats import read_timeline
+
+    data = json.loads(otio.adapters.write_to_string(edl_to_timeline(_sample("30"), rates_dir), "otio_json"))
+    colors = [{"OTIO_SCHEMA": "Color.1", "r": 1.0, "g": 0.0, "b": 0.0, "a": 1.0, "name": "red"},
+              {"OTIO_SCHEMA": "Color.1", "r": 1.0, "g": 0.5, "b": 0.0, "a": 1.0, "name": "tangerine"},
+              {"OTIO_SCHEMA": "Color.1", "r": 0.0, "g": 0.5, "b": 1.0, "a": 1.0, "name": ""}]  # fmt: skip
+    clips = [c for c in data["tracks"]["children"][0]["children"] if c["OTIO_SCHEMA"].startswith("Clip")]
+    for clip, color in zip(clips, colors, strict=True):
+        clip["markers"] = [_marker_3(clip["markers"][0]["name"], color)]
+    data["tracks"]["children"][0]["markers"] = [_marker_3("", None)]
+    path = tmp_path / "newer.otio"
+    path.write_text(json.dumps(data))
+
+    timeline = read_timeline(path)
+    markers = [m for c in timeline.video_tracks()[0].find_clips() for m in c.markers]
+    assert [m.color for m in markers] == ["RED", "tangerine", "#0080FF"]
+    assert [m.name for m in markers] == ["hook", "must_include: x", "filler removed"]
+    assert all(m.marked_range.start_time.to_frames() == 15 for m in markers)
+    assert markers[0].metadata["fcp_xml"]["comment"] == "x"
+    assert [c.note for c in import_timeline(path).edl.clips] == ["hook", "must_include: x", "filler removed"]
+
+
+def test_a_newer_schema_with_no_known_step_down_exits_2_naming_it(rates_dir, tmp_path, capsys):
+    text = otio.adapters.write_to_string(edl_to_timeline(_sample("30"), rates_dir), "otio_json")
+    path = _bad(tmp_path, "newer.otio", text.replace('"Marker.2"', '"Marker.4"', 1))
+    assert main(["import", str(path), "-o", str(tmp_path / "out" / "edl.json")]) == 2
+    err = capsys.readouterr().err
+    assert "OTIO schema Marker.4" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
 # --- timelines made by other projects ----------------------------------------------------------
 
 
@@ -418,7 +461,9 @@ def test_realworld_timelines_render_with_stand_ins_or_name_what_they_lack(tmp_pa
     try:
         imported = import_timeline(source, media_root=tmp_path)
     except (UnsupportedFeatureError, TimelineError) as exc:
-        assert name == "premiere_example.otio" and "Marker.3" in exc.message
+        # its Marker.3 markers are read (stepped down to Marker.2); what it lacks is a flat picture track
+        assert name == "premiere_example.otio" and isinstance(exc, UnsupportedFeatureError)
+        assert exc.feature == "several video tracks with transitions" and "4 video tracks" in exc.message
         return
     from clipagent.validate import validate_edl
 

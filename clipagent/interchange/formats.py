@@ -18,7 +18,6 @@ MLT is write-only and checked by rendering it with `melt` instead.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +28,7 @@ import opentimelineio as otio
 from .errors import TimelineError, UnsupportedFeatureError
 from .fcpx import write_fcpxml
 from .rational import RT, rate_of
+from .schemas import readable_otio_json
 
 # What a timeline made from an EDL can hold, named for the warnings.
 CLIPS_AND_RANGES = "clips and source ranges"
@@ -176,7 +176,9 @@ def _write_options(fmt: Format, timeline: otio.schema.Timeline) -> dict:
 def read_timeline(path: Path, *, rate: Fraction | None = None) -> otio.schema.Timeline:
     """A timeline file read with OTIO's adapter for its suffix. CMX3600 carries no frame rate:
     `rate` gives it, else 30000/1001 when the events' timecodes use the drop-frame ';', else 30.
-    Raises TimelineError (malformed, unknown suffix, an OTIO schema newer than this OTIO reads)."""
+    A newer OpenTimelineIO's JSON is stepped down to this one's schemas where that is faithful
+    (schemas.py: Marker.3). Raises TimelineError (malformed, unknown suffix) and
+    UnsupportedFeatureError (an OTIO schema newer than this OTIO reads, with no known step down)."""
     path = Path(path)
     adapter = READERS.get(path.suffix.lower())
     if adapter is None:
@@ -189,7 +191,7 @@ def read_timeline(path: Path, *, rate: Fraction | None = None) -> otio.schema.Ti
     except (OSError, UnicodeDecodeError) as exc:
         raise TimelineError(f"{path}: cannot read it ({exc})") from None
     if adapter == "otio_json":
-        _check_schemas(text, path)
+        text = readable_otio_json(text, path)  # a newer OTIO's schemas stepped down where that is faithful
     elif adapter in ("fcpx_xml", "fcp_xml"):
         _check_xml_depth(text, path)
     options = {}
@@ -251,35 +253,6 @@ def _repair_cmx_dissolves(timeline) -> None:
                     for marker in [m for m in clip.markers if (m.name, m.marked_range.start_time.value) in before]:
                         clip.markers.remove(marker)
             previous = clip
-
-
-def _check_schemas(text: str, path: Path) -> None:
-    """Name the first OTIO schema (e.g. Marker.3) newer than the installed OTIO reads; OTIO only
-    says "unsupported schema version: near line N"."""
-    known = otio.core.type_version_map()
-    found: list[str] = []
-
-    def hook(pairs):
-        for key, value in pairs:
-            if key == "OTIO_SCHEMA" and isinstance(value, str):
-                found.append(value)
-        return dict(pairs)
-
-    try:
-        json.loads(text, object_pairs_hook=hook)
-    except ValueError as exc:
-        raise TimelineError(f"{path}: not valid JSON ({_first_line(exc)})") from None
-    except RecursionError:  # 100,000 nested brackets: as edl.parse_edl and the LLM replies treat them
-        raise TimelineError(f"{path}: not valid JSON (nested too deeply)",
-                            hint="a timeline nests a few levels; export it again from the editor") from None  # fmt: skip
-    for schema in dict.fromkeys(found):
-        name, _, version = schema.rpartition(".")
-        if name in known and version.isdigit() and int(version) > known[name]:
-            raise UnsupportedFeatureError(
-                f"{path}: uses the OTIO schema {schema}, newer than OpenTimelineIO {otio.__version__} reads "
-                f"({name}.{known[name]})",
-                feature=f"OTIO schema {schema}", hint="export it with an OpenTimelineIO of this version, or upgrade opentimelineio",
-            )  # fmt: skip
 
 
 MAX_XML_DEPTH = 256
