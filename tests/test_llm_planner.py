@@ -672,3 +672,134 @@ def test_a_stop_request_ends_the_wait_for_an_answer(llm_server, sdk_loaded):
     finally:
         cancel.reset()
     assert time.monotonic() - started < 1.5
+
+
+# --- what each request resends of the conversation (issue 14's leftovers) ------------------------
+
+
+def _sent(request) -> int:
+    return len(json.dumps(request.body, ensure_ascii=False))
+
+
+def _answered_in_order(messages: list[dict]) -> bool:
+    """Every tool message answers a tool call made before it, and every tool call is answered."""
+    asked, answered = [], []
+    for message in messages:
+        asked += [c["id"] for c in message.get("tool_calls") or []]
+        if message["role"] == "tool":
+            if message["tool_call_id"] not in asked:
+                return False
+            answered.append(message["tool_call_id"])
+    return sorted(answered) == sorted(asked)
+
+
+def test_older_tool_results_are_summarised_and_the_latest_edl_kept_whole(llm_server, context):
+    """An 11-answer session with the window (the default) and whole (history=None): the same turns,
+    and the window's requests keep the system prompt, the task, the latest EDL and its review and
+    the last 4 results verbatim; older results are one-line summaries the model can ask for again."""
+    broken = {"clips": [clip("c1", "talk", 0.0, 3.0), clip("c2", "ghost", 0, 1), clip("c3", "broll", 0, 1),
+                        clip("c4", "notes", 0, 1)]}  # fmt: skip
+    turns = [
+        call("list_media"),
+        call("search_shots", query="raw footage", limit=5),
+        call("read_transcript", media_id="talk", start=0, end=6),
+        call("submit_edl", edl=broken),
+        call("list_media", media_id="talk"),
+        call("search_shots", query="welcome"),
+        call("read_transcript", media_id="notes"),
+        call("read_transcript", media_id="talk", start=0, end=6),  # asks again for answer 3's result
+        call("search_shots", query="follow us"),
+        call("submit_edl", edl=VALID),
+        call("finish", summary="Hook, then the pitch."),
+    ]
+    window_server, whole_server = llm_server(list(turns)), llm_server(list(turns))
+    window_plan = planner(window_server).plan(context)
+    whole = LLMPlanner(config=planner(whole_server).config, history=None)
+    whole_plan = whole.plan(context)
+    assert window_plan.edl == whole_plan.edl and [r.kind for r in window_plan.rounds] == ["plan", "repair"]
+    assert len(window_server.requests) == len(whole_server.requests) == 11
+
+    first, tenth, last = window_server.requests[0], window_server.requests[9], window_server.requests[10]
+    assert last.messages[:2] == first.messages[:2]  # the system prompt (the brief) and the task
+    assert "earlier_result" in last.messages[0]["content"]  # the model is told how to ask again
+    for request in window_server.requests:
+        assert _answered_in_order(request.messages)
+    results = [json.loads(m["content"]) for m in last.tool_results()]
+    assert len(results) == 10  # nothing dropped: each call keeps its answer
+    summaries = [r.get("earlier_result") for r in results]
+    assert [bool(s) for s in summaries] == [True, False, True, True, True] + [False] * 5  # the last 4 whole
+    assert results[1]["query"] == "raw footage" and results[5]["query"] == "welcome"  # shorter than a summary
+    assert summaries[0].startswith("list_media: 4 file(s) (") and "shown in full at request 2" in summaries[0]
+    assert "call list_media with the same arguments to see it again" in summaries[0]
+    assert summaries[2].startswith("read_transcript 'talk' 0.0-6.0 s: 17 word(s)")
+    assert summaries[3].startswith("submit_edl: an earlier EDL with ") and "unknown_media" in summaries[3]
+    assert results[9]["ok"] is True  # the latest review, whole
+    whole_last = whole_server.requests[10]
+    assert [m["content"] for m in whole_last.tool_results()[6:]] == [m["content"] for m in last.tool_results()[6:]]
+
+    # the latest EDL is sent whole; an earlier one becomes a stand-in (at request 10 it was the latest)
+    def submitted(request) -> list[dict]:
+        return [json.loads(c["function"]["arguments"]) for m in request.messages if m["role"] == "assistant"
+                for c in m.get("tool_calls") or [] if c["function"]["name"] == "submit_edl"]  # fmt: skip
+
+    assert submitted(tenth) == [{"edl": broken}]
+    assert json.loads(tenth.tool_results()[3]["content"])["ok"] is False  # its review, whole, 6 results later
+    assert submitted(last) == [{"left_out": "an earlier EDL of 4 clip(s), submitted in answer 4; the latest EDL "
+                                            "is kept whole"}, {"edl": VALID}]  # fmt: skip
+
+    # asking again gives the result that was summarised, word for word
+    assert tenth.tool_results()[7]["content"] == window_server.requests[3].tool_results()[2]["content"]
+
+    # the cost: the same session sends less, and the last request no longer carries every result
+    window_total = sum(_sent(r) for r in window_server.requests)
+    whole_total = sum(_sent(r) for r in whole_server.requests)
+    assert window_total < whole_total and _sent(last) < _sent(whole_last)
+    assert [_sent(r) for r in window_server.requests[:5]] == [_sent(r) for r in whole_server.requests[:5]]
+
+
+def test_the_window_clips_older_text_and_long_arguments():
+    """Unit: the model's older text is clipped and its long arguments replaced; its latest answer
+    and our own messages stay whole."""
+    from clipagent.planning.llm_history import History, HistoryWindow
+    from clipagent.planning.llm_protocol import FunctionCall, ToolCall
+    from clipagent.planning.tools import ToolResult
+
+    history = History(HistoryWindow(keep_results=1, keep_text=10, keep_arguments=50),
+                      [Message(role="system", content="rules"), Message(role="user", content="task " * 50)])  # fmt: skip
+    for n in range(1, 4):
+        garbage = ToolCall(id=f"c{n}", function=FunctionCall(name="search_shots", arguments="{" + "x" * 100))
+        history.add(Message(role="assistant", content=f"thinking {n} " * 20, tool_calls=[garbage]), n + 1)
+        history.add_result(garbage, ToolResult(name="search_shots", text=json.dumps({"error": "e" * 300})), n + 1)
+    sent = [m.wire() for m in history.window()]
+    assert sent[:2] == [m.wire() for m in history.messages[:2]]
+    old, latest = sent[2], sent[-2]
+    assert old["content"] == "thinking 1" + f" [... {len('thinking 1 ' * 20) - 10} more characters left out]"
+    assert json.loads(old["tool_calls"][0]["function"]["arguments"]) == {
+        "left_out": "101 characters of arguments, sent in answer 1"}  # fmt: skip
+    assert latest["content"] == "thinking 3 " * 20 and latest["tool_calls"][0]["function"]["arguments"].startswith("{x")
+    assert json.loads(sent[3]["content"])["earlier_result"].startswith("search_shots: error: eee")
+    assert json.loads(sent[-1]["content"]) == {"error": "e" * 300}
+    assert History(None, history.messages).window() == history.messages
+
+
+# --- framing left to clipagent --------------------------------------------------------------------
+
+
+def test_the_model_leaves_framing_to_clipagent(context):
+    """The tool schema offers `"reframe": "auto"` and no crop or keyframes; an auto clip (its crop
+    dropped) is framed by clipagent after submission, before review: 16:9 footage into 9:16."""
+    from clipagent.planning.tools import TOOLS
+
+    properties = TOOLS["submit_edl"].parameters["properties"]["edl"]["properties"]["clips"]["items"]["properties"]
+    assert properties["reframe"]["enum"] == ["auto"] and "crop" not in properties
+    assert "added" in properties["reframe"]["description"] and "window that follows the face" in (
+        properties["reframe"]["description"])  # fmt: skip
+    vertical = context.model_copy(update={"brief": parse_brief(BRIEF.replace("duration: 4", "duration: 4\nplatform: tiktok")).resolve()})
+    auto = {**clip("c1", "broll", 0.0, 2.0), "reframe": "auto", "crop": {"x": 0, "y": 0, "w": 0.5, "h": 0.5}}
+    result = Toolbox(vertical).call("submit_edl", json.dumps({"edl": {"clips": [auto]}}))
+    framed = result.edl.clips[0]
+    assert framed.crop is None and framed.reframe is not None and framed.fit == "cover"
+    assert framed.reframe.w == pytest.approx((180 * 1080 / 1920) / 320, abs=0.01)  # the output's shape, full height
+    assert "schema" not in {v.code for v in result.violations}
+    wrong = Toolbox(vertical).call("submit_edl", json.dumps({"edl": {"clips": [{**auto, "reframe": "sideways"}]}}))
+    assert [v.location for v in wrong.violations if v.code == "schema"] == ["clips[0].reframe"]

@@ -21,26 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..analysis.models import IndexedFile
 from ..analysis.search import search
-from ..edl import (
-    EDL,
-    Captions,
-    Count,
-    ImageOverlay,
-    TextOverlay,
-    dump_edl,
-    parse_edl,
-    timeline_duration,
-)
+from ..edl import EDL, Count, dump_edl, parse_edl
 from ..errors import EDLError
 from ..timebase import Time
 from ..listing import listing
 from ..validate import Violation, resolve_media_path, summarize
-from .assemble import corner_logo, end_card_for, hook_title_for, logo_media
 from .base import PlanContext, Review
-from .captions import captions_overlay
+from .layers import add_layers
 from .llm_client import FunctionSpec, ToolSpec, parse_json
-from .reframe import frame_clips
-from .text import file_for_path, normal_path
+from .text import normal_path
 
 MAX_WORDS = 300  # per read_transcript answer
 MAX_HIT_WORDS = 400  # characters of spoken text per search hit
@@ -96,6 +85,12 @@ _CLIP = {
         "fit": {"enum": ["contain", "cover"]},
         "mute": {"type": "boolean"},
         "gain_db": {"type": "number"},
+        "reframe": {
+            "enum": ["auto"],
+            "description": "framing is left to clipagent, as when this is left out: after you submit, a clip whose "
+            "source is much wider than the output gets a window that follows the face (added_for_you says so). A "
+            'clip copied from current_edl may keep its reframe as it is; write "auto" if you change its range',
+        },
     },
     "required": ["id", "media", "src_in", "src_out"],
 }
@@ -301,7 +296,7 @@ class Toolbox:
     def _review_submission(self, args: SubmitEdlArgs) -> ToolResult:
         from .review import review_edl
 
-        data, refused = self._with_index_media(args.edl)
+        data, refused = self._with_index_media(_framing_left_to_us(args.edl))
         try:
             edl = parse_edl(json.dumps(data), source="the submitted EDL")
         except EDLError as exc:
@@ -364,6 +359,19 @@ def _edl_argument(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _framing_left_to_us(edl: dict[str, Any]) -> dict[str, Any]:
+    """The EDL without the `reframe` (and any `crop`) of each clip that says `"reframe": "auto"`: its
+    framing is then clipagent's, added before review (layers.add_layers, planning/reframe.py)."""
+    clips = edl.get("clips")
+    if not isinstance(clips, list):
+        return edl
+    auto = [isinstance(c, dict) and c.get("reframe") == "auto" for c in clips]
+    if not any(auto):
+        return edl
+    return {**edl, "clips": [{k: v for k, v in c.items() if k not in ("reframe", "crop")} if a else c
+                             for c, a in zip(clips, auto)]}  # fmt: skip
+
+
 def _referenced_ids(edl: dict[str, Any]) -> list[str]:
     ids = [c.get("media") for c in edl.get("clips") or [] if isinstance(c, dict)]
     ids += [o.get("media") for o in edl.get("overlays") or [] if isinstance(o, dict) and o.get("kind") == "image"]
@@ -377,45 +385,6 @@ def _unknown_id(location: str, media_id: str, files: list[IndexedFile]) -> Viola
     return Violation(
         code="unknown_media", location=location, message=f"no media with id {media_id[:100]!r} (known: {known})"
     )
-
-
-def add_layers(edl: EDL, context: PlanContext) -> tuple[EDL, list[str]]:
-    """The EDL with what the brief asks for and the plan left out: captions of the clips' words (in
-    the brief's caption style), the brand logo over the whole cut, the end card with the CTA
-    (the EDL's `end_card`, unless the plan has one or a text overlay that says the CTA), and the
-    brief's hook title."""
-    brief, overlays, media, added = context.brief, list(edl.overlays), list(edl.media), []
-    total = timeline_duration(edl)
-    framed, _ = frame_clips(edl, {ref.id: file_for_path(context.index, ref.path) for ref in edl.media})
-    reframed = sum(1 for old, new in zip(edl.clips, framed.clips) if old != new)
-    if reframed:  # the source's shape differs from the output's: a window that follows the face (reframe.py)
-        edl = framed
-        added.append(f"framing for {reframed} clip(s) (a window that follows the face, black bars removed)")
-    if brief.caption_style is not None and not any(isinstance(o, Captions) for o in overlays):
-        files = {ref.id: file_for_path(context.index, ref.path) for ref in edl.media}
-        captions, _ = captions_overlay(edl, files, brief.caption_style, brief.safe_zone)
-        if captions is not None:
-            overlays.append(captions)
-            added.append(f"captions ({len(captions.cues)} cues from the clips' words)")
-    by_id = {ref.id: ref for ref in media}
-    logo_id = logo_media(context, by_id, notes=[])
-    card = edl.end_card
-    if card is None and brief.cta and not any(isinstance(o, TextOverlay) and brief.cta.lower() in o.text.lower() for o in overlays):
-        card = end_card_for(brief, total, logo_id)
-        media = list(by_id.values()) if card is not None and card.logo else media
-        added += ["end card with the call to action"] if card is not None else []
-    title = edl.hook_title
-    if title is None and brief.hook_title:
-        first = next((o.cues[0].text for o in overlays if isinstance(o, Captions) and o.cues), "")
-        title = hook_title_for(brief, first, total)
-        added += ["hook title"] if title is not None else []
-    if logo_id is not None and not any(isinstance(o, ImageOverlay) and o.media == logo_id for o in overlays):
-        media = list(by_id.values())
-        overlays.append(brief.brand.logo.overlay(logo_id, *corner_logo(total, card, title)))
-        added.append("brand logo")
-    if not added:
-        return edl, []
-    return edl.model_copy(update={"overlays": overlays, "media": media, "end_card": card, "hook_title": title}), added
 
 
 def _violations(
