@@ -281,6 +281,44 @@ def test_fcpxml_export_is_the_adapters_own_xml_at_a_cost_linear_in_the_clips(rat
     assert ours <= 2.2 < 2.5 <= theirs, (ours, theirs)
 
 
+def test_the_mlt_export_carries_clipagents_metadata_as_properties_and_says_none_is_applied(rates_dir):
+    """otio-mlt-adapter writes no metadata: the reasons, clip settings and the EDL's own fields
+    travel as clipagent:* MLT properties (entries and the main tractor), and the export's warnings
+    say that melt, Kdenlive and Shotcut apply none of them."""
+    from clipagent.interchange.to_otio import PlanInfo
+
+    edl = _edl([
+        {"id": "a", "media": "ntsc", "src_in": "1", "src_out": "3", "note": "hook: <why> & \"so\"", "fit": "cover",
+         "crop": {"x": 0.1, "y": 0, "w": 0.5, "h": 1}},
+        {"id": "b", "media": "pal", "src_in": "1", "src_out": "3", "gain_db": -6,
+         "transition_in": {"kind": "crossfade", "duration": "0.4"}},
+        {"id": "c", "media": "ntsc", "src_in": "0", "src_out": "2", "speed": 2, "note": "filler removed"},
+    ], overlays=[{"kind": "text", "start": 0, "end": "0.5", "text": "title"}], music={"media": "music", "gain_db": -9})  # fmt: skip
+    exported = export_edl(edl, rates_dir, FORMATS["mlt"], plan=PlanInfo(brief_title="launch", planner="heuristic"))
+    root = ET.fromstring(exported.text)
+
+    def props(element) -> dict:
+        return {p.get("name"): p.text for p in element.findall("property") if p.get("name").startswith("clipagent:")}
+
+    entries = [props(e) for e in root.iter("entry") if props(e)]
+    assert [e["clipagent:clip_id"] for e in entries] == ["a", "b", "c"]  # V1 only: A1 and the music carry none
+    assert [e.get("clipagent:note") for e in entries] == ['hook: <why> & "so"', None, "filler removed"]
+    assert json.loads(entries[0]["clipagent:clip"]) == {"fit": "cover", "crop": {"x": 0.1, "y": 0.0, "w": 0.5, "h": 1.0}}
+    assert json.loads(entries[1]["clipagent:clip"]) == {"gain_db": -6.0} and "clipagent:clip" not in entries[2]
+    tractor = props(root.find("./tractor[@id='tractor0']"))
+    carried = EDL.model_validate({**json.loads(tractor["clipagent:edl"]), "clips": edl.model_dump(mode="json")["clips"]})
+    assert carried == edl
+    assert (tractor["clipagent:brief_title"], tractor["clipagent:planner"]) == ("launch", "heuristic")
+
+    said = " | ".join(exported.warnings)
+    for words in ("clipagent:note properties", "not as markers", "a (crop, fit); b (gain_db)", "not applied by melt",
+                  "1 text overlay(s) and 0 caption cue(s) are in the clipagent:edl property but not drawn",
+                  "music's gain, ducking and fades are in the clipagent:edl property but not applied",
+                  "loudness target is in the clipagent:edl property but not applied"):  # fmt: skip
+        assert words in said, words
+    assert "not carried by mlt" not in said
+
+
 def test_what_a_format_drops_is_reported(rates_dir):
     edl = _edl([
         {"id": "a", "media": "ntsc", "src_in": "1", "src_out": "3", "fit": "cover", "gain_db": -3},

@@ -53,6 +53,7 @@ def test_the_mlt_export_renders_in_melt_like_clipagents_own_render(tmp_path):
     }  # fmt: skip
     (tmp_path / "edl.json").write_text(json.dumps(edl))
     assert main(["export", str(tmp_path / "edl.json"), "--format", "mlt", "-o", str(tmp_path / "cut.mlt")]) == 0
+    assert "clipagent:clip_id" in (tmp_path / "cut.mlt").read_text()  # melt reads clipagent's properties as well
     subprocess.run(
         ["melt", "-silent", str(tmp_path / "cut.mlt"), "-consumer", f"avformat:{tmp_path / 'melt.mp4'}",
          "vcodec=libx264", "crf=12", "preset=ultrafast", "acodec=aac"],

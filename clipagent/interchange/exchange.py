@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..edl import EDL, Captions, Clip, ImageOverlay, TextOverlay
 from .formats import (
-    CLIP_AUDIO, CLIPAGENT_METADATA, DIPS, DISSOLVES, FORMATS, MARKERS, MUSIC, OVERLAY_MARKERS, SPEED, Format,
+    CLIP_AUDIO, CLIPAGENT_METADATA, DIPS, DISSOLVES, FORMATS, MARKERS, MLT_PROPERTIES, MUSIC, OVERLAY_MARKERS, SPEED,
+    Format,
     read_timeline,
     write_timeline,
 )  # fmt: skip
@@ -96,7 +97,11 @@ def dropped(edl: EDL, fmt: Format) -> list[str]:
     if SPEED not in fmt.carries and any(c.speed != 1 for c in edl.clips):
         lost.append(f"speed changes are not carried by {fmt.name}: {', '.join(c.id for c in edl.clips if c.speed != 1)}")
     if MARKERS not in fmt.carries and any(c.note for c in edl.clips):
-        lost.append(f"the clips' reasons (markers) are not carried by {fmt.name}")
+        if MLT_PROPERTIES in fmt.carries:
+            lost.append("the clips' reasons are carried as clipagent:note properties of the clips' entries, not as "
+                        f"markers: Kdenlive and Shotcut do not show them ({fmt.name} as OTIO writes it has none)")  # fmt: skip
+        else:
+            lost.append(f"the clips' reasons (markers) are not carried by {fmt.name}")
     elif fmt.name == "cmx3600" and edl.output.fps.denominator == 1001 and any(c.note for c in edl.clips):
         lost.append("the clips' reasons are written as LOC lines in drop-frame timecode, which OTIO's own CMX3600 "
                     "reader does not read back (other NLEs do)")  # fmt: skip
@@ -107,18 +112,28 @@ def dropped(edl: EDL, fmt: Format) -> list[str]:
     texts = [o for o in edl.overlays if isinstance(o, TextOverlay)]
     cues = sum(len(o.cues) for o in edl.overlays if isinstance(o, Captions))
     if CLIPAGENT_METADATA not in fmt.carries:
+        kept = MLT_PROPERTIES in fmt.carries  # carried as properties for MLT tools, applied by none of them
+        lost_in = "are in the clipagent:edl property but not drawn by" if kept else "are not carried by"
         if OVERLAY_MARKERS not in fmt.carries and (texts or cues):
-            lost.append(f"{len(texts)} text overlay(s) and {cues} caption cue(s) are not carried by {fmt.name}"
+            lost.append(f"{len(texts)} text overlay(s) and {cues} caption cue(s) {lost_in} {fmt.name}"
                         + (" (the captions are written as SRT beside it)" if cues else ""))  # fmt: skip
         images = [o.media for o in edl.overlays if isinstance(o, ImageOverlay)]
         if images:
-            lost.append(f"image overlay(s) are not carried by {fmt.name}: {', '.join(images)}")
+            lost.append(f"image overlay(s) {lost_in} {fmt.name}: {', '.join(images)}")
         looks = [f"{c.id} ({', '.join(sorted(extras))})" for c in edl.clips if (extras := clip_extras(c))]
-        if looks:
+        if looks and kept:
+            lost.append("clip settings OTIO has no field for are in the clips' clipagent:clip properties but not "
+                        f"applied by melt, Kdenlive or Shotcut (no reframing, gain or mute): {'; '.join(looks)}")  # fmt: skip
+        elif looks:
             lost.append(f"clip settings OTIO has no field for are not carried by {fmt.name}: {'; '.join(looks)}")
         if edl.music is not None and MUSIC in fmt.carries:
-            lost.append(f"the music's gain, ducking and fades are not carried by {fmt.name} (the bed itself is)")
-        lost.append(f"the output size, frame rate and loudness target are not carried by {fmt.name}")
+            how = "are in the clipagent:edl property but not applied by" if kept else "are not carried by"
+            lost.append(f"the music's gain, ducking and fades {how} {fmt.name} (the bed itself is)")
+        if kept:
+            lost.append(f"the loudness target is in the clipagent:edl property but not applied by {fmt.name} (its "
+                        "profile carries the output size and frame rate)")  # fmt: skip
+        else:
+            lost.append(f"the output size, frame rate and loudness target are not carried by {fmt.name}")
     if fmt.adapter == "mlt_xml":
         off = [c.id for c in edl.clips if c.speed != 1 and (round(c.src_in * edl.output.fps) / c.speed).denominator != 1]
         if off:

@@ -27,6 +27,7 @@ import opentimelineio as otio
 
 from .errors import TimelineError, UnsupportedFeatureError
 from .fcpx import write_fcpxml
+from .mlt import write_mlt
 from .rational import RT, rate_of
 from .schemas import readable_otio_json
 
@@ -40,6 +41,8 @@ CLIP_AUDIO = "the clips' own sound (audio track A1)"
 MUSIC = "the music bed (audio track)"
 OVERLAY_MARKERS = "text and caption markers on the timeline"
 CLIPAGENT_METADATA = "clipagent metadata: reframing (fit, crop, reframe), gain, mute, overlays, music gain and ducking, output size and loudness"
+MLT_PROPERTIES = ("clipagent metadata and the clips' reasons as clipagent:* MLT properties (kept by MLT tools, "
+                  "applied by none; mlt.py)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Format:
 
 
 ALL_FEATURES = (CLIPS_AND_RANGES, MARKERS, SPEED, DISSOLVES, DIPS, CLIP_AUDIO, MUSIC, OVERLAY_MARKERS, CLIPAGENT_METADATA)
+"""What OTIO JSON carries (MLT_PROPERTIES is the MLT writer's partial stand-in for MARKERS and CLIPAGENT_METADATA)."""
 
 FORMATS: dict[str, Format] = {
     f.name: f
@@ -76,7 +80,8 @@ FORMATS: dict[str, Format] = {
         Format("cmx3600", "cmx_3600", ".edl", "every NLE: Avid Media Composer, Premiere Pro, DaVinci Resolve, Final Cut Pro",
                frozenset({CLIPS_AND_RANGES, MARKERS, DISSOLVES}), video_only=True, conform="exact"),
         Format("mlt", "mlt_xml", ".mlt", "Kdenlive, Shotcut, melt (MLT)",
-               frozenset({CLIPS_AND_RANGES, SPEED, DISSOLVES, CLIP_AUDIO, MUSIC}), conform="exact", readable=False),
+               frozenset({CLIPS_AND_RANGES, SPEED, DISSOLVES, CLIP_AUDIO, MUSIC, MLT_PROPERTIES}), conform="exact",
+               readable=False),
     )
 }  # fmt: skip
 """The formats by name (`clipagent export --format NAME`)."""
@@ -91,6 +96,8 @@ def write_timeline(timeline: otio.schema.Timeline, fmt: Format) -> str:
     try:
         if fmt.adapter == "fcpx_xml":  # the adapter's own writer, its quadratic lookups indexed (fcpx.py)
             return write_fcpxml(prepared)
+        if fmt.adapter == "mlt_xml":  # the adapter's own writer, clipagent's metadata added as properties (mlt.py)
+            return write_mlt(prepared, **_write_options(fmt, prepared))
         return otio.adapters.write_to_string(prepared, fmt.adapter, **_write_options(fmt, prepared))
     except (ValueError, KeyError, TypeError, AttributeError, otio.exceptions.OTIOError) as exc:
         raise UnsupportedFeatureError(
