@@ -367,3 +367,19 @@ def test_a_music_bed_shorter_than_the_cut_ends_or_loops(tmp_path, loop):
         assert level(1.3, 2.3) > 0.1 and level(2.5, 2.9) > 0.1
     else:
         assert level(1.3, 2.9) < 1e-3
+
+
+def test_the_first_shot_of_a_picture_that_starts_late_starts_at_its_first_frame(tmp_path):
+    """Video 1.5 s after the sound (Matroska keeps the offset): the render holds the first frame over
+    the lead-in, so a shot from 0 offered the planner 1.5 s of frozen picture to open a cut on."""
+    from clipagent.analysis.shots import ShotParams, detect_shots
+    from clipagent.media import probe
+
+    path = tmp_path / "late.mkv"
+    subprocess.run([find_ffmpeg().path, "-v", "error", "-y", "-itsoffset", "1.5", "-f", "lavfi", "-i",
+                    "testsrc2=s=320x180:r=30:d=2", "-f", "lavfi", "-i", "sine=d=3.5", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)], check=True)  # fmt: skip
+    info = probe(path)
+    assert info.video.start == pytest.approx(1.5, abs=0.05) and info.duration == pytest.approx(3.5, abs=0.05)
+    (shot,) = detect_shots(path, info, ShotParams(), lambda jpeg: "k.jpg").shots
+    assert shot.start == info.video.start and shot.end == info.duration

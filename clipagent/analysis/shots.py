@@ -366,7 +366,7 @@ class _ShotBuilder:
     """Turns frame records and (possibly late) cut times into closed shots."""
 
     def __init__(self, params: ShotParams, rate: Fraction, buffer: int, save_keyframe: Callable[[bytes], str]) -> None:
-        self.save_keyframe = save_keyframe
+        self.save_keyframe, self.frame = save_keyframe, 1 / rate
         # Sample keyframe pictures at least twice per shortest shot, so every shot gets one.
         self.interval = min(Fraction(1, 2), max(Fraction(params.min_shot_seconds) / 2, 1 / rate))
         self.horizon = max(buffer, math.ceil(rate * Fraction(HORIZON_SECONDS))) + 2
@@ -375,6 +375,11 @@ class _ShotBuilder:
         self.shots: list[Shot] = []
 
     def push(self, record: _Frame) -> None:
+        if not self.shots and not self.pending and self.open.frames == 0 and record.time >= self.frame:
+            # The first shot starts at the first picture: a video stream that starts after its file
+            # (1.5 s after the sound) has no picture before it, only the render's held first frame.
+            # A lead-in under a frame (a codec delay of a few ms) is no gap: the shot starts at 0.
+            self.open.start = record.time
         self.pending.append(record)
         if len(self.pending) > self.horizon:
             self.open.add(self.pending.popleft())
