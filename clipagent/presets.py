@@ -94,6 +94,19 @@ class AudioRules(_Model):
     codec: str = Field("aac", description="ffmpeg's codec name")
     sample_rates: tuple[Count, ...] = Field((44100, 48000), min_length=1)
     channels: tuple[Count, ...] = Field((1, 2), min_length=1)
+    layouts: tuple[str, ...] | None = Field(
+        None, min_length=1, description="Channel layouts by ffmpeg's names (mono, stereo, 5.1); null for any"
+    )
+    min_bitrate_kbps: Count | None = Field(
+        None, ge=8, le=2000, description="Lowest audio bitrate (declared, or in its busiest second); null for none"
+    )
+
+
+class ContainerRules(_Model):
+    """What a platform asks of the MP4/MOV file's boxes (render/boxes.py reads their headers)."""
+
+    faststart: bool = Field(False, description="The moov box (the index) must come before mdat (the media)")
+    edit_lists: bool = Field(True, description="Whether edit lists (edts/elst boxes) are allowed")
 
 
 class Platform(_Model):
@@ -113,6 +126,7 @@ class Platform(_Model):
     loudness_tolerance_lu: Number = Field(1.0, gt=0, le=10, description="How far from loudness_lufs a cut may measure")
     video: VideoRules = VideoRules()
     audio: AudioRules = AudioRules()
+    container: ContainerRules = ContainerRules()
 
     def output_spec(self) -> OutputSpec:
         return OutputSpec(

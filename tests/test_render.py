@@ -271,7 +271,11 @@ def test_peaky_quiet_mix_is_limited_and_still_lands_on_target(media_dir, tmp_pat
     assert abs(integrated_loudness(result.output) - (-14)) <= 1.0
     with av.open(str(result.output)) as container:
         samples = np.concatenate([frame.to_ndarray().ravel() for frame in container.decode(audio=0)])
-    assert 20 * np.log10(np.abs(samples).max()) <= -1.5 + 1.0  # the ceiling, give or take AAC's overshoot
+    # The ceiling, give or take AAC's overshoot on the full-scale clicks: 0.5 to 1.25 dB past it here,
+    # by where the clicks fall against the encoder's frames (measured with the mix's head trimmed by
+    # 0-3072 samples; the render trims 1024, encoders.AAC_PRIMING_SAMPLES, since the cut has no
+    # edit lists); never over full scale. Without the limiter the clicks would reach about +20 dBFS.
+    assert 20 * np.log10(np.abs(samples).max()) <= -1.5 + 1.5
 
 
 @pytest.mark.parametrize("kind, low, high", [("crossfade", 90, 170), ("dip", 0, 40)])

@@ -33,6 +33,19 @@ _PREVIEW_ARGS: dict[str, list[str]] = {
 target, for a look at the cut before the full batch; the frame size is the caller's (360p)."""
 AUDIO_ARGS = ["-c:a", "aac", "-b:a", "192k"]
 
+AAC_PRIMING_SAMPLES = 1024
+"""The encoder delay of ffmpeg's AAC encoder (libavcodec/aacenc.c sets initial_padding to 1024
+samples): its first packet codes the silence before the sound. The cut is muxed without edit
+lists (YouTube and Meta ask for none; see MUXER_ARGS), so no player is told to skip it: the render
+pass drops as many samples from the head of the mix instead (graph.compile_render), and the sound
+plays in step with the picture, the cut exactly as long as the EDL says."""
+
+MUXER_ARGS = ["-movflags", "+faststart+negative_cts_offsets", "-use_editlist", "0"]
+"""The MP4/MOV layout every platform preset accepts (presets/platforms/*.yaml, render/spec.py):
+the index (moov) before the media (faststart), and no edit lists. Without an edit list to hide
+the B-frames' reordering delay, `negative_cts_offsets` (version-1 ctts, ISO/IEC 14496-12 §8.6.1.3)
+lets the first picture show at 0 instead of two frames late."""
+
 BITRATE_HEADROOM = 0.8
 """The encoder's peak rate as a share of a platform's average-bitrate ceiling: the VBV buffer
 (one second at that rate) starts 90% full, so a short cut's average can run above the peak rate

@@ -31,6 +31,7 @@ from ..timebase import format_time, to_ffmpeg
 from .builder import Builder, CompiledGraph, Namespace, Source, samples_at
 from .endcard import draw_titles
 from .clips import OUTPUT_COLOUR, clip_audio, clip_video, even, stereo_downmix
+from .encoders import AAC_PRIMING_SAMPLES
 from .filters import clean_text, f
 from .loudness import SILENCE_LUFS
 from .segments import Segment
@@ -176,7 +177,9 @@ def compile_render(
             f("aresample", edl.output.audio_rate),
             f("aformat", sample_fmts="fltp", channel_layouts="stereo"),
             f("apad", whole_len=total_samples),
-            f("atrim", end_sample=total_samples),
+            # The encoder's priming packet takes the place of the mix's first samples: no edit list
+            # skips it (encoders.AAC_PRIMING_SAMPLES), so sound and picture stay in step.
+            f("atrim", start_sample=min(AAC_PRIMING_SAMPLES, total_samples - 1), end_sample=total_samples),
         ],
         ["aout"],
     )

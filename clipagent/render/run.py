@@ -36,7 +36,7 @@ from ..presets import Platform
 from ..validate import resolve_media_path, validate_edl
 from .captions import caption_font, caption_notes, caption_overlays, write_caption_tracks
 from .clips import OUTPUT_COLOUR, picture_notes
-from .encoders import AUDIO_ARGS, EncoderChoice, bitrate_cap_args, choose_encoder
+from .encoders import AUDIO_ARGS, MUXER_ARGS, EncoderChoice, bitrate_cap_args, choose_encoder
 from .graph import (
     CompiledGraph,
     LoudnessGain,
@@ -168,7 +168,7 @@ class RenderJob:
             *self.encoder.args, *bitrate_cap_args(self.platform.video.max_bitrate_kbps if self.platform else None),
             *colour, *AUDIO_ARGS,
             "-r", f"{fps.numerator}/{fps.denominator}",
-            "-movflags", "+faststart",
+            *MUXER_ARGS,
             "-f", CONTAINERS[self.output.suffix.lower()],
             file_url(output),
         ]  # fmt: skip

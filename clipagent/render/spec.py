@@ -15,13 +15,27 @@ The rules, each with the measured and the expected value:
   `video.max_bitrate_kbps`;
 - audio_codec, audio_rate, audio_channels: the first audio stream; expected `audio.codec`, one of
   `audio.sample_rates`, one of `audio.channels`;
+- audio_layout: its channel layout by ffmpeg's name (mono, stereo, 5.1); expected one of
+  `audio.layouts`;
+- audio_bitrate: the rate the sound was coded at: the higher of the maximum bitrate its MP4
+  sample entry declares (esds maxBitrate, where ffmpeg writes the encoder's target) and its
+  bytes in its busiest second; the average is shown too. Expected at least
+  `audio.min_bitrate_kbps`. The average alone would not do: an AAC encoder spends what a sound
+  needs, up to its rate, and almost nothing on silence (ffmpeg's AAC asked for 192 kbps: 2 kbps
+  for digital silence, 3 kbps for a 3 s cut of silence with one click, 238 kbps for speech when
+  asked for 384 kbps). A silent cut passes, as for loudness;
+- faststart: where the index (`moov`) sits; expected before the media (`mdat`) when
+  `container.faststart` (render/boxes.py reads the box headers);
+- edit_lists: the tracks that carry an edit list (`edts`/`elst`); expected none when
+  `container.edit_lists` is false;
 - duration: the file's; expected `min_duration` to `max_duration`;
 - file_size: bytes on disk; expected at most `max_file_size`;
 - loudness: integrated loudness (EBU R128, `media.integrated_loudness`); expected `loudness_lufs`
   ± `loudness_tolerance_lu`.
 
-A rule the preset leaves out (null) is not checked. Probing uses PyAV (packets only, no picture
-decoding) and one ffmpeg pass over the sound for its loudness.
+A rule the preset leaves out (null, or a container rule at its default) is not checked. Probing
+uses PyAV (packets only, no decoding), the box headers (a few hundred bytes) and one ffmpeg pass
+over the sound for its loudness.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import MediaError, SpecFailedError
 from ..ffmpeg import file_url
 from ..presets import Platform
+from .boxes import BoxLayout, read_box_layout
 
 SILENT_LUFS = -70.0
 """EBU R128's absolute gate: a cut with nothing above it measures exactly -70 LUFS (silence)."""
@@ -77,7 +92,15 @@ class CutFacts(_Frozen):
     audio_codec: str | None = None
     audio_rate: int | None = None
     audio_channels: int | None = None
+    audio_layout: str | None = None
+    """ffmpeg's name of the channel layout (mono, stereo, 5.1)."""
+    audio_bitrate: float | None = None
+    """Bits a second, the audio stream's packets over its duration."""
+    audio_peak_bitrate: float | None = None
+    """Bits a second in the stream's busiest second (its whole length when shorter)."""
     loudness_lufs: float | None = None
+    boxes: BoxLayout | None = None
+    """The MP4/MOV box layout (render/boxes.py); None for a file the spec checks do not read as boxes."""
 
 
 class SpecRule(_Frozen):
@@ -85,7 +108,8 @@ class SpecRule(_Frozen):
 
     rule: str
     """resolution, frame_rate, video_codec, profile, level, pixel_format, video_bitrate, audio_codec,
-    audio_rate, audio_channels, duration, file_size or loudness."""
+    audio_rate, audio_channels, audio_layout, audio_bitrate, duration, file_size, loudness, faststart
+    or edit_lists."""
     passed: bool
     measured: str
     expected: str
@@ -150,24 +174,54 @@ def probe_cut(path: Path) -> CutFacts:
         raise MediaError(f"{path}: cannot probe the cut ({exc})") from None
     with container:
         facts: dict = {"size_bytes": size, "duration": (container.duration or 0) / 1_000_000}
-        if container.streams.video:
-            facts.update(_video_facts(container, container.streams.video[0]))
-        if container.streams.audio:
-            audio = container.streams.audio[0].codec_context
-            facts.update(audio_codec=audio.name, audio_rate=audio.sample_rate, audio_channels=audio.channels)
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        packets: dict[str, list[tuple[int, int, int]]] = {"video": [], "audio": []}
+        for packet in container.demux(*(s for s in (video, audio) if s is not None)):
+            if packet.size and packet.pts is not None:
+                packets[packet.stream.type].append((packet.pts, packet.size, packet.duration or 0))
+        if video is not None:
+            facts.update(_video_facts(video, packets["video"]))
+        if audio is not None:
+            facts.update(_audio_facts(audio, packets["audio"]))
+        boxed = "mov" in container.format.name.split(",")  # ffmpeg's one demuxer for both: "mov,mp4,m4a,..."
     if facts.get("audio_codec"):
         facts["loudness_lufs"] = integrated_loudness(path)
+    if boxed:
+        facts["boxes"] = read_box_layout(path)
     return CutFacts(**facts)
 
 
-def _video_facts(container, stream) -> dict:  # noqa: ANN001 (PyAV objects)
+def _audio_facts(stream, packets: list[tuple[int, int, int]]) -> dict:  # noqa: ANN001 (a PyAV stream)
+    """Codec, rate, channels and layout, and the bitrate on average and in the busiest second,
+    from `packets` (pts, bytes, duration in the stream's time base)."""
     codec = stream.codec_context
-    times: list[int] = []
-    total = 0
-    for packet in container.demux(stream):
-        if packet.size and packet.pts is not None:
-            times.append(packet.pts)
-            total += packet.size
+    facts = {"audio_codec": codec.name, "audio_rate": codec.sample_rate, "audio_channels": codec.channels,
+             "audio_layout": codec.layout.name if codec.layout else None}  # fmt: skip
+    if not packets or not stream.time_base:
+        return facts
+    base = stream.time_base
+    packets = sorted(packets)
+    length = float((packets[-1][0] + packets[-1][2] - packets[0][0]) * base)
+    if length <= 0:
+        return facts
+    total = sum(size for _, size, _ in packets)
+    window = int(1 / base)  # one second in the time base's ticks
+    busiest, low, in_window = 0, 0, 0
+    for pts, size, _ in packets:  # two pointers: the bytes of packets starting within a second
+        in_window += size
+        while packets[low][0] <= pts - window:
+            in_window -= packets[low][1]
+            low += 1
+        busiest = max(busiest, in_window)
+    facts.update(audio_bitrate=total * 8 / length, audio_peak_bitrate=busiest * 8 / min(length, 1.0))
+    return facts
+
+
+def _video_facts(stream, packets: list[tuple[int, int, int]]) -> dict:  # noqa: ANN001 (a PyAV stream)
+    codec = stream.codec_context
+    times = [pts for pts, _, _ in packets]
+    total = sum(size for _, size, _ in packets)
     facts = {
         "width": codec.width, "height": codec.height, "video_codec": codec.name,
         "profile": (codec.profile or "").lower() or None,
@@ -214,6 +268,10 @@ def check_facts(
         _one_of("audio_rate", facts.audio_rate, list(audio.sample_rates), unit=" Hz"),
         _one_of("audio_channels", facts.audio_channels, list(audio.channels)),
     ]
+    if audio.layouts is not None:
+        rules.append(_one_of("audio_layout", facts.audio_layout, list(audio.layouts)))
+    if audio.min_bitrate_kbps is not None:
+        rules.append(_audio_bitrate(facts, audio.min_bitrate_kbps))
     low, high = platform.min_duration, platform.max_duration
     if low is not None or high is not None:
         rules.append(_duration(facts.duration, low, high))
@@ -222,6 +280,10 @@ def check_facts(
         rules.append(SpecRule(rule="file_size", passed=facts.size_bytes <= limit, measured=_bytes(facts.size_bytes),
                               expected=f"at most {_bytes(limit)}"))  # fmt: skip
     rules.append(_loudness(facts.loudness_lufs, platform.loudness_lufs, platform.loudness_tolerance_lu, room_tone))
+    if platform.container.faststart:
+        rules.append(_faststart(facts.boxes))
+    if not platform.container.edit_lists:
+        rules.append(_edit_lists(facts.boxes))
     return rules
 
 
@@ -289,6 +351,45 @@ def _bitrate(facts: CutFacts, ceiling_kbps: int) -> SpecRule:
         return SpecRule(rule="video_bitrate", passed=False, measured="no video stream", expected=expected)
     return SpecRule(rule="video_bitrate", passed=facts.video_bitrate <= ceiling_kbps * 1000,
                     measured=f"{_rate(facts.video_bitrate)} average", expected=expected)  # fmt: skip
+
+
+def _audio_bitrate(facts: CutFacts, floor_kbps: int) -> SpecRule:
+    expected = f"at least {floor_kbps} kbps (declared, or in its busiest second)"
+    if facts.audio_peak_bitrate is None or facts.audio_bitrate is None:
+        return SpecRule(rule="audio_bitrate", passed=False, measured="no audio stream", expected=expected)
+    declared = facts.boxes.audio_max_bitrate if facts.boxes else None
+    parts = [f"{_rate(declared)} declared"] if declared else []
+    parts += [f"{_rate(facts.audio_peak_bitrate)} in its busiest second", f"{_rate(facts.audio_bitrate)} on average"]
+    measured = ", ".join(parts)
+    if facts.loudness_lufs is not None and facts.loudness_lufs <= SILENT_LUFS + 0.05:
+        return SpecRule(rule="audio_bitrate", passed=True, measured=f"{measured}: silent, nothing to code",
+                        expected=expected)  # fmt: skip
+    coded = max(declared or 0, facts.audio_peak_bitrate)
+    return SpecRule(rule="audio_bitrate", passed=coded >= floor_kbps * 1000, measured=measured, expected=expected)
+
+
+def _faststart(boxes: BoxLayout | None) -> SpecRule:
+    expected = "moov (the index) before mdat (the media): a fast-start file"
+    if boxes is None:
+        return SpecRule(rule="faststart", passed=False, measured="not an MP4/MOV file", expected=expected)
+    if boxes.moov_offset is None:
+        measured = "no moov box"
+    elif boxes.mdat_offset is None:
+        measured = f"moov at byte {boxes.moov_offset}, no mdat"
+    else:
+        where = "before" if boxes.moov_first else "after"
+        measured = f"moov at byte {boxes.moov_offset}, {where} mdat at byte {boxes.mdat_offset}"
+    return SpecRule(rule="faststart", passed=boxes.moov_first, measured=measured, expected=expected)
+
+
+def _edit_lists(boxes: BoxLayout | None) -> SpecRule:
+    expected = "no edit lists (edts/elst boxes)"
+    if boxes is None:
+        return SpecRule(rule="edit_lists", passed=False, measured="not an MP4/MOV file", expected=expected)
+    if boxes.moov_offset is None:
+        return SpecRule(rule="edit_lists", passed=False, measured="no moov box", expected=expected)
+    tracks = [f"{e.track} track ({e.entries} entr{'y' if e.entries == 1 else 'ies'})" for e in boxes.edit_lists]
+    return SpecRule(rule="edit_lists", passed=not tracks, measured="; ".join(tracks) or "none", expected=expected)
 
 
 def _duration(seconds: float, low: Fraction | None, high: Fraction | None) -> SpecRule:
