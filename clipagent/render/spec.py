@@ -22,16 +22,24 @@ The rules, each with the measured and the expected value:
   bytes in its busiest second; the average is shown too. Expected at least
   `audio.min_bitrate_kbps`. The average alone would not do: an AAC encoder spends what a sound
   needs, up to its rate, and almost nothing on silence (ffmpeg's AAC asked for 192 kbps: 2 kbps
-  for digital silence, 3 kbps for a 3 s cut of silence with one click, 238 kbps for speech when
-  asked for 384 kbps). A silent cut passes, as for loudness;
-- faststart: where the index (`moov`) sits; expected before the media (`mdat`) when
-  `container.faststart` (render/boxes.py reads the box headers);
-- edit_lists: the tracks that carry an edit list (`edts`/`elst`); expected none when
-  `container.edit_lists` is false;
+  for digital silence, 3 kbps for a 3 s cut of silence with one click). A silent cut passes, as
+  for loudness;
 - duration: the file's; expected `min_duration` to `max_duration`;
 - file_size: bytes on disk; expected at most `max_file_size`;
 - loudness: integrated loudness (EBU R128, `media.integrated_loudness`); expected `loudness_lufs`
-  ± `loudness_tolerance_lu`.
+  ± `loudness_tolerance_lu`;
+- faststart: where the index (`moov`) sits; expected before the media (`mdat`) when
+  `container.faststart` (render/boxes.py reads the box headers);
+- edit_lists: the tracks that carry an edit list (`edts`/`elst`); expected none when
+  `container.edit_lists` is false.
+
+The container and audio rules come from what the platforms publish, quoted in each preset file:
+Meta's Instagram Graph API reel and video specifications ("Container: MOV or MP4 (MPEG-4 Part
+14), no edit lists, moov atom at the front of the file"; "AAC, 48khz sample rate maximum, 1 or 2
+channels (mono or stereo)"; "Audio bitrate: 128kbps", "128kbs+" in Meta's Facebook Reels
+specifications), and YouTube Help's "Recommended upload encoding settings" (answer/1722171:
+"No Edit Lists (or the video might not be processed correctly)", "moov atom at the front of the
+file (Fast Start)", "Stereo or Stereo + 5.1"). TikTok publishes none of them.
 
 A rule the preset leaves out (null, or a container rule at its default) is not checked. Probing
 uses PyAV (packets only, no decoding), the box headers (a few hundred bytes) and one ffmpeg pass
