@@ -11,8 +11,8 @@ The heuristic planner's own hook is the line that best names what the body is ab
   each), digits or a percentage (0.5), an exclamation (1); a question scores -2.
 - `product-first`: a b-roll shot of the product opens the cut: the best-rated b-roll candidate
   whose file name says "product" or one of the brief's key terms (else the best-rated b-roll).
-- `face-first`: the candidate whose source range shows the largest face (the face track's
-  samples inside it, face height x the detector's confidence, averaged).
+- `face-first`: the candidate whose opening shows the largest face (the face track's samples
+  inside the first OPENING seconds it plays, face height x the detector's confidence, averaged).
 - anything else is a literal opening line: the spoken line most like it (rapidfuzz's
   token_set_ratio on lower-case words without punctuation, >= LITERAL_MATCH) opens the cut; the
   text itself is also shown over the opening as the hook title (assemble.hook_title_for), so the
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from fractions import Fraction
 
 from ..analysis.models import MediaIndex
 from ..brief import ResolvedBrief
@@ -35,6 +36,8 @@ from .select import Scored
 from .text import name_terms, terms
 
 STRATEGIES = ("question", "bold-claim", "product-first", "face-first")
+OPENING = Fraction(2)
+"""The seconds a hook has: issue 12 asks variants' hooks to differ in the cut's first 2 s."""
 LITERAL_MATCH = 70
 """rapidfuzz token_set_ratio (0-100) a spoken line needs to count as the literal opening line."""
 
@@ -139,11 +142,22 @@ def choose_opener(
 
 
 def face_size(s: Scored, index: MediaIndex) -> float:
-    """The mean of the largest face's height x confidence over the face samples inside the
-    candidate's source ranges (0 without faces)."""
+    """The mean of the largest face's height x confidence over the face samples inside the first
+    OPENING seconds the candidate plays (its pieces in order: a b-roll window plays from its start,
+    and is often cut before its end), or, with no sample there, inside all its source ranges
+    (0 without faces). A face that enters a window late does not open the cut."""
     file = index.file(s.candidate.file_id)
     if file is None or file.faces is None:
         return 0.0
-    sizes = [max((b.h * b.score for b in f.boxes), default=0.0) for f in file.faces.frames
-             if any(p.start <= f.time < p.end for p in s.candidate.pieces)]  # fmt: skip
-    return sum(sizes) / len(sizes) if sizes else 0.0
+    opening, left = [], OPENING
+    for piece in s.candidate.pieces:
+        if left <= 0:
+            break
+        opening.append((piece.start, min(piece.end, piece.start + left)))
+        left -= opening[-1][1] - piece.start
+    for spans in (opening, [(p.start, p.end) for p in s.candidate.pieces]):
+        sizes = [max((b.h * b.score for b in f.boxes), default=0.0) for f in file.faces.frames
+                 if any(start <= f.time < end for start, end in spans)]  # fmt: skip
+        if sizes:
+            return sum(sizes) / len(sizes)
+    return 0.0
