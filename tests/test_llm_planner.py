@@ -705,7 +705,7 @@ def test_older_tool_results_are_summarised_and_the_latest_edl_kept_whole(llm_ser
         call("read_transcript", media_id="talk", start=0, end=6),
         call("submit_edl", edl=broken),
         call("list_media", media_id="talk"),
-        call("search_shots", query="welcome"),
+        call("search_shots", query="xylophone"),  # no hits: shorter than its summary
         call("read_transcript", media_id="notes"),
         call("read_transcript", media_id="talk", start=0, end=6),  # asks again for answer 3's result
         call("search_shots", query="follow us"),
@@ -727,10 +727,11 @@ def test_older_tool_results_are_summarised_and_the_latest_edl_kept_whole(llm_ser
     results = [json.loads(m["content"]) for m in last.tool_results()]
     assert len(results) == 10  # nothing dropped: each call keeps its answer
     summaries = [r.get("earlier_result") for r in results]
-    assert [bool(s) for s in summaries] == [True, False, True, True, True] + [False] * 5  # the last 4 whole
-    assert results[1]["query"] == "raw footage" and results[5]["query"] == "welcome"  # shorter than a summary
+    assert [bool(s) for s in summaries] == [True] * 5 + [False] * 5  # the last 4 whole
+    assert results[5] == {"query": "xylophone", "hits": []}  # shorter than a summary, so as it is
+    assert summaries[1].startswith("search_shots 'raw footage': ") and "hit(s) (talk " in summaries[1]
     assert summaries[0].startswith("list_media: 4 file(s) (") and "shown in full at request 2" in summaries[0]
-    assert "call list_media with the same arguments to see it again" in summaries[0]
+    assert summaries[0].endswith("repeat the call to see it again")
     assert summaries[2].startswith("read_transcript 'talk' 0.0-6.0 s: 17 word(s)")
     assert summaries[3].startswith("submit_edl: an earlier EDL with ") and "unknown_media" in summaries[3]
     assert results[9]["ok"] is True  # the latest review, whole
@@ -801,5 +802,8 @@ def test_the_model_leaves_framing_to_clipagent(context):
     assert framed.crop is None and framed.reframe is not None and framed.fit == "cover"
     assert framed.reframe.w == pytest.approx((180 * 1080 / 1920) / 320, abs=0.01)  # the output's shape, full height
     assert "schema" not in {v.code for v in result.violations}
+    from clipagent.planning.llm import system_prompt
+
+    assert "framing is clipagent's" in system_prompt(vertical.brief) and '"reframe": "auto"' in system_prompt(vertical.brief)
     wrong = Toolbox(vertical).call("submit_edl", json.dumps({"edl": {"clips": [{**auto, "reframe": "sideways"}]}}))
     assert [v.location for v in wrong.violations if v.code == "schema"] == ["clips[0].reframe"]

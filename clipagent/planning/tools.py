@@ -87,9 +87,8 @@ _CLIP = {
         "gain_db": {"type": "number"},
         "reframe": {
             "enum": ["auto"],
-            "description": "framing is left to clipagent, as when this is left out: after you submit, a clip whose "
-            "source is much wider than the output gets a window that follows the face (added_for_you says so). A "
-            'clip copied from current_edl may keep its reframe as it is; write "auto" if you change its range',
+            "description": "framing left to clipagent, as when left out: a window that follows the face is added "
+            "after you submit",
         },
     },
     "required": ["id", "media", "src_in", "src_out"],
