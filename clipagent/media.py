@@ -39,6 +39,11 @@ def _stream_start(stream, container) -> Fraction:
     return max(Fraction(0), stream.start_time * stream.time_base - Fraction(container.start_time, 1_000_000))
 
 
+MEDIA_INFO_FIELDS = 2
+"""The version of MediaInfo's fields, part of a remembered probe's cache key: a probe from before
+a field was added (2: `VideoStream.end`) is probed again rather than read without it."""
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -58,6 +63,10 @@ class VideoStream(_Frozen):
     """Seconds from the file's start (its earliest stream) to this stream's first timestamp: a
     camera or stream-copied file may start its picture after its sound. Source time 0 is the file's
     start, as in every EDL range."""
+    end: Time | None = None
+    """Seconds from the file's start to the end of the last picture (`start` + the stream's duration
+    in its own time base), where the stream header says; None where it does not (Matroska and WebM
+    keep no stream durations). A file's sound may run on after it (`duration` is the later end)."""
     color_primaries: str
     """ffmpeg's names (`bt709`, `bt2020`, ... or `unknown`), from the stream header."""
     color_transfer: str
@@ -213,6 +222,8 @@ def _video_info(container, stream) -> VideoStream:
         variable_rate=variable,
         pix_fmt=context.pix_fmt or "unknown",
         start=_stream_start(stream, container),
+        end=_stream_start(stream, container) + stream.duration * stream.time_base
+        if stream.duration and stream.duration > 0 and stream.time_base else None,
         color_primaries=_PRIMARIES.get(int(context.color_primaries or 2), "unknown"),
         color_transfer=_TRANSFERS.get(int(context.color_trc or 2), "unknown"),
         color_space=_SPACES.get(int(context.colorspace or 2), "unknown"),

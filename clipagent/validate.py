@@ -22,6 +22,12 @@ from .listing import MAX_LISTED, counts, listing
 from .media import MediaInfo, probe
 from .timebase import MAX_CUT_SECONDS, format_time
 
+PICTURE_END_SLACK = Fraction(1, 10)
+"""Seconds a clip may end after its source's last picture (`VideoStream.end`) where the file's sound
+runs on: an AAC encoder's padding makes a file's sound outlast its picture by 20-45 ms (20-33 ms
+in the real-world corpus), shown as at most three held frames. Further, the render would hold
+the last frame over the rest: a frozen picture nobody asked for."""
+
 ViolationCode = Literal[
     "schema",
     "duplicate_id",
@@ -223,6 +229,14 @@ def _check_clips(edl: EDL, report: ValidationReport) -> None:
                 f"src_out {format_time(clip.src_out)} is past the end of {clip.media!r} ({float(info.duration):.3f} s"
                 + (f" decodable of the {float(info.truncated_from):.3f} s its index claims: the file is cut short)"
                    if info.truncated_from is not None else ")"),
+            )
+        elif info.video.end is not None and clip.src_out > info.video.end + PICTURE_END_SLACK:
+            report.add(
+                "range_outside_source",
+                f"{where}.src_out",
+                f"src_out {format_time(clip.src_out)} is past the end of the picture of {clip.media!r} "
+                f"({float(info.video.end):.3f} s; only its sound runs on, to {float(info.duration):.3f} s): "
+                "the clip would hold its last frame; end it by the picture's end",
             )
         if info.audio is None and not clip.mute:
             report.notes.append(f"{where}: {clip.media!r} has no audio; the clip plays silence")

@@ -383,3 +383,20 @@ def test_the_first_shot_of_a_picture_that_starts_late_starts_at_its_first_frame(
     assert info.video.start == pytest.approx(1.5, abs=0.05) and info.duration == pytest.approx(3.5, abs=0.05)
     (shot,) = detect_shots(path, info, ShotParams(), lambda jpeg: "k.jpg").shots
     assert shot.start == info.video.start and shot.end == info.duration
+
+
+def test_a_clip_past_the_end_of_its_picture_where_only_the_sound_runs_on_is_refused(tmp_path):
+    """Sound 1.5 s longer than the picture: the file lasts 3.5 s, but a clip from 1.5 to 3.4 s used
+    to render with exit 0 and 1.4 s of its last frame held (a frozen picture nobody asked for)."""
+    from clipagent.media import probe
+
+    path = tmp_path / "long_sound.mp4"
+    subprocess.run([find_ffmpeg().path, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=2",
+                    "-f", "lavfi", "-i", "sine=d=3.5:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)], check=True)  # fmt: skip
+    info = probe(path)
+    assert info.video.end == 2 and info.duration == pytest.approx(3.5, abs=0.05)
+    (violation,) = _range_violations(path, "3.4")
+    assert violation.location == "clips[0].src_out" and "past the end of the picture" in violation.message
+    assert "2.000 s" in violation.message
+    assert _range_violations(path, "2") == [] and _range_violations(path, "2.05") == []  # AAC's tail: slack

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from .. import __version__
 from ..files import write_atomic
-from ..media import MediaInfo, probe
+from ..media import MEDIA_INFO_FIELDS, MediaInfo, probe
 
 LAYOUT = "v1"
 _CHUNK = 1 << 20
@@ -151,7 +151,7 @@ class Cache:
         except OSError:
             return probe(path)  # probe says what is wrong with it
         signature = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
-        key = entry_key(signature, "probe", None, None)
+        key = entry_key(signature, "probe", None, {"fields": MEDIA_INFO_FIELDS})
         info = self.get(key, MediaInfo)
         if info is None:
             info = probe(path)
