@@ -12,7 +12,11 @@ otio-fcp-adapter, otio-cmx3600-adapter for OTIO 0.18.1):
 - CMX3600: one video track; the M2 speed line is written but not read back; at drop-frame
   rates the LOC marker lines (";") are not read back; a dissolve's incoming clip is read with
   the outgoing clip's media (repaired in `read_timeline`).
-MLT is write-only and checked by rendering it with `melt` instead.
+MLT is write-only and checked by rendering it with `melt` instead; otio-mlt-adapter writes no
+metadata, so clipagent's travels as `clipagent:*` MLT properties (mlt.py), applied by no NLE.
+FCPXML and MLT are written by their adapters' own writer classes, subclassed (fcpx.py: lookups
+indexed for time linear in the clips; mlt.py: the properties added); the others by
+`otio.adapters.write_to_string`.
 """
 
 from __future__ import annotations
