@@ -45,8 +45,8 @@ CLIP_AUDIO = "the clips' own sound (audio track A1)"
 MUSIC = "the music bed (audio track)"
 OVERLAY_MARKERS = "text and caption markers on the timeline"
 CLIPAGENT_METADATA = "clipagent metadata: reframing (fit, crop, reframe), gain, mute, overlays, music gain and ducking, output size and loudness"
-MLT_PROPERTIES = ("clipagent metadata and the clips' reasons as clipagent:* MLT properties (kept by MLT tools, "
-                  "applied by none; mlt.py)")  # fmt: skip
+MLT_PROPERTIES = ("clipagent metadata and the clips' reasons as clipagent:* MLT properties (in the file, applied "
+                  "by no NLE; mlt.py)")  # fmt: skip
 
 
 @dataclass(frozen=True)

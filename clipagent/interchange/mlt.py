@@ -12,10 +12,11 @@ on any service, and the tools built on it keep their own under a prefix (`kdenli
 - on the main tractor: `clipagent:edl` (the EDL without its clips, as JSON: output size, rate
   and loudness, overlays, music gain and ducking), `clipagent:brief_title`, `clipagent:planner`.
 
-melt reads them and writes them back (its `xml` consumer: tests/test_interchange_melt.py), so
-they survive MLT tools; none of them is applied: melt, Kdenlive and Shotcut neither reframe nor
-draw overlays nor duck from them, and show no reason as a marker. `exchange.dropped` says so in
-the export's output.
+melt renders a file with them as it renders one without (tests/test_interchange_melt.py). Whether
+Kdenlive or Shotcut keep properties of another prefix when they save a project was not checked
+(neither is installed here), and none of them is applied: melt, Kdenlive and Shotcut neither
+reframe nor draw overlays nor duck from them, and show no reason as a marker. `exchange.dropped`
+says so in the export's output.
 """
 
 from __future__ import annotations
