@@ -56,7 +56,7 @@ def write_fcpxml(timeline: otio.schema.Timeline) -> str:
 if _adapter is not None:
 
     class _IndexedFcpxWriter(_adapter.FcpxOtio):
-        """`FcpxOtio` with the spine walk and the format probe answered from an index."""
+        """`FcpxOtio` with its per-clip lookups (spine walk, asset-clip, track format, format probe) indexed."""
 
         def __init__(self, otio_timeline) -> None:
             super().__init__(otio_timeline)
