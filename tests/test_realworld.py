@@ -334,6 +334,8 @@ def test_render_video(name: str, tmp_path: Path, ffprobe: str) -> None:
     _assert_sound(edl, output, expect.sound)
     if expect.sound == "ambience":
         assert result.loudness.gain_db == pytest.approx(12.0) and any("room tone" in w for w in result.warnings)
+    if expect.sound == "audible":  # on target: no note of a gain that stopped short
+        assert not [w for w in result.warnings if "maximum" in w], result.warnings
 
 
 def test_render_non_square_pixels_pillarboxes(tmp_path: Path, ffprobe: str) -> None:
@@ -407,3 +409,17 @@ def test_audio_only_works_as_a_music_bed(name: str, tmp_path: Path, ffprobe: str
     # Audible: the bed really plays (a bed that did not would leave the muted clip's silence).
     # Silent: a bed that is only a noise floor is not boosted into audible hiss.
     _assert_sound(edl, output, expect.sound)
+
+
+def test_a_click_in_silence_that_cannot_reach_the_target_is_noted(tmp_path: Path) -> None:
+    """The first 3 s of the green-screen file: a 0.25 s click (-45.6 LUFS, peaks -25 dBFS), then
+    digital silence. The limiter holds the click's peaks down as the gain rises, so even the
+    +40 dB maximum leaves the cut ~10 LU under its target: the render says so (it used to land
+    there with nothing said) and does not go past the maximum."""
+    name = "ae_man-on-green-screen.mp4"
+    edl = EDL.model_validate({"output": _output_spec(), "media": [{"id": "src", "path": name}],
+                              "clips": [{"id": "c", "media": "src", "src_in": 0, "src_out": 3}]})  # fmt: skip
+    result = run_render(plan_render(edl, MEDIA, tmp_path / "click.mp4", encoder="libx264"))
+    lufs, _ = _audio_levels(tmp_path / "click.mp4")
+    assert result.loudness.gain_db == pytest.approx(40.0) and lufs < edl.output.loudness_lufs - LOUDNESS_TOLERANCE
+    assert [w for w in result.warnings if "+40 dB maximum" in w and "under its -14 LUFS target" in w], result.warnings

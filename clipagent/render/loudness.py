@@ -66,6 +66,20 @@ def room_tone_warning(measured_lufs: float, wanted_db: float, applied_db: float)
     )
 
 
+def max_gain_warning(measured_lufs: float, applied_db: float, target_lufs: float) -> str | None:
+    """A note when the make-up gain stopped at MAX_GAIN_DB, so the cut stays under its target: a
+    short or faint sound in silence (a click, a breath) whose peaks the limiter holds down while
+    the gain rises. None otherwise. Without it the cut would land, say, 10 LU under the target
+    with nothing said (ae_man-on-green-screen.mp4's first 3 s: a 0.25 s click, -45.6 LUFS, -24)."""
+    if measured_lufs <= SILENCE_LUFS or applied_db < MAX_GAIN_DB - 0.01:
+        return None
+    return (
+        f"the cut's sound measures {measured_lufs:.1f} LUFS before its make-up gain, which stops at its "
+        f"+{MAX_GAIN_DB:.0f} dB maximum: the cut stays under its {target_lufs:g} LUFS target (the limiter holds the "
+        "peaks of a short or faint sound down as the gain rises)"
+    )
+
+
 def bracket(measured: dict[float, float], target: float) -> tuple[float, float]:
     """The neighbouring measured gains whose loudness lies either side of `target`; both the
     nearest end when the target is out of reach."""

@@ -40,7 +40,7 @@ from .captions import caption_notes, write_caption_tracks
 from .clips import picture_notes
 from .filters import chain, f
 from .graph import compile_mix, compile_render
-from .loudness import room_tone_warning
+from .loudness import max_gain_warning, room_tone_warning
 from .run import (
     MIXING,
     RENDERING,
@@ -247,6 +247,8 @@ def _render_together(jobs: list[RenderJob], progress: Progress | None) -> list[R
         warnings = [*picture_notes(job.edl, job.sources), *caption_notes(job.edl)]
         if gain.capped_from_db is not None:
             warnings.append(room_tone_warning(gain.measured_lufs, gain.capped_from_db, gain.gain_db))
+        short = max_gain_warning(gain.measured_lufs, gain.gain_db, job.edl.output.loudness_lufs)
+        warnings += [short] if short else []
         results.append(RenderResult(job.output, job.duration, job.encoder.name, seconds, gain, tuple(warnings)))
     return results
 

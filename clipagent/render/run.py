@@ -53,6 +53,7 @@ from .loudness import (
     bracket,
     gain_limit,
     interpolate_gain,
+    max_gain_warning,
     read_measurement,
     room_tone_warning,
 )
@@ -285,6 +286,8 @@ def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderRes
     warnings = [*picture_notes(job.edl, job.sources), *caption_notes(job.edl)]
     if loudness.capped_from_db is not None:
         warnings.append(room_tone_warning(loudness.measured_lufs, loudness.capped_from_db, loudness.gain_db))
+    short = max_gain_warning(loudness.measured_lufs, loudness.gain_db, job.edl.output.loudness_lufs)
+    warnings += [short] if short else []
     seconds = time.monotonic() - started
     return RenderResult(job.output, job.duration, job.encoder.name, seconds, loudness, tuple(warnings))
 
