@@ -782,6 +782,20 @@ def test_the_window_clips_older_text_and_long_arguments():
     assert json.loads(sent[-1]["content"]) == {"error": "e" * 300}
     assert History(None, history.messages).window() == history.messages
 
+    # a server that reuses call ids from turn to turn: the latest EDL is still the one kept whole
+    edls = History(HistoryWindow(), [Message(role="system", content="rules")])
+    for n, clips in enumerate((["c1"], ["c1", "c2"])):
+        submit = ToolCall(id="call_0", function=FunctionCall(name="submit_edl", arguments=json.dumps(
+            {"edl": {"clips": [clip(c, "talk", 0, 1, "why " * 40) for c in clips]}})))  # fmt: skip
+        edls.add(Message(role="assistant", tool_calls=[submit]), n + 2)
+        edls.add_result(submit, ToolResult(name="submit_edl", text=json.dumps({"ok": False, "why": "x" * 400})), n + 2)
+    edls.add(Message(role="user", content="critique it"), 4)
+    edls.add(Message(role="assistant", content="looks fine"), 5)
+    sent = [m.wire() for m in edls.window()]
+    first, second = (json.loads(m["tool_calls"][0]["function"]["arguments"]) for m in (sent[1], sent[3]))
+    assert first == {"left_out": "an earlier EDL of 1 clip(s), submitted in answer 1; the latest EDL is kept whole"}
+    assert len(second["edl"]["clips"]) == 2 and json.loads(sent[4]["content"])["why"] == "x" * 400
+
 
 # --- framing left to clipagent --------------------------------------------------------------------
 

@@ -16,9 +16,8 @@ Verbatim, always:
 - every tool result of the model's latest answer (it has not seen them yet), and the last
   `keep_results` tool results in all.
 Older tool results become a one-line summary in JSON (`{"earlier_result": "search_shots 'x': 8 hits
-(clip00 0-2 s, ...); shown in full at request 3; call search_shots with the same arguments to see
-it again"}`): the tools are pure functions of the index and the brief, so repeating a call gives the
-same answer (an identical submit_edl is answered from memory, tools.Toolbox). An earlier EDL
+(clip00 0-2 s, ...); shown in full at request 3; repeat the call to see it again"}`): the tools
+are pure functions of the index and the brief, so repeating a call gives the same answer (an identical submit_edl is answered from memory, tools.Toolbox). An earlier EDL
 (submit_edl's arguments) and older tool-call arguments over `keep_arguments` characters (a
 malformed call) become a one-line stand-in, and older assistant text is clipped to `keep_text`
 characters. What still grows is one short stand-in per call (bench/README.md, "LLM conversation
@@ -60,6 +59,8 @@ class _Entry:
     """The request that first sent this message (1-based)."""
     summary: str | None = None
     """A tool result's one-line stand-in."""
+    tool: str | None = None
+    """A tool result's tool name (kept here: some servers reuse call ids from turn to turn)."""
 
 
 class History:
@@ -81,7 +82,7 @@ class History:
     def add_result(self, call: ToolCall, result: ToolResult, request: int) -> None:
         """The answer to `call`, first sent with request number `request`."""
         message = Message(role="tool", tool_call_id=call.id, content=result.text)
-        self.entries.append(_Entry(message, request, summarize(call.function, result, request)))
+        self.entries.append(_Entry(message, request, summarize(call.function, result, request), call.function.name))
 
     def window(self) -> list[Message]:
         """The messages the next request sends: the conversation with older tool results, tool-call
@@ -89,17 +90,17 @@ class History:
         policy = self.policy
         if policy is None:
             return self.messages
-        calls = {c.id: c for e in self.entries for c in e.message.tool_calls or []}
         tools = [i for i, e in enumerate(self.entries) if e.message.role == "tool"]
         answers = [i for i, e in enumerate(self.entries) if e.message.role == "assistant"]
         latest_answer = answers[-1] if answers else -1
         kept = set(tools[-policy.keep_results :]) | {i for i in tools if i > latest_answer}
-        pinned_calls: set[str] = set()
-        for name in ("submit_edl", "current_edl"):
-            last = next((i for i in reversed(tools) if _name(calls, self.entries[i]) == name), None)
-            if last is not None:
-                kept.add(last)
-                pinned_calls.add(self.entries[last].message.tool_call_id or "")
+        latest = {name: max((i for i in tools if self.entries[i].tool == name), default=None)
+                  for name in ("submit_edl", "current_edl")}  # fmt: skip
+        kept |= {i for i in latest.values() if i is not None}
+        edl_answer, edl_call = -1, None  # the answer that made the latest submission, and that call's id
+        if latest["submit_edl"] is not None:
+            edl_answer = max(j for j in answers if j < latest["submit_edl"])
+            edl_call = self.entries[latest["submit_edl"]].message.tool_call_id
         out = []
         for i, entry in enumerate(self.entries):
             message = entry.message
@@ -107,18 +108,14 @@ class History:
                 message = message.model_copy(update={"content": json.dumps({"earlier_result": entry.summary},
                                                                            ensure_ascii=False)})  # fmt: skip
             elif message.role == "assistant" and i != latest_answer:
-                message = _shortened(message, pinned_calls, policy, entry.request)
+                message = _shortened(message, edl_call if i == edl_answer else None, policy, entry.request)
             out.append(message)
         return out
 
 
-def _name(calls: dict[str, ToolCall], entry: _Entry) -> str | None:
-    call = calls.get(entry.message.tool_call_id or "")
-    return call.function.name if call is not None else None
-
-
-def _shortened(message: Message, pinned: set[str], policy: HistoryWindow, request: int) -> Message:
-    """An earlier answer of the model: text clipped, long arguments (but the latest EDL's) replaced."""
+def _shortened(message: Message, pinned: str | None, policy: HistoryWindow, request: int) -> Message:
+    """An earlier answer of the model: text clipped, long arguments replaced, but the call `pinned`
+    (the latest EDL's)."""
     text = message.content
     if text is not None and len(text) > policy.keep_text:
         text = text[: policy.keep_text] + f" [... {len(text) - policy.keep_text} more characters left out]"
@@ -127,7 +124,7 @@ def _shortened(message: Message, pinned: set[str], policy: HistoryWindow, reques
         arguments, name = call.function.arguments, call.function.name
         stand_in = json.dumps({"left_out": _arguments_stand_in(call.function, request - 1)})
         limit = len(stand_in) if name == "submit_edl" else policy.keep_arguments  # an earlier EDL: always
-        if call.id not in pinned and len(arguments) > limit:
+        if call.id != pinned and len(arguments) > limit:
             call = call.model_copy(update={"function": FunctionCall(name=name, arguments=stand_in)})
         calls.append(call)
     return message.model_copy(update={"content": text, "tool_calls": calls or None})
@@ -153,8 +150,7 @@ def summarize(function: FunctionCall, result: ToolResult, request: int) -> str |
     args = _loads(function.arguments)
     args = args if isinstance(args, dict) else {}
     line = _what(function.name, args, data if isinstance(data, dict) else {}, result)
-    line = (f"{line}; shown in full at request {request}; call {function.name} with the same arguments "
-            "to see it again")  # fmt: skip
+    line = f"{line}; shown in full at request {request}; repeat the call to see it again"
     return None if len(result.text) <= len(line) + 20 else line
 
 
