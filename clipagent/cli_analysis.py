@@ -73,13 +73,13 @@ FacesFlag = Annotated[
 def analyze_options(transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings,
                     faces: bool | None = None):
     """Flags over environment variables over defaults."""
-    from .analysis.faces import FaceParams
+    from .analysis.faces import FaceParams, default_faces
     from .analysis.index import AnalyzeOptions
     from .analysis.weights import ClipSpec, WhisperSpec
 
-    chosen = {} if faces is None else {"faces": FaceParams() if faces else None}
+    face_params = default_faces() if faces is None else FaceParams() if faces else None
     return AnalyzeOptions(
-        **chosen,
+        faces=face_params.model_copy(update={"device": device.value}) if face_params else None,
         transcripts=transcripts.value,
         language=language,
         whisper=WhisperSpec.from_env(model=whisper_model, device=device.value),

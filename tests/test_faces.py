@@ -6,9 +6,13 @@ analyse a small generated video (bars, and the analysis without facenet-pytorch)
 from __future__ import annotations
 
 import builtins
+import os
 import subprocess
+import sys
 from fractions import Fraction
 
+import numpy as np
+import pytest
 
 from clipagent.analysis.cache import Cache
 from clipagent.analysis.faces import FaceParams, sample_times
@@ -153,13 +157,122 @@ def test_face_detection_follows_the_flag_over_the_environment(monkeypatch, tmp_p
     def chosen(flag):
         return analyze_options(TranscriptsOption.none, None, None, None, None, DeviceChoice.cpu, False, flag).faces
 
+    on_cpu = FaceParams(device="cpu")  # --device reaches the face detector as it reaches Whisper and CLIP
     monkeypatch.setenv("CLIPAGENT_FACES", "off")
-    assert default_faces() is None and chosen(None) is None and chosen(True) == FaceParams()
+    assert default_faces() is None and chosen(None) is None and chosen(True) == on_cpu
     monkeypatch.setenv("CLIPAGENT_FACES", "on")
-    assert default_faces() == FaceParams() and chosen(None) == FaceParams() and chosen(False) is None
+    assert default_faces() == FaceParams() and chosen(None) == on_cpu and chosen(False) is None
     monkeypatch.delenv("CLIPAGENT_FACES")
     assert AnalyzeOptions().faces == FaceParams()
     monkeypatch.setenv("CLIPAGENT_FACES", "sometimes")
     (tmp_path / "media").mkdir()
     result = CliRunner().invoke(app, ["analyze", str(tmp_path / "media")])
     assert result.exit_code == 2 and "CLIPAGENT_FACES" in result.output and "Traceback" not in result.output
+
+
+def _keyframed_clip(path, ffmpeg, keyint: str) -> None:
+    """40 s of testsrc2 (a new picture every frame, its frame counter drawn) at 160x90, 25 fps."""
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=40", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-x264-params", keyint, str(path)], check=True)  # fmt: skip
+
+
+def test_sparse_samples_are_reached_by_seeking_to_the_same_pictures(tmp_path, ffmpeg):
+    """8 samples 5 s apart in a file with a keyframe every second: `auto` seeks and decodes under a
+    third of the frames one decode does, and yields the very same pictures at the same times. With
+    one keyframe in the whole file no seek can skip anything: `auto` decodes it once, through."""
+    from clipagent.analysis.faces import DecodeStats, _decode
+    from clipagent.media import probe
+
+    samples = sample_times(Fraction(40), None, FaceParams(max_per_shot=8))
+    assert len(samples) == 8
+    for name, keyint, seeks in (("gop1s", "keyint=25:min-keyint=25:scenecut=0", True),
+                                ("onekey", "keyint=infinite:scenecut=0", False)):  # fmt: skip
+        path = tmp_path / f"{name}.mp4"
+        _keyframed_clip(path, ffmpeg, keyint)
+        info = probe(path)
+        runs = {}
+        for way in ("never", "auto"):
+            stats = DecodeStats()
+            runs[way] = (list(_decode(path, info, samples, 160, seek=way, stats=stats)), stats)
+        (linear, one_decode), (sought, auto) = runs["never"], runs["auto"]
+        assert len(linear) == len(sought) == 8
+        for (_, t0, p0), (_, t1, p1), (_, wanted) in zip(linear, sought, samples):
+            assert t0 == t1 and wanted <= t0 < wanted + Fraction(1, 25) and np.array_equal(p0, p1)
+        assert one_decode.seeks == 0 and one_decode.frames >= 37 * 25
+        if seeks:
+            assert auto.keyframe_interval == 1 and auto.seeks >= 6 and auto.frames < one_decode.frames / 3
+        else:
+            assert auto.keyframe_interval is None and auto.seeks == 0 and auto.frames == one_decode.frames
+
+
+_IMPORTS_TORCH = """
+import sys
+from pathlib import Path
+from clipagent.analysis.cache import Cache
+from clipagent.analysis.faces import FaceParams
+from clipagent.analysis.index import AnalyzeOptions, analyze_folder
+
+root = Path(sys.argv[1])
+faces = AnalyzeOptions(transcripts="none", embeddings=False, faces=FaceParams(device="cpu"))
+steps = [("audio-only folder", "audio", faces, "warm"), ("--no-faces", "video", faces.model_copy(update={"faces": None}), "cold"),
+         ("faces cached", "video", faces, "warm"), ("a video that needs faces", "video", faces, "cold")]
+for name, folder, options, cache in steps:
+    index = analyze_folder(root / folder, options, Cache(root / cache))
+    runs = {r.analyser: r.status for f in index.files for r in f.runs}
+    print(name, "|", runs.get("faces"), "|", "torch" in sys.modules, flush=True)
+"""
+
+
+def test_torch_is_imported_only_for_a_video_that_needs_faces(tmp_path, ffmpeg):
+    """A fresh process imports torch (seconds) for MTCNN only when a video's faces are not cached:
+    not for a folder of sound, not with --no-faces, not when the faces are cached."""
+    from tests.conftest import make_audio, make_video
+
+    for folder in ("audio", "video"):
+        (tmp_path / folder).mkdir()
+    make_audio(tmp_path / "audio" / "voice.m4a", duration=1.0)
+    make_video(tmp_path / "video" / "shot.mp4", duration=1.0, size="160x90", rate="10")
+    options = AnalyzeOptions(transcripts="none", embeddings=False, faces=FaceParams(device="cpu"))
+    warm = analyze_folder(tmp_path / "video", options, Cache(tmp_path / "warm"))  # fills the warm cache
+    assert {r.analyser: r.status for r in warm.files[0].runs}["faces"] == "ran"
+    done = subprocess.run([sys.executable, "-c", _IMPORTS_TORCH, str(tmp_path)], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = [line.split(" | ") for line in done.stdout.splitlines()]
+    assert seen == [["audio-only folder", "skipped", "False"], ["--no-faces", "skipped", "False"],
+                    ["faces cached", "cached", "False"], ["a video that needs faces", "ran", "True"]]  # fmt: skip
+
+
+def test_the_detector_runs_where_the_device_option_says():
+    """cpu is the CPU; auto is CUDA when torch sees it; cuda without a CUDA GPU is a ToolError."""
+    import torch
+
+    from clipagent.analysis.faces import FaceDetector
+    from clipagent.errors import ToolError
+
+    cuda = torch.cuda.is_available()
+    assert FaceDetector(FaceParams(device="cpu")).device == "cpu"
+    assert FaceDetector(FaceParams(device="auto")).device == ("cuda" if cuda else "cpu")
+    if not cuda:
+        with pytest.raises(ToolError, match="cuda"):
+            FaceDetector(FaceParams(device="cuda"))
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="no CUDA GPU")
+def test_faces_found_on_cuda_are_those_found_on_the_cpu():
+    """The astronaut photo in a 16:9 frame, and a frame with no face: MTCNN on CUDA finds the same
+    face (within a pixel) as on the CPU, and nothing in the empty frame; its weights are on the GPU."""
+    from skimage import data
+
+    from clipagent.analysis.faces import FaceDetector
+
+    photo = data.astronaut()[:360, 80:440]
+    frame = np.full((360, 640, 3), 128, np.uint8)
+    frame[:, 140:500] = photo
+    frames = np.stack([frame, np.full_like(frame, 40)])
+    on_gpu = FaceDetector(FaceParams(device="cuda"))
+    assert on_gpu.device == "cuda" and next(on_gpu.mtcnn.parameters()).is_cuda
+    gpu, cpu = on_gpu.detect(frames), FaceDetector(FaceParams(device="cpu")).detect(frames)
+    assert len(gpu[0]) == len(cpu[0]) == 1 and gpu[1] == cpu[1] == []
+    for key in ("x", "y", "w", "h"):
+        assert abs(getattr(gpu[0][0], key) - getattr(cpu[0][0], key)) < 1.5 / 360

@@ -19,8 +19,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,7 +31,7 @@ from ..errors import BadInputError, MediaError
 from ..ffmpeg import file_url
 from ..media import MediaInfo
 from .models import FaceBox, FaceFrame, FaceTrack, Shot
-from .weights import WeightsUnavailable
+from .weights import Device, WeightsUnavailable, torch_device
 
 DETECTOR_VERSION = "facenet-pytorch 2.6.0"
 FACES_ENV = "CLIPAGENT_FACES"
@@ -63,6 +65,9 @@ class FaceParams(BaseModel):
     min_score: float = Field(0.9, ge=0, le=1)
     """Faces the detector is less sure of are dropped."""
     batch: int = Field(8, ge=1, le=64)
+    device: Device = "auto"
+    """Where MTCNN runs, as for Whisper and CLIP (`--device`): auto (CUDA when torch sees it), cpu,
+    or cuda (ToolError without a CUDA GPU). Not in the cache key: the same faces on either."""
 
     def describe(self) -> str:
         return (f"mtcnn({DETECTOR_VERSION}, min_face={self.min_face:g}w, width<={self.analysis_width}, "
@@ -86,10 +91,13 @@ def default_faces() -> FaceParams | None:
 
 
 class FaceDetector:
-    """MTCNN on the CPU (or CUDA when asked): `detect(batch of RGB uint8 frames)` -> boxes per frame.
-    Raises WeightsUnavailable when facenet-pytorch or torch is not installed."""
+    """MTCNN on `params.device` (weights.torch_device: CUDA when torch sees one and the device is
+    auto or cuda, else the CPU): `detect(batch of RGB uint8 frames)` -> boxes per frame. Imports
+    torch (seconds): made only on the first batch of a file whose faces are not cached. Raises
+    WeightsUnavailable when facenet-pytorch or torch is not installed, ToolError for `cuda` without
+    a CUDA GPU."""
 
-    def __init__(self, params: FaceParams, device: str = "cpu") -> None:
+    def __init__(self, params: FaceParams) -> None:
         try:
             from facenet_pytorch import MTCNN
         except ImportError as exc:
@@ -98,7 +106,8 @@ class FaceDetector:
                 hint="pip install --no-deps facenet-pytorch==2.6.0 (it ships MTCNN's weights; torch from the models extra)",
             ) from None
         self.params = params
-        self.mtcnn = MTCNN(keep_all=True, post_process=False, device=device)
+        self.device = torch_device(params.device)
+        self.mtcnn = MTCNN(keep_all=True, post_process=False, device=self.device)
 
     def detect(self, frames: np.ndarray) -> list[list[FaceBox]]:
         """Faces in each of `frames` (N x H x W x 3, RGB uint8), as fractions of the frame."""
@@ -150,9 +159,11 @@ def detect_faces(
     shots: Iterable[Shot] | None,
     detector_factory: Callable[[], FaceDetector],
     progress: Callable[[float], None] | None = None,
+    stats: DecodeStats | None = None,
 ) -> FaceTrack:
-    """Faces on the sampled frames of one video file. Raises MediaError when it cannot be decoded,
-    WeightsUnavailable (from `detector_factory`) when the detector cannot be made."""
+    """Faces on the sampled frames of one video file; `stats`, when given, gets the decode's cost.
+    Raises MediaError when it cannot be decoded, WeightsUnavailable (from `detector_factory`) when
+    the detector cannot be made."""
     if info.video is None or info.duration is None:
         raise MediaError(f"{path}: no video stream to find faces in")
     samples = sample_times(info.duration, list(shots) if shots else None, params)
@@ -160,7 +171,7 @@ def detect_faces(
     frames: list[FaceFrame] = []
     previous: tuple[int, np.ndarray] | None = None
     batch: list[tuple[int, Fraction, np.ndarray]] = []
-    decoded = _decode(path, info, samples, params.analysis_width)
+    decoded = _decode(path, info, samples, params.analysis_width, stats=stats)
     while True:  # a batch at a time: memory holds `params.batch` pictures, whatever the length
         picture = next(decoded, None)
         if picture is not None:
@@ -182,16 +193,42 @@ def detect_faces(
     return FaceTrack(detector=params.describe(), frames=frames)
 
 
-def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], width: int):
-    """(shot, time, RGB picture as displayed) for the first frame at or after each sample time."""
+Seek = Literal["auto", "never", "always"]
+"""How `_decode` reaches the samples: `auto` decodes on and seeks only where a keyframe lies between
+the last frame decoded and the next sample (judged by the keyframe intervals seen so far in the
+file); `never` decodes every frame (one decode); `always` seeks to every sample (bench/faces.py
+compares the three)."""
+
+
+@dataclass
+class DecodeStats:
+    """What one `_decode` cost: frames decoded, seeks made, and the longest keyframe interval seen
+    (seconds; None while fewer than two keyframes were decoded in a row)."""
+
+    frames: int = 0
+    seeks: int = 0
+    keyframe_interval: Fraction | None = None
+
+
+def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], width: int,
+            seek: Seek = "auto", stats: DecodeStats | None = None):  # fmt: skip
+    """(shot, time, RGB picture as displayed) for the first frame at or after each sample time.
+
+    One decoder, no frames kept: a picture is yielded as soon as it is decoded and scaled. With
+    `seek="auto"` it jumps (to the keyframe before the next sample) only when the sample lies beyond
+    the last keyframe decoded by more than the longest keyframe interval seen, so a keyframe lies
+    between here and there and the jump decodes fewer frames than going on would (a file with one
+    keyframe is decoded once, through). A seek that lands after its sample (an index that lies)
+    turns seeking off for the file; one that lands behind here teaches a longer interval."""
     import av
 
     video = info.video
     assert video is not None
+    stats = stats if stats is not None else DecodeStats()
     shown_w, shown_h = video.display_size
     out_w = min(width, shown_w) // 2 * 2
     out_h = max(2, round(out_w * shown_h / shown_w / 2) * 2)
-    turned = video.rotation in (90, 270)
+    size = (out_h, out_w) if video.rotation in (90, 270) else (out_w, out_h)
     turns = (-video.rotation // 90) % 4
     try:
         container = av.open(file_url(path), metadata_errors="ignore")
@@ -204,23 +241,56 @@ def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], wi
         time_base = Fraction(stream.time_base)
         todo = iter(samples)
         pending = next(todo, None)
+        frames = container.decode(stream)
+        position: Fraction | None = None  # the last frame decoded
+        last_key: Fraction | None = None  # the last keyframe decoded since the start or a seek
+        landed = False  # a seek was made and no frame decoded since
+        sought: tuple[int, Fraction] | None = None  # the sample the last seek was for: one seek each
         try:
-            for frame in container.decode(stream):
-                if pending is None:
-                    break
+            while pending is not None:
+                if pending != sought and _worth_seeking(seek, stats, position, last_key, pending[1]):
+                    sought = pending
+                    container.seek(math.floor((pending[1] + origin) / time_base), stream=stream, backward=True)
+                    frames, last_key, landed, stats.seeks = container.decode(stream), None, True, stats.seeks + 1
+                frame = next(frames, None)
+                if frame is None:
+                    return
                 if frame.pts is None:
                     continue
+                stats.frames += 1
                 time = frame.pts * time_base - origin
+                if frame.key_frame:
+                    if last_key is not None and time > last_key:
+                        stats.keyframe_interval = max(stats.keyframe_interval or Fraction(0), time - last_key)
+                    last_key = time
+                if landed:
+                    if time > pending[1] + Fraction(1, 1000):
+                        seek = "never"  # the index put us past the sample: decode on from here
+                    elif position is not None and time <= position:  # jumped back: the interval is longer
+                        stats.keyframe_interval = max(stats.keyframe_interval or Fraction(0), pending[1] - time)
+                    landed = False
+                position = time
                 if time + Fraction(1, 1000) < pending[1]:
                     continue
-                size = (out_h, out_w) if turned else (out_w, out_h)
                 rgb = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA").to_ndarray()
-                picture = np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
-                yield pending[0], time, picture
+                yield pending[0], time, (np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb)
                 while pending is not None and pending[1] <= time + Fraction(1, 1000):
                     pending = next(todo, None)  # samples this frame already stands for
         except av.error.FFmpegError:
             return  # a damaged tail: the samples decoded so far stand
+
+
+def _worth_seeking(seek: Seek, stats: DecodeStats, position: Fraction | None, last_key: Fraction | None,
+                   target: Fraction) -> bool:  # fmt: skip
+    """Whether to seek from `position` (the last frame decoded) to `target`. `auto`: when the next
+    keyframe, at most the longest interval seen after the last keyframe decoded, lies at or before
+    the target, seeking lands on it or later and skips every frame up to it."""
+    if seek == "never" or position is None or target <= position:
+        return False
+    if seek == "always":
+        return True
+    anchor = last_key if last_key is not None else position
+    return stats.keyframe_interval is not None and target - anchor > stats.keyframe_interval
 
 
 def _grey(picture: np.ndarray) -> np.ndarray:

@@ -390,7 +390,8 @@ class _Analysis:
             runs.append(AnalysisRun(analyser="faces", status="skipped", reason="face detection turned off"))
             return None
         spans = [(str(s.start), str(s.end)) for s in shots.shots] if shots else None
-        key = entry_key(fingerprint, "faces", params.describe(), {**params.model_dump(), "shots": spans})
+        found_by = params.model_dump(exclude={"device"})  # the same faces on the CPU or CUDA
+        key = entry_key(fingerprint, "faces", params.describe(), {**found_by, "shots": spans})
         progress = self.reporter.task(f"faces {relative}", float(info.duration or 0))
 
         def find() -> FaceTrack:
