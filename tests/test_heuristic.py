@@ -543,6 +543,13 @@ def test_forced_by_default_gives_way_before_what_must_play():
     notes = []
     chosen = choose([must, cutaway], Fraction(5), [must, cutaway], notes, keep=frozenset({"m"}))
     assert [s.candidate.key for s in chosen.speech] == ["m"] and "the cut is" in notes[-1]
+    # A forced line that is not kept goes when only without it does the cut land on the target.
+    boost, other = scored("b", "speech", 1.5, 2.0, 2), scored("o", "speech", 2.2, 1.0, 3)
+    notes = []
+    chosen = choose([must, boost, other], Fraction(31, 5), [must, boost], notes, keep=frozenset({"m"}),
+                    floor=Fraction(4, 5))  # fmt: skip
+    assert [s.candidate.key for s in chosen.speech] == ["m", "o"] and chosen.broll == []
+    assert notes == ["b (forced by default) left out to land on the 6.2 s target"]
     # A kept line longer than the target stays (the planner checked it fits within the tolerance).
     chosen = choose([must, cutaway], Fraction(18, 5), [must, cutaway], [], keep=frozenset({"m"}), floor=Fraction(4, 5))
     assert [s.candidate.key for s in chosen.speech] == ["m"] and chosen.broll == []

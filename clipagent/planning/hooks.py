@@ -19,8 +19,11 @@ The heuristic planner's own hook is the line that best names what the body is ab
   viewer reads the line either way.
 
 Among lines with the same cue score, the planner's own hook score decides, then source order.
-A strategy with no candidate (no line with a cue, no b-roll, no face) returns None with a note,
-and the planner's own hook opens the cut. The cue word lists are ours, from common ad-copy
+A strategy chooses among the candidates that fit beside what must play (the planner's `fits`:
+the must-have lines and the candidate within the target and its tolerance); a literal line is the
+one line it names, and when that does not fit the planner says so (forced.check_fits). A strategy
+with no candidate (no line with a cue, no b-roll, no face, none that fits) returns None with a
+note, and the planner's own hook opens the cut. The cue word lists are ours, from common ad-copy
 advice (question hooks, bold claims); they are English only.
 """
 

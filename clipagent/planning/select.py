@@ -176,7 +176,8 @@ def choose(
         now, attempt = forced, _Attempt(scored, forced, unit, goal, capacity, floor)
         attempt.nearest()
     if now is not forced:
-        left = [s.candidate.key for s in forced if s not in now]
+        kept_keys = {s.candidate.key for s in now}
+        left = [s.candidate.key for s in forced if s.candidate.key not in kept_keys]
         notes.append(f"{', '.join(left)} (forced by default) left out to land on the {float(target):.1f} s target")
     speech, broll = attempt.selected(target)
     played = sum((s.candidate.duration for s in speech), Fraction(0)) + sum((n for _, n in broll), Fraction(0))
