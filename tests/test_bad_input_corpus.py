@@ -6,14 +6,23 @@ the file or field, no traceback, no partial output (and a pre-existing output ke
 source file unchanged by SHA-256; see `tests/corpus/harness.py`. The table lives in
 `tests/corpus/cases_*.py`; generated media are shared by the whole module (`tests/corpus/library.py`).
 
-The selected cases are set up one after another, then run a few at a time (each is a separate
-process that mostly waits on imports and ffmpeg), and each test asserts its own case's outcome.
+The selected cases are set up one after another, then run a few at a time, and each test asserts
+its own case's outcome. Each case is a process of its own: forked from a warm CLI that imported
+clipagent once (`tests/corpus/warm.py`; a cold start costs about 1 s of CPU in imports, half the
+corpus' time), or a cold `python -m clipagent` where the case sets environment variables or wraps
+the command, and for every case with CORPUS_COLD=1. `test_a_warm_run_is_a_cold_run` holds the two
+to the same exit codes and output.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +32,7 @@ import pytest
 from .corpus import cases_briefs, cases_commands, cases_edls, cases_llm, cases_media, cases_outputs, cases_realworld
 from .corpus.harness import Case, Result, Snapshot, Work, assert_case, environment, run
 from .corpus.library import Library, Unavailable
+from .corpus.warm import WarmCLI, WarmUnavailable
 
 CASES: list[Case] = [
     *cases_briefs.CASES, *cases_edls.CASES, *cases_media.CASES, *cases_outputs.CASES, *cases_llm.CASES,
@@ -51,11 +61,11 @@ def _prepare(case: Case, work: Work) -> tuple[Outcome, list[str]]:
     return Outcome(work, before=Snapshot.of(work.root)), argv
 
 
-def _execute(case: Case, outcome: Outcome, argv: list[str], env: dict[str, str]) -> None:
+def _execute(case: Case, outcome: Outcome, argv: list[str], env: dict[str, str], warm: WarmCLI | None) -> None:
     if outcome.skipped:
         return
     try:
-        outcome.result = run(case, outcome.work, argv, env)
+        outcome.result = run(case, outcome.work, argv, env, warm)
         outcome.after = Snapshot.of(outcome.work.root)
     finally:
         for undo in reversed(outcome.work.cleanup):
@@ -70,12 +80,22 @@ class Corpus:
         self.env = environment(tmp_path_factory.mktemp("cache"))
         self.runs = tmp_path_factory.mktemp("runs")
         self.outcomes: dict[str, Outcome] = {}
+        self.warm: WarmCLI | None = None
+        if not os.environ.get("CORPUS_COLD"):
+            try:
+                self.warm = WarmCLI(self.env, tmp_path_factory.mktemp("warm"))
+            except WarmUnavailable as exc:
+                warnings.warn(f"every corpus case runs cold: {exc}", stacklevel=1)
+
+    def close(self) -> None:
+        if self.warm is not None:
+            self.warm.close()
 
     def run_all(self, cases: list[Case]) -> None:
         """Set the cases up one after another, then run them PARALLEL at a time."""
         prepared = {case.id: self._prepare(case) for case in cases}
         with ThreadPoolExecutor(PARALLEL) as pool:
-            futures = [pool.submit(_execute, case, *prepared[case.id], self.env) for case in cases]
+            futures = [pool.submit(_execute, case, *prepared[case.id], self.env, self.warm) for case in cases]
             for future in futures:
                 future.result()
         self.outcomes.update({case_id: outcome for case_id, (outcome, _) in prepared.items()})
@@ -107,6 +127,7 @@ def corpus(request, tmp_path_factory) -> Corpus:
             if getattr(item, "originalname", "") == "test_bad_input_case" and hasattr(item, "callspec")
         ])  # fmt: skip
     yield corpus
+    corpus.close()
     if os.environ.get("CORPUS_LOG"):
         corpus.log(os.environ["CORPUS_LOG"])
 
@@ -128,3 +149,49 @@ def test_the_corpus_is_large_and_covers_every_kind() -> None:
     areas = Counter(case.area for case in CASES)
     assert {"media", "brief", "edl", "output", "fault", "sidecar"} <= set(areas), areas
     assert {case.kind for case in CASES if case.kind} == set(range(1, 13))
+
+
+def test_a_warm_run_is_a_cold_run(tmp_path) -> None:
+    """A command forked from the warm CLI (`tests/corpus/warm.py`) exits with the code and prints the
+    bytes that `python -m clipagent` does (help, a usage error, a bad EDL, a missing file); and a run
+    past its timeout is killed with its whole process group (here an ffmpeg that never answers)."""
+    from clipagent.ffmpeg import find_ffmpeg
+
+    from .corpus.harness import BASE_EDL
+
+    fake = tmp_path / "ffmpeg"
+    hang = "[ -e hang ] && { echo $$ > ffmpeg.pid; exec sleep 600; }"
+    fake.write_text(f'#!/bin/sh\n{hang}\nexec "{find_ffmpeg().path}" "$@"\n')
+    fake.chmod(0o755)
+    env = {**environment(tmp_path / "cache"), "CLIPAGENT_FFMPEG": str(fake)}
+    warm = WarmCLI(env, tmp_path)
+    try:
+        folder = tmp_path / "case"
+        folder.mkdir()
+        (folder / "edl.json").write_text(json.dumps({**BASE_EDL, "clips": [{**BASE_EDL["clips"][0], "speed": 0}]}))
+        for argv in (["--help"], ["validate"], ["validate", "edl.json"], ["validate", "missing.json"]):
+            cold = subprocess.run([sys.executable, "-m", "clipagent", *argv], cwd=folder, env=env, capture_output=True,
+                                  stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
+            done = warm.run(str(folder), argv, 120, None)
+            assert (done.code, done.stdout, done.stderr) == (cold.returncode, cold.stdout, cold.stderr), argv
+        assert cold.returncode == 2 and b"missing.json" in cold.stderr
+
+        (folder / "hang").touch()
+        stopped = warm.run(str(folder), ["doctor"], 5, None)  # doctor asks ffmpeg its version (30 s timeout)
+        assert stopped.timed_out and stopped.code == -signal.SIGKILL
+        ffmpeg = int((folder / "ffmpeg.pid").read_text())
+        deadline = time.monotonic() + 60
+        while _alive(ffmpeg) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(ffmpeg), "the command's ffmpeg outlived the kill"
+    finally:
+        warm.close()
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting to be reaped does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -18,13 +18,20 @@ from .harness import EDIT_FAST, Case, Work, environment
 ANALYZE = ["--transcripts", "sidecar", "--no-embeddings"]
 
 
-def _edited(work: Work) -> None:
-    """out/: a cut `edit --dry-run` wrote (run here, in the setup, with the corpus' offline options)."""
+def _edit_once(work: Work) -> None:
+    """The talk, a brief and out/: the cut `edit --dry-run` wrote there (a cold run with the corpus'
+    offline options), made once in the library for the revise cases."""
     talk(work)
     work.brief(GOOD_FRONT)
     command = [sys.executable, "-m", "clipagent", "edit", "brief.md", "media", "-o", "out", *EDIT_FAST, "--dry-run"]
     env = environment(work.lib.root.parent / "revise-cache")
     subprocess.run(command, cwd=work.root, env=env, check=True, capture_output=True)
+
+
+def _edited(work: Work) -> None:
+    """media/, brief.md and out/ (a cut `edit --dry-run` wrote) in the case folder: a copy of the
+    one made by `_edit_once`, with report.json and cut.otio naming this folder's brief and media."""
+    work.copy_folder("edited-talk", _edit_once, rewrite=("out/report.json", "out/cut.otio"))
 
 
 def revise(feedback: str):

@@ -13,7 +13,9 @@ leftovers lists them in `gone`.
 
 The CLI runs offline (HF_HUB_OFFLINE, CLIPAGENT_OFFLINE, no OPENAI_* variables) with the corpus'
 own cache (CLIPAGENT_CACHE_DIR) and COLUMNS=250, so rich never wraps a path or field name in the
-middle. A run past its case's timeout is killed with its process group and fails as a hang.
+middle, without face detection (see `environment`). A run past its case's timeout is killed with
+its process group and fails as a hang. The process is forked from the warm CLI (`warm.py`) where
+the case allows it (`run`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .library import Library
+from .warm import WarmCLI
 
 EDIT_FAST = ["--planner", "heuristic", "--transcripts", "sidecar", "--no-embeddings"]
 """Options that keep an `edit` case quick and offline: sidecar words, no CLIP, no LLM."""
@@ -71,6 +74,16 @@ class Work:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.lib.get(name), target)
         return target
+
+    def copy_folder(self, name: str, make: Callable[[Work], None], rewrite: tuple[str, ...] = ()) -> None:
+        """The library's folder `name` (made once by `make`) copied into the case folder; in each of
+        the `rewrite` files the made folder's absolute path becomes the case folder's, so what the
+        copy names (report.json's brief and media folder) lies inside this case, as if made here."""
+        made = self.lib.folder(name, lambda folder: make(Work(folder, self.lib)))
+        shutil.copytree(made, self.root, dirs_exist_ok=True, symlinks=True)
+        for rel in rewrite:
+            target = self.root / rel
+            target.write_text(target.read_text(encoding="utf-8").replace(str(made), str(self.root)), encoding="utf-8")
 
     def write(self, rel: str, content: str | bytes, encoding: str = "utf-8") -> Path:
         target = self.root / rel
@@ -152,16 +165,29 @@ class Snapshot:
 
 
 def environment(cache: Path) -> dict[str, str]:
+    """The CLI's environment in every case (see the module docstring). Face detection is off, as in
+    the rest of the suite (tests/conftest.py): it loads torch and MTCNN, 8-9 s of CPU in each
+    analysing process, and no corpus case is about faces (a case that wants it passes --faces).
+    OpenBLAS (numpy's, and the copy inside OpenCV) starts a worker thread at import unless
+    OPENBLAS_NUM_THREADS=1: one thread keeps the warm process (`warm.py`) free of threads to fork,
+    and 2-4 cases at a time on 2 cores gain nothing from BLAS threads on 160x90 media."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CLIPAGENT_"))}
     env.update(
         CLIPAGENT_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", CLIPAGENT_OFFLINE="1", COLUMNS="250", NO_COLOR="1",
-        TERM="dumb", PYTHONUNBUFFERED="1",
+        TERM="dumb", PYTHONUNBUFFERED="1", OPENBLAS_NUM_THREADS="1", CLIPAGENT_FACES="off",
     )  # fmt: skip
     return env
 
 
-def run(case: Case, work: Work, argv: list[str], env: dict[str, str]) -> Result:
-    """Run `python -m clipagent ARGV` in the case folder, in its own process group, killed on timeout."""
+def run(case: Case, work: Work, argv: list[str], env: dict[str, str], warm: WarmCLI | None = None) -> Result:
+    """Run `python -m clipagent ARGV` in the case folder, in its own process group, killed on timeout:
+    forked from the `warm` CLI (see `warm.py`) unless the case sets environment variables or wraps
+    the command, else (or without `warm`) as a cold subprocess."""
+    if warm is not None and work.wrap is None and not work.env:
+        start = time.monotonic()
+        done = warm.run(str(work.root), argv, case.timeout, case.memory_mb)
+        decode = lambda data: data.decode("utf-8", errors="replace")  # noqa: E731
+        return Result(done.code, decode(done.stdout), decode(done.stderr), time.monotonic() - start, done.timed_out)
     command = [sys.executable, "-m", "clipagent", *argv]
     if work.wrap is not None:
         command = work.wrap(command)

@@ -133,6 +133,7 @@ class Library:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._failed: dict[str, str] = {}
+        self._folders: dict[str, Path] = {}
 
     def get(self, name: str) -> Path:
         path = self.root / name
@@ -147,3 +148,13 @@ class Library:
             path.unlink(missing_ok=True)
             raise
         return path
+
+    def folder(self, name: str, make: Callable[[Path], None]) -> Path:
+        """A folder `make(folder)` fills the first time a case asks for `name` (a cut `edit` wrote,
+        shared by the cases that revise it); later cases copy it (`Work.copy_folder`)."""
+        if name not in self._folders:
+            folder = self.root / "folders" / name
+            folder.mkdir(parents=True)
+            make(folder)
+            self._folders[name] = folder
+        return self._folders[name]
