@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,8 @@ PARALLEL = min(4, max(2, os.cpu_count() or 2))
 class Outcome:
     work: Work
     skipped: str | None = None
+    broken: str | None = None
+    """The case's setup raised (this traceback): that case fails, the others still run."""
     before: Snapshot | None = None
     after: Snapshot | None = None
     result: Result | None = None
@@ -58,11 +61,13 @@ def _prepare(case: Case, work: Work) -> tuple[Outcome, list[str]]:
         return Outcome(work, skipped=f"cannot make this case's media here: {exc}"), []
     except pytest.skip.Exception as exc:
         return Outcome(work, skipped=str(exc)), []
+    except Exception:
+        return Outcome(work, broken=traceback.format_exc()), []
     return Outcome(work, before=Snapshot.of(work.root)), argv
 
 
 def _execute(case: Case, outcome: Outcome, argv: list[str], env: dict[str, str], warm: WarmCLI | None) -> None:
-    if outcome.skipped:
+    if outcome.skipped or outcome.broken:
         return
     try:
         outcome.result = run(case, outcome.work, argv, env, warm)
@@ -137,6 +142,8 @@ def test_bad_input_case(case: Case, corpus: Corpus) -> None:
     outcome = corpus.outcome(case)
     if outcome.skipped:
         pytest.skip(outcome.skipped)
+    if outcome.broken:
+        pytest.fail(f"{case.id}: its setup failed\n{outcome.broken}")
     assert outcome.before and outcome.after and outcome.result
     assert_case(case, outcome.work, outcome.before, outcome.after, outcome.result)
 

@@ -25,7 +25,9 @@ def _edit_once(work: Work) -> None:
     work.brief(GOOD_FRONT)
     command = [sys.executable, "-m", "clipagent", "edit", "brief.md", "media", "-o", "out", *EDIT_FAST, "--dry-run"]
     env = environment(work.lib.root.parent / "revise-cache")
-    subprocess.run(command, cwd=work.root, env=env, check=True, capture_output=True)
+    done = subprocess.run(command, cwd=work.root, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the edit the revise cases start from exited {done.returncode}:\n{done.stderr[-2000:]}")
 
 
 def _edited(work: Work) -> None:
