@@ -307,6 +307,32 @@ def test_other_hook_strategies_open_the_cut(batch, hook, opening):
         assert first.src_in < 1 and plan.edl.hook_title.text == hook  # "Hi, I'm Sam and this is clipagent."
 
 
+def test_a_literal_hook_fits_a_10s_variant_and_fails_a_6s_one_naming_the_fix(batch, tmp_path):
+    """Planned only (the batch's index): the line "Hi, I'm Sam and this is clipagent." opens a 10 s
+    variant beside the two must-have lines (it used to plan 10.6 s and fail review); in 6 s the
+    three lines (8.6 s) cannot fit, a failed row whose reason names them and the fix."""
+    from clipagent.analysis.models import MediaIndex
+    from clipagent.batch.executors import VariantJob
+    from clipagent.batch.jobs import plan_variants
+    from clipagent.batch.matrix import VariantSpec
+
+    result, _ = batch
+    index = MediaIndex.model_validate_json((result.out_dir / INDEX_FILE).read_bytes())
+    specs = [VariantSpec(id=f"line-{d}", values={"aspect": "9:16", "duration": d, "hook": "This is clipagent"})
+             for d in ("6", "10")]  # fmt: skip
+    jobs = [VariantJob(spec=s, brief_path=BRIEF, media_dir=MEDIA, out_dir=tmp_path / s.id,
+                       index_path=result.out_dir / INDEX_FILE, options=OPTIONS) for s in specs]  # fmt: skip
+    groups, known = plan_variants(jobs, index)
+    assert [r.id for r in known] == ["line-6"] and known[0].status == "failed" and known[0].cut is None
+    reason = known[0].reason
+    assert reason.startswith("the 6 s cut cannot hold what it must play") and "8.6 s in all" in reason
+    assert "the hook 'This is clipagent'" in reason and 'must_include "turns raw footage' in reason
+    assert "make the duration at least 9 s" in reason and "use a shorter hook line" in reason
+    (plan,) = [p for g in groups for p in g.plans]
+    assert plan.review.ok and plan.edl.clips[0].media == "host-intro"
+    assert plan.edl.hook_title.text == "This is clipagent"
+
+
 def test_llm_planner_is_told_the_hook():
     from clipagent.planning.llm import system_prompt
 
