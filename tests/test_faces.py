@@ -1,7 +1,8 @@
 """Faces and black bars in the analysis, and the reframer's choices on known face tracks.
 
-Most checks here run on made-up face tracks (no decoding, no model), so they are fast; two
-analyse a small generated video (bars, and the analysis without facenet-pytorch)."""
+Most checks here run on made-up face tracks (no decoding, no model), so they are fast; others
+analyse or decode small generated videos (bars, the analysis without facenet-pytorch, seeking to
+sparse samples, when torch is imported) or load MTCNN (the device; CUDA only where present)."""
 
 from __future__ import annotations
 
@@ -231,7 +232,7 @@ def test_torch_is_imported_only_for_a_video_that_needs_faces(tmp_path, ffmpeg):
     for folder in ("audio", "video"):
         (tmp_path / folder).mkdir()
     make_audio(tmp_path / "audio" / "voice.m4a", duration=1.0)
-    make_video(tmp_path / "video" / "shot.mp4", duration=1.0, size="160x90", rate="10")
+    make_video(tmp_path / "video" / "shot.mp4", duration=1.0, size="160x90", rate="10", audio=False)
     options = AnalyzeOptions(transcripts="none", embeddings=False, faces=FaceParams(device="cpu"))
     warm = analyze_folder(tmp_path / "video", options, Cache(tmp_path / "warm"))  # fills the warm cache
     assert {r.analyser: r.status for r in warm.files[0].runs}["faces"] == "ran"

@@ -11,6 +11,23 @@ straight to the analysis width by swscale, as the shot analysis does, then sent 
 batches. Each sample also records where the picture changed since the previous sample of its shot
 (the centre of motion), the reframer's fallback when no face is seen.
 
+How the samples are reached (`_decode`; `bench/faces.py --decode`, bench/README.md "Faces": CPU
+seconds per minute of footage, decode only, on 2 loaded cores). One decode through every frame costs
+about 2 s a minute of 640x360 H.264 whatever the samples (1.8-2.3 on a generated 3 min file and on
+mp_chaplin.mp4); ffmpeg's own `fps` + `scale` pipe is no cheaper (2.0-2.5: it decodes every frame
+too). Seeking to each sample wins only where samples lie further apart than keyframes: 0.6 for 40
+samples 4.5 s apart with a keyframe every 2 s, but 8.3 for 120 samples 1.5 s apart with x264's 10 s
+keyframes (each seek decodes up to 10 s again) and 14 on chaplin, whose only keyframe is its first
+(every seek decodes from the start: quadratic); `ffmpeg -ss` per sample adds a process each (2.3-28).
+So neither: one decode that seeks only where a keyframe must lie between the last frame decoded and
+the next sample, judged by the keyframe intervals seen so far (0.7 where seeking wins, 2.0-2.2 where
+it cannot, chaplin decoded once). A seek that falls back behind (an irregular interval) is learnt
+from and not retried before the next keyframe, so at worst a keyframe interval is decoded twice:
+the cost stays linear in the length. Memory: one decoder and one batch of pictures (76 MB peak
+RSS, 70 of them the interpreter with PyAV and numpy, for 10 s or 3 min); MTCNN's torch adds about
+0.9 GB whatever the length. The detector, not the decode, is most of the cost: the whole step took
+23.7 CPU s a minute at 40 samples a minute, 2.2 of them decoding (load 11 on 2 cores).
+
 Boxes are fractions of the displayed picture (sample aspect and rotation applied).
 """
 
@@ -219,7 +236,9 @@ def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], wi
     the last keyframe decoded by more than the longest keyframe interval seen, so a keyframe lies
     between here and there and the jump decodes fewer frames than going on would (a file with one
     keyframe is decoded once, through). A seek that lands after its sample (an index that lies)
-    turns seeking off for the file; one that lands behind here teaches a longer interval."""
+    turns seeking off for the file; one that lands behind here teaches a longer interval, and no
+    seek is tried again before the next keyframe. The pictures are those one decode would give
+    (tests/test_faces.py; the same on every file of ../shared/realworld/media)."""
     import av
 
     video = info.video
@@ -246,12 +265,18 @@ def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], wi
         last_key: Fraction | None = None  # the last keyframe decoded since the start or a seek
         landed = False  # a seek was made and no frame decoded since
         sought: tuple[int, Fraction] | None = None  # the sample the last seek was for: one seek each
+        stale: Fraction | None = None  # a keyframe a seek fell back to: no seek until the next one
         try:
             while pending is not None:
-                if pending != sought and _worth_seeking(seek, stats, position, last_key, pending[1]):
+                fresh = seek == "always" or last_key != stale
+                if pending != sought and fresh and _worth_seeking(seek, stats, position, last_key, pending[1]):
                     sought = pending
-                    container.seek(math.floor((pending[1] + origin) / time_base), stream=stream, backward=True)
-                    frames, last_key, landed, stats.seeks = container.decode(stream), None, True, stats.seeks + 1
+                    try:
+                        container.seek(math.floor((pending[1] + origin) / time_base), stream=stream, backward=True)
+                    except av.error.FFmpegError:
+                        seek = "never"  # not seekable after all: decode on
+                    else:
+                        frames, last_key, landed, stats.seeks = container.decode(stream), None, True, stats.seeks + 1
                 frame = next(frames, None)
                 if frame is None:
                     return
@@ -266,8 +291,9 @@ def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], wi
                 if landed:
                     if time > pending[1] + Fraction(1, 1000):
                         seek = "never"  # the index put us past the sample: decode on from here
-                    elif position is not None and time <= position:  # jumped back: the interval is longer
+                    elif position is not None and time <= position:  # fell back: the interval is longer
                         stats.keyframe_interval = max(stats.keyframe_interval or Fraction(0), pending[1] - time)
+                        stale = time
                     landed = False
                 position = time
                 if time + Fraction(1, 1000) < pending[1]:
