@@ -277,3 +277,33 @@ def test_faces_found_on_cuda_are_those_found_on_the_cpu():
     assert len(gpu[0]) == len(cpu[0]) == 1 and gpu[1] == cpu[1] == []
     for key in ("x", "y", "w", "h"):
         assert abs(getattr(gpu[0][0], key) - getattr(cpu[0][0], key)) < 1.5 / 360
+
+
+@pytest.mark.parametrize("name", ["ae_example.mp4", "mp_video_with_failing_audio.mp4", "mp_chaplin.mp4"])
+def test_real_files_give_the_same_pictures_seeking_or_not(name):
+    """Real files, 4 samples: ae_example.mp4 has keyframes closer than its samples (seeking skips
+    most frames); mp_video_with_failing_audio.mp4 has irregular ones (0, 3.24, 10.8 s: a seek falls
+    back behind once, and no more, so at most an interval is decoded twice); mp_chaplin.mp4 has one
+    (no seek). Every picture is the one a single decode gives, at the same time."""
+    from clipagent.analysis.faces import DecodeStats, _decode
+    from clipagent.media import probe
+    from tests.conftest import REALWORLD
+
+    path = REALWORLD / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    info = probe(path)
+    samples = sample_times(info.duration, None, FaceParams(max_per_shot=4))
+    runs = {}
+    for way in ("never", "auto"):
+        stats = DecodeStats()
+        runs[way] = (list(_decode(path, info, samples, 320, seek=way, stats=stats)), stats)
+    (linear, one_decode), (sought, auto) = runs["never"], runs["auto"]
+    assert len(linear) == len(sought) == 4
+    assert all(t0 == t1 and np.array_equal(p0, p1) for (_, t0, p0), (_, t1, p1) in zip(linear, sought))
+    if name == "ae_example.mp4":
+        assert auto.seeks >= 3 and auto.frames < one_decode.frames / 3
+    elif name == "mp_chaplin.mp4":
+        assert auto.seeks == 0 and auto.frames == one_decode.frames
+    else:
+        assert auto.seeks == 1 and auto.frames < 2 * one_decode.frames

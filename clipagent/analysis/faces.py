@@ -258,44 +258,27 @@ def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], wi
         stream.thread_type = "AUTO"
         origin = Fraction(container.start_time or 0, 1_000_000)
         time_base = Fraction(stream.time_base)
+        plan = _Seeking(seek, stats)
         todo = iter(samples)
         pending = next(todo, None)
         frames = container.decode(stream)
-        position: Fraction | None = None  # the last frame decoded
-        last_key: Fraction | None = None  # the last keyframe decoded since the start or a seek
-        landed = False  # a seek was made and no frame decoded since
-        sought: tuple[int, Fraction] | None = None  # the sample the last seek was for: one seek each
-        stale: Fraction | None = None  # a keyframe a seek fell back to: no seek until the next one
         try:
             while pending is not None:
-                fresh = seek == "always" or last_key != stale
-                if pending != sought and fresh and _worth_seeking(seek, stats, position, last_key, pending[1]):
-                    sought = pending
+                if plan.wanted(pending[1]):
                     try:
                         container.seek(math.floor((pending[1] + origin) / time_base), stream=stream, backward=True)
                     except av.error.FFmpegError:
-                        seek = "never"  # not seekable after all: decode on
+                        plan.seek = "never"  # not seekable after all: decode on
                     else:
-                        frames, last_key, landed, stats.seeks = container.decode(stream), None, True, stats.seeks + 1
+                        frames = container.decode(stream)
+                        plan.sought(pending[1])
                 frame = next(frames, None)
                 if frame is None:
                     return
                 if frame.pts is None:
                     continue
-                stats.frames += 1
                 time = frame.pts * time_base - origin
-                if frame.key_frame:
-                    if last_key is not None and time > last_key:
-                        stats.keyframe_interval = max(stats.keyframe_interval or Fraction(0), time - last_key)
-                    last_key = time
-                if landed:
-                    if time > pending[1] + Fraction(1, 1000):
-                        seek = "never"  # the index put us past the sample: decode on from here
-                    elif position is not None and time <= position:  # fell back: the interval is longer
-                        stats.keyframe_interval = max(stats.keyframe_interval or Fraction(0), pending[1] - time)
-                        stale = time
-                    landed = False
-                position = time
+                plan.decoded(time, frame.key_frame, pending[1])
                 if time + Fraction(1, 1000) < pending[1]:
                     continue
                 rgb = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA").to_ndarray()
@@ -306,17 +289,49 @@ def _decode(path: Path, info: MediaInfo, samples: list[tuple[int, Fraction]], wi
             return  # a damaged tail: the samples decoded so far stand
 
 
-def _worth_seeking(seek: Seek, stats: DecodeStats, position: Fraction | None, last_key: Fraction | None,
-                   target: Fraction) -> bool:  # fmt: skip
-    """Whether to seek from `position` (the last frame decoded) to `target`. `auto`: when the next
-    keyframe, at most the longest interval seen after the last keyframe decoded, lies at or before
-    the target, seeking lands on it or later and skips every frame up to it."""
-    if seek == "never" or position is None or target <= position:
-        return False
-    if seek == "always":
-        return True
-    anchor = last_key if last_key is not None else position
-    return stats.keyframe_interval is not None and target - anchor > stats.keyframe_interval
+class _Seeking:
+    """When `_decode` seeks: what it has learnt of the file's keyframes as it decodes."""
+
+    def __init__(self, seek: Seek, stats: DecodeStats) -> None:
+        self.seek, self.stats = seek, stats
+        self.position: Fraction | None = None  # the last frame decoded
+        self.last_key: Fraction | None = None  # the last keyframe decoded since the start or a seek
+        self.stale: Fraction | None = None  # a keyframe a seek fell back to: no seek until the next one
+        self.target: Fraction | None = None  # the sample of the last seek: one seek each
+        self.landed = False  # a seek was made and no frame decoded since
+
+    def wanted(self, target: Fraction) -> bool:
+        """Whether to seek to `target`. `auto`: when the next keyframe, at most the longest interval
+        seen after the last keyframe decoded, lies at or before it: seeking lands there or later and
+        skips every frame up to it."""
+        if self.seek == "never" or self.position is None or target <= self.position or target == self.target:
+            return False
+        if self.seek == "always":
+            return True
+        interval = self.stats.keyframe_interval
+        anchor = self.last_key if self.last_key is not None else self.position
+        return self.last_key != self.stale and interval is not None and target - anchor > interval
+
+    def sought(self, target: Fraction) -> None:
+        self.target, self.last_key, self.landed = target, None, True
+        self.stats.seeks += 1
+
+    def decoded(self, time: Fraction, key_frame: bool, target: Fraction) -> None:
+        """A frame at `time` came out of the decoder while `target` is the next sample."""
+        stats = self.stats
+        stats.frames += 1
+        if key_frame:
+            if self.last_key is not None and time > self.last_key:
+                stats.keyframe_interval = max(stats.keyframe_interval or Fraction(0), time - self.last_key)
+            self.last_key = time
+        if self.landed:
+            if time > target + Fraction(1, 1000):
+                self.seek = "never"  # the index put us past the sample: decode on from here
+            elif self.position is not None and time <= self.position:  # fell back: the interval is longer
+                stats.keyframe_interval = max(stats.keyframe_interval or Fraction(0), target - time)
+                self.stale = time
+            self.landed = False
+        self.position = time
 
 
 def _grey(picture: np.ndarray) -> np.ndarray:
