@@ -36,7 +36,7 @@ def _good(**changes) -> CutFacts:
         size_bytes=12_000_000, duration=20.0, width=1080, height=1920, video_codec="h264", profile="high", level=4.0,
         pixel_format="yuv420p", frame_rate=Fraction(30), frame_interval_range=(1 / 30, 1 / 30), constant_rate=True,
         video_bitrate=4_500_000.0, audio_codec="aac", audio_rate=48000, audio_channels=2, loudness_lufs=-14.2,
-        audio_layout="stereo", audio_bitrate=190_000.0, audio_peak_bitrate=196_000.0,
+        true_peak_db=-1.3, audio_layout="stereo", audio_bitrate=190_000.0, audio_peak_bitrate=196_000.0,
         boxes=BoxLayout(top_level=("ftyp", "moov", "free", "mdat"), moov_offset=32, mdat_offset=5000,
                         audio_max_bitrate=192_000),
     )  # fmt: skip
@@ -51,7 +51,7 @@ def test_a_cut_that_meets_the_rules_passes_every_rule_with_both_values():
     rules = check_facts(_good(), load_platform("tiktok"), 1080, 1920)
     assert [r.rule for r in rules] == [
         "resolution", "frame_rate", "video_codec", "profile", "level", "pixel_format", "video_bitrate",
-        "audio_codec", "audio_rate", "audio_channels", "duration", "file_size", "loudness",
+        "audio_codec", "audio_rate", "audio_channels", "duration", "file_size", "loudness", "true_peak",
     ]  # fmt: skip
     assert all(r.passed for r in rules), [r for r in rules if not r.passed]
     by_rule = {r.rule: r for r in rules}
@@ -80,6 +80,8 @@ def test_a_cut_that_meets_the_rules_passes_every_rule_with_both_values():
         ({"size_bytes": 4_000_000_001}, "file_size"),
         ({"loudness_lufs": -16.5}, "loudness"),
         ({"loudness_lufs": -11.0}, "loudness"),
+        ({"true_peak_db": -0.95}, "true_peak"),  # over the preset's -1 dBTP by 0.05 dB
+        ({"true_peak_db": None}, "true_peak"),  # sound that could not be measured is no pass
     ],
 )
 def test_each_broken_rule_fails_alone(changes, rule):
@@ -105,8 +107,8 @@ def test_meta_s_audio_and_container_rules_each_fail_alone(changes, rule):
     """Reels (Meta): mono or stereo, 128 kbps or more, moov first, no edit lists; a cut that meets
     every other rule fails only the one it breaks. TikTok publishes none of these: not checked."""
     reels = [r.rule for r in check_facts(_good(), load_platform("reels"), 1080, 1920)]
-    assert reels[-10:] == ["audio_codec", "audio_rate", "audio_channels", "audio_layout", "audio_bitrate", "duration",
-                           "file_size", "loudness", "faststart", "edit_lists"]  # fmt: skip
+    assert reels[-11:] == ["audio_codec", "audio_rate", "audio_channels", "audio_layout", "audio_bitrate", "duration",
+                           "file_size", "loudness", "true_peak", "faststart", "edit_lists"]  # fmt: skip
     assert _failed(_good(), "reels") == []
     assert _failed(_good(**changes), "reels") == [rule]
     assert _failed(_good(**changes)) == []  # tiktok
@@ -142,7 +144,7 @@ def test_the_audio_bitrate_is_the_rate_the_sound_was_coded_at():
     no_audio = _good(audio_codec=None, audio_rate=None, audio_channels=None, audio_layout=None, audio_bitrate=None,
                      audio_peak_bitrate=None, loudness_lufs=None)  # fmt: skip
     assert _failed(no_audio, "reels") == ["audio_codec", "audio_rate", "audio_channels", "audio_layout",
-                                          "audio_bitrate", "loudness"]  # fmt: skip
+                                          "audio_bitrate", "loudness", "true_peak"]  # fmt: skip
 
 
 def test_the_variable_rate_and_the_level_say_what_was_measured():
@@ -156,8 +158,18 @@ def test_the_variable_rate_and_the_level_say_what_was_measured():
 
 def test_missing_streams_fail_their_rules_and_a_silent_cut_is_not_a_loudness_failure():
     no_audio = _good(audio_codec=None, audio_rate=None, audio_channels=None, loudness_lufs=None)
-    assert _failed(no_audio) == ["audio_codec", "audio_rate", "audio_channels", "loudness"]
-    assert _failed(_good(loudness_lufs=-70.0)) == []
+    assert _failed(no_audio) == ["audio_codec", "audio_rate", "audio_channels", "loudness", "true_peak"]
+    assert _failed(_good(loudness_lufs=-70.0, true_peak_db=float("-inf"))) == []
+
+
+def test_the_true_peak_rule_reads_the_presets_ceiling_to_a_hundredth_of_a_db():
+    """EBU R 128's -1 dBTP in every shipped preset; the cut's decoded true peak is shown as measured."""
+    assert {load_platform(name).true_peak_db for name in list_presets("platform")} == {-1.0}
+    rules = {r.rule: r for r in check_facts(_good(true_peak_db=-1.004), load_platform("tiktok"), 1080, 1920)}
+    assert rules["true_peak"].passed and rules["true_peak"].measured == "-1.00 dBTP"
+    assert rules["true_peak"].expected == "at most -1 dBTP"
+    over = {r.rule: r for r in check_facts(_good(true_peak_db=-0.99), load_platform("tiktok"), 1080, 1920)}
+    assert not over["true_peak"].passed and over["true_peak"].measured == "-0.99 dBTP"
 
 
 def test_room_tone_the_render_left_quiet_on_purpose_passes_the_loudness_rule():
@@ -226,7 +238,11 @@ def test_each_platform_render_of_the_samples_passes_its_own_spec(name, tmp_path)
     run_render(job)
     report = check_cut(tmp_path / "cut.mp4", platform, edl.output.width, edl.output.height)
     assert report.passed, [f"{r.rule}: {r.detail}" for r in report.failed]
-    assert {r.rule for r in report.rules} >= {"resolution", "level", "video_bitrate", "file_size", "loudness"}
+    assert {r.rule for r in report.rules} >= {"resolution", "level", "video_bitrate", "file_size", "loudness", "true_peak"}
+    # The ceiling holds as a TRUE peak on the decoded file (the AAC encoder overshot it by 1.3 dB
+    # on this speech with a sample-peak limiter alone: bench/true_peak.py).
+    peak = next(r for r in report.rules if r.rule == "true_peak")
+    assert float(peak.measured.split()[0]) <= platform.true_peak_db == -1.0, peak.measured
     published = {"tiktok": set(), "youtube": {"audio_layout", "faststart", "edit_lists"}}
     asked = published.get(name, {"audio_layout", "audio_bitrate", "faststart", "edit_lists"})  # Meta: all four
     assert {r.rule for r in report.rules} & {"audio_layout", "audio_bitrate", "faststart", "edit_lists"} == (

@@ -7,7 +7,7 @@ A render is two ffmpeg passes:
      branch of it measures its integrated loudness and peak;
   2. the render (`compile_render`), one encoding process and one filtergraph: each clip's picture
      converted and normalised to the output (clips.py) and cut to its exact frame count; joined
-     the same way; the overlays drawn over it; and the mixed WAV with one gain and a peak
+     the same way; the overlays drawn over it; and the mixed WAV with one gain and a true-peak
      limiter, chosen from the measurement so the cut lands on the target loudness.
 
 A timeline with more clips than one process should open (segments.py) has its clips' pictures
@@ -15,7 +15,9 @@ A timeline with more clips than one process should open (segments.py) has its cl
 stdin as raw frames (or samples); the pass then reads `pipe:0` instead of the clips.
 
 The sound is decoded and mixed once, and the render does not redo it. Where the limiter has to
-work, `compile_limiter_probe` measures candidate gains on the mixed WAV.
+work, `compile_limiter_probe` measures candidate gains on the mixed WAV; `compile_sound_probe`
+gives the render's sound alone, which run.py encodes as the render does to measure the true peak
+the AAC encoder leaves (render/loudness.py).
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ from .endcard import draw_titles
 from .clips import OUTPUT_COLOUR, clip_audio, clip_video, even, stereo_downmix
 from .encoders import AAC_PRIMING_SAMPLES
 from .filters import clean_text, f
-from .loudness import SILENCE_LUFS
+from .loudness import SILENCE_LUFS, TRUE_PEAK_OVERSAMPLING
 from .segments import Segment
 from .captions import CaptionTrack, ass_filter
 from .text import place_box, place_expression
 
 __all__ = ["CompiledGraph", "LoudnessGain", "Source", "compile_limiter_probe", "compile_mix", "compile_render",
-           "compile_segment", "raw_audio_input", "raw_video_input"]  # fmt: skip
+           "compile_segment", "compile_sound_probe", "raw_audio_input", "raw_video_input"]  # fmt: skip
 
 
 
@@ -53,6 +55,12 @@ class LoudnessGain:
     reports exactly -70: that is silence or a bare noise floor, and no gain applies."""
     capped_from_db: float | None = None
     """The gain the target asked for, where the room-tone cap (run.py) lowered it; else None."""
+    limit_db: float | None = None
+    """The limiter's ceiling in dBTP, on the 4x oversampled sound: the output's `true_peak_db`
+    less the headroom the encoded sound was measured to need (loudness.py); None: `true_peak_db`."""
+    encoded_true_peak_db: float | None = None
+    """The true peak of the sound as the render encodes it (AAC, decoded, ebur128), measured
+    before the render (run.py); None where it was not measured (a silent mix, a dry run)."""
 
     @property
     def silent(self) -> bool:
@@ -122,15 +130,17 @@ def compile_mix(
     return b.compiled(video_label=None, audio_label="mix")
 
 
-def compile_limiter_probe(edl: EDL, mix: Path, gains: list[float], report_dir: Path) -> CompiledGraph:
-    """The mixed WAV through each candidate gain and the render's limiter; branch i logs its
-    running loudness and peak to `report_dir/limit{i}.txt`."""
+def compile_limiter_probe(edl: EDL, mix: Path, gains: list[float], report_dir: Path, limit_db: float) -> CompiledGraph:
+    """The mixed WAV through each candidate gain and the render's limiter at `limit_db` (dBTP);
+    branch i logs its running loudness and peak to `report_dir/limit{i}.txt`."""
     b = Builder(edl, {}, video=False)
     index = b.add_input(mix)
     labels = [f"candidate{i}" for i in range(len(gains))]
-    b.add([f"{index}:a:0"], [f("asplit", len(gains))], labels)
+    rate = edl.output.audio_rate
+    # Oversampled once for every branch: the gain is linear, so before or after makes no difference.
+    b.add([f"{index}:a:0"], [f("aresample", rate * TRUE_PEAK_OVERSAMPLING), f("asplit", len(gains))], labels)
     for i, gain in enumerate(gains):
-        limited = _gain_and_limiter(gain, edl.output.true_peak_db)
+        limited = _limit_oversampled(gain, limit_db, rate)
         b.add([labels[i]], [*limited, *_measure(report_dir / f"limit{i}.txt", edl.output.audio_rate)], [f"measured{i}"])
     for i in range(len(gains) - 1):
         b.add([f"measured{i}"], ["anullsink"], [])
@@ -168,22 +178,33 @@ def compile_render(
         joined = _join(b, placements)
     video = draw_titles(b, _overlays(b, joined), placements[-1].end_frame)
     b.add([video], [f("setparams", **OUTPUT_COLOUR)], ["vout"])
-    total_samples = b.samples(placements[-1].end_frame)
     index = b.add_input(mix)
-    b.add(
-        [f"{index}:a:0"],
-        [
-            *_normalise(loudness, edl.output.true_peak_db),
-            f("aresample", edl.output.audio_rate),
-            f("aformat", sample_fmts="fltp", channel_layouts="stereo"),
-            f("apad", whole_len=total_samples),
-            # The encoder's priming packet takes the place of the mix's first samples: no edit list
-            # skips it (encoders.AAC_PRIMING_SAMPLES), so sound and picture stay in step.
-            f("atrim", start_sample=min(AAC_PRIMING_SAMPLES, total_samples - 1), end_sample=total_samples),
-        ],
-        ["aout"],
-    )
+    b.add([f"{index}:a:0"], _sound(edl, loudness, b.samples(placements[-1].end_frame)), ["aout"])
     return b.compiled(video_label="vout", audio_label="aout")
+
+
+def compile_sound_probe(edl: EDL, mix: Path, loudness: LoudnessGain) -> CompiledGraph:
+    """The render's sound alone, at `audio_label`: the mixed WAV through exactly the filters
+    `compile_render` applies, so that encoded with the render's AAC settings (deterministic) it
+    gives the same packets the render will write, and their true peak can be measured first."""
+    b = Builder(edl, {}, video=False)
+    index = b.add_input(mix)
+    b.add([f"{index}:a:0"], _sound(edl, loudness, b.samples(place_clips(edl)[-1].end_frame)), ["aout"])
+    return b.compiled(video_label=None, audio_label="aout")
+
+
+def _sound(edl: EDL, loudness: LoudnessGain, total_samples: int) -> list[str]:
+    """The mixed WAV's filters in the render: gain and limiter, the output's rate and layout, its
+    exact length, the encoder's priming samples taken off its head."""
+    return [
+        *_normalise(loudness, edl.output.true_peak_db, edl.output.audio_rate),
+        f("aresample", edl.output.audio_rate),
+        f("aformat", sample_fmts="fltp", channel_layouts="stereo"),
+        f("apad", whole_len=total_samples),
+        # The encoder's priming packet takes the place of the mix's first samples: no edit list
+        # skips it (encoders.AAC_PRIMING_SAMPLES), so sound and picture stay in step.
+        f("atrim", start_sample=min(AAC_PRIMING_SAMPLES, total_samples - 1), end_sample=total_samples),
+    ]
 
 
 def _samples(frame: int, edl: EDL) -> int:  # the sample at an output frame boundary
@@ -384,17 +405,32 @@ def _add_music(b: Builder, speech: str, total_samples: int) -> str:
     return "withmusic"
 
 
-def _normalise(loudness: LoudnessGain, true_peak_db: float) -> list[str]:
+def _normalise(loudness: LoudnessGain, true_peak_db: float, audio_rate: int) -> list[str]:
     if loudness.silent:
         return []  # nothing audible to normalise
-    return _gain_and_limiter(loudness.gain_db, true_peak_db)
+    limit = true_peak_db if loudness.limit_db is None else loudness.limit_db
+    return _gain_and_limiter(loudness.gain_db, limit, audio_rate)
 
 
-def _gain_and_limiter(gain_db: float, true_peak_db: float) -> list[str]:
-    ceiling = 10 ** (true_peak_db / 20)
+def _gain_and_limiter(gain_db: float, limit_db: float, audio_rate: int) -> list[str]:
+    """The make-up gain, then a true-peak limiter at `limit_db` dBTP: `alimiter` is a sample-peak
+    limiter, so it runs on the sound oversampled TRUE_PEAK_OVERSAMPLING (4) times, where the
+    samples trace the peaks between the output's samples (ITU-R BS.1770-4 Annex 2: 4x
+    oversampling estimates the true peak of a 48 kHz signal), and the sound is brought back to
+    the output's rate after it. Without it, peaks between samples passed the ceiling before any
+    encoding (bench/true_peak.py: full-scale clicks 1.1 dB over it, a film's soundtrack 0.1 dB);
+    the AAC encoder's own overshoot is run.py's to measure and leave room for."""
+    return [f("volume", f"{gain_db:.3f}dB"), f("aresample", audio_rate * TRUE_PEAK_OVERSAMPLING),
+            *_limit_oversampled(None, limit_db, audio_rate)]  # fmt: skip
+
+
+def _limit_oversampled(gain_db: float | None, limit_db: float, audio_rate: int) -> list[str]:
+    """On sound already oversampled: the gain (where given), the limiter, back to `audio_rate`."""
+    ceiling = 10 ** (limit_db / 20)
     return [
-        f("volume", f"{gain_db:.2f}dB"),
-        f("alimiter", limit=f"{ceiling:.4f}", attack=5, release=50, level="disabled"),
+        *([f("volume", f"{gain_db:.3f}dB")] if gain_db is not None else []),
+        f("alimiter", limit=f"{ceiling:.5f}", attack=5, release=50, level="disabled"),
+        f("aresample", audio_rate),
     ]
 
 

@@ -1,8 +1,9 @@
-"""Choosing the render's one make-up gain from the mix's measurement (pure; run.py measures).
+"""Choosing the render's one make-up gain and its limiter's ceiling from measurements (pure;
+run.py measures).
 
 The mix pass logs ffmpeg's `ebur128` (EBU R128 / ITU-R BS.1770 integrated loudness) and
 `astats` peak once a second. The gain lands the cut on the output's `loudness_lufs`, through a
-peak limiter at `true_peak_db`, with two limits:
+true-peak limiter at `true_peak_db`, with two limits:
 
 - MAX_GAIN_DB (+40 dB) for every mix;
 - ROOM_TONE_MAX_GAIN_DB (+12 dB) for a mix quieter than ROOM_TONE_LUFS (-50 LUFS). Its loudest
@@ -14,10 +15,24 @@ peak limiter at `true_peak_db`, with two limits:
   as its peaks allow, and never regardless of them (support.spotify.com, "Loudness
   normalization"). +12 dB still lifts a quiet ambience bed into audibility (-50 LUFS to -38).
   The render says so in its warnings.
+
+The ceiling is a TRUE peak, held on the final file, not only on the mix: the limiter works on the
+sound oversampled 4x (graph.py; ITU-R BS.1770-4 Annex 2), and the AAC encoder then overshoots
+what it is given, by an amount no fixed headroom bounds (bench/true_peak.py: a sample-peak limiter
+at -1 dBTP left 6 s of the samples' speech at +0.25 dBTP; limited 0.5 dB lower on the oversampled
+sound, the same speech came out 0.7 dB higher than limited at the ceiling: the encoder added
+1.8 dB). So the
+render's own sound is encoded first as the render encodes it and its decoded true peak measured
+(run.py); where it passes `true_peak_db`, the limiter's ceiling is lowered by the excess and
+TRUE_PEAK_MARGIN_DB and the gain chosen again, at most TRUE_PEAK_ATTEMPTS times. The ceiling is
+stated as a true peak where it is stated (EBU R 128: a maximum true peak level of -1 dBTP,
+measured as in ITU-R BS.1770 and EBU Tech 3341; Spotify, "Loudness normalization": keep a
+master below -1 dB TP, more for louder ones, because lossy encoding adds to its peaks).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +51,16 @@ cost it anything from a fraction of a dB to more than 20 dB of loudness."""
 FINE_ENOUGH_DB = 1.5
 """Interpolating between measured gains at most this far apart lands within ~0.2 LU."""
 
+TRUE_PEAK_OVERSAMPLING = 4
+"""ITU-R BS.1770-4 Annex 2: oversampling a 48 kHz signal 4x (to 192 kHz) estimates its true peak
+(Annex 2 warns it can still read a little under the real peak; the encoded check in run.py
+measures with ffmpeg's ebur128, which oversamples the same way)."""
+TRUE_PEAK_MARGIN_DB = 0.2
+"""Lowering the limiter by the encoded sound's excess alone aims exactly at the ceiling; the
+encoder's overshoot moves a little with what it is given, so a little more is taken."""
+TRUE_PEAK_ATTEMPTS = 3
+"""Encoded measurements at most: the first, and up to two lowered ceilings."""
+
 
 @dataclass(frozen=True)
 class Measured:
@@ -51,6 +76,52 @@ def read_measurement(log: Path) -> Measured:
     if not lufs:
         return Measured(float("-inf"), float("-inf"))  # no audio frames at all
     return Measured(float(lufs[-1]), float(peak[-1]) if peak else 0.0)
+
+
+@dataclass(frozen=True)
+class FileLoudness:
+    """An encoded sound's integrated loudness (LUFS) and true peak (dBTP), both from one pass of
+    ffmpeg's `ebur128=peak=true` (EBU R128 / ITU-R BS.1770-4; its true peak oversamples 4x)."""
+
+    lufs: float
+    true_peak_db: float
+
+
+def read_file_loudness(log: str) -> FileLoudness | None:
+    """The totals on the last lines of `MEASURE_FILE_FILTERS`' log: the integrated loudness and
+    the largest true peak so far (lavfi.r128.true_peak, linear, three decimals: ~0.01 dB, where
+    ebur128's printed summary rounds to 0.1 dB). None when the log has neither (no sound)."""
+    lufs = re.findall(r"lavfi\.r128\.I=(\S+)", log)
+    peak = re.findall(r"lavfi\.r128\.true_peak=(\S+)", log)
+    if not lufs or not peak:
+        return None
+    linear = float(peak[-1])
+    return FileLoudness(float(lufs[-1]), 20 * math.log10(linear) if linear > 0 else float("-inf"))
+
+
+MEASURE_FILE_FILTERS = "asetnsamples=n=48000:p=0,ebur128=peak=true:metadata=1,ametadata=mode=print:file=-"
+"""A file's loudness and true peak, logged to stdout once every 48,000 samples (one second at
+48 kHz; longer frames change nothing measured and keep the log short)."""
+
+
+def measure_file(ffmpeg: str, path: Path) -> FileLoudness | None:
+    """The integrated loudness and true peak of the first audio stream of the file at `path`,
+    decoded by `ffmpeg` (the executable's path); None when it has no sound ffmpeg can measure.
+    The one function here that runs anything."""
+    import subprocess
+
+    from ..ffmpeg import file_url
+
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-i", file_url(path), "-map", "0:a:0",
+               "-af", MEASURE_FILE_FILTERS, "-f", "null", "-"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, errors="replace")
+    return read_file_loudness(result.stdout) if result.returncode == 0 else None
+
+
+def lowered_limit(limit_db: float, encoded_true_peak_db: float, ceiling_db: float) -> float:
+    """The limiter's next ceiling (dBTP) after the encoded sound measured `encoded_true_peak_db`
+    against `ceiling_db`: lower by the excess and TRUE_PEAK_MARGIN_DB."""
+    return limit_db - (encoded_true_peak_db - ceiling_db) - TRUE_PEAK_MARGIN_DB
 
 
 def gain_limit(measured_lufs: float) -> float:

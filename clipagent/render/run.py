@@ -45,15 +45,20 @@ from .graph import (
     compile_mix,
     compile_render,
     compile_segment,
+    compile_sound_probe,
 )
 from .loudness import (
     FINE_ENOUGH_DB,
     LIMITER_STEPS_DB,
     SILENCE_LUFS,
+    TRUE_PEAK_ATTEMPTS,
+    FileLoudness,
     bracket,
     gain_limit,
     interpolate_gain,
+    lowered_limit,
     max_gain_warning,
+    measure_file,
     read_measurement,
     room_tone_warning,
 )
@@ -439,14 +444,43 @@ def _file_system_failure(log: str, output: Path | None) -> ClipAgentError | None
 
 
 def choose_loudness_gain(job: RenderJob) -> LoudnessGain:
-    """The gain that, through the peak limiter, lands the mix (measured by pass 1) on the target,
+    """The gain and limiter ceiling that land the mix (measured by pass 1) on the target loudness
+    with the ENCODED cut's true peak at or under `true_peak_db` (loudness.py).
+
+    The gain is chosen through the limiter at the ceiling (`_gain_through_limiter`); the render's
+    sound is then encoded as the render will encode it and its true peak measured. Where that
+    passes the ceiling (the AAC encoder overshoots what it is given), the limiter's ceiling is
+    lowered by the excess and a margin (loudness.lowered_limit), the gain raised by what the
+    encoded sound measured under the target (within its limit), and the sound encoded again: at
+    most TRUE_PEAK_ATTEMPTS encodings, the last kept either way (the spec check's `true_peak` rule
+    then fails). One encoding is an audio-only pass over the WAV (AAC is ~1% of a render's CPU)."""
+    ceiling, target = job.edl.output.true_peak_db, job.edl.output.loudness_lufs
+    gain = _gain_through_limiter(job, ceiling)
+    if gain.silent:
+        return gain
+    most = gain_limit(gain.measured_lufs)
+    limit = ceiling
+    for attempt in range(TRUE_PEAK_ATTEMPTS):
+        encoded = _encoded_loudness(job, gain, attempt)
+        gain = replace(gain, limit_db=limit, encoded_true_peak_db=encoded.true_peak_db)
+        if encoded.true_peak_db <= ceiling or attempt == TRUE_PEAK_ATTEMPTS - 1:
+            return gain
+        # A lower ceiling limits more and costs a little loudness: the encoded sound's own
+        # measurement says how much, and the gain makes it up (at most its limit).
+        limit = lowered_limit(limit, encoded.true_peak_db, ceiling)
+        gain = replace(gain, gain_db=min(gain.gain_db + (target - encoded.lufs), most), limit_db=limit)
+    return gain
+
+
+def _gain_through_limiter(job: RenderJob, limit_db: float) -> LoudnessGain:
+    """The gain that, through the true-peak limiter at `limit_db`, lands the mix on the target,
     within the make-up gain limit (loudness.py: +40 dB, or +12 dB for bare room tone).
 
     Where no peak would reach the limiter, that is the plain difference. Otherwise limiting costs
     loudness, by an amount that depends on the mix: the mixed WAV is measured through the limiter
     at candidate gains, the two around the target are refined until close, and the gain is
     interpolated between them."""
-    target, ceiling = job.edl.output.loudness_lufs, job.edl.output.true_peak_db
+    target = job.edl.output.loudness_lufs
     raw = read_measurement(job.work / "loudness.txt")
     if raw.lufs <= SILENCE_LUFS:
         return LoudnessGain(0.0, raw.lufs)
@@ -454,13 +488,13 @@ def choose_loudness_gain(job: RenderJob) -> LoudnessGain:
     wanted = target - raw.lufs
     capped = wanted if wanted > limit and limit < gain_limit(0.0) else None
     gain = min(wanted, limit)
-    if raw.peak_db + gain <= ceiling - 0.5:
+    if raw.peak_db + gain <= limit_db - 0.5:
         return LoudnessGain(gain, raw.lufs, capped)  # no peak reaches the limiter
     # Limiting only removes loudness, so `gain` lands at or under the target: search upwards.
     candidates = sorted({min(gain + step, limit) for step in LIMITER_STEPS_DB})
     measured: dict[float, float] = {}
     for attempt in range(3):
-        measured.update(zip(candidates, _measure_limited(job, candidates, attempt)))
+        measured.update(zip(candidates, _measure_limited(job, candidates, limit_db, attempt)))
         low, high = bracket(measured, target)
         if high - low <= FINE_ENOUGH_DB:
             break
@@ -468,11 +502,29 @@ def choose_loudness_gain(job: RenderJob) -> LoudnessGain:
     return LoudnessGain(interpolate_gain(measured, target), raw.lufs, capped)
 
 
-def _measure_limited(job: RenderJob, gains: list[float], attempt: int) -> list[float]:
+def _encoded_loudness(job: RenderJob, gain: LoudnessGain, attempt: int) -> FileLoudness:
+    """The render's sound at `gain`, encoded with the render's AAC settings (AUDIO_ARGS; the
+    encoder is deterministic, so these are the packets the render writes), decoded and measured
+    by ebur128 (integrated loudness, true peak 4x oversampled)."""
+    encoded = job.work / f"sound{attempt}.aac"
+    graph = compile_sound_probe(job.edl, job.mix_wav, gain)
+    command = [
+        job.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-y", "-v", "error",
+        *graph.input_args, *_graph_args(job.ffmpeg, graph.filtergraph, job.work / f"sound{attempt}-graph.txt"),
+        "-map", f"[{graph.audio_label}]", *AUDIO_ARGS, "-f", "adts", file_url(encoded),
+    ]  # fmt: skip
+    _run_ffmpeg(command, "encoding the sound to measure its true peak", output=job.output)
+    measured = measure_file(job.ffmpeg.path, encoded)
+    if measured is None:
+        raise RenderError(f"ffmpeg could not measure the true peak of the encoded sound ({encoded.name})")
+    return measured
+
+
+def _measure_limited(job: RenderJob, gains: list[float], limit_db: float, attempt: int) -> list[float]:
     """The integrated loudness of the mixed WAV through each gain and the limiter (one pass)."""
     reports = job.work / f"limiter{attempt}"
     reports.mkdir()
-    graph = compile_limiter_probe(job.edl, job.mix_wav, gains, reports)
+    graph = compile_limiter_probe(job.edl, job.mix_wav, gains, reports, limit_db)
     command = [
         job.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-v", "error",
         *graph.input_args, *_graph_args(job.ffmpeg, graph.filtergraph, reports / "graph.txt"),

@@ -26,8 +26,12 @@ The rules, each with the measured and the expected value:
   for loudness;
 - duration: the file's; expected `min_duration` to `max_duration`;
 - file_size: bytes on disk; expected at most `max_file_size`;
-- loudness: integrated loudness (EBU R128, `media.integrated_loudness`); expected `loudness_lufs`
-  ± `loudness_tolerance_lu`;
+- loudness: integrated loudness (EBU R128), expected `loudness_lufs` ± `loudness_tolerance_lu`;
+- true_peak: the decoded cut's true peak (ITU-R BS.1770-4 Annex 2, 4x oversampled, ffmpeg's
+  `ebur128=peak=true`, in the same pass as its loudness: render/loudness.py `measure_file`);
+  expected at most `true_peak_db` (EBU R 128's -1 dBTP in every shipped preset). Measured on
+  the decoded file because that is what a platform decodes: the AAC encoder overshoots the
+  limited mix it is given (render/loudness.py). A silent cut passes;
 - faststart: where the index (`moov`) sits; expected before the media (`mdat`) when
   `container.faststart` (render/boxes.py reads the box headers);
 - edit_lists: the tracks that carry an edit list (`edts`/`elst`); expected none when
@@ -43,7 +47,7 @@ file (Fast Start)", "Stereo or Stereo + 5.1"). TikTok publishes none of them.
 
 A rule the preset leaves out (null, or a container rule at its default) is not checked. Probing
 uses PyAV (packets only, no decoding), the box headers (a few hundred bytes) and one ffmpeg pass
-over the sound for its loudness.
+over the sound for its loudness and true peak.
 """
 
 from __future__ import annotations
@@ -107,6 +111,8 @@ class CutFacts(_Frozen):
     audio_peak_bitrate: float | None = None
     """Bits a second in the stream's busiest second (its whole length when shorter)."""
     loudness_lufs: float | None = None
+    true_peak_db: float | None = None
+    """dBTP: the decoded sound's largest true peak (ITU-R BS.1770-4 Annex 2); None where unmeasured."""
     boxes: BoxLayout | None = None
     """The MP4/MOV box layout (render/boxes.py); None for a file the spec checks do not read as boxes."""
 
@@ -116,8 +122,8 @@ class SpecRule(_Frozen):
 
     rule: str
     """resolution, frame_rate, video_codec, profile, level, pixel_format, video_bitrate, audio_codec,
-    audio_rate, audio_channels, audio_layout, audio_bitrate, duration, file_size, loudness, faststart
-    or edit_lists."""
+    audio_rate, audio_channels, audio_layout, audio_bitrate, duration, file_size, loudness, true_peak,
+    faststart or edit_lists."""
     passed: bool
     measured: str
     expected: str
@@ -169,10 +175,13 @@ def check_cut(path: Path, platform: Platform, width: int, height: int, *, room_t
 
 def probe_cut(path: Path) -> CutFacts:
     """The facts the rules need, read with PyAV (demuxing packets, no decoding) and one ffmpeg
-    loudness pass. MediaError when the file is not readable media."""
+    pass over the sound for its loudness and true peak. MediaError when the file is not readable
+    media."""
     import av
 
+    from ..ffmpeg import find_ffmpeg
     from ..media import integrated_loudness
+    from .loudness import measure_file
 
     path = Path(path)
     try:
@@ -194,7 +203,11 @@ def probe_cut(path: Path) -> CutFacts:
             facts.update(_audio_facts(audio, packets["audio"]))
         boxed = "mov" in container.format.name.split(",")  # ffmpeg's one demuxer for both: "mov,mp4,m4a,..."
     if facts.get("audio_codec"):
-        facts["loudness_lufs"] = integrated_loudness(path)
+        measured = measure_file(find_ffmpeg().path, path)
+        if measured is not None:
+            facts.update(loudness_lufs=measured.lufs, true_peak_db=measured.true_peak_db)
+        else:  # a layout ffmpeg's filters do not know (16 AAC channels): measured as its channel count
+            facts["loudness_lufs"] = integrated_loudness(path)
     if boxed:
         facts["boxes"] = read_box_layout(path)
     return CutFacts(**facts)
@@ -288,6 +301,7 @@ def check_facts(
         rules.append(SpecRule(rule="file_size", passed=facts.size_bytes <= limit, measured=_bytes(facts.size_bytes),
                               expected=f"at most {_bytes(limit)}"))  # fmt: skip
     rules.append(_loudness(facts.loudness_lufs, platform.loudness_lufs, platform.loudness_tolerance_lu, room_tone))
+    rules.append(_true_peak(facts, platform.true_peak_db))
     if platform.container.faststart:
         rules.append(_faststart(facts.boxes))
     if not platform.container.edit_lists:
@@ -420,6 +434,22 @@ def _loudness(lufs: float | None, target: float, tolerance: float, room_tone: bo
         return SpecRule(rule="loudness", passed=True, expected=expected,
                         measured=f"{lufs:.1f} LUFS: room tone, its make-up gain capped on purpose (render/loudness.py)")
     return SpecRule(rule="loudness", passed=abs(lufs - target) <= tolerance, measured=f"{lufs:.1f} LUFS",
+                    expected=expected)  # fmt: skip
+
+
+def _true_peak(facts: CutFacts, ceiling_db: float) -> SpecRule:
+    """The decoded cut's true peak at most the preset's `true_peak_db` (EBU R 128's maximum true
+    peak level; measured as ITU-R BS.1770-4 Annex 2 says). Shown to 0.01 dB: the measurement
+    reads the peak to three decimals of full scale."""
+    expected = f"at most {ceiling_db:g} dBTP"
+    if facts.audio_codec is None:
+        return SpecRule(rule="true_peak", passed=False, measured="no audio stream", expected=expected)
+    if facts.loudness_lufs is not None and facts.loudness_lufs <= SILENT_LUFS + 0.05:
+        return SpecRule(rule="true_peak", passed=True, measured="silent (under the -70 LUFS gate)", expected=expected)
+    if facts.true_peak_db is None:
+        return SpecRule(rule="true_peak", passed=False, measured="not measurable (a channel layout ffmpeg's meter does "
+                        "not know)", expected=expected)  # fmt: skip
+    return SpecRule(rule="true_peak", passed=facts.true_peak_db <= ceiling_db, measured=f"{facts.true_peak_db:.2f} dBTP",
                     expected=expected)  # fmt: skip
 
 
