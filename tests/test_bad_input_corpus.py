@@ -6,11 +6,11 @@ the file or field, no traceback, no partial output (and a pre-existing output ke
 source file unchanged by SHA-256; see `tests/corpus/harness.py`. The table lives in
 `tests/corpus/cases_*.py`; generated media are shared by the whole module (`tests/corpus/library.py`).
 
-The selected cases are set up one after another, then run a few at a time, and each test asserts
-its own case's outcome. Each case is a process of its own: forked from a warm CLI that imported
+The selected cases are set up one after another, each run as soon as it is set up (a few at a
+time), and each test asserts its own case's outcome. Each case is a process of its own: forked from a warm CLI that imported
 clipagent once (`tests/corpus/warm.py`; a cold start costs about 1 s of CPU in imports, half the
-corpus' time), or a cold `python -m clipagent` where the case sets environment variables or wraps
-the command, and for every case with CORPUS_COLD=1. `test_a_warm_run_is_a_cold_run` holds the two
+corpus' time), or a cold `python -m clipagent` where the case wraps the command, and for every
+case with CORPUS_COLD=1. `test_a_warm_run_is_a_cold_run` holds the two
 to the same exit codes and output.
 """
 
@@ -97,10 +97,14 @@ class Corpus:
             self.warm.close()
 
     def run_all(self, cases: list[Case]) -> None:
-        """Set the cases up one after another, then run them PARALLEL at a time."""
-        prepared = {case.id: self._prepare(case) for case in cases}
+        """Set the cases up one after another, each run (PARALLEL at a time) as soon as it is set up:
+        the runs of the first cases overlap the making of the library's media for the later ones."""
+        prepared: dict[str, tuple[Outcome, list[str]]] = {}
         with ThreadPoolExecutor(PARALLEL) as pool:
-            futures = [pool.submit(_execute, case, *prepared[case.id], self.env, self.warm) for case in cases]
+            futures = []
+            for case in cases:
+                prepared[case.id] = self._prepare(case)
+                futures.append(pool.submit(_execute, case, *prepared[case.id], self.env, self.warm))
             for future in futures:
                 future.result()
         self.outcomes.update({case_id: outcome for case_id, (outcome, _) in prepared.items()})
@@ -114,11 +118,13 @@ class Corpus:
         return _prepare(case, Work(self.runs / f"c{CASES.index(case):03d}", self.library))
 
     def log(self, path: str) -> None:
-        """Every case's exit, time and output, one JSON line each (CORPUS_LOG=FILE)."""
+        """Every case's exit, time (wall, and CPU for a warm run) and output, one JSON line each
+        (CORPUS_LOG=FILE)."""
         with open(path, "w") as log:
             for case_id, outcome in self.outcomes.items():
                 if outcome.result:
-                    found = {"id": case_id, "exit": outcome.result.code, "seconds": round(outcome.result.seconds, 1)}
+                    found = {"id": case_id, "exit": outcome.result.code, "seconds": round(outcome.result.seconds, 1),
+                             "cpu": outcome.result.cpu}  # fmt: skip
                     log.write(json.dumps({**found, "output": outcome.result.text.strip()[-2000:]}) + "\n")
 
 
@@ -159,9 +165,10 @@ def test_the_corpus_is_large_and_covers_every_kind() -> None:
 
 
 def test_a_warm_run_is_a_cold_run(tmp_path) -> None:
-    """A command forked from the warm CLI (`tests/corpus/warm.py`) exits with the code and prints the
-    bytes that `python -m clipagent` does (help, a usage error, a bad EDL, a missing file); and a run
-    past its timeout is killed with its whole process group (here an ffmpeg that never answers)."""
+    """A command forked from the warm CLI (`tests/corpus/warm.py`) with a case's environment exits
+    with the code and prints the bytes that `python -m clipagent` does (help, a bad EDL, a missing
+    file); and a run past its timeout is killed with its whole process group (here the ffmpeg of
+    the case's CLIPAGENT_FFMPEG, which never answers)."""
     from clipagent.ffmpeg import find_ffmpeg
 
     from .corpus.harness import BASE_EDL
@@ -170,21 +177,22 @@ def test_a_warm_run_is_a_cold_run(tmp_path) -> None:
     hang = "[ -e hang ] && { echo $$ > ffmpeg.pid; exec sleep 600; }"
     fake.write_text(f'#!/bin/sh\n{hang}\nexec "{find_ffmpeg().path}" "$@"\n')
     fake.chmod(0o755)
-    env = {**environment(tmp_path / "cache"), "CLIPAGENT_FFMPEG": str(fake)}
-    warm = WarmCLI(env, tmp_path)
+    corpus = environment(tmp_path / "cache")
+    env = {**corpus, "CLIPAGENT_FFMPEG": str(fake)}
+    warm = WarmCLI(corpus, tmp_path)
     try:
         folder = tmp_path / "case"
         folder.mkdir()
         (folder / "edl.json").write_text(json.dumps({**BASE_EDL, "clips": [{**BASE_EDL["clips"][0], "speed": 0}]}))
-        for argv in (["--help"], ["validate"], ["validate", "edl.json"], ["validate", "missing.json"]):
+        for argv in (["--help"], ["validate", "edl.json"], ["validate", "missing.json"]):
             cold = subprocess.run([sys.executable, "-m", "clipagent", *argv], cwd=folder, env=env, capture_output=True,
                                   stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
-            done = warm.run(str(folder), argv, 120, None)
+            done = warm.run(str(folder), argv, env, 120, None)
             assert (done.code, done.stdout, done.stderr) == (cold.returncode, cold.stdout, cold.stderr), argv
         assert cold.returncode == 2 and b"missing.json" in cold.stderr
 
         (folder / "hang").touch()
-        stopped = warm.run(str(folder), ["doctor"], 5, None)  # doctor asks ffmpeg its version (30 s timeout)
+        stopped = warm.run(str(folder), ["doctor"], env, 5, None)  # doctor asks ffmpeg its version (30 s timeout)
         assert stopped.timed_out and stopped.code == -signal.SIGKILL
         ffmpeg = int((folder / "ffmpeg.pid").read_text())
         deadline = time.monotonic() + 60

@@ -135,6 +135,8 @@ class Result:
     stderr: str
     seconds: float
     timed_out: bool = False
+    cpu: float | None = None
+    """CPU seconds of the run (warm runs only: `warm.Finished.cpu`)."""
 
     @property
     def text(self) -> str:
@@ -181,13 +183,14 @@ def environment(cache: Path) -> dict[str, str]:
 
 def run(case: Case, work: Work, argv: list[str], env: dict[str, str], warm: WarmCLI | None = None) -> Result:
     """Run `python -m clipagent ARGV` in the case folder, in its own process group, killed on timeout:
-    forked from the `warm` CLI (see `warm.py`) unless the case sets environment variables or wraps
-    the command, else (or without `warm`) as a cold subprocess."""
-    if warm is not None and work.wrap is None and not work.env:
+    forked from the `warm` CLI (see `warm.py`) unless the case wraps the command, else (or without
+    `warm`) as a cold subprocess."""
+    if warm is not None and work.wrap is None:
         start = time.monotonic()
-        done = warm.run(str(work.root), argv, case.timeout, case.memory_mb)
+        done = warm.run(str(work.root), argv, {**env, **work.env}, case.timeout, case.memory_mb)
         decode = lambda data: data.decode("utf-8", errors="replace")  # noqa: E731
-        return Result(done.code, decode(done.stdout), decode(done.stderr), time.monotonic() - start, done.timed_out)
+        seconds = time.monotonic() - start
+        return Result(done.code, decode(done.stdout), decode(done.stderr), seconds, done.timed_out, done.cpu)
     command = [sys.executable, "-m", "clipagent", *argv]
     if work.wrap is not None:
         command = work.wrap(command)
