@@ -12,21 +12,24 @@ batches. Each sample also records where the picture changed since the previous s
 (the centre of motion), the reframer's fallback when no face is seen.
 
 How the samples are reached (`_decode`; `bench/faces.py --decode`, bench/README.md "Faces": CPU
-seconds per minute of footage, decode only, on 2 loaded cores). One decode through every frame costs
-about 2 s a minute of 640x360 H.264 whatever the samples (1.8-2.3 on a generated 3 min file and on
-mp_chaplin.mp4); ffmpeg's own `fps` + `scale` pipe is no cheaper (2.0-2.5: it decodes every frame
-too). Seeking to each sample wins only where samples lie further apart than keyframes: 0.6 for 40
-samples 4.5 s apart with a keyframe every 2 s, but 8.3 for 120 samples 1.5 s apart with x264's 10 s
-keyframes (each seek decodes up to 10 s again) and 14 on chaplin, whose only keyframe is its first
-(every seek decodes from the start: quadratic); `ffmpeg -ss` per sample adds a process each (2.3-28).
-So neither: one decode that seeks only where a keyframe must lie between the last frame decoded and
-the next sample, judged by the keyframe intervals seen so far (0.7 where seeking wins, 2.0-2.2 where
-it cannot, chaplin decoded once). A seek that falls back behind (an irregular interval) is learnt
-from and not retried before the next keyframe, so at worst a keyframe interval is decoded twice:
-the cost stays linear in the length. Memory: one decoder and one batch of pictures (76 MB peak
-RSS, 70 of them the interpreter with PyAV and numpy, for 10 s or 3 min); MTCNN's torch adds about
-0.9 GB whatever the length. The detector, not the decode, is most of the cost: the whole step took
-23.7 CPU s a minute at 40 samples a minute, 2.2 of them decoding (load 11 on 2 cores).
+seconds per minute of footage, decode only, 2 cores at load 11-13, so +-30%; frames decoded are
+exact). One decode through every frame costs about 2-3 s a minute of 640x360 H.264 whatever the
+samples (1.9-2.9 on a generated 3 min file and on mp_chaplin.mp4); ffmpeg's own `fps` + `scale`
+pipe is no cheaper (2.0-2.9: it decodes every frame too). Seeking to each sample wins only where
+samples lie further apart than keyframes: 0.9 for 40 samples 4.5 s apart with a keyframe every
+2 s, but 8.3 for 120 samples 1.5 s apart with x264's 10 s keyframes (each seek decodes up to 10 s
+again: 14876 frames for 4483) and 19 on chaplin, whose only keyframe is its first (every seek
+decodes from the start: quadratic); `ffmpeg -ss` per sample adds a process each (2.8-29). So
+neither: one decode that seeks only where a keyframe must lie between the last frame decoded and
+the next sample, judged by the keyframe intervals seen so far. It decoded fewer frames than one
+decode in every layout (1218 of 4445 where seeking wins: 0.9 CPU s a minute against 2.9; 3214 and
+3740 of ~4460 where it helps a little) and chaplin once through (236 frames). A seek that falls
+back behind (an irregular interval) is learnt from and not retried before the next keyframe, so
+at worst a keyframe interval is decoded twice: the cost stays linear in the length. Memory: one
+decoder and one batch of pictures (76 MB peak RSS, 71 of them the interpreter with PyAV and numpy,
+for 10 s or 3 min); MTCNN's torch adds about 0.9 GB whatever the length. The detector, not the
+decode, is most of the cost: the whole step took 23.4-23.7 CPU s a minute at 40 samples a minute,
+about 2 of them decoding.
 
 Boxes are fractions of the displayed picture (sample aspect and rotation applied).
 """
