@@ -227,6 +227,7 @@ for name, folder, options, cache in steps:
 def test_torch_is_imported_only_for_a_video_that_needs_faces(tmp_path, ffmpeg):
     """A fresh process imports torch (seconds) for MTCNN only when a video's faces are not cached:
     not for a folder of sound, not with --no-faces, not when the faces are cached."""
+    pytest.importorskip("facenet_pytorch")
     from tests.conftest import make_audio, make_video
 
     for folder in ("audio", "video"):
@@ -246,6 +247,7 @@ def test_torch_is_imported_only_for_a_video_that_needs_faces(tmp_path, ffmpeg):
 
 def test_the_detector_runs_where_the_device_option_says():
     """cpu is the CPU; auto is CUDA when torch sees it; cuda without a CUDA GPU is a ToolError."""
+    pytest.importorskip("facenet_pytorch")
     import torch
 
     from clipagent.analysis.faces import FaceDetector
@@ -259,10 +261,13 @@ def test_the_detector_runs_where_the_device_option_says():
             FaceDetector(FaceParams(device="cuda"))
 
 
-@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="no CUDA GPU")
 def test_faces_found_on_cuda_are_those_found_on_the_cpu():
     """The astronaut photo in a 16:9 frame, and a frame with no face: MTCNN on CUDA finds the same
-    face (within a pixel) as on the CPU, and nothing in the empty frame; its weights are on the GPU."""
+    face (within a pixel) as on the CPU, and nothing in the empty frame; its weights are on the GPU.
+    Skips without CUDA (CI has none)."""
+    pytest.importorskip("facenet_pytorch")
+    if not pytest.importorskip("torch").cuda.is_available():
+        pytest.skip("no CUDA GPU")
     from skimage import data
 
     from clipagent.analysis.faces import FaceDetector
