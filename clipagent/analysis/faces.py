@@ -1,4 +1,6 @@
-"""Faces on a few sampled frames per second of a video: MTCNN (facenet-pytorch), batched on CPU.
+"""Faces on a few sampled frames per second of a video: MTCNN (facenet-pytorch), batched, on the
+CPU or on CUDA (`FaceParams.device`, the analysis's `--device`). torch is imported only when the
+first batch of a file whose faces are not cached needs the detector (tests/test_faces.py).
 
 Why MTCNN: its weights ship inside the facenet-pytorch wheel (`facenet_pytorch/data/*.pt`), so a
 fresh machine detects faces with nothing downloaded; the installed OpenCV (5.0) ships no Haar
