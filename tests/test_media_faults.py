@@ -347,6 +347,34 @@ def test_a_music_bed_whose_sound_starts_late_keeps_its_files_clock(tmp_path):
     assert onsets == [pytest.approx(heard - float(src_in), abs=1 / 30)], onsets  # within a frame
 
 
+def test_the_planner_plays_a_late_bed_from_its_sound_not_its_lead_in(tmp_path, offline_planner):
+    """The brief's music is a music video whose sound starts 1.5 s after its picture: the planned
+    bed starts there (Music.src_in = the sound's start), not on 1.5 s of silence."""
+    from clipagent import api
+    from clipagent.analysis.index import AnalyzeOptions
+    from clipagent.edit import EditOptions
+
+    from .conftest import make_video
+
+    media = tmp_path / "media"
+    media.mkdir()
+    make_video(media / "broll.mp4", duration=6, audio=False)
+    ffmpeg = find_ffmpeg().path
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=330:d=6:sample_rate=48000", "-c:a", "aac",
+                    str(tmp_path / "tone.m4a")], check=True)  # fmt: skip
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x180:r=30:d=8",
+                    "-itsoffset", "1.5", "-i", str(tmp_path / "tone.m4a"), "-map", "0:v", "-map", "1:a", "-c:v",
+                    "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "copy", str(media / "song.mp4")],
+                   check=True)  # fmt: skip
+    brief = tmp_path / "brief.md"
+    brief.write_text("---\ntitle: late bed\nduration: 4\nmusic: song.mp4\n---\nA short b-roll cut.\n")
+    options = EditOptions(planner="heuristic", candidates=1,
+                          analyze=AnalyzeOptions(embeddings=False, transcribe=False))  # fmt: skip
+    edl = api.plan(brief, media, options=options).edl
+    assert edl.music is not None and edl.music.media == "song"
+    assert 1.45 <= float(edl.music.src_in) <= 1.55
+
+
 @pytest.mark.parametrize("loop", [False, True])
 def test_a_music_bed_shorter_than_the_cut_ends_or_loops(tmp_path, loop):
     """A 1.2 s bed under a 3 s cut: once, then silence to the end (the cut keeps its length and its

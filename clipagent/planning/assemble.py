@@ -156,7 +156,7 @@ def assemble(
                                  why=f"plays from {float(voice.start):.2f} s of its source, once, at full level"))  # fmt: skip
     elif music_file is not None:
         media[music_file.id] = MediaRef(id=music_file.id, path=music_file.path)
-        music = Music(media=music_file.id, duck=True, fade_out=min(Fraction(1), total))
+        music = Music(media=music_file.id, src_in=bed_start(music_file), duck=True, fade_out=min(Fraction(1), total))
         cut_wide.append(
             Decision(clip_id=None, what=f"music: {music_file.path}", why="the brief's music, ducked under speech")
         )
@@ -207,6 +207,15 @@ def _fit(file: IndexedFile, width: int, height: int) -> str:
         return "contain"
     w, h = video.display_size
     return "cover" if Fraction(w, h) > WIDER * Fraction(width, height) else "contain"
+
+
+def bed_start(music: IndexedFile) -> Fraction:
+    """Where the bed's sound starts in its file (seconds): a music video's sound may start after
+    its picture (`AudioStream.start`); the render keeps the file's clock, so the bed plays from
+    there rather than opening the cut on the lead-in's silence. Under a frame's worth (codec
+    delay) it is 0."""
+    start = music.info.audio.start if music.info.audio is not None else Fraction(0)
+    return start if start > Fraction(1, 30) else Fraction(0)
 
 
 def _music(context: PlanContext, notes: list[str]) -> IndexedFile | None:
@@ -289,7 +298,7 @@ def on_the_beat(context: PlanContext, shots: list[Shot], music: IndexedFile | No
         return clips, []
     fps, pace = context.brief.output.fps, context.brief.pace
     total = sum((c.duration for c in clips), Fraction(0))
-    beats = timeline_beats(music, Fraction(0), True, total + 1)
+    beats = timeline_beats(music, bed_start(music), True, total + 1)
     tempo = music.audio.tempo_bpm if music.audio else None
     if not beats:
         return clips, [Decision(clip_id=None, what="beats: none found", why=f"no beat found in {music.path}: cuts not snapped")]
