@@ -450,26 +450,29 @@ def choose_loudness_gain(job: RenderJob) -> LoudnessGain:
     The gain is chosen through the limiter at the ceiling (`_gain_through_limiter`); the render's
     sound is then encoded as the render will encode it and its true peak measured. Where that
     passes the ceiling (the AAC encoder overshoots what it is given), the limiter's ceiling is
-    lowered by the excess and a margin (loudness.lowered_limit), the gain raised by what the
-    encoded sound measured under the target (within its limit), and the sound encoded again: at
-    most TRUE_PEAK_ATTEMPTS encodings, the last kept either way (the spec check's `true_peak` rule
-    then fails). One encoding is an audio-only pass over the WAV (AAC is ~1% of a render's CPU)."""
+    lowered by the excess and a margin, 0.5 dB at most (loudness.lowered_limit: the encoder's
+    overshoot is chaotic), the gain raised by what the encoded sound measured under the target
+    (within its limit), and the sound encoded again: at most TRUE_PEAK_ATTEMPTS encodings; where
+    none passes, the one with the lowest true peak is kept (the spec check's `true_peak` rule then
+    fails). One encoding is an audio-only pass over the WAV and a decode to measure it."""
     ceiling, target = job.edl.output.true_peak_db, job.edl.output.loudness_lufs
     gain = _gain_through_limiter(job, ceiling)
     if gain.silent:
         return gain
     most = gain_limit(gain.measured_lufs)
     limit = ceiling
+    tried: list[LoudnessGain] = []
     for attempt in range(TRUE_PEAK_ATTEMPTS):
         encoded = _encoded_loudness(job, gain, attempt)
         gain = replace(gain, limit_db=limit, encoded_true_peak_db=encoded.true_peak_db)
-        if encoded.true_peak_db <= ceiling or attempt == TRUE_PEAK_ATTEMPTS - 1:
+        if encoded.true_peak_db <= ceiling:
             return gain
+        tried.append(gain)
         # A lower ceiling limits more and costs a little loudness: the encoded sound's own
         # measurement says how much, and the gain makes it up (at most its limit).
         limit = lowered_limit(limit, encoded.true_peak_db, ceiling)
         gain = replace(gain, gain_db=min(gain.gain_db + (target - encoded.lufs), most), limit_db=limit)
-    return gain
+    return min(tried, key=lambda g: g.encoded_true_peak_db)
 
 
 def _gain_through_limiter(job: RenderJob, limit_db: float) -> LoudnessGain:
