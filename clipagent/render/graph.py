@@ -418,8 +418,8 @@ def _gain_and_limiter(gain_db: float, limit_db: float, audio_rate: int) -> list[
     samples trace the peaks between the output's samples (ITU-R BS.1770-4 Annex 2: 4x
     oversampling estimates the true peak of a 48 kHz signal), and the sound is brought back to
     the output's rate after it. Without it, peaks between samples passed the ceiling before any
-    encoding (bench/true_peak.py: full-scale clicks 1.1 dB over it, a film's soundtrack 0.1 dB);
-    the AAC encoder's own overshoot is run.py's to measure and leave room for."""
+    encoding (the limited WAV, measured with ebur128: full-scale clicks 1.1 dB over it, a film's
+    soundtrack 0.1 dB); the AAC encoder's own overshoot is run.py's to measure and leave room for."""
     return [f("volume", f"{gain_db:.3f}dB"), f("aresample", audio_rate * TRUE_PEAK_OVERSAMPLING),
             *_limit_oversampled(None, limit_db, audio_rate)]  # fmt: skip
 
