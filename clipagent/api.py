@@ -124,8 +124,9 @@ class Validation(BaseModel):
 class Revision(EditResult):
     """A revised cut: the new outputs, and where the previous version was kept."""
 
-    history: Path
-    """`out_dir/history/vN/`: the previous edl.json, plan.md, report.json and cut."""
+    history: Path | None
+    """`out_dir/history/vN/`: the previous edl.json, plan.md, report.json and cut; None for a dry
+    run (`options.dry_run`: the revision planned and checked, nothing in `out_dir` written)."""
 
 
 # --- checking the arguments ----------------------------------------------------------------------
@@ -402,7 +403,8 @@ def revise(
     """Change the cut in `out_dir` (a folder `edit` wrote) as `feedback` asks in plain words
     ("make it 5 seconds shorter", "drop the second clip", "no music"). The footage is analysed the
     way the first run did; the planner is the first run's unless `options.planner` says otherwise.
-    The previous version moves to `out_dir/history/vN/`. Returns a `Revision` (an `EditResult`
+    The previous version moves to `out_dir/history/vN/` (with `options.dry_run`, nothing in
+    `out_dir` changes: the revision is planned and checked only). Returns a `Revision` (an `EditResult`
     plus `history`). Raises BadInputError when `out_dir` has no report.json or the feedback is
     empty, and the errors of `edit`."""
     from .edit import run_revise

@@ -52,6 +52,9 @@ LLMTemperatureOption = Annotated[
 ]  # fmt: skip
 EncoderFlag = Annotated[EncoderOption, typer.Option("--encoder", help="Video encoder; auto tests NVENC, then libx264.")]
 DryRunFlag = Annotated[bool, typer.Option("--dry-run", help="Plan and write the outputs, but do not render.")]
+ReviseDryRunFlag = Annotated[
+    bool, typer.Option("--dry-run", help="Plan and check the revision and print what would change; write nothing.")
+]
 CandidatesFlag = Annotated[
     int,
     typer.Option("--candidates", min=1, max=16,
@@ -112,7 +115,7 @@ def revise(
     planner: PlannerFlag = PlannerOption.auto,
     llm_model: LLMModelOption = None,
     llm_temperature: LLMTemperatureOption = None,
-    dry_run: DryRunFlag = False,
+    dry_run: ReviseDryRunFlag = False,
     accept_failed_checks: AcceptFlag = False,
     candidates: CandidatesFlag = 4,
     encoder: EncoderFlag = EncoderOption.auto,
@@ -128,31 +131,33 @@ def revise(
         dry_run=dry_run, cache_dir=cache_dir, accept_failed_checks=accept_failed_checks, candidates=candidates,
     )  # fmt: skip
     before = load_edl(out_dir / "edl.json") if (out_dir / "edl.json").is_file() else None
-    with _summary_of_failed_checks(), _progress() as bar:
+    with _summary_of_failed_checks(wrote=not dry_run), _progress() as bar:
         result = api.revise(out_dir, feedback, options, progress=_bars(RichReporter(bar)))
         history = result.history
     if before is not None:
         from .planning.diff import describe_changes
 
-        out.print("changes:", highlight=False)
+        out.print("would change (--dry-run):" if dry_run else "changes:", highlight=False)
         for line in describe_changes(before, result.plan.edl):
             out.print(f"  {line}", markup=False, highlight=False)
-    out.print(f"previous version kept in {history}", highlight=False)
-    _summarise(result)
+    if history is not None:
+        out.print(f"previous version kept in {history}", highlight=False)
+    _summarise(result, wrote=history is not None)
 
 
 @contextmanager
-def _summary_of_failed_checks() -> Iterator[None]:
+def _summary_of_failed_checks(*, wrote: bool = True) -> Iterator[None]:
     """A ReviewFailedError (exit 1) still shows the summary of the cut it kept, with the failed
-    checks listed once, then a short error."""
+    checks listed once, then a short error (`wrote` False: a `revise --dry-run`, which kept nothing)."""
     from .errors import ReviewFailedError
 
     try:
         yield
     except ReviewFailedError as exc:
-        _summarise(exc.result)
+        _summarise(exc.result, wrote=wrote)
+        kept = f"the cut is kept in {exc.out_dir}" if wrote else f"nothing written in {exc.out_dir} (--dry-run)"
         raise ReviewFailedError(
-            f"{len(exc.checks)} review check(s) failed (listed above); the cut is kept in {exc.out_dir}",
+            f"{len(exc.checks)} review check(s) failed (listed above); {kept}",
             out_dir=exc.out_dir, checks=exc.checks, result=exc.result, hint=exc.hint,
         ) from None  # fmt: skip
 
@@ -184,7 +189,9 @@ def _bars(reporter: RichReporter):
     return progress
 
 
-def _summarise(result) -> None:
+def _summarise(result, *, wrote: bool = True) -> None:
+    """The cut's summary line, its failed checks, and what was written (`wrote` False: a
+    `revise --dry-run`, which writes nothing)."""
     report = result.report
     failed = [check for check in report.checks if not check.passed]
     out.print(
@@ -199,6 +206,10 @@ def _summarise(result) -> None:
         out.print(f"  [yellow]failed[/yellow] {escape(check.name)}: {escape(check.detail)}", highlight=False)
     if len(failed) > MAX_LISTED:
         out.print(f"  ... and {len(failed) - MAX_LISTED} more failed checks (report.json lists every one)", highlight=False)
+    if not wrote:
+        out.print(f"nothing written in {result.out_dir}/ (--dry-run); run again without --dry-run to revise the cut",
+                  highlight=False)  # fmt: skip
+        return
     if result.rendered:
         state = "rendered"
     elif report.cut_edl_hash == report.edl_hash:

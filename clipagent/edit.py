@@ -107,9 +107,10 @@ def run_revise(
     options: EditOptions | None = None,
     reporter: Reporter | None = None,
     render_progress: RenderProgress | None = None,
-) -> tuple[EditResult, Path]:
+) -> tuple[EditResult, Path | None]:
     """Change the cut in `out_dir` as `feedback` asks. The previous version moves to
-    `out_dir/history/vN/`; returns the result and that folder."""
+    `out_dir/history/vN/`; returns the result and that folder. With `options.dry_run` the
+    revision is only planned and checked: nothing in `out_dir` changes, and the folder is None."""
     options = options or EditOptions()
     reporter = reporter or SilentReporter()
     out_dir = Path(out_dir)
@@ -131,6 +132,10 @@ def run_revise(
     times.analyze = time.perf_counter() - started
     context = PlanContext(brief=brief, index=index, media_root=media_dir.resolve())
     previous = previous_report.as_plan(previous_edl)
+    if options.dry_run:
+        result = _dry_revise(brief_path, media_dir, out_dir, brief, index, context, previous, feedback, options, times)
+        _check_review(result, options, written=False)
+        return result, None
     with _staging(out_dir) as stage:
         started = time.perf_counter()
         planner = _make_planner(options.planner, options, stage, context)
@@ -143,6 +148,26 @@ def run_revise(
         )  # fmt: skip
     _check_review(result, options)
     return result, history
+
+
+def _dry_revise(
+    brief_path: Path, media_dir: Path, out_dir: Path, brief: ResolvedBrief, index: MediaIndex, context: PlanContext,
+    previous: Plan, feedback: str, options: EditOptions, times: StageTimes,
+) -> EditResult:
+    """`revise --dry-run`: the revision planned, scored and checked like a real one, in a
+    temporary folder outside `out_dir` that is removed again; nothing in `out_dir` changes
+    (no history/, no staging folder). Returns the result (rendered=False)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="clipagent-revise-dry-") as tmp:
+        stage = Path(tmp)
+        started = time.perf_counter()
+        plan = _make_planner(options.planner, options, stage, context).revise(context, previous, feedback)
+        times.plan = time.perf_counter() - started
+        staged = stage_outputs(brief_path, media_dir, out_dir, stage, brief, index, plan, options, times, feedback,
+                               history=out_dir / "history")  # fmt: skip
+    report = staged.report.model_copy(update={"times": times, "rendered": False})
+    return EditResult(out_dir=out_dir, plan=staged.plan, report=report, rendered=False)
 
 
 # --- steps -------------------------------------------------------------------------------------
@@ -205,9 +230,10 @@ def _named_file(where: str, name: str, media_dir: Path, hint: str):
                          hint=hint) from None  # fmt: skip
 
 
-def _check_review(result: EditResult, options: EditOptions) -> None:
+def _check_review(result: EditResult, options: EditOptions, *, written: bool = True) -> None:
     """ReviewFailedError (exit 1) when review checks of the brief failed, unless accepted; the
-    cut and every output stay in place either way."""
+    cut and every output stay in place either way (`written` False: a `revise --dry-run`, which
+    wrote nothing)."""
     failed = [c for c in result.report.checks if not c.passed]
     if not failed or options.accept_failed_checks:
         return
@@ -215,8 +241,9 @@ def _check_review(result: EditResult, options: EditOptions) -> None:
 
     lines = capped([f"{c.name}: {c.detail}" for c in failed])
     raise ReviewFailedError(
-        f"{result.out_dir}: the cut is written, but {len(failed)} of {len(result.report.checks)} review checks "
-        "failed:\n" + "\n".join(f"  - {line}" for line in lines),
+        f"{result.out_dir}: " + ("the cut is written, but " if written else "nothing written (--dry-run); ")
+        + f"{len(failed)} of {len(result.report.checks)} review checks "
+        + ("failed:\n" if written else "would fail:\n") + "\n".join(f"  - {line}" for line in lines),
         out_dir=result.out_dir,
         checks=[f"{c.name}: {c.detail}" for c in failed],
         result=result,

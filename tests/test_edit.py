@@ -99,6 +99,28 @@ def test_dry_run_plans_but_does_not_render(tmp_path):
     assert main(["validate", str(out / "edl.json")]) == 0
 
 
+def _hashes(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+def test_revise_dry_run_leaves_the_folder_exactly_as_it_was(tmp_path, capsys):
+    """revise --dry-run plans the revision and prints what would change, and writes nothing: no
+    history/, no replaced edl.json/plan.md/report.json, no staging folder left behind."""
+    out = tmp_path / "dry"
+    fast = ["--transcripts", "sidecar", "--no-embeddings", "--no-faces", "--planner", "heuristic", "--candidates", "1"]
+    assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--dry-run", *fast]) == 0
+    before, listing = _hashes(out), sorted(p.name for p in out.iterdir())
+    capsys.readouterr()
+    assert main(["revise", str(out), "make it 5 seconds shorter", "--dry-run", "--candidates", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert _hashes(out) == before and sorted(p.name for p in out.iterdir()) == listing
+    assert "would change" in printed and "20.00 s -> 15.00 s" in printed and "nothing written" in printed
+    assert "history" not in printed
+
+
 @pytest.mark.parametrize(
     "front_matter, message",
     [
