@@ -156,14 +156,35 @@ class EditReport(BaseModel):
         )  # fmt: skip
 
 
+EDIT_FOLDER_HINT = (
+    "give the folder `clipagent edit BRIEF MEDIA_DIR -o OUT_DIR` wrote (it holds report.json and edl.json; "
+    "the default is out/<brief name>/)"
+)
+
+
 def read_report(out_dir: Path) -> EditReport:
-    path = Path(out_dir) / REPORT
+    """The report.json of a folder `clipagent edit` wrote; BadInputError saying what `out_dir` is
+    instead (missing, a file, a folder without a report, an unreadable or damaged report) and the fix."""
+    out_dir = Path(out_dir)
+    path = out_dir / REPORT
+    if not out_dir.exists():
+        raise BadInputError(f"{out_dir}: no such folder; it is not a folder `clipagent edit` wrote", hint=EDIT_FOLDER_HINT)
+    if not out_dir.is_dir():
+        raise BadInputError(f"{out_dir} is not a folder `clipagent edit` wrote (it is a file)", hint=EDIT_FOLDER_HINT)
+    if not path.exists():
+        raise BadInputError(f"{out_dir} is not a folder `clipagent edit` wrote: it has no {REPORT}", hint=EDIT_FOLDER_HINT)
+    again = f"{REPORT} is written by `clipagent edit`: run the edit again into {out_dir} to rewrite it"
     try:
         return EditReport.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        raise BadInputError(f"{out_dir}: no {REPORT} here; is it a folder `clipagent edit` wrote?") from None
-    except (OSError, ValidationError, ValueError) as exc:
-        raise BadInputError(f"{path}: unreadable report ({str(exc).splitlines()[0]})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(root)"
+        reason = "not JSON" if first["type"] == "json_invalid" else f"{where}: {first['msg']}"
+        raise BadInputError(f"{path}: damaged report, not the one `clipagent edit` writes ({reason})", hint=again) from None
+    except IsADirectoryError:
+        raise BadInputError(f"{path} is a folder where `clipagent edit` writes its report", hint=again) from None
+    except (OSError, ValueError) as exc:
+        raise BadInputError(f"{path}: unreadable report ({str(exc).splitlines()[0]})", hint=again) from None
 
 
 def write_outputs(

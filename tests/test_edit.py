@@ -158,9 +158,26 @@ def test_empty_or_broken_media_folder_is_bad_input(tmp_path, capsys):
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
 
 
-def test_revise_needs_an_edit_folder(tmp_path, capsys):
-    assert main(["revise", str(tmp_path), "shorter"]) == 2
-    assert "report.json" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda p: p.write_text("---\nduration: 5\n---\nA cut.\n"), "is not a folder `clipagent edit` wrote (it is a file)"),
+        (lambda p: p.mkdir(), "is not a folder `clipagent edit` wrote: it has no report.json"),
+        (lambda p: None, "no such folder; it is not a folder `clipagent edit` wrote"),
+        (lambda p: (p.mkdir(), (p / "report.json").write_text("{")), "damaged report, not the one `clipagent edit` writes (not JSON)"),
+        (lambda p: (p.mkdir(), (p / "report.json").write_text('{"a": 1}')), "damaged report"),
+        (lambda p: (p.mkdir(), (p / "report.json").write_bytes(b"\xff\xfe\x00")), "damaged report"),
+        (lambda p: (p / "report.json").mkdir(parents=True), "report.json is a folder where `clipagent edit` writes"),
+    ],
+    ids=["a-file", "no-report", "missing", "report-not-json", "report-wrong-fields", "report-binary", "report-a-folder"],
+)
+def test_revise_needs_an_edit_folder(tmp_path, capsys, make, says):
+    """What OUT_DIR is instead of a folder `clipagent edit` wrote, and the fix; never an errno."""
+    target = tmp_path / "brief.md"
+    make(target)
+    assert main(["revise", str(target), "shorter"]) == 2
+    err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert says in err and "hint:" in err and "Errno" not in err and "Traceback" not in err
 
 
 # ---- brief mistakes that passed silently (issue 10, kind 11) ----------------------------------
