@@ -29,6 +29,13 @@ class BriefError(BadInputError):
     """A brief or a preset is malformed, or names a preset that does not exist."""
 
 
+MIN_CUT_SECONDS = Fraction(1)
+"""The shortest `duration` a brief may ask for: a 1 s cut holds one shot at the fast pace (0.8-2 s
+shots) and is 24-60 frames; under it the planner found nothing to fit (0.001 s was "nothing fits
+in 0.0 s", exit 1, naming neither file nor field). A platform's own minimum (TikTok's 3 s) is
+checked too."""
+
+
 from . import presets  # noqa: E402  (presets imports BriefError from this module)
 
 Pace = Literal["slow", "medium", "fast"]
@@ -216,6 +223,7 @@ class Brief(_Model):
             max_duration=platform.max_duration,
             target_duration=target,
             duration_set=self.duration is not None,
+            empty=not self.body.strip() and not (self.model_fields_set - {"body", "source"}),
             pace=pace,
             shot_length=ShotLength(min=shortest, max=longest),
             caption_style=style,
@@ -234,8 +242,19 @@ class Brief(_Model):
         return key_terms(self.body, n)
 
     def _check_duration(self, duration: Fraction, platform: presets.Platform) -> None:
-        """The brief's duration is at most the platform's maximum, or 24 h where it has none (a
-        longer target makes no sense, and a huge one made the planner's knapsack run out of memory)."""
+        """The brief's duration is at least `MIN_CUT_SECONDS` and the platform's minimum (a shorter
+        cut fails its upload rules after the whole render), and at most the platform's maximum, or
+        24 h where it has none (a longer target makes no sense, and a huge one made the planner's
+        knapsack run out of memory)."""
+        shortest = max(MIN_CUT_SECONDS, platform.min_duration or 0)
+        if duration < shortest:
+            whose = f"the {platform.name} platform's minimum" if shortest > MIN_CUT_SECONDS else "the shortest cut"
+            raise BriefError(
+                f"{self.source}: field `duration`: {format_time(duration)} s is shorter than {whose}, "
+                f"{format_time(shortest)} s",
+                hint=f"give a duration of at least {format_time(shortest)} s"
+                + (", or a platform with a shorter minimum" if shortest > MIN_CUT_SECONDS else ""),
+            )
         limit = platform.max_duration or Fraction(MAX_CUT_SECONDS)
         if duration > limit:
             whose = f"the {platform.name} platform's maximum" if platform.max_duration else "the longest cut"
@@ -280,6 +299,8 @@ class ResolvedBrief(_Model):
     (planning/length.py) when `duration_set` is False."""
     duration_set: bool = True
     """False when neither the brief nor a flag gave a `duration`."""
+    empty: bool = False
+    """True when the brief has no settings and no direction (an empty file): `empty_note` says so."""
     pace: Pace
     shot_length: ShotLength
     caption_style: presets.CaptionStyle | None
@@ -310,6 +331,15 @@ class ResolvedBrief(_Model):
         """True when the target is longer than the platform allows (the validator reports it)."""
         return self.max_duration is not None and self.target_duration > self.max_duration
 
+    def empty_note(self) -> str | None:
+        """For an empty brief (no settings, no direction): a note saying so and what the cut gets."""
+        if not self.empty:
+            return None
+        captions = self.caption_style.name if self.caption_style else "off"
+        return (f"{self.source}: the brief is empty, so the cut uses the defaults: platform {self.platform.name}, "
+                f"{format_time(self.target_duration)} s, {self.pace} pace, captions {captions}, the title "
+                f"{self.title!r} from the file name, and no direction (README's brief section lists the fields)")
+
     def key_terms(self, n: int = 10) -> list[str]:
         return key_terms(self.body, n)
 
@@ -337,13 +367,27 @@ def load_brief(path: str | Path) -> Brief:
         raise BriefError(f"brief not found: {path}") from None
     except OSError as exc:
         raise BriefError(f"cannot read brief {path}: {exc.strerror or exc}") from None
+    return parse_brief(decode_text(data, str(path)), source=str(path))
+
+
+def decode_text(data: bytes, source: str, what: str = "brief", error: type[BadInputError] = BriefError) -> str:
+    """A text file's bytes as text: UTF-8, or UTF-16/UTF-32/UTF-8 with a byte-order mark. `error`
+    (naming `source`; the hint says to save the `what` as UTF-8) when it is not such text. Bytes
+    with NUL and no mark are not UTF-8 text: a brief saved as UTF-16 without a mark is valid UTF-8
+    (a NUL after each ASCII letter) that read as body text, every setting dropped, exit 0."""
     encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    hint = f"save the {what} as UTF-8 (in most editors: Save As, encoding UTF-8)"
+    if encoding == "utf-8" and data.count(0) * 4 >= len(data) > 0:  # Latin text in UTF-16: half its bytes
+        raise error(f"{source}: not UTF-8 text (NUL bytes: UTF-16 without a byte-order mark?)", hint=hint)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
-        raise BriefError(f"{path}: not {encoding.upper().removesuffix('-SIG')} text",
-                         hint="save the brief as UTF-8") from None  # fmt: skip
-    return parse_brief(text, source=str(path))
+        raise error(f"{source}: not {encoding.upper().removesuffix('-SIG')} text", hint=hint) from None
+    if "\0" in text:  # a stray one: text never has it
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise error(f"{source}: line {line}: a NUL character (#x0000), which text never has",
+                    hint="remove it, and save the file as plain text")  # fmt: skip
+    return text
 
 
 def parse_brief(text: str, source: str = "brief.md") -> Brief:

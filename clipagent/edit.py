@@ -77,6 +77,8 @@ def run_edit(
     reporter = reporter or SilentReporter()
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(brief_path)
     brief = load_brief(brief_path).resolve()  # a malformed brief stops here, before any work
+    if note := brief.empty_note():
+        reporter.notice(note)
     _check_media_dir(media_dir, out_dir)
     for name in OUTPUT_FILES:  # the brief is an input too (e.g. a brief named plan.md in the output folder)
         check_not_input(out_dir / name, [Path(brief_path)])

@@ -438,13 +438,59 @@ def test_text_in_another_encoding_is_refused_plainly(tmp_path):
         load_brief(path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_refused_not_read_as_direction(tmp_path, encoding):
+    """UTF-16 without a mark is valid UTF-8 (a NUL after each letter): it was read as body text with
+    every setting dropped, exit 0."""
+    path = tmp_path / "brief.md"
+    path.write_bytes("---\nduration: 12\n---\nDirection.\n".encode(encoding))
+    with pytest.raises(BriefError) as info:
+        load_brief(path)
+    assert str(info.value).startswith(f"{path}: not UTF-8 text (NUL bytes: UTF-16 without a byte-order mark?)")
+    assert "save the brief as UTF-8" in str(info.value) and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("front", "said"),
+    [
+        ("duration: 0.001", "0.001 s is shorter than the shortest cut, 1 s\n  hint: give a duration of at least 1 s"),
+        ("duration: 0.9", "0.9 s is shorter than the shortest cut, 1 s"),
+        ("platform: tiktok\nduration: 2", "2 s is shorter than the tiktok platform's minimum, 3 s\n"
+         "  hint: give a duration of at least 3 s, or a platform with a shorter minimum"),
+    ],
+)
+def test_a_tiny_duration_is_refused_at_the_field(front, said):
+    """`duration: 0.001` planned nothing and failed with "nothing fits in 0.0 s" (exit 1)."""
+    message = error_of(brief(front))
+    assert message.startswith(f"brief.md: field `duration`: {said}"), message
+    assert parse_brief(brief("duration: 1")).resolve().target_duration == 1
+    assert parse_brief(brief("platform: tiktok\nduration: 3")).resolve().target_duration == 3
+
+
+def test_an_empty_brief_resolves_to_the_defaults_with_a_note():
+    for text in ("", "\n  \n", "---\n---\n"):
+        resolved = parse_brief(text, "empty.md").resolve()
+        note = resolved.empty_note()
+        assert note and note.startswith("empty.md: the brief is empty, so the cut uses the defaults: platform youtube")
+        assert "30 s" in note and "'empty' from the file name" in note
+    assert parse_brief(brief("duration: 5")).resolve().empty_note() is None
+    assert parse_brief("Just direction.").resolve().empty_note() is None
+
+
 def test_a_control_character_names_its_line_and_the_fix(tmp_path):
     path = tmp_path / "brief.md"
-    path.write_text("---\ntitle: fine\ncta: a\x00b\n---\nbody\n")
+    path.write_text("---\ntitle: fine\ncta: a\x01b\n---\nbody\n")
     with pytest.raises(BriefError) as caught:
         load_brief(path)
     assert str(caught.value) == (
-        f"{path}: line 3: a character YAML does not allow (#x0000, a control character)\n"
+        f"{path}: line 3: a character YAML does not allow (#x0001, a control character)\n"
+        "  hint: remove it, and save the file as plain text"
+    )
+    path.write_text("---\ntitle: fine\n---\nbody\nmore a\x00b\n")  # a stray NUL, in the body too
+    with pytest.raises(BriefError) as caught:
+        load_brief(path)
+    assert str(caught.value) == (
+        f"{path}: line 5: a NUL character (#x0000), which text never has\n"
         "  hint: remove it, and save the file as plain text"
     )
 

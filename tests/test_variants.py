@@ -86,12 +86,26 @@ def test_csv_rows_literal_hook_and_safe_names(tmp_path):
         ({"duration": [5, 6, 7], "hook": ["question", "bold-claim"], "max_variants": 4},
          "6 variants, more than max_variants (4)"),
         ({"platform": ["youtube", "shorts"], "duration": [200]}, "variant clipagent-in-twenty-seconds--shorts-200s"),
+        ({"platform": ["tiktok"], "duration": [900]},  # the combination is the matrix's, not the brief's
+         "m.yaml: variant clipagent-in-twenty-seconds--tiktok-900s: axis `duration`: '900' with `platform` 'tiktok': "
+         "900 s is longer than the tiktok platform's maximum, 600 s"),
     ],
 )
 def test_bad_matrix_names_axis_and_value(data, said):
     with pytest.raises(MatrixError) as info:
         expand(matrix_from_data(data, "m.yaml"), load_brief(BRIEF))
     assert said in info.value.message and info.value.exit_code == 2
+
+
+def test_a_matrix_in_utf16_without_a_byte_order_mark_is_refused(tmp_path):
+    for name in ("m.yaml", "m.csv"):
+        path = tmp_path / name
+        text = "duration,hook\n10,question\n" if name.endswith("csv") else "duration: [10]\n"
+        path.write_bytes(text.encode("utf-16-le"))
+        with pytest.raises(MatrixError) as info:
+            load_matrix(path)
+        assert info.value.message == f"{path}: not UTF-8 text (NUL bytes: UTF-16 without a byte-order mark?)"
+        assert "save the matrix as UTF-8" in info.value.hint and info.value.exit_code == 2
 
 
 def test_hook_cues():

@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import presets
-from ..brief import Brief, BriefError
+from ..brief import Brief, BriefError, decode_text
 from ..errors import BadInputError
 from ..timebase import format_time
 
@@ -106,11 +106,12 @@ def load_matrix(path: Path) -> Matrix:
     or a .csv file (a header of axes, one variant per row). MatrixError when unreadable or malformed."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise MatrixError(f"matrix not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MatrixError(f"cannot read the matrix {path}: {exc}", hint="save it as UTF-8 YAML or CSV") from None
+    except OSError as exc:
+        raise MatrixError(f"cannot read the matrix {path}: {exc.strerror or exc}") from None
+    text = decode_text(data, str(path), "matrix", MatrixError)  # UTF-16 without a mark is refused, as for a brief
     if path.suffix.lower() == ".csv":
         return _from_csv(text, str(path))
     try:
@@ -219,7 +220,7 @@ def expand(matrix: Matrix, brief: Brief) -> list[VariantSpec]:
         try:
             brief.override(source=f"{matrix.source}: variant {spec.id}", **spec.brief_fields()).resolve()
         except BriefError as exc:
-            raise MatrixError(f"{matrix.source}: variant {spec.id}: {exc.message}", hint=exc.hint) from None
+            raise _combination_error(matrix.source, spec, combo, exc, brief.source) from None
         specs.append(spec)
     return specs
 
@@ -242,6 +243,25 @@ def _check_value(brief: Brief, axis: str, value: str, source: str) -> None:
     except BriefError as exc:
         hint = _shape_hint() if exc.hint == "README's brief section lists every field" else exc.hint
         raise MatrixError(_one_sentence(where, axis, exc.message, (source, brief.source)), hint=hint) from None
+
+
+def _combination_error(
+    source: str, spec: VariantSpec, combo: dict[str, str], exc: BriefError, brief_source: str
+) -> MatrixError:
+    """A combination of values the brief refuses (each value alone passed: a duration over the
+    platform axis's limit): blamed on the matrix file, the axis of the field refused and its value,
+    with the other axes it was combined with; not on the brief, whose field is not the one at fault."""
+    field = re.match(rf"{re.escape(brief_source)}: field `(\w+)`", exc.message)
+    axis = field[1] if field and field[1] in combo else None
+    if axis is None:  # the brief's own field with a matrix value (its duration on a platform axis)
+        return MatrixError(f"{source}: variant {spec.id}: {exc.message}", hint=exc.hint)
+    others = ", ".join(f"`{a}` {_shown(combo[a])}" for a in combo if a != axis)
+    where = f"{source}: variant {spec.id}: axis `{axis}`: {_shown(combo[axis])}" + (f" with {others}" if others else "")
+    return MatrixError(_one_sentence(where, axis, exc.message, (brief_source,)), hint=exc.hint)
+
+
+def _shown(value: str) -> str:
+    return repr(value[:60] + "..." if len(value) > 63 else value)
 
 
 def _one_sentence(where: str, axis: str, message: str, sources: tuple[str, ...]) -> str:

@@ -154,8 +154,13 @@ CASES = [
     Case("brief-binary-garbage", B, None, edit(None, raw=bytes(range(256)) * 8), 2, ("brief.md",)),
     Case("brief-directory", B, None, _directory_brief, 2, ("brief.md",)),
     Case("brief-missing", B, None, edit(None), 2, ("brief.md",)),
-    Case("brief-empty-file", B, None, edit(None, raw=b""), 0, check=_wrote_edl),
+    Case("brief-empty-file", B, None, edit(None, raw=b""), 0, ("brief.md: the brief is empty", "defaults"),
+         check=_wrote_edl),  # fmt: skip
     Case("brief-utf16-bom", B, None, _utf16, 0, check=_wrote_edl),
+    Case("brief-utf16-no-bom", B, None, edit(None, raw=f"---\n{GOOD_FRONT}---\n# Corpus\n".encode("utf-16-le")), 2,
+         ("brief.md: not UTF-8 text", "NUL bytes", "save the brief as UTF-8")),  # fmt: skip
+    Case("brief-duration-tiny", B, None, edit("duration: 0.001"), 2,
+         ("brief.md: field `duration`: 0.001 s is shorter than the shortest cut, 1 s",)),  # fmt: skip
     Case("brief-must-include-fails", B, 11, edit(GOOD_FRONT + "must_include: [purple elephants dancing]"), 1,
          ("purple elephants",), leaves=("out",)),  # fmt: skip
     Case("brief-must-include-fails-accepted", B, 11,
