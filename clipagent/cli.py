@@ -113,8 +113,11 @@ def validate(
 ) -> None:
     """Check an EDL against the real media; exit 2 when it does not fit."""
     from .api import validate as check
+    from .edl import load_edl
 
-    report = check(edl_path, media_root)  # a malformed EDL's schema violations are the report
+    if not as_json:
+        load_edl(edl_path)  # not an EDL, or wrong fields: "is not a valid EDL (...)", as render says it
+    report = check(edl_path, media_root)  # with --json, a malformed EDL's schema violations are the report
     violations, notes = report.violations, report.notes
     if as_json:
         payload = {"ok": not violations, "violations": [v.model_dump() for v in violations], "notes": notes}

@@ -58,7 +58,10 @@ def _report(exc: ClipAgentError) -> None:
     err.print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False, soft_wrap=True)
     from .validate import violation_lines  # the first 20, then counts by code
 
-    for line in violation_lines(getattr(exc, "violations", [])):
+    violations = getattr(exc, "violations", [])
+    if len(violations) == 1 and violations[0].location == "(root)" and violations[0].message in exc.message:
+        violations = []  # "X is not a valid EDL (not JSON: ...)": the message says it all
+    for line in violation_lines(violations):
         err.print(f"  - {line}", markup=False, highlight=False)
     if exc.hint:
         err.print(f"  [dim]hint: {escape(exc.hint)}[/dim]", highlight=False)

@@ -360,6 +360,8 @@ def parse_edl(text: str, *, source: str = "EDL") -> EDL:
     try:
         edl = EDL.model_validate_json(text)
     except ValidationError as exc:
+        if reason := _not_an_edl(text, exc.errors()):
+            raise not_an_edl(source, reason) from None
         violations += [
             Violation(code="schema", location=_location(err["loc"]), message=err["msg"].removeprefix("Value error, "))
             for err in exc.errors()
@@ -368,9 +370,44 @@ def parse_edl(text: str, *, source: str = "EDL") -> EDL:
         raise EDLError(
             f"{source} is not a valid EDL ({len(violations)} problem(s))",
             violations=violations,
-            hint="`clipagent schema` prints the EDL's JSON Schema",
+            hint=SCHEMA_HINT,
         ) from None
     return edl
+
+
+SCHEMA_HINT = "`clipagent schema` prints the EDL's JSON Schema"
+
+
+def not_an_edl(source: str, reason: str) -> EDLError:
+    """The error for a file that is not an EDL at all (empty, not JSON, binary, JSON that is not an
+    object): "SOURCE is not a valid EDL (REASON)", its one schema violation at (root) for
+    `validate --json` and planners, and the schema hint."""
+    from .validate import Violation  # validate imports this module
+
+    return EDLError(
+        f"{source} is not a valid EDL ({reason})",
+        violations=[Violation(code="schema", location="(root)", message=reason)],
+        hint=SCHEMA_HINT,
+    )
+
+
+def _not_an_edl(text: str, errors: list) -> str | None:
+    """Why `text` is not an EDL at all, from pydantic's errors at the root; None when it is a JSON
+    object (its problems are field by field)."""
+    root = [err for err in errors if not err["loc"]]
+    if not root:
+        return None
+    if not text.strip():
+        return "an empty file, not JSON"
+    if root[0]["type"] == "json_invalid":
+        return "not JSON: " + root[0]["msg"].removeprefix("Invalid JSON: ")
+    try:
+        kind = type(json.loads(text)).__name__
+    except (ValueError, RecursionError):
+        return None
+    kind = {"list": "an array", "str": "a string", "int": "a number", "float": "a number", "bool": "true/false",
+            "NoneType": "null"}.get(kind)  # fmt: skip
+    return f"JSON, but {kind}: an EDL is an object of fields" if kind else None
 
 
 class _Object(dict):
@@ -429,12 +466,24 @@ def _has_twice(node: object) -> bool:
 
 
 def load_edl(path: Path) -> EDL:
+    """The EDL in the file `path`: the one loader of every command (render, validate, score,
+    revise, export). EDLError when it is missing, a folder, unreadable, or not an EDL (empty, not
+    JSON, binary, not an object: "is not a valid EDL (...)" with the schema hint), or its fields
+    are wrong (every schema violation)."""
+    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise EDLError(f"EDL not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EDLError(f"cannot read EDL {path}: {exc}") from None
+        raise EDLError(f"EDL not found: {path}", hint="check the path; `clipagent edit` writes OUT_DIR/edl.json") from None
+    except IsADirectoryError:
+        raise EDLError(f"{path} is a folder, not an EDL file",
+                       hint="give the edl.json inside it (`clipagent edit` writes OUT_DIR/edl.json)") from None  # fmt: skip
+    except OSError as exc:
+        raise EDLError(f"cannot read EDL {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise not_an_edl(str(path), f"binary data, not JSON text: byte {exc.start} is not UTF-8") from None
     return parse_edl(text, source=str(path))
 
 

@@ -225,3 +225,39 @@ def test_media_facts_beyond_the_bounds_are_unusable_media_not_a_crash(media_dir,
     monkeypatch.setattr(media, "_describe", claims_centuries)
     with pytest.raises(MediaError, match=r"a.mp4: impossible stream facts \(duration: '10000000000' is out of range"):
         media.probe(media_dir / "a.mp4")
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b'{"clips": [', "(not JSON: EOF while parsing a list at line 1 column 11)"),
+        (b"", "(an empty file, not JSON)"),
+        (b"\x00\x85\xff junk", "(binary data, not JSON text: byte 1 is not UTF-8)"),
+        (b"[1,2,3]", "(JSON, but an array: an EDL is an object of fields)"),
+        (b'"an edl"', "(JSON, but a string: an EDL is an object of fields)"),
+    ],
+    ids=["malformed", "empty", "binary", "array", "string"],
+)
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_a_file_that_is_not_an_edl_says_so_in_every_command(tmp_path, capsys, content, reason, command):
+    """Not an EDL at all is not "does not fit the media": one loader (edl.load_edl) says "is not a
+    valid EDL (why)" with the schema hint, for validate and render alike (score, revise and export
+    load through it too); `validate --json` keeps it as one schema violation at (root)."""
+    from clipagent.cli import main
+
+    edl = tmp_path / "e.json"
+    edl.write_bytes(content)
+    argv = ["validate", str(edl)] if command == "validate" else ["render", str(edl), "-o", str(tmp_path / "c.mp4"), "--dry-run"]
+    assert main(argv) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{edl} is not a valid EDL {reason}" in err, err
+    assert "hint: `clipagent schema` prints the EDL's JSON Schema" in err
+    assert "does not fit" not in err and "(root)" not in err and "Traceback" not in err
+    if command == "validate":
+        import json
+
+        assert main(["validate", str(edl), "--json"]) == 2
+        payload = json.loads(capsys.readouterr().out)
+        assert [(v["code"], v["location"]) for v in payload["violations"]] == [("schema", "(root)")]
+        assert f"({payload['violations'][0]['message']})" == reason
+    assert not (tmp_path / "c.mp4").exists()
