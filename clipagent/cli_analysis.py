@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .cli_common import err, out, translate_errors
+from .listing import quoted
 
 
 class TranscriptsOption(str, Enum):
@@ -227,7 +228,7 @@ def search(
         print(json.dumps([hit.model_dump(mode="json") for hit in hits], indent=1))
         return
     if not hits:
-        out.print(f"no shot matches {query!r}", highlight=False)
+        out.print(f"no shot matches {quoted(query)}", highlight=False)
         return
     table = Table("score", "file", "range", "text", "clip", "words", box=None)
     for hit in hits:

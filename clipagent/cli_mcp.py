@@ -11,6 +11,7 @@ import typer
 from .cli_analysis import CacheDirOption
 from .cli_common import translate_errors
 from .errors import BadInputError
+from .listing import quoted
 
 TOKEN_VARIABLE = "CLIPAGENT_MCP_TOKEN"
 """The environment variable that holds the bearer token `--http` requires."""
@@ -63,7 +64,7 @@ def parse_loopback(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BadInputError(f"--http {value!r}: expected HOST:PORT, e.g. 127.0.0.1:8765")
+        raise BadInputError(f"--http {quoted(value)}: expected HOST:PORT, e.g. 127.0.0.1:8765")
     loopback = host == "localhost"
     if not loopback:
         try:
@@ -72,7 +73,7 @@ def parse_loopback(value: str) -> tuple[str, int]:
             loopback = False
     if not loopback:
         raise BadInputError(
-            f"--http {value!r}: the server listens on loopback only (127.0.0.1, [::1] or localhost)",
+            f"--http {quoted(value)}: the server listens on loopback only (127.0.0.1, [::1] or localhost)",
             hint="reach it from elsewhere through an SSH tunnel or a reverse proxy that adds TLS",
         )
     return ("127.0.0.1" if host == "localhost" else host), int(port)

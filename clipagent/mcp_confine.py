@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInputError
+from .listing import quoted
 
 MAX_TREE_ENTRIES = 50_000
 """Entries a footage folder may hold for the link check (the check's cost stays bounded)."""
@@ -70,7 +71,7 @@ class Roots:
         real = _real(raw, self.inputs[0], what)
         if not _inside(real, self.readable):
             raise OutsideRootsError(
-                f"{what} {raw!r} resolves to {real}, outside the folders this server may read",
+                f"{what} {quoted(raw)} resolves to {quoted(real)}, outside the folders this server may read",
                 hint=f"name a path inside {self.describe()}",
             )
         return real
@@ -80,7 +81,7 @@ class Roots:
         real = _real(raw, self.out, what)
         if not _inside(real, (self.out,)):
             raise OutsideRootsError(
-                f"{what} {raw!r} resolves to {real}, outside the output folder {self.out}",
+                f"{what} {quoted(raw)} resolves to {quoted(real)}, outside the output folder {self.out}",
                 hint="name a path inside the --out-root (a relative path is taken from it)",
             )
         return real

@@ -86,6 +86,8 @@ def test_csv_rows_literal_hook_and_safe_names(tmp_path):
         ({"duration": [5, 6, 7], "hook": ["question", "bold-claim"], "max_variants": 4},
          "6 variants, more than max_variants (4)"),
         ({"platform": ["youtube", "shorts"], "duration": [200]}, "variant clipagent-in-twenty-seconds--shorts-200s"),
+        ({"hook": ["x" * 5000]},  # a long value is quoted by its start and its length, not in full
+         "axis `hook`: '" + "x" * 80 + "'… (5000 characters): a literal opening line is at most 200 characters"),
         ({"platform": ["tiktok"], "duration": [900]},  # the combination is the matrix's, not the brief's
          "m.yaml: variant clipagent-in-twenty-seconds--tiktok-900s: axis `duration`: '900' with `platform` 'tiktok': "
          "900 s is longer than the tiktok platform's maximum, 600 s"),

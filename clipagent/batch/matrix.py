@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import presets
 from ..brief import Brief, BriefError, decode_text
 from ..errors import BadInputError
+from ..listing import quoted
 from ..timebase import format_time
 
 AXES = ("platform", "aspect", "duration", "hook", "cta", "captions", "music", "brand")
@@ -134,7 +135,7 @@ def matrix_from_data(data: Any, source: str) -> Matrix:
     data = {str(k).strip().lower(): v for k, v in data.items()}
     limit = data.pop("max_variants", DEFAULT_MAX_VARIANTS)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise MatrixError(f"{source}: `max_variants` must be a whole number >= 1, got {limit!r}")
+        raise MatrixError(f"{source}: `max_variants` must be a whole number >= 1, got {quoted(limit)}")
     rows = data.pop("rows", None)
     _check_axes(data, source)
     axes = {axis: tuple(_text(axis, v, source) for v in _as_list(values)) for axis, values in data.items()}
@@ -191,7 +192,7 @@ def _text(axis: str, value: Any, source: str) -> str:
         return "on" if value else "off"
     if isinstance(value, (int, float, str)) and str(value).strip():
         return str(value).strip()
-    raise MatrixError(f"{source}: axis `{axis}`: {value!r} is not a value (text or a number)")
+    raise MatrixError(f"{source}: axis `{axis}`: {quoted(value)} is not a value (text or a number)")
 
 
 def _shape_hint() -> str:
@@ -226,7 +227,7 @@ def expand(matrix: Matrix, brief: Brief) -> list[VariantSpec]:
 
 
 def _check_value(brief: Brief, axis: str, value: str, source: str) -> None:
-    where = f"{source}: axis `{axis}`: {value[:60] + '...' if len(value) > 63 else value!r}"
+    where = f"{source}: axis `{axis}`: {quoted(value)}"
     if axis == "hook":
         if len(value) > 200:
             raise MatrixError(f"{where}: a literal opening line is at most 200 characters")
@@ -255,13 +256,9 @@ def _combination_error(
     axis = field[1] if field and field[1] in combo else None
     if axis is None:  # the brief's own field with a matrix value (its duration on a platform axis)
         return MatrixError(f"{source}: variant {spec.id}: {exc.message}", hint=exc.hint)
-    others = ", ".join(f"`{a}` {_shown(combo[a])}" for a in combo if a != axis)
-    where = f"{source}: variant {spec.id}: axis `{axis}`: {_shown(combo[axis])}" + (f" with {others}" if others else "")
+    others = ", ".join(f"`{a}` {quoted(combo[a])}" for a in combo if a != axis)
+    where = f"{source}: variant {spec.id}: axis `{axis}`: {quoted(combo[axis])}" + (f" with {others}" if others else "")
     return MatrixError(_one_sentence(where, axis, exc.message, (brief_source,)), hint=exc.hint)
-
-
-def _shown(value: str) -> str:
-    return repr(value[:60] + "..." if len(value) > 63 else value)
 
 
 def _one_sentence(where: str, axis: str, message: str, sources: tuple[str, ...]) -> str:

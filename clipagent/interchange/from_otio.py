@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from ..edl import EDL, SCHEMA_VERSION
 from ..media import MediaInfo, probe
+from ..listing import quoted
 from ..timebase import format_time
 from .errors import MissingMediaError, TimelineError, UnsupportedFeatureError
 from .rational import rate_of, seconds, speed_of
@@ -84,7 +85,7 @@ def timeline_to_edl(
         warnings.append(f"{len(track.markers)} marker(s) on the track itself are not kept (an EDL keeps markers on clips)")
     for key, value in timeline.metadata.items():
         if key != NAMESPACE and value:
-            warnings.append(f"the timeline's {key!r} metadata is not kept")
+            warnings.append(f"the timeline's {quoted(key)} metadata is not kept")
             break
     music_path = _music_path(timeline, finder)
     edl = _build(timeline, items, carried, music_path, prober, source, warnings)
@@ -140,7 +141,7 @@ def _other_tracks(timeline: otio.schema.Timeline, warnings: list[str]) -> None:
         clips = len(sounds)
         if clips:
             warnings.append(
-                f"audio track {track.name!r} ({clips} clip(s)) is not kept: an EDL plays each clip's own sound "
+                f"audio track {quoted(track.name)} ({clips} clip(s)) is not kept: an EDL plays each clip's own sound "
                 "and one music bed"
             )
 
@@ -188,7 +189,7 @@ def _items(track: otio.schema.Track, source: str, finder: "_MediaFinder", warnin
     for n, child in enumerate(children):
         if isinstance(child, otio.schema.Transition):
             if not items:
-                warnings.append(f"transition {child.name!r} at the start of the track is not kept (nothing before it)")
+                warnings.append(f"transition {quoted(child.name)} at the start of the track is not kept (nothing before it)")
                 continue
             pending = child
         elif isinstance(child, otio.schema.Gap):
@@ -198,11 +199,11 @@ def _items(track: otio.schema.Track, source: str, finder: "_MediaFinder", warnin
                     "back to back, so later clips move earlier"
                 )
             if pending is not None:
-                warnings.append(f"transition {pending.name!r} next to a gap is not kept")
+                warnings.append(f"transition {quoted(pending.name)} next to a gap is not kept")
                 pending = None
         elif isinstance(child, otio.schema.Clip):
             if not child.enabled:
-                warnings.append(f"disabled clip {child.name!r} left out")
+                warnings.append(f"disabled clip {quoted(child.name)} left out")
                 continue
             item = _item(child, source, finder, warnings)
             if pending is not None:
@@ -212,11 +213,11 @@ def _items(track: otio.schema.Track, source: str, finder: "_MediaFinder", warnin
         else:
             kind = type(child).__name__
             raise UnsupportedFeatureError(
-                f"{source}: item {n + 1} ({child.name!r}) is a nested {kind} (a compound clip or nested sequence)",
+                f"{source}: item {n + 1} ({quoted(child.name)}) is a nested {kind} (a compound clip or nested sequence)",
                 feature=f"nested {kind}", hint="flatten or decompose it in the NLE, then export again",
             )  # fmt: skip
     if pending is not None:
-        warnings.append(f"transition {pending.name!r} at the end of the track is not kept (nothing after it)")
+        warnings.append(f"transition {quoted(pending.name)} at the end of the track is not kept (nothing after it)")
     return items
 
 
@@ -232,7 +233,7 @@ def _item(clip: otio.schema.Clip, source: str, finder: "_MediaFinder", warnings:
         if kind == "FreezeFrame" or (kind in _SPEED_EFFECTS and effect.time_scalar <= 0):
             what = "freeze frame" if kind == "FreezeFrame" or effect.time_scalar == 0 else "reverse playback"
         raise UnsupportedFeatureError(
-            f"{source}: clip {clip.name!r} has the effect {what!r}, which clipagent cannot render "
+            f"{source}: clip {quoted(clip.name)} has the effect {quoted(what)}, which clipagent cannot render "
             "(it plays cuts, dissolves, dips and linear speed changes)",
             feature=f"effect {what}", hint="remove or render the effect in the NLE, then export again",
         )  # fmt: skip
@@ -262,7 +263,7 @@ def _blend(before: _Item, after: _Item, transition: otio.schema.Transition, warn
     kind = _meta(transition).get("kind")
     if kind not in ("crossfade", "dip"):
         if transition.transition_type != otio.schema.TransitionTypes.SMPTE_Dissolve:
-            warnings.append(f"transition {transition.name!r} ({transition.transition_type}) becomes a crossfade")
+            warnings.append(f"transition {quoted(transition.name)} ({transition.transition_type}) becomes a crossfade")
         kind = "crossfade"
     before.src_out += trail * before.speed
     after.src_in -= lead * after.speed
@@ -285,12 +286,12 @@ class _MediaFinder:
         ref = clip.media_reference
         if isinstance(ref, otio.schema.GeneratorReference):
             raise UnsupportedFeatureError(
-                f"clip {clip.name!r} is a generator ({ref.generator_kind or 'generated picture'}), not a media file",
+                f"clip {quoted(clip.name)} is a generator ({ref.generator_kind or 'generated picture'}), not a media file",
                 feature=f"generator {ref.generator_kind or ''}".strip(),
                 hint="replace it with a rendered media file in the NLE",
             )  # fmt: skip
         if isinstance(ref, otio.schema.ImageSequenceReference):
-            raise UnsupportedFeatureError(f"clip {clip.name!r} is an image sequence", feature="image sequence",
+            raise UnsupportedFeatureError(f"clip {quoted(clip.name)} is an image sequence", feature="image sequence",
                                           hint="render the sequence to a video file and relink it")  # fmt: skip
         written = _path_of(ref.target_url) if isinstance(ref, otio.schema.ExternalReference) else None
         candidates = []
@@ -309,7 +310,7 @@ class _MediaFinder:
         shown = str(written) if written is not None else None
         where = f" (also looked in {self.media_root})" if self.media_root is not None else ""
         raise MissingMediaError(
-            f"clip {clip.name!r}: media {shown or '(the timeline gives no path)'} not found{where}",
+            f"clip {quoted(clip.name)}: media {shown or '(the timeline gives no path)'} not found{where}",
             clip=clip.name, path=shown,
             hint="put the media there, or give the folder it is in with --media-root (files are also found by name)",
         )  # fmt: skip
@@ -392,7 +393,7 @@ def _overlay_media(timeline: otio.schema.Timeline, carried: dict, media_id, warn
             continue
         path = _path_of(urls.get(wanted, ""))
         if path is None or not path.is_file():
-            warnings.append(f"image overlay {wanted!r} left out: its picture {path or '(no path)'} is not there")
+            warnings.append(f"image overlay {quoted(wanted)} left out: its picture {path or '(no path)'} is not there")
             continue
         kept.append({**overlay, "media": media_id(path.resolve(), wanted)})
     if "overlays" in carried:

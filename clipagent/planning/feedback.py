@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import PlanError
+from ..listing import quoted
 from ..timebase import parse_cut_time
 
 Kind = Literal["shorter_by", "longer_by", "length", "shorter", "longer", "shorter_intro", "drop", "more",
@@ -96,7 +97,7 @@ def parse_feedback(text: str) -> list[Feedback]:
         return [whole]
     unknown = next((p for p, f in zip(parts, parsed) if f is None), cleaned) if len(parts) > 1 else cleaned
     raise UnsupportedFeedback(
-        f"the heuristic planner does not understand the feedback {unknown!r}",
+        f"the heuristic planner does not understand the feedback {quoted(unknown)}",
         hint="it understands: " + "; ".join(SUPPORTED) + ". For free text use --planner llm",
     )
 
@@ -119,7 +120,7 @@ def _one(text: str) -> Feedback | None:
             try:  # bounded digits and at most 24 h, like every time clipagent reads
                 seconds = Fraction(_WORDS[number]) if number in _WORDS else parse_cut_time(number)
             except ValueError as exc:
-                raise UnsupportedFeedback(f"{text!r}: {exc}") from None
+                raise UnsupportedFeedback(f"{quoted(text)}: {exc}") from None
         subject = match.groupdict().get("subject")
         if subject is not None:
             subject = re.sub(r"^(?:the|a|an|our|some) ", "", subject.strip(" .\"'"))

@@ -27,6 +27,7 @@ from fractions import Fraction
 
 from ..edl import timeline_duration
 from ..errors import BadInputError, PlanError
+from ..listing import quoted
 from ..presets import load_defaults, load_scoring
 from ..timebase import MAX_CUT_SECONDS
 from .assemble import Draft, Tweaks, assemble
@@ -418,10 +419,10 @@ def _apply(form: Feedback, brief, tweaks: Tweaks, previous: Plan, context: PlanC
         why = f"the previous {float(first.duration):.1f} s opening is replaced by something shorter"
         return brief, tweaks.model_copy(update={"hook_shorter_than": first.duration, "old_opening": opening}), why
     if form.kind == "drop":
-        why = f'no clip that says "{form.subject}"; "{form.subject}" joins the avoid list'
+        why = f"no clip that says {quoted(form.subject)}; {quoted(form.subject)} joins the avoid list"
         return brief.model_copy(update={"avoid": (*brief.avoid, form.subject)}), tweaks, why
     if form.kind == "more":
-        why = f'footage matching "{form.subject}" ranks higher, and the best piece is in the cut'
+        why = f"footage matching {quoted(form.subject)} ranks higher, and the best piece is in the cut"
         return brief, tweaks.model_copy(update={"boost": (*tweaks.boost, form.subject)}), why
     if form.kind == "end_on_logo":
         if brief.brand is None or brief.brand.logo is None:

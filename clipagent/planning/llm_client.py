@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .. import cancel
 from ..errors import LLMError
+from ..listing import quoted
 from .llm_log import LogEntry, TranscriptLog, scrub
 from .llm_protocol import ChatRequest, ChatResponse, Completion, parse_json
 from .llm_protocol import FunctionSpec, ToolSpec  # noqa: F401 (re-exported: tools.py imports them from here)
@@ -98,7 +99,7 @@ class LLMConfig(BaseModel):
     def _url(cls, value: str) -> str:
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"OPENAI_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {value!r}")
+            raise ValueError(f"OPENAI_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {quoted(value)}")
         return value.strip().rstrip("/")
 
     @classmethod
@@ -110,7 +111,7 @@ class LLMConfig(BaseModel):
             if not tokens.isdigit() or int(tokens) < 16:
                 raise LLMError(
                     f"CLIPAGENT_LLM_MAX_COMPLETION_TOKENS must be a whole number of tokens (16 or more), "
-                    f"got {tokens!r}",
+                    f"got {quoted(tokens)}",
                     hint="unset it for the default (4096), or set e.g. 8192",
                 )
             overrides["max_completion_tokens"] = int(tokens)

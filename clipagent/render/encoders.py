@@ -13,6 +13,7 @@ from typing import Literal
 
 from ..errors import BadInputError, ToolError
 from ..ffmpeg import FFmpeg, remembered
+from ..listing import quoted
 
 EncoderName = Literal["libx264", "h264_nvenc"]
 ENCODERS: tuple[EncoderName, ...] = ("h264_nvenc", "libx264")
@@ -133,7 +134,7 @@ def choose_encoder(ffmpeg: FFmpeg, requested: str = "auto", *, preview: bool = F
     """The encoder to use: `requested`, or the first of ENCODERS that works; `preview`: its fast
     settings (_PREVIEW_ARGS). BadInputError for an unknown or broken requested encoder."""
     if requested not in ("auto", *ENCODERS):
-        raise BadInputError(f"unknown encoder {requested!r}; choose auto, {', '.join(ENCODERS)}")
+        raise BadInputError(f"unknown encoder {quoted(requested)}; choose auto, {', '.join(ENCODERS)}")
     decode = cuda_decode_works(ffmpeg)
     if requested != "auto":
         if not encoder_works(ffmpeg, requested):  # the user asked for it: bad input (exit 2)

@@ -73,6 +73,11 @@ def _media_root_missing(work: Work) -> list[str]:
     return ["validate", "edl.json", "--media-root", "elsewhere"]
 
 
+def _long_query(work: Work) -> list[str]:
+    talk(work)
+    return ["search", "media", "b" * 50_000, *ANALYZE]
+
+
 def _bad_language(work: Work) -> list[str]:
     talk(work)
     return ["analyze", "media", "--language", "english please", *ANALYZE]
@@ -82,6 +87,10 @@ C = "output"
 CASES = [
     Case("revise-unknown-feedback", "brief", None, revise("make it purple"), 2, ("purple", "seconds shorter")),
     Case("revise-empty-feedback", "brief", None, revise("   "), 2, ("feedback",)),
+    Case("revise-feedback-100k", "brief", None, revise("a" * 100_000), 2,
+         ("does not understand the feedback 'aaaa", "(100000 characters)"), max_output=4_000),  # fmt: skip
+    Case("search-query-50k", "media", None, _long_query, 0, ("no shot matches 'bbbb", "(50000 characters)"),
+         max_output=4_000),  # fmt: skip
     Case("revise-not-an-edit-folder", "brief", None, _not_an_edit_folder, 2, ("footage",)),
     Case("revise-damaged-edl", "edl", None, _damaged_cut, 2, ("edl.json",)),
     Case("analyze-o-existing-directory", C, 4, analyze_to("index", lambda work: work.path("index").mkdir()), 2,
