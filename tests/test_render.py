@@ -285,6 +285,44 @@ def test_peaky_quiet_mix_is_limited_and_still_lands_on_target(media_dir, tmp_pat
     assert 20 * np.log10(np.abs(samples).max()) <= -1.5  # a sample peak never exceeds the true peak
 
 
+def test_the_render_muxes_the_measured_sound_as_it_is(media_dir, tmp_path, ffmpeg, monkeypatch):
+    """The sound encoded to measure its true peak is the cut's sound: the render copies its packets
+    (-c:a copy) instead of encoding the sound again, and the cut's sound stays exactly as long as
+    its picture (an ADTS file would round it up to a whole 1024-sample AAC frame: 1.1 s is 51.56
+    frames) and in step with it (tests/test_render.py's flash-and-beep tests)."""
+    from clipagent.render import run
+
+    commands, kept = [], tmp_path / "measured.m4a"
+    real = run._run_ffmpeg
+
+    def spy(command, *args, **kwargs):
+        commands.append(command)
+        muxed = [arg.removeprefix("file:") for arg in command if arg.endswith("sound.m4a")]
+        if muxed:  # the render pass: keep the file it muxes before its work folder goes
+            shutil.copy(muxed[0], kept)
+        return real(command, *args, **kwargs)
+
+    monkeypatch.setattr(run, "_run_ffmpeg", spy)
+    edl = edl_from({"clips": [{"id": "c", "media": "a", "src_in": 0, "src_out": 1.1}]})
+    result = render(edl, media_dir, tmp_path / "cut.mp4")
+    rendered = commands[-1]
+    assert rendered[rendered.index("-c:a") + 1] == "copy" and "aac" not in rendered
+    assert result.loudness.encoded_true_peak_db is not None
+
+    def sound_hash(path: Path) -> str:
+        return subprocess.run([ffmpeg, "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "streamhash", "-"],
+                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+
+    assert sound_hash(result.output) == sound_hash(kept)
+    with av.open(str(result.output)) as container:
+        stream = container.streams.audio[0]
+        packets = [packet for packet in container.demux(stream) if packet.size]
+        samples = sum(packet.duration for packet in packets) * stream.time_base * stream.rate
+    # 1.1 s at 48 kHz (the 1024 priming samples in place of the mix's first): the last packet
+    # plays 576 of its 1024, as when the render encoded the sound itself
+    assert (len(packets), samples) == (52, 52800)
+
+
 def test_the_limiter_is_lowered_by_the_encoded_excess_in_small_steps():
     """The AAC encoder's overshoot is chaotic: a 20 s variant of the samples read +1.97 dBTP limited
     at -1.285 and -1.18 at -1.280. Lowering by such an outlier's whole excess cost that cut 1.5 LU;

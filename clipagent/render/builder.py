@@ -41,6 +41,9 @@ class CompiledGraph:
     filtergraph: str
     video_label: str | None
     audio_label: str | None
+    audio_copy: str | None = None
+    """An input's sound already encoded (`N:a:0`), muxed as it is (`-c:a copy`) instead of a
+    filtered `audio_label` (render/graph.py `compile_render`'s `encoded_sound`)."""
 
 
 @dataclass

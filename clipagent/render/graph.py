@@ -23,7 +23,7 @@ the AAC encoder leaves (render/loudness.py).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -131,16 +131,20 @@ def compile_mix(
 
 
 def compile_limiter_probe(edl: EDL, mix: Path, gains: list[float], report_dir: Path, limit_db: float) -> CompiledGraph:
-    """The mixed WAV through each candidate gain and the render's limiter at `limit_db` (dBTP);
-    branch i logs its running loudness and peak to `report_dir/limit{i}.txt`."""
+    """The mixed WAV through each candidate gain and the render's limiter at `limit_db`; branch i
+    logs its running loudness and peak to `report_dir/limit{i}.txt`.
+
+    The probes limit at the output's rate, not oversampled as the render does: they measure only
+    the loudness the limiter costs, which a sample-peak limiter at the same ceiling costs nearly
+    alike (bench/README.md, "True peak after encoding": the render's loudness error stayed within
+    the platforms' tolerance), at a quarter of the samples. The true peak is measured where it
+    matters, on the encoded sound (run.py)."""
     b = Builder(edl, {}, video=False)
     index = b.add_input(mix)
     labels = [f"candidate{i}" for i in range(len(gains))]
-    rate = edl.output.audio_rate
-    # Oversampled once for every branch: the gain is linear, so before or after makes no difference.
-    b.add([f"{index}:a:0"], [f("aresample", rate * TRUE_PEAK_OVERSAMPLING), f("asplit", len(gains))], labels)
+    b.add([f"{index}:a:0"], [f("asplit", len(gains))], labels)
     for i, gain in enumerate(gains):
-        limited = _limit_oversampled(gain, limit_db, rate)
+        limited = [f("volume", f"{gain:.3f}dB"), _limiter(limit_db)]
         b.add([labels[i]], [*limited, *_measure(report_dir / f"limit{i}.txt", edl.output.audio_rate)], [f"measured{i}"])
     for i in range(len(gains) - 1):
         b.add([f"measured{i}"], ["anullsink"], [])
@@ -159,9 +163,13 @@ def compile_render(
     placements: list[Placement] | None = None,
     captions: dict[int, CaptionTrack] | None = None,
     namespace: Namespace | None = None,
+    encoded_sound: Path | None = None,
 ) -> CompiledGraph:
     """Pass 2: the picture of every clip, joined and overlaid, and the mixed WAV from pass 1 with
     the gain that `loudness` asks for. `sources` maps every media id to its file and probe.
+    `encoded_sound`: that sound already encoded (run.py encodes it to measure its true peak; an
+    MP4 keeps the encoder's packets, timestamps and last packet's length): the graph then has no
+    sound, and `audio_copy` names the stream the render muxes as it is.
     `piped`: the clips' pictures arrive on stdin as raw frames from `compile_segment` processes.
     `captions`: the ASS file of each Captions overlay, by overlay index (`write_caption_tracks`);
     the overlays draw over the whole joined cut, so their times are the output timeline's.
@@ -178,6 +186,9 @@ def compile_render(
         joined = _join(b, placements)
     video = draw_titles(b, _overlays(b, joined), placements[-1].end_frame)
     b.add([video], [f("setparams", **OUTPUT_COLOUR)], ["vout"])
+    if encoded_sound is not None:
+        index = b.add_input(encoded_sound)
+        return replace(b.compiled(video_label="vout", audio_label=None), audio_copy=f"{index}:a:0")
     index = b.add_input(mix)
     b.add([f"{index}:a:0"], _sound(edl, loudness, b.samples(placements[-1].end_frame)), ["aout"])
     return b.compiled(video_label="vout", audio_label="aout")
@@ -421,17 +432,12 @@ def _gain_and_limiter(gain_db: float, limit_db: float, audio_rate: int) -> list[
     encoding (the limited WAV, measured with ebur128: full-scale clicks 1.1 dB over it, a film's
     soundtrack 0.1 dB); the AAC encoder's own overshoot is run.py's to measure and leave room for."""
     return [f("volume", f"{gain_db:.3f}dB"), f("aresample", audio_rate * TRUE_PEAK_OVERSAMPLING),
-            *_limit_oversampled(None, limit_db, audio_rate)]  # fmt: skip
+            _limiter(limit_db), f("aresample", audio_rate)]  # fmt: skip
 
 
-def _limit_oversampled(gain_db: float | None, limit_db: float, audio_rate: int) -> list[str]:
-    """On sound already oversampled: the gain (where given), the limiter, back to `audio_rate`."""
-    ceiling = 10 ** (limit_db / 20)
-    return [
-        *([f("volume", f"{gain_db:.3f}dB")] if gain_db is not None else []),
-        f("alimiter", limit=f"{ceiling:.5f}", attack=5, release=50, level="disabled"),
-        f("aresample", audio_rate),
-    ]
+def _limiter(limit_db: float) -> str:
+    """`alimiter` (a sample-peak limiter) at `limit_db` dBFS on the samples it is given."""
+    return f("alimiter", limit=f"{10 ** (limit_db / 20):.5f}", attack=5, release=50, level="disabled")
 
 
 def _measure(report: Path, audio_rate: int) -> list[str]:

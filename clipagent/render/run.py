@@ -120,6 +120,12 @@ class RenderJob:
     def mix_wav(self) -> Path:
         return self.work / "mix.wav"
 
+    @property
+    def encoded_sound(self) -> Path:
+        """The render's sound, encoded and measured by `choose_loudness_gain`, which the render
+        pass muxes as it is."""
+        return self.work / "sound.m4a"
+
     @cached_property
     def placements(self) -> list[Placement]:
         return place_clips(self.edl)
@@ -147,13 +153,16 @@ class RenderJob:
 
     def render_pass(self, loudness: LoudnessGain, output: Path, *, inline: bool = False) -> Pass:
         """Pass 2: the picture and the mixed sound at `loudness`'s gain, encoded to `output`,
-        tagged BT.709 (every picture is converted to it)."""
+        tagged BT.709 (every picture is converted to it). Where `loudness` was measured encoded
+        (`choose_loudness_gain`), that encoding (`encoded_sound`) is muxed as it is: the same
+        packets the render would encode again, with the same timestamps and length."""
         segments = self.segments(video=True)
         piped = len(segments) > 1
         captions = write_caption_tracks(self.edl, self.media_root, self.work, write=not inline)
         graph = compile_render(
             self.edl, self.sources, self.mix_wav, loudness, font=self.font, hwaccel=self.encoder.hwaccel_decode, piped=piped,
             placements=self.placements, captions=captions,
+            encoded_sound=self.encoded_sound if loudness.encoded_true_peak_db is not None else None,
         )
         command = [
             self.ffmpeg.path, "-hide_banner", "-nostdin", "-y", "-v", "error",
@@ -169,10 +178,11 @@ class RenderJob:
         fps = self.edl.output.fps
         colour = ["-color_primaries", OUTPUT_COLOUR["color_primaries"], "-color_trc", OUTPUT_COLOUR["color_trc"],
                   "-colorspace", OUTPUT_COLOUR["colorspace"], "-color_range", OUTPUT_COLOUR["range"]]  # fmt: skip
+        sound = ["-map", graph.audio_copy, "-c:a", "copy"] if graph.audio_copy else ["-map", f"[{graph.audio_label}]", *AUDIO_ARGS]
         return [
-            "-map", f"[{graph.video_label}]", "-map", f"[{graph.audio_label}]",
+            "-map", f"[{graph.video_label}]", sound[0], sound[1],
             *self.encoder.args, *bitrate_cap_args(self.platform.video.max_bitrate_kbps if self.platform else None),
-            *colour, *AUDIO_ARGS,
+            *colour, *sound[2:],
             "-r", f"{fps.numerator}/{fps.denominator}",
             *MUXER_ARGS,
             "-f", CONTAINERS[self.output.suffix.lower()],
@@ -454,25 +464,30 @@ def choose_loudness_gain(job: RenderJob) -> LoudnessGain:
     overshoot is chaotic), the gain raised by what the encoded sound measured under the target
     (within its limit), and the sound encoded again: at most TRUE_PEAK_ATTEMPTS encodings; where
     none passes, the one with the lowest true peak is kept (the spec check's `true_peak` rule then
-    fails). One encoding is an audio-only pass over the WAV and a decode to measure it."""
+    fails). One encoding is an audio-only pass over the WAV and a decode to measure it; the kept
+    one is left at `job.encoded_sound`, which the render muxes instead of encoding the sound again
+    (a silent mix is not encoded here: the render encodes it)."""
     ceiling, target = job.edl.output.true_peak_db, job.edl.output.loudness_lufs
     gain = _gain_through_limiter(job, ceiling)
     if gain.silent:
         return gain
     most = gain_limit(gain.measured_lufs)
     limit = ceiling
-    tried: list[LoudnessGain] = []
+    tried: list[tuple[LoudnessGain, Path]] = []
     for attempt in range(TRUE_PEAK_ATTEMPTS):
-        encoded = _encoded_loudness(job, gain, attempt)
+        encoded, sound = _encoded_loudness(job, gain, attempt)
         gain = replace(gain, limit_db=limit, encoded_true_peak_db=encoded.true_peak_db)
         if encoded.true_peak_db <= ceiling:
+            os.replace(sound, job.encoded_sound)
             return gain
-        tried.append(gain)
+        tried.append((gain, sound))
         # A lower ceiling limits more and costs a little loudness: the encoded sound's own
         # measurement says how much, and the gain makes it up (at most its limit).
         limit = lowered_limit(limit, encoded.true_peak_db, ceiling)
         gain = replace(gain, gain_db=min(gain.gain_db + (target - encoded.lufs), most), limit_db=limit)
-    return min(tried, key=lambda g: g.encoded_true_peak_db)
+    kept, sound = min(tried, key=lambda tried_gain: tried_gain[0].encoded_true_peak_db)
+    os.replace(sound, job.encoded_sound)
+    return kept
 
 
 def _gain_through_limiter(job: RenderJob, limit_db: float) -> LoudnessGain:
@@ -505,22 +520,25 @@ def _gain_through_limiter(job: RenderJob, limit_db: float) -> LoudnessGain:
     return LoudnessGain(interpolate_gain(measured, target), raw.lufs, capped)
 
 
-def _encoded_loudness(job: RenderJob, gain: LoudnessGain, attempt: int) -> FileLoudness:
-    """The render's sound at `gain`, encoded with the render's AAC settings (AUDIO_ARGS; the
-    encoder is deterministic, so these are the packets the render writes), decoded and measured
-    by ebur128 (integrated loudness, true peak 4x oversampled)."""
-    encoded = job.work / f"sound{attempt}.aac"
+def _encoded_loudness(job: RenderJob, gain: LoudnessGain, attempt: int) -> tuple[FileLoudness, Path]:
+    """The render's sound at `gain`, encoded with the render's AAC settings (AUDIO_ARGS) into an
+    MP4 without an edit list (as MUXER_ARGS), decoded and measured by ebur128 (integrated
+    loudness, true peak 4x oversampled); and the file. MP4, not ADTS: it keeps the encoder's
+    timestamps and its last packet's shorter length, so the render can mux these packets as they
+    are and the cut's sound is exactly as long as the EDL says (ADTS rounds it up to a whole
+    1024-sample frame)."""
+    encoded = job.work / f"sound{attempt}.m4a"
     graph = compile_sound_probe(job.edl, job.mix_wav, gain)
     command = [
         job.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-y", "-v", "error",
         *graph.input_args, *_graph_args(job.ffmpeg, graph.filtergraph, job.work / f"sound{attempt}-graph.txt"),
-        "-map", f"[{graph.audio_label}]", *AUDIO_ARGS, "-f", "adts", file_url(encoded),
+        "-map", f"[{graph.audio_label}]", *AUDIO_ARGS, "-use_editlist", "0", "-f", "mp4", file_url(encoded),
     ]  # fmt: skip
     _run_ffmpeg(command, "encoding the sound to measure its true peak", output=job.output)
     measured = measure_file(job.ffmpeg.path, encoded)
     if measured is None:
         raise RenderError(f"ffmpeg could not measure the true peak of the encoded sound ({encoded.name})")
-    return measured
+    return measured, encoded
 
 
 def _measure_limited(job: RenderJob, gains: list[float], limit_db: float, attempt: int) -> list[float]:
