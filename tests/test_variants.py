@@ -367,6 +367,43 @@ def test_missing_music_of_a_variant_exits_2_naming_the_axis(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+class _Interrupted:
+    """An executor stopped by Ctrl-C before any variant finished."""
+
+    name = "interrupted"
+
+    def run(self, groups):
+        raise KeyboardInterrupt
+        yield
+
+
+def test_an_interrupted_batch_takes_back_its_index_and_the_folder_it_made(tmp_path, monkeypatch):
+    """Interrupted, the batch said "no partial output was left" but left OUT/.index.json in the
+    folder it had made. Now it leaves the folder as it found it: gone when it made it, and in a
+    folder that was there (empty) nothing of its own. (The analysis and planning are stubbed: the
+    index is written as the batch writes it, and the executor is stopped at once.)"""
+    import clipagent.batch.variants as variants
+    import clipagent.edit as edit
+    from clipagent.analysis.models import MediaIndex
+
+    index = MediaIndex(root=str(MEDIA), clipagent_version="test", files=[], skipped=[])
+    monkeypatch.setattr(edit, "_analyze", lambda *args: index)
+    monkeypatch.setattr(edit, "_check_usable", lambda *args: None)
+    monkeypatch.setattr(variants, "plan_variants", lambda jobs, index: ([], []))
+    written, real_write = [], variants.write_atomic
+    monkeypatch.setattr(variants, "write_atomic", lambda path, data: (written.append(path.name), real_write(path, data)))
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("duration: [10]\n")
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_variants(BRIEF, MEDIA, out, matrix_path=matrix, options=OPTIONS, executor=_Interrupted())
+    assert written == [INDEX_FILE] and not out.exists()
+    out.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        run_variants(BRIEF, MEDIA, out, matrix_path=matrix, options=OPTIONS, executor=_Interrupted())
+    assert list(out.iterdir()) == []
+
+
 def test_sigterm_to_the_process_group_stops_the_batch_and_leaves_nothing_partial(tmp_path):
     """SIGTERM to the whole group (a pipeline stopping a job) reaches the batch and its workers
     alike: the run says interrupted and exits 1, the workers remove their staging folders, and the

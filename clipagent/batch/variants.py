@@ -98,22 +98,26 @@ def run_variants(
     progress.started(specs)
 
     progress.analysing()
+    before = _present(out_dir)  # what an unfinished run leaves as it found it
     analysed = time.perf_counter()
-    index_path = _analyse_once(brief, media_dir, out_dir, options)
-    analyze_seconds = time.perf_counter() - analysed
-
-    jobs = [VariantJob(spec=s, brief_path=brief_path, media_dir=media_dir, out_dir=out_dir / s.id,
-                       index_path=index_path, options=options) for s in specs]  # fmt: skip
+    jobs: list[VariantJob] = []
     done: dict[str, VariantResult] = {}
-    order = {s.id: n for n, s in enumerate(specs)}
-    groups, known = plan_variants(jobs, MediaIndex.model_validate_json(index_path.read_bytes()))
     try:
+        index_path = _analyse_once(brief, media_dir, out_dir, options)
+        analyze_seconds = time.perf_counter() - analysed
+
+        jobs = [VariantJob(spec=s, brief_path=brief_path, media_dir=media_dir, out_dir=out_dir / s.id,
+                           index_path=index_path, options=options) for s in specs]  # fmt: skip
+        order = {s.id: n for n, s in enumerate(specs)}
+        groups, known = plan_variants(jobs, MediaIndex.model_validate_json(index_path.read_bytes()))
         for result in chain(known, executor.run(groups)):  # each as it finishes
             done[result.id] = result
             write_manifest(out_dir, sorted(done.values(), key=lambda r: order[r.id]))
             progress.finished(result)
-    except KeyboardInterrupt:
-        _clean_interrupted(jobs)
+    except BaseException as exc:  # interrupted (Ctrl-C, SIGTERM), or failed past the checks
+        if isinstance(exc, KeyboardInterrupt):
+            _clean_interrupted(jobs)
+        _take_back(out_dir, before)
         raise
     for job in jobs:  # an executor that lost a job: a failed row, never a silent gap
         if job.spec.id not in done:
@@ -146,6 +150,33 @@ def _clean_interrupted(jobs: list[VariantJob], patience: float = 10.0) -> None:
             job.out_dir.rmdir()  # only when empty
         except OSError:
             pass
+
+
+def _present(out_dir: Path) -> set[str]:
+    """Which of the batch folder, its analysis index and its manifest files exist now."""
+    names = [INDEX_FILE, *MANIFEST_FILES]
+    return ({"."} if out_dir.exists() else set()) | {name for name in names if (out_dir / name).exists()}
+
+
+def _take_back(out_dir: Path, before: set[str]) -> None:
+    """An unfinished run (interrupted, or failed past the checks) takes back what it added that is
+    not a published variant: the analysis index it wrote (`.index.json`, for the jobs only), and,
+    when no variant folder is there, the manifest it wrote and the folder it made. So an
+    interrupted run leaves no partial output: only published variants, complete, each with its row.
+    A finished run keeps the index: the mark of a batch folder (a rerun writes into it again) and
+    what `--executor ray` workers read. A rerun's folder keeps the index it had."""
+    try:
+        if INDEX_FILE not in before:
+            (out_dir / INDEX_FILE).unlink(missing_ok=True)
+        if any(entry.is_dir() for entry in os.scandir(out_dir)):
+            return  # a published variant (its row in the manifest), or a worker's staging still locked
+        for name in MANIFEST_FILES:
+            if name not in before:
+                (out_dir / name).unlink(missing_ok=True)
+        if "." not in before:
+            out_dir.rmdir()  # only when empty
+    except OSError:
+        pass
 
 
 def _staging_left(folder: Path) -> bool:
