@@ -270,13 +270,25 @@ def _check_before_work(out_dir: Path, options: EditOptions, *, history: bool = F
 
 
 def _check_usable(index: MediaIndex, media_dir: Path) -> None:
+    """BadInputError unless the folder has a video: naming each file and why it is none (skipped,
+    with the analysis' reason, or a still image or sound only, whatever its name says)."""
     if not any(f.info.kind == "video" for f in index.files):
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in index.skipped[:5])
+        from .listing import listing
+
+        why = sorted([(s.path, s.reason) for s in index.skipped] + [(f.path, _not_video(f.info)) for f in index.files])
+        reasons = listing((f"{path}: {reason}" for path, reason in why), limit=5, sep="; ")
         found = "no files" if not index.files and not index.skipped else "no usable video"
         raise BadInputError(
             f"{media_dir}: {found} to edit" + (f" ({reasons})" if reasons else ""),
             hint="point clipagent at a folder with video files it can read (`clipagent analyze DIR` lists them)",
         )
+
+
+def _not_video(info) -> str:  # noqa: ANN001 (a MediaInfo)
+    """Why a file the analysis read is not a video to cut: "a still image (png), not a video"."""
+    if info.kind == "image":
+        return f"a still image ({info.video.codec if info.video else info.format}), not a video"
+    return f"sound only ({info.audio.codec if info.audio else info.format}), no video"
 
 
 @contextmanager

@@ -158,6 +158,41 @@ def test_empty_or_broken_media_folder_is_bad_input(tmp_path, capsys):
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
 
 
+FAST = ["--transcripts", "sidecar", "--no-embeddings", "--no-faces", "--planner", "heuristic", "--candidates", "1"]
+
+
+def test_a_folder_without_video_names_each_file_and_why(tmp_path, capsys):
+    """Not "no usable video" alone: each file and why it is none, whatever its name says (a PNG or
+    an m4a named .mp4), and entries that are not regular files (a FIFO, a link to nothing) listed as
+    skipped rather than passed by."""
+    import os
+
+    brief = tmp_path / "brief.md"
+    brief.write_text("---\nduration: 5\n---\nA cut.\n")
+    media = tmp_path / "media"
+    media.mkdir()
+    shutil.copy(SAMPLES / "media" / "logo.png", media / "clip.mp4")
+    shutil.copy(SAMPLES / "media" / "music.m4a", media / "song.mp4")
+    os.mkfifo(media / "pipe.mp4")
+    (media / "gone.mp4").symlink_to(media / "nowhere.mp4")
+    assert main(["edit", str(brief), str(media), "-o", str(tmp_path / "out"), "--dry-run", *FAST]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    for said in ("no usable video to edit", "clip.mp4: a still image (png), not a video", "song.mp4: sound only (aac), no video",
+                 "pipe.mp4: not a regular file: a FIFO (named pipe)", "gone.mp4: a link to nothing"):  # fmt: skip
+        assert said in err, (said, err)
+    assert not (tmp_path / "out").exists()
+
+    (media / "talk.mp4").write_bytes((SAMPLES / "media" / "host_intro.mp4").read_bytes()[:20000])  # cut short
+    capsys.readouterr()
+    assert main(["analyze", str(media), *FAST[:-4]]) == 0
+    printed = " ".join("".join(capsys.readouterr()).split())  # the table on stdout, notices on stderr
+    assert "skipped pipe.mp4: not a regular file" in printed
+    assert "talk.mp4: the file is cut short: its container says 12.000 s, but its data stops at 0.213 s" in printed
+    assert main(["edit", str(brief), str(media), "-o", str(tmp_path / "out"), "--dry-run", *FAST]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the longest shot here lasts 0.21 s" in err  # the shots end where the probe ends the file, not after
+
+
 @pytest.mark.parametrize(
     "make, says",
     [

@@ -115,6 +115,9 @@ def analyze_folder(
             run.notice(f"{folder}: a clipagent output folder; its files are not used as footage")
     for path in media_files(root, exclude):
         relative = path.relative_to(root).as_posix()
+        if reason := not_regular(path):
+            skipped.append(SkippedFile(path=relative, reason=reason))
+            continue
         try:
             files.append(run.analyse_file(path, relative, media_id(relative, used_ids)))
         except MediaError as exc:
@@ -128,7 +131,9 @@ def analyze_folder(
 def media_files(root: Path, exclude: Path | None = None) -> Iterator[Path]:
     """Candidate media files in a stable order; sidecar transcripts, hidden entries (a run's
     staging folders among them), whatever lies in the folder `exclude` and in clipagent's own
-    output folders below `root` (`output_folders`: an earlier cut is not footage) are not media."""
+    output folders below `root` (`output_folders`: an earlier cut is not footage) are not media.
+    Entries that are neither files nor folders (a FIFO, a socket, a device, a link to nothing) are
+    yielded too, so the analysis lists them as skipped (`not_regular`) instead of passing them by."""
     left_out = [Path(exclude).resolve()] if exclude is not None else []
     left_out += [folder.resolve() for folder in output_folders(root)]
     for path in sorted(root.rglob("*")):
@@ -137,8 +142,26 @@ def media_files(root: Path, exclude: Path | None = None) -> Iterator[Path]:
             continue
         if left_out and any(path.resolve().is_relative_to(folder) for folder in left_out):
             continue
-        if path.is_file() and path.suffix.lower() not in SIDECAR_SUFFIXES:
+        if not path.is_dir() and path.suffix.lower() not in SIDECAR_SUFFIXES:
             yield path
+
+
+def not_regular(path: Path) -> str | None:
+    """Why `path` is not a regular file clipagent can read as footage (never opened: a FIFO would
+    block the probe), else None."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a link to nothing (the file it points to does not exist)"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")  # fmt: skip
+    return f"not a regular file: {kind}"
 
 
 def output_folders(root: Path) -> list[Path]:
@@ -202,6 +225,10 @@ class _Analysis:
 
     def analyse_file(self, path: Path, relative: str, file_id: str) -> IndexedFile:
         info = self.cache.probe(path)
+        if info.truncated_from is not None and info.duration is not None:
+            self.notice(f"{relative}: the file is cut short: its container says {float(info.truncated_from):.3f} s, "
+                        f"but its data stops at {float(info.duration):.3f} s; only that much of it is used "
+                        "(a copy or download that did not finish?)")  # fmt: skip
         fingerprint = self.cache.fingerprint(path)
         runs: list[AnalysisRun] = []
         shots = self._shots(path, relative, info, fingerprint, runs)

@@ -119,12 +119,22 @@ def detect_shots(
 
 def _end(path: Path, info: MediaInfo, scan: _Scan, error: str | None) -> Fraction:
     """The container's end when the frames reach it (give or take `END_SLACK_SECONDS`), else the
-    last frame's: a damaged file, or a video shorter than its sound."""
+    last frame's: a damaged file, or a video shorter than its sound. A file cut short
+    (`info.truncated_from`) ends where the probe found its data to stop (`info.duration`, where
+    validation ends the source), never after it."""
     if error is None and info.duration is not None and scan.last_time < info.duration <= scan.last_end + END_SLACK_SECONDS:
         return info.duration
-    log.warning("%s: video frames end at %.3f s (container: %s s%s); the last shot ends there", path,
-                float(scan.last_end), info.duration, f", {error}" if error else "")  # fmt: skip
-    return scan.last_end
+    end = scan.last_end
+    if info.truncated_from is not None and info.duration is not None:
+        end = min(end, info.duration)
+        log.warning("%s: the file is cut short (its container says %.3f s, its data stops at %.3f s); video frames "
+                    "decode to %.3f s%s; the last shot ends at %.3f s", path, float(info.truncated_from),
+                    float(info.duration), float(scan.last_end), f" ({error})" if error else "", float(end))  # fmt: skip
+        return end
+    log.warning("%s: video frames end at %.3f s, before the container's %s%s; the last shot ends there", path,
+                float(end), "end" if info.duration is None else f"{float(info.duration):.3f} s",
+                f" ({error})" if error else "")  # fmt: skip
+    return end
 
 
 def _frame_rate(video: VideoStream, stream) -> Fraction:
