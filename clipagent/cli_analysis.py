@@ -23,20 +23,41 @@ class TranscriptsOption(str, Enum):
     none = "none"
 
 
+def _cache_dir(ctx: typer.Context, value: Path | None) -> Path | None:
+    """--cache-dir (or CLIPAGENT_CACHE_DIR) is a folder that exists or can be created and takes new
+    files, checked before any work for every command that takes the option."""
+    from .analysis.cache import check_cache_dir
+    from .errors import BadInputError
+
+    if ctx.resilient_parsing:
+        return value
+    try:
+        check_cache_dir(value)
+    except BadInputError as exc:
+        raise typer.BadParameter(f"{exc.message.removeprefix('--cache-dir ')}; {exc.hint}") from None
+    return value
+
+
 CacheDirOption = Annotated[
-    Optional[Path], typer.Option("--cache-dir", help="Analysis cache (default: $CLIPAGENT_CACHE_DIR or ~/.cache/clipagent).")
+    Optional[Path],
+    typer.Option("--cache-dir", callback=_cache_dir,
+                 help="Analysis cache (default: $CLIPAGENT_CACHE_DIR or ~/.cache/clipagent)."),
 ]
 TranscriptsFlag = Annotated[
     TranscriptsOption, typer.Option("--transcripts", help="auto: sidecar .srt/.vtt if present, else Whisper.")
 ]
 def _language(value: str | None) -> str | None:
-    """--language is a language code, checked like a brief's `language` field before any work."""
+    """--language is a language code Whisper knows (its table: `analysis/languages.py`), checked
+    before any work."""
     import re
 
+    from .analysis.languages import LANGUAGE_HINT, language_problem
     from .analysis.models import LANGUAGE_PATTERN
 
     if value is not None and not re.match(LANGUAGE_PATTERN, value.strip()):
         raise typer.BadParameter(f'must be a language code such as "en", "fr" or "pt-BR", got {value[:40]!r}')
+    if value is not None and (problem := language_problem(value)):
+        raise typer.BadParameter(f"{problem}{'' if problem.endswith('?') else '.'} {LANGUAGE_HINT}")
     return value.strip() if value is not None else None
 
 

@@ -112,3 +112,14 @@ class SpecFailedError(ClipAgentError):
     def __init__(self, message: str, *, rules: list[str], hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.rules = rules
+
+
+class ModelFileOptionError(BadInputError):
+    """A model file an option names (--clip-checkpoint, --clip-model's config, --whisper-model) is
+    missing, or is not what that option takes (exit 2). Raised before any analysis where a look at
+    the file tells, else where the library loading it fails; the analysis does not go on without it.
+    `path` is the file."""
+
+    def __init__(self, message: str, *, path: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path

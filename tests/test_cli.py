@@ -166,3 +166,132 @@ def test_a_folder_of_half_second_clips_is_bad_input_naming_the_folder(tmp_path, 
     flat = " ".join(err.split())
     assert "the longest shot here lasts 0.5" in flat and "pace: fast" not in flat  # 0.5 s fits no pace
     assert not out.exists()
+
+
+# --- options that name files and devices: bad input, exit 2, before any work ---------------------
+
+
+def _said(capsys) -> str:
+    """stderr with rich's panel borders and line breaks folded into single spaces."""
+    import re
+
+    return re.sub(r"[\s│╭╮╰╯─]+", " ", capsys.readouterr().err)
+
+
+@pytest.fixture
+def empty_media(tmp_path, monkeypatch) -> Path:
+    """An empty media folder (the checks come before any file is looked at); offline; a cache of its own."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("CLIPAGENT_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "media"
+    folder.mkdir()
+    return folder
+
+
+@pytest.mark.parametrize("command", ["analyze", "search", "edit", "score"])
+def test_an_unusable_cache_folder_is_bad_input_before_any_work(empty_media, tmp_path, monkeypatch, capsys, command):
+    """--cache-dir (and CLIPAGENT_CACHE_DIR) must be a folder that exists or can be created and
+    takes files: a file, a folder under a file, /proc are refused naming the option, no traceback,
+    nothing created; for every command that takes the option."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    brief = tmp_path / "brief.md"
+    brief.write_text("# a cut\n")
+    argv = {"analyze": ["analyze", str(empty_media)], "search": ["search", str(empty_media), "city"],
+            "edit": ["edit", str(brief), str(empty_media), "-o", str(tmp_path / "out"), "--dry-run"],
+            "score": ["score", str(tmp_path / "out")]}[command]  # fmt: skip
+    targets = [afile, afile / "sub"] + ([Path("/proc/clipagent-cache")] if Path("/proc/self").exists() else [])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for target in targets:
+        assert main([*argv, "--cache-dir", str(target)]) == 2
+        err = _said(capsys)
+        assert "--cache-dir" in err and str(target) in err and "not a usable cache folder" in err
+        assert "Traceback" not in err
+    monkeypatch.setenv("CLIPAGENT_CACHE_DIR", str(afile))
+    assert main(argv) == 2
+    err = _said(capsys)
+    assert "CLIPAGENT_CACHE_DIR" in err and str(afile) in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and afile.read_text() == "not a folder"
+
+
+def test_a_cache_folder_that_does_not_exist_yet_is_accepted(empty_media, tmp_path, capsys):
+    cache = tmp_path / "new" / "cache"
+    assert main(["analyze", str(empty_media), "--cache-dir", str(cache), "--no-faces"]) == 0
+    assert str(cache) in _said(capsys)
+
+
+def test_device_cuda_without_cuda_is_bad_input_before_any_work(empty_media, monkeypatch, capsys):
+    """One check before any work (not a model's load deep inside), for Whisper, CLIP and faces alike."""
+    from clipagent.analysis import weights
+    from clipagent.analysis.index import AnalyzeOptions, analyze_folder, check_options
+    from clipagent.errors import BadInputError
+
+    monkeypatch.setattr(weights, "torch_sees_cuda", lambda: False)
+    assert main(["analyze", str(empty_media), "--device", "cuda"]) == 2
+    err = _said(capsys)
+    assert "--device cuda" in err and "no CUDA" in err and "--device auto" in err and "Traceback" not in err
+    faces_only = AnalyzeOptions(transcripts="none", embeddings=False, faces={"device": "cuda"})
+    with pytest.raises(BadInputError, match="--device cuda"):
+        analyze_folder(empty_media, faces_only)
+    check_options(AnalyzeOptions(transcripts="none", embeddings=False, faces=None))  # "cpu"/"auto": fine
+    monkeypatch.setattr(weights, "torch_sees_cuda", lambda: True)
+    check_options(faces_only)
+
+
+def test_without_nvidia_device_nodes_cuda_is_absent_without_importing_torch():
+    if any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg", "/proc/driver/nvidia")):
+        pytest.skip("an NVIDIA driver is here: torch is asked")
+    if sys.platform != "linux":
+        pytest.skip("the device nodes are Linux's")
+    probe = ("import sys; from clipagent.analysis.weights import torch_sees_cuda; "
+             "print(torch_sees_cuda(), 'torch' in sys.modules)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_language_whisper_does_not_know_is_bad_input_up_front(empty_media, capsys):
+    from clipagent.analysis.index import AnalyzeOptions, analyze_folder
+    from clipagent.errors import BadInputError
+
+    assert main(["analyze", str(empty_media), "--language", "zz"]) == 2
+    err = _said(capsys)
+    assert "--language" in err and "'zz' is not a language Whisper knows" in err and "tokenizer.py" in err
+    assert "Traceback" not in err
+    with pytest.raises(BadInputError, match="'xx' is not a language Whisper knows") as caught:
+        analyze_folder(empty_media, AnalyzeOptions(language="xx"))  # the library (API, MCP, a brief's language)
+    assert "LANGUAGES" in caught.value.hint
+    analyze_folder(empty_media, AnalyzeOptions(language="xx", transcripts="none", faces=None))  # Whisper not run
+    assert main(["analyze", str(empty_media), "--language", "pt-BR", "--no-faces"]) == 0
+
+
+def test_the_language_table_is_whispers():
+    """The copy in languages.py is openai-whisper's LANGUAGES, read from its source (no torch import)."""
+    import ast
+    import importlib.util
+
+    from clipagent.analysis.languages import WHISPER_LANGUAGES
+
+    spec = importlib.util.find_spec("whisper")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("openai-whisper is not installed")
+    source = Path(next(iter(spec.submodule_search_locations))) / "tokenizer.py"
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "LANGUAGES":
+            assert ast.literal_eval(node.value) == WHISPER_LANGUAGES
+            return
+    pytest.fail("whisper/tokenizer.py has no LANGUAGES table")
+
+
+def test_a_model_file_option_naming_a_missing_file_is_bad_input(empty_media, tmp_path, capsys):
+    """A path is bad input when missing (exit 2 naming it, no download promised); a name (a
+    pretrained tag) keeps being the loader's business; an option whose analyser is off is inert."""
+    gone = tmp_path / "nonexistent.pt"
+    for option in ("--clip-checkpoint", "--whisper-model"):
+        assert main(["analyze", str(empty_media), option, str(gone)]) == 2
+        err = _said(capsys)
+        assert option in err and str(gone) in err and "does not exist" in err and "download" not in err
+    text = tmp_path / "afile"
+    text.write_text("hello\n")
+    assert main(["search", str(empty_media), "city", "--clip-checkpoint", str(text)]) == 2
+    assert "not an open_clip checkpoint (text)" in _said(capsys)
+    assert main(["analyze", str(empty_media), "--clip-checkpoint", str(gone), "--no-embeddings", "--no-faces"]) == 0

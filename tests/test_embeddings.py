@@ -220,3 +220,65 @@ def test_cuda_device_when_present(tiny_clip):
     assert on_gpu._device == "cuda" and vectors.dtype == np.float32
     on_cpu = ClipEmbedder(ClipSpec(model=str(config), checkpoint=str(checkpoint), device="cpu")).embed_images(images)
     np.testing.assert_allclose(vectors, on_cpu, atol=2e-2)
+
+
+# --- a model file an option names: checked before any work, and at the loader's one boundary ----
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [(b"root:x:0:0:root:/root:/bin/bash\n", "(text)"), (b"", "(an empty file)"),
+     (b"\x00\x01\x02\x03garbage-bytes!!", "not a torch or safetensors file")],
+)  # fmt: skip
+def test_a_checkpoint_that_is_plainly_not_one_is_bad_input_before_torch(tmp_path, monkeypatch, content, says):
+    """/etc/passwd, a text file named like a tag (open_clip loads an existing file of that name),
+    an empty file: refused by a look at their first bytes (no torch), naming the file and what was
+    expected, exit 2."""
+    from clipagent.analysis.embeddings import check_clip_files
+    from clipagent.errors import ModelFileOptionError
+
+    for name in ("weights.pt", "mytag"):
+        (tmp_path / name).write_bytes(content)
+        spec = ClipSpec(model="ViT-B-32", checkpoint=str(tmp_path / name))
+        with pytest.raises(ModelFileOptionError) as caught:
+            check_clip_files(spec)
+        error = caught.value
+        assert error.exit_code == 2 and str(tmp_path / name) in error.message and says in error.message
+        assert "--clip-checkpoint" in error.message and ".safetensors" in error.hint
+    monkeypatch.chdir(tmp_path)  # a bare name that is an existing file is a path, as open_clip takes it
+    assert ClipSpec(checkpoint="mytag").checkpoint_is_path and not ClipSpec().checkpoint_is_path
+
+
+def test_a_missing_checkpoint_or_config_is_bad_input_naming_it(tmp_path, tiny_clip):
+    from clipagent.analysis.embeddings import check_clip_files
+    from clipagent.errors import ModelFileOptionError
+
+    config, checkpoint = tiny_clip
+    for spec, named in [
+        (ClipSpec(checkpoint=str(tmp_path / "gone.pt")), "--clip-checkpoint"),
+        (ClipSpec(checkpoint=str(tmp_path)), "is a folder"),
+        (ClipSpec(model=str(tmp_path / "gone.json"), checkpoint=str(checkpoint)), "--clip-model"),
+    ]:  # fmt: skip
+        with pytest.raises(ModelFileOptionError, match=named) as caught:
+            check_clip_files(spec)
+        assert caught.value.exit_code == 2 and "downloads" not in caught.value.hint
+    check_clip_files(ClipSpec(model=str(config), checkpoint=str(checkpoint)))  # a real one passes
+    check_clip_files(ClipSpec())  # a pretrained tag is the loader's business
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x80\x02K\x01.", b"PK\x03\x04" + b"\x00" * 60],  # a pickle of 1 (not a state dict); a broken zip
+)
+def test_a_checkpoint_the_loader_refuses_is_one_typed_error(tmp_path, tiny_clip, content):
+    """Past the first-bytes check, whatever torch's loader raises (UnpicklingError, IndexError,
+    AttributeError, RuntimeError) is caught at the one boundary: ModelFileOptionError naming the file."""
+    from clipagent.errors import ModelFileOptionError
+
+    config, _ = tiny_clip
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(content)
+    with pytest.raises(ModelFileOptionError) as caught:
+        ClipEmbedder(ClipSpec(model=str(config), checkpoint=str(bad), device="cpu")).load()
+    assert str(bad) in caught.value.message and "could not load it" in caught.value.message
+    assert caught.value.exit_code == 2 and ".safetensors" in caught.value.hint

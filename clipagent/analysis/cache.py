@@ -39,6 +39,38 @@ def default_cache_dir() -> Path:
     return Path(base) / "clipagent"
 
 
+def check_cache_dir(root: Path | None, option: str = "--cache-dir") -> Path:
+    """The cache folder a command will use, checked before any work: `root` (given with `option`),
+    else `CLIPAGENT_CACHE_DIR` when set, must be a folder that exists or can be created, and that
+    takes new files. BadInputError (exit 2) naming it and the fix otherwise; creates nothing
+    that stays. The default folder is not checked: a cache the user did not choose that cannot
+    be written only costs recomputation (`Cache.write_failure_note`)."""
+    from ..errors import BadInputError, ClipAgentError
+    from ..files import check_output_dir
+
+    if root is None:
+        if not os.environ.get("CLIPAGENT_CACHE_DIR"):
+            return default_cache_dir()
+        root, option = default_cache_dir(), "CLIPAGENT_CACHE_DIR"
+    root = Path(root)
+    try:
+        check_output_dir(root)
+    except ClipAgentError as exc:
+        reason = exc.message.replace(f"output folder {root} ", "").replace(f"output {root}: ", "")
+        reason = reason.replace(f"output {root} ", "")
+        raise BadInputError(
+            f"{option} {root}: not a usable cache folder ({reason})",
+            hint=f"give {option} a folder you can write (it is created when missing), or leave it out to use "
+            f"the default cache ({_default_without_env()})",
+        ) from None
+    return root
+
+
+def _default_without_env() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "clipagent"
+
+
 def hash_file(path: Path) -> str:
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as handle:

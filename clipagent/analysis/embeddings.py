@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MediaError
+from ..errors import MediaError, ModelFileOptionError
 from .models import ShotEmbeddings
-from .weights import ClipSpec, ResolvedWeights, WeightsUnavailable, resolve_clip, torch_device
+from .weights import CLIP_FILE_HINT, ClipSpec, ResolvedWeights, WeightsUnavailable, resolve_clip, torch_device
 
 DEFAULT_BATCH = 32
 VECTOR_PLACES = 5  # decimals kept in the index: cosine scores move by < 1e-4
@@ -73,16 +73,20 @@ class ClipEmbedder:
         resolved.require()
         import open_clip  # imports torch
 
-        if resolved.config_file:
-            open_clip.add_model_config(resolved.config_file)
         self._device = torch_device(self.spec.device)
         try:
+            if resolved.config_file:
+                open_clip.add_model_config(resolved.config_file)
             model, _, preprocess = open_clip.create_model_and_transforms(
                 resolved.name, pretrained=resolved.checkpoint, device=self._device
             )
             self._tokenizer = open_clip.get_tokenizer(resolved.name)
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:  # FileNotFoundError: not in the hub cache
-            raise WeightsUnavailable(
+        except Exception as exc:  # noqa: BLE001 - the one boundary to the loader: torch's unpickler, safetensors, JSON
+            if self.spec.checkpoint_is_path or resolved.config_file:  # the user's files: bad input
+                raise _unloadable(self.spec, exc) from None
+            if not isinstance(exc, (OSError, RuntimeError, KeyError, ValueError)):
+                raise
+            raise WeightsUnavailable(  # FileNotFoundError: not in the hub cache
                 f"could not load {resolved.describe()}: {exc}", hint=resolved.how_to_supply
             ) from None
         self._model, self._preprocess = model.eval(), preprocess
@@ -117,6 +121,63 @@ class ClipEmbedder:
         if not outputs:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.concatenate(outputs).astype(np.float32, copy=False)
+
+
+def _unloadable(spec: ClipSpec, exc: Exception) -> ModelFileOptionError:
+    files = [f"--clip-model {spec.config_file}" if spec.config_file else None,
+             f"--clip-checkpoint {spec.checkpoint}" if spec.checkpoint_is_path else None]  # fmt: skip
+    said = " ".join(str(exc).split())[:300] or type(exc).__name__
+    return ModelFileOptionError(
+        f"{' with '.join(f for f in files if f)}: open_clip could not load it as the {spec.architecture} model "
+        f"({type(exc).__name__}: {said})",
+        path=spec.checkpoint if spec.checkpoint_is_path else spec.model, hint=CLIP_FILE_HINT,
+    )  # fmt: skip
+
+
+_CHECKPOINT_MAGIC = (b"PK\x03\x04", b"\x80")
+"""How a torch.save file starts: a zip archive (torch >= 1.6, TorchScript too), or a pickle
+(protocol 2 and up: the legacy format)."""
+
+
+def check_clip_files(spec: ClipSpec) -> None:
+    """ModelFileOptionError (exit 2) when a file the spec names is missing, or the checkpoint is
+    plainly not one: neither a torch.save file (zip or pickle) nor a .safetensors file (an 8-byte
+    header length, then a JSON header). Reads a few bytes; no torch. A name (a pretrained tag) is
+    left to the loader."""
+    config = spec.config_file
+    if config is not None and not config.is_file():
+        what = "is a folder" if config.is_dir() else "does not exist"
+        raise ModelFileOptionError(f"--clip-model {config}: the model config {what}", path=config,
+                                   hint=CLIP_FILE_HINT)  # fmt: skip
+    if not spec.checkpoint_is_path:
+        return
+    path = Path(spec.checkpoint).expanduser()
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise ModelFileOptionError(f"--clip-checkpoint {spec.checkpoint}: the checkpoint file {what}", path=path,
+                                   hint=CLIP_FILE_HINT)  # fmt: skip
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise ModelFileOptionError(f"--clip-checkpoint {spec.checkpoint}: cannot be read ({exc.strerror})",
+                                   path=path, hint=CLIP_FILE_HINT) from None  # fmt: skip
+    header = int.from_bytes(head[:8], "little") if len(head) >= 9 else 0
+    safetensors = 2 <= header <= path.stat().st_size - 8 and head[8:9] == b"{"
+    if not (head.startswith(_CHECKPOINT_MAGIC) or safetensors):
+        shown = "an empty file" if not head else "text" if _is_text(head) else "not a torch or safetensors file"
+        raise ModelFileOptionError(
+            f"--clip-checkpoint {spec.checkpoint}: not an open_clip checkpoint ({shown})", path=path,
+            hint=CLIP_FILE_HINT,
+        )  # fmt: skip
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch >= 32 or ch in (9, 10, 13) for ch in head)
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:

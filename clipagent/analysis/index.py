@@ -20,12 +20,12 @@ from typing import Annotated, Literal, Protocol
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .. import __version__
-from ..errors import BadInputError, ClipAgentError, MediaError
+from ..errors import BadInputError, ClipAgentError, MediaError, ModelFileOptionError
 from ..media import MediaInfo
 from .audio import AudioParams, analyse_audio
 from .bars import BarsParams, detect_bars
 from .cache import Cache, entry_key
-from .embeddings import ClipEmbedder, embed_keyframes
+from .embeddings import ClipEmbedder, check_clip_files, embed_keyframes
 from .faces import FaceDetector, FaceParams, default_faces, detect_faces
 from .models import (
     ActiveArea, AnalysisRun, AudioAnalysis, FaceTrack, IndexedFile, LanguageCode, MediaIndex, ShotEmbeddings,
@@ -36,7 +36,7 @@ from .asr import LanguageNotSupported, WhisperTranscriber
 from .transcript import find_sidecar, read_sidecar
 from .vad import MODEL_NAME as VAD_MODEL
 from .vad import VadParams, classify_sound, detect_speech, snap_words, spread_over_speech
-from .weights import ClipSpec, WeightsUnavailable, WhisperSpec, resolve_clip, resolve_whisper
+from .weights import ClipSpec, WeightsUnavailable, WhisperSpec, check_device, resolve_clip, resolve_whisper
 
 SIDECAR_SUFFIXES = {".srt", ".vtt"}
 TranscriptMode = Literal["auto", "whisper", "sidecar", "none"]
@@ -74,6 +74,35 @@ class AnalyzeOptions(BaseModel):
     """Black bars around every video's picture, removed before reframing."""
 
 
+def check_options(options: AnalyzeOptions) -> None:
+    """The checks made before any work, for what the analysis will use (BadInputError, exit 2):
+    `--device cuda` where torch sees no CUDA GPU; a language Whisper does not know (from
+    --language or a brief's `language`) when Whisper may run; a model file an option names that is
+    missing, or a CLIP checkpoint that is plainly not one (`embeddings.check_clip_files`)."""
+    from .languages import LANGUAGE_HINT, language_problem
+
+    whisper = options.transcripts in ("auto", "whisper")
+    for device in (
+        options.whisper.device if whisper else None,
+        options.clip.device if options.embeddings else None,
+        options.faces.device if options.faces else None,
+    ):
+        if device == "cuda":
+            check_device(device)
+            break
+    if whisper and options.language and (problem := language_problem(options.language)):
+        raise BadInputError(f"language (--language, or the brief's `language`): {problem}", hint=LANGUAGE_HINT)
+    if options.embeddings:
+        check_clip_files(options.clip)
+    if whisper and options.whisper.is_path:
+        resolved = resolve_whisper(options.whisper, fingerprint=lambda path: "-")
+        if resolved.missing:
+            raise ModelFileOptionError(
+                f"--whisper-model {options.whisper.model}: {resolved.missing} does not exist",
+                path=resolved.missing, hint=resolved.how_to_supply,
+            )  # fmt: skip
+
+
 class Reporter(Protocol):
     """Where progress and one-time notices go; the CLI draws them with rich."""
 
@@ -105,6 +134,7 @@ def analyze_folder(
     root = Path(root)
     if not root.is_dir():
         raise BadInputError(f"{root}: not a folder")
+    check_options(options or AnalyzeOptions())
     run = _Analysis(options or AnalyzeOptions(), cache or Cache(), reporter or SilentReporter())
     files: list[IndexedFile] = []
     skipped: list[SkippedFile] = []
@@ -361,6 +391,8 @@ class _Analysis:
         except LanguageNotSupported as exc:  # this file's speech only: said once, the model stays in use
             self.notice(f"{fallback}: {exc}")
             runs.append(AnalysisRun(analyser=analyser, status="skipped", model=label, reason=exc.message))
+        except ModelFileOptionError:
+            raise  # a file the user named does not load: bad input for the whole run, not this file's
         except ClipAgentError as exc:
             runs.append(AnalysisRun(analyser=analyser, status="failed", model=label, reason=exc.message))
         return None

@@ -67,6 +67,7 @@ CLIP_HF_REPOS = {
     ("ViT-L-14", "laion2b_s32b_b82k"): "laion/CLIP-ViT-L-14-laion2B-s32B-b82K",
     ("ViT-L-14", "openai"): "timm/vit_large_patch14_clip_224.openai",
 }
+_CLIP_TAGS = frozenset(tag for _, tag in CLIP_HF_REPOS)
 _CLIP_WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 _CHECKPOINT_SUFFIXES = {".pt", ".pth", ".bin", ".safetensors", ".npz", ".ckpt"}
 
@@ -170,7 +171,10 @@ class ClipSpec(_Frozen):
 
     @property
     def checkpoint_is_path(self) -> bool:
-        return _looks_like_path(self.checkpoint)
+        """A path, not a pretrained tag: it looks like one, or names an existing file that is no known
+        tag (open_clip tries a tag of the architecture first, then a file of that name)."""
+        value = self.checkpoint
+        return _looks_like_path(value) or (value not in _CLIP_TAGS and Path(value).expanduser().is_file())
 
     @field_validator("model")
     @classmethod
@@ -246,10 +250,14 @@ class ResolvedWeights(_Frozen):
         elif self.available:
             where = f"cached: {self.local_path}"
         elif self.available is None:
-            where = "the library looks in its cache" + (" or downloads" if self.can_download else "")
-        else:
-            where = "not cached; will download" if self.can_download else "not cached; downloads are off"
+            where = "the library looks in its cache" + (f", else tries {self._host()}" if self.can_download else "")
+        else:  # a download is never promised: the host may not answer (`require` checks before trying)
+            where = f"not cached; a download from {self._host()} is tried on first use" if self.can_download else (
+                "not cached; downloads are off")  # fmt: skip
         return f"{self.library} {what} ({where})"
+
+    def _host(self) -> str:
+        return self.download_host or "the network"
 
     def require(self) -> None:
         """Raise WeightsUnavailable (with the hint) when the weights can be neither found nor fetched.
@@ -394,13 +402,23 @@ def _hub_file(repo: str) -> Path | None:
     return _hub_snapshot(repo, *_CLIP_WEIGHT_FILES)
 
 
+CLIP_FILE_HINT = (
+    "--clip-checkpoint takes an open_clip checkpoint file made for the --clip-model architecture (.pt, .pth "
+    "or .bin as torch.save wrote it, or .safetensors) or a pretrained tag such as laion2b_s34b_b79k; "
+    "--clip-model takes an architecture such as ViT-B-32 or an open_clip model-config .json"
+)
+
+
 def resolve_clip(spec: ClipSpec, fingerprint: Fingerprint = hash_file) -> ResolvedWeights:
-    hint = (
-        "pass --clip-model NAME|CONFIG.json and --clip-checkpoint PATH to an open_clip checkpoint "
-        "(or set CLIPAGENT_CLIP_MODEL / CLIPAGENT_CLIP_CHECKPOINT), or run once with a network "
-        f"(without HF_HUB_OFFLINE/CLIPAGENT_OFFLINE) so open_clip downloads '{spec.checkpoint}' "
-        f"into the Hugging Face cache ({hf_hub_cache()})"
-    )
+    if spec.checkpoint_is_path:
+        hint = f"check the files given: {CLIP_FILE_HINT}"
+    else:
+        hint = (
+            "pass --clip-model NAME|CONFIG.json and --clip-checkpoint PATH to an open_clip checkpoint "
+            "(or set CLIPAGENT_CLIP_MODEL / CLIPAGENT_CLIP_CHECKPOINT), or run once with a network "
+            f"(without HF_HUB_OFFLINE/CLIPAGENT_OFFLINE) so open_clip downloads the pretrained weights "
+            f"'{spec.checkpoint}' into the Hugging Face cache ({hf_hub_cache()})"
+        )
     config = spec.config_file
     missing_config = str(config) if config is not None and not config.is_file() else None
     model_identity = f"open_clip:{_file_identity(config, fingerprint) if config else spec.model}"
@@ -433,6 +451,39 @@ def _hub_host() -> str:
 def _file_identity(path: Path, fingerprint: Fingerprint) -> str:
     """`name#content-hash` for a local file; the path itself when it is missing."""
     return f"{path.name}#{fingerprint(path)}" if path.is_file() else str(path)
+
+
+@functools.cache
+def torch_sees_cuda() -> bool:
+    """torch finds a CUDA device. On Linux without an NVIDIA driver's device nodes (or WSL's
+    /dev/dxg) it cannot, and torch is not imported (seconds); else torch is asked. Without torch,
+    CTranslate2 (faster-whisper's runtime) is asked; without either, nothing could use CUDA."""
+    import sys
+
+    if sys.platform == "linux" and not any(
+        os.path.exists(node) for node in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg", "/proc/driver/nvidia")
+    ):
+        return False
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    if importlib.util.find_spec("ctranslate2") is not None:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    return False
+
+
+def check_device(device: Device, option: str = "--device") -> None:
+    """BadInputError (exit 2) when CUDA is asked for by name and torch sees no CUDA device: checked
+    once before any work (`index.check_options`), not when a model first loads."""
+    if device == "cuda" and not torch_sees_cuda():
+        raise BadInputError(
+            f"{option} cuda: torch sees no CUDA GPU on this machine",
+            hint=f"use {option} auto (CUDA when present, else the CPU) or {option} cpu; `clipagent doctor` "
+            "shows what CUDA this machine has",
+        )
 
 
 def torch_device(device: Device) -> str:
