@@ -133,6 +133,15 @@ def test_sidecar_in_utf16_and_utf32_with_or_without_a_byte_order_mark(tmp_path, 
     assert [w.text for w in transcript.words] == ["Café", "at", "noon.", "See", "you", "there!"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_latin_sidecar_in_utf16_or_utf32_without_a_byte_order_mark_is_read(tmp_path, encoding):
+    """Latin text in UTF-16 without a mark is valid UTF-8 (a NUL after each letter): it was read as
+    UTF-8 and refused at line 1 ("expected a cue number or timing line, got '1\\x00'")."""
+    path = tmp_path / "talk.srt"
+    path.write_bytes(TWO_CUES.replace("é", "e").replace("\n", "\r\n").encode(encoding))
+    assert [w.text for w in read_sidecar(path).words] == ["Cafe", "at", "noon.", "See", "you", "there!"]
+
+
 @pytest.mark.parametrize(
     ("text", "encoding"),
     [("1\n00:00:01,000 --> 00:00:03,000\n大家好。我们今天谈谈视频剪辑。\n", "gbk"),

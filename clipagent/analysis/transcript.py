@@ -151,6 +151,9 @@ def decode_subtitles(data: bytes) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, errors="replace"), encoding
+    if data.count(0) * 4 >= len(data) > 0:  # UTF-16/32 without a mark: valid UTF-8, a NUL after each letter
+        encoding = _wide_encoding(data)
+        return data.decode(encoding, errors="replace"), encoding
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -161,6 +164,16 @@ def decode_subtitles(data: bytes) -> tuple[str, str]:
     if best is not None:
         return str(best), best.encoding
     return data.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _wide_encoding(data: bytes) -> str:
+    """UTF-16 or UTF-32, and which byte order, of text without a byte-order mark, from where its NUL
+    bytes fall: Latin text in UTF-32 has three NULs in every four bytes (the two middle ones for any
+    BMP character), in UTF-16 one in every two, after (little-endian) or before each letter."""
+    zeros = [data[i::4].count(0) for i in range(4)]
+    if len(data) % 4 == 0 and zeros[1] + zeros[2] >= len(data) // 2 * 0.9:
+        return "utf-32-le" if zeros[3] >= zeros[0] else "utf-32-be"
+    return "utf-16-le" if data[1::2].count(0) >= data[0::2].count(0) else "utf-16-be"
 
 
 def _block_end(lines: list[str], i: int) -> int:
