@@ -29,6 +29,7 @@ from ..analysis.models import MediaIndex
 from ..brief import Brief, load_brief
 from ..errors import BadInputError
 from ..files import check_not_input, check_output_dir, clean_stale, write_atomic
+from ..listing import quoted
 from .executors import Executor, LocalExecutor, VariantJob, VariantOptions, VariantResult, failed_result
 from .jobs import edit_options_for, plan_variants, variant_brief
 from .manifest import MANIFEST_FILES, write_manifest
@@ -217,7 +218,7 @@ def _check_inputs(brief: Brief, specs: list[VariantSpec], media_dir: Path, out_d
                 axis = next((a for a in ("music", "brand") if a in spec.values), None)
                 if axis is None:
                     raise
-                raise MatrixError(f"variant {spec.id}: axis `{axis}`: {spec.values[axis]!r}: {exc.message}",
+                raise MatrixError(f"variant {spec.id}: axis `{axis}`: {quoted(spec.values[axis])}: {exc.message}",
                                   hint=exc.hint) from None  # fmt: skip
 
 
