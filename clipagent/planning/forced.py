@@ -23,6 +23,7 @@ from math import ceil
 from ..analysis.models import MediaIndex
 from ..brief import ResolvedBrief
 from ..errors import PlanError
+from ..listing import quoted
 from .select import TOLERANCE, Scored, forced_seconds
 from .text import content_terms, name_terms, spoken_anywhere
 
@@ -57,7 +58,7 @@ def forced_material(
             chosen = best(group)
             forced[chosen.candidate.key] = chosen
         else:
-            notes.append(f'no footage matches "{subject}" (without CLIP weights only words and file names can)')
+            notes.append(f"no footage matches {quoted(subject)} (without CLIP weights only words and file names can)")
     _cutaways(scored, brief, forced)
     return musts + [s for s in forced.values() if s not in musts], len(musts)
 
