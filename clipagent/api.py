@@ -200,14 +200,14 @@ def analyze(
     embeddings on) chooses the analysers and models. Raises BadInputError when `media_dir` is not
     a folder; WeightsUnavailable (a BadInputError) when a model asked for by name cannot load.
     """
-    from .analysis.cache import Cache
+    from .analysis.cache import Cache, check_cache_dir
     from .analysis.index import analyze_folder
 
     media_dir = _path("media_dir", media_dir)
     options = _options("options", options, AnalyzeOptions)
     cache_dir = _path("cache_dir", cache_dir, optional=True)
     reporter = _Reporter(_callback(progress), media_dir)
-    cache = Cache(cache_dir)
+    cache = Cache(check_cache_dir(cache_dir, option="cache_dir"))  # a folder that takes files (BadInputError)
     index = analyze_folder(media_dir, options or AnalyzeOptions(), cache, reporter)
     reporter.finish()
     if note := cache.write_failure_note():

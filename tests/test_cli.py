@@ -295,3 +295,13 @@ def test_a_model_file_option_naming_a_missing_file_is_bad_input(empty_media, tmp
     assert main(["search", str(empty_media), "city", "--clip-checkpoint", str(text)]) == 2
     assert "not an open_clip checkpoint (text)" in _said(capsys)
     assert main(["analyze", str(empty_media), "--clip-checkpoint", str(gone), "--no-embeddings", "--no-faces"]) == 0
+
+
+def test_the_api_checks_its_cache_dir_too(empty_media, tmp_path):
+    from clipagent import api
+    from clipagent.errors import BadInputError
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(BadInputError, match="cache_dir .*afile: not a usable cache folder"):
+        api.analyze(empty_media, cache_dir=afile)
