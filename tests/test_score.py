@@ -312,3 +312,109 @@ def test_best_of_n_runs_at_most_n_times_the_rounds_of_one_plan(planned, monkeypa
     rounds.clear()
     HeuristicPlanner(candidates=4).plan(context)
     assert len(rounds) > 4 * one_rounds, "without the bound this case costs more than 4 plans"
+
+
+# ---- the scorer's cost ---------------------------------------------------------------------------
+
+
+def _many_clips(plan, context, n: int, seed: int = 5):
+    """An EDL of n short clips at random places in the plan's media (1 in 10 long enough to replay
+    an earlier one), recaptioned: the shape of a 10,000-clip EDL that took over 300 s to score."""
+    from .scenarios import _recaptioned
+
+    from clipagent.planning.text import file_for_path
+
+    rng = random.Random(seed)
+    files = {ref.id: file_for_path(context.index, ref.path) for ref in plan.edl.media}
+    refs = [ref for ref in plan.edl.media if files[ref.id] is not None]
+    clips = []
+    for k in range(n):
+        ref = refs[k % len(refs)]
+        length = Fraction(rng.randint(10, 25) if k % 10 == 0 else 4, 25)
+        start = Fraction(rng.randint(0, int((files[ref.id].info.duration - length) * 25)), 25)
+        clips.append(plan.edl.clips[0].model_copy(update={"id": f"c{k}", "media": ref.id, "src_in": start,
+                                                           "src_out": start + length}))  # fmt: skip
+    return _recaptioned(plan.edl.model_copy(update={"clips": clips}), context)
+
+
+def _calls(measure, *args) -> int:
+    """The Python and C function calls `measure(*args)` makes (Fraction arithmetic included): its
+    work, the same on every run however loaded the machine."""
+    import sys
+
+    count = 0
+
+    def count_calls(frame, event, arg):
+        nonlocal count
+        count += event in ("call", "c_call")
+
+    sys.setprofile(count_calls)
+    try:
+        measure(*args)
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def test_scoring_work_grows_linearly_with_the_clips(planned):
+    """Every component's work (function calls) grows about linearly from 500 to 2,000 clips:
+    4x (n log n: under 5x), where comparing every pair of clips (the repetition check did) grows
+    16x. The repetition index counts its own steps too."""
+    from clipagent.planning import score_parts
+    from clipagent.planning.score import COMPONENTS
+    from clipagent.planning.score_cut import Cut
+
+    s, context, plan = planned[0]  # bake: talk, b-roll, music with beats, captions
+    work = {}
+    for n in (500, 2000):
+        edl = _many_clips(plan, context, n)
+        cut = Cut.of(edl, context.index, context.brief, plan.target_duration)
+        work[n] = {"cut": _calls(Cut.of, edl, context.index, context.brief, plan.target_duration)}
+        for name, measure in COMPONENTS:
+            work[n][name] = _calls(measure, cut)
+        score_parts.WORK["repetition"] = 0
+        score_parts.repetition(cut)
+        work[n]["repetition steps"] = score_parts.WORK["repetition"]
+    growth = {name: round(work[2000][name] / max(1, work[500][name]), 2) for name in work[500]}
+    assert all(g <= 6 for g in growth.values()), {name: g for name, g in growth.items() if g > 6}
+    assert not score_parts.repetition(cut)[2].startswith("0 repeat"), "the long clips replay earlier ones"
+
+
+def test_the_repetition_index_finds_what_comparing_every_pair_finds():
+    """The index (a sweep per file, runs of terms) names the same first earlier clip as comparing
+    every pair, on random ranges and lines over three files (one clip without a file)."""
+    from types import SimpleNamespace
+
+    from clipagent.planning.score_parts import repetition
+    from clipagent.planning.text import contains
+
+    rng = random.Random(11)
+    files = [SimpleNamespace(id="a"), SimpleNamespace(id="b"), SimpleNamespace(id="c"), None]
+    vocabulary = ["dough", "rise", "oven", "flour", "salt", "starter"]
+    placements, owners, lines = [], [], {}
+    for k in range(300):
+        start = Fraction(rng.randint(0, 400), 25)
+        clip = SimpleNamespace(id=f"c{k}", src_in=start, src_out=start + Fraction(rng.randint(1, 30), 25))
+        placements.append(SimpleNamespace(clip=clip))
+        owners.append(rng.choice(files))
+        lines[k] = [rng.choice(vocabulary[:3]) for _ in range(rng.randint(0, 6))] if owners[-1] else []
+    cut = SimpleNamespace(placements=placements, files=owners, clip_terms=lambda k: lines[k])
+
+    def every_pair():  # the scorer before the index: O(n^2)
+        repeats = []
+        for j in range(len(placements)):
+            for i in range(j):
+                a, b = placements[i].clip, placements[j].clip
+                same = owners[i] is not None and owners[i] is owners[j]
+                if same and min(a.src_out, b.src_out) - max(a.src_in, b.src_in) > Fraction(1, 5):
+                    repeats.append(f"{b.id} replays {a.id}")
+                    break
+                if len(lines[j]) >= 3 and not same and contains(lines[i], lines[j]):
+                    repeats.append(f"{b.id} repeats the line of {a.id}")
+                    break
+        return repeats
+
+    value, _, why = repetition(cut)
+    expected = every_pair()
+    assert len(expected) > 50 and any("line" in r for r in expected) and any("replays" in r for r in expected)
+    assert why == f"{len(expected)} repeat(s): {', '.join(expected[:3])}" and value == max(0.0, 1 - 0.5 * len(expected))

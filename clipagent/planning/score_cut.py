@@ -9,9 +9,9 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..analysis.models import IndexedFile, MediaIndex, Word
+from ..analysis.models import IndexedFile, MediaIndex, Shot, Word
 from ..brief import ResolvedBrief
-from ..edl import EDL, Placement, place_clips, timeline_duration
+from ..edl import EDL, Placement, place_clips
 from .segments import filler_mask, sentences
 from .text import WORD_TOLERANCE, file_for_path, terms
 
@@ -41,13 +41,17 @@ class Cut:
     total: Fraction
     tables: dict[str, Words] = field(default_factory=dict)
     _terms: dict[int, list] = field(default_factory=dict)
+    _by_clip: dict[int, list[Played]] | None = None
+    _shots: dict[str, tuple[list, list, bool]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, edl: EDL, index: MediaIndex, brief: ResolvedBrief, target: Fraction) -> Cut:
         refs = edl.media_by_id()
         placements = place_clips(edl)
-        files = [file_for_path(index, refs[p.clip.media].path) if p.clip.media in refs else None for p in placements]
-        cut = cls(edl, index, brief, target, placements, files, [], timeline_duration(edl))
+        by_media = {ref_id: file_for_path(index, ref.path) for ref_id, ref in refs.items()}  # once a file, not a clip
+        files = [by_media.get(p.clip.media) for p in placements]
+        total = placements[-1].end  # edl.timeline_duration, without placing the clips twice
+        cut = cls(edl, index, brief, target, placements, files, [], total)
         for k, (p, file) in enumerate(zip(placements, files)):
             if p.clip.mute or file is None:
                 continue
@@ -87,6 +91,31 @@ class Cut:
                 self._terms.setdefault(p.clip, []).append(p.word.text)
             self._terms = {clip: terms(" ".join(words)) for clip, words in self._terms.items()} or {-2: []}
         return self._terms.get(k, [])
+
+    def played_in(self, k: int) -> list[Played]:
+        """The words clip k plays, in order (grouped once for every clip: no scan of the cut per clip)."""
+        if self._by_clip is None:
+            self._by_clip = {}
+            for p in self.played:
+                self._by_clip.setdefault(p.clip, []).append(p)
+        return self._by_clip.get(k, [])
+
+    def shot_at(self, file: IndexedFile | None, time: Fraction) -> Shot | None:
+        """score_parts.shot_at by bisection: the shot playing at `time` (the last one past the end)."""
+        shots = file.shots.shots if file and file.shots else []
+        if not shots:
+            return None
+        if file.id not in self._shots:  # type: ignore[union-attr]
+            starts = [s.start for s in shots]
+            ordered = all(a.start < a.end <= b.start for a, b in zip(shots, shots[1:]))
+            self._shots[file.id] = (shots, starts, ordered)  # type: ignore[union-attr]
+        shots, starts, ordered = self._shots[file.id]  # type: ignore[union-attr]
+        if not ordered:  # overlapping or unsorted shots: the first that holds `time`, as the scan finds it
+            return next((s for s in shots if s.start <= time < s.end), shots[-1] if time >= shots[-1].end else None)
+        k = bisect_right(starts, time) - 1
+        if k >= 0 and time < shots[k].end:
+            return shots[k]
+        return shots[-1] if time >= shots[-1].end else None
 
     def spoken_terms(self) -> list[str]:
         return terms(" ".join(p.word.text for p in self.played))

@@ -17,6 +17,7 @@ The thresholds and their sources:
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from fractions import Fraction
 from statistics import median
 
@@ -64,7 +65,7 @@ def _ramp(value: float, good: float, bad: float) -> float:
 def brief_adherence(cut: Cut) -> Result:
     brief, parts, why = cut.brief, [], []
     spoken = cut.spoken_terms()
-    names = {t for f in cut.files if f is not None for t in name_terms(f.path)}
+    names = {t for f in {id(f): f for f in cut.files if f is not None}.values() for t in name_terms(f.path)}
     if brief.must_include:
         covered = []
         for phrase in brief.must_include:
@@ -96,7 +97,7 @@ def hook(cut: Cut) -> Result:
     words = [p for p in cut.played if p.start < HOOK]
     footage_speaks = any(f.transcript and f.transcript.words for f in cut.index.files)
     speech = 1.0 if words else (0.0 if footage_speaks else 1.0)
-    motion = max((_motion(cut.files[k], p) for k, p in opening), default=0.0)
+    motion = max((_motion(cut, cut.files[k], p) for k, p in opening), default=0.0)
     face = any(_face(cut.files[k], p) for k, p in opening)
     picture = 1.0 if words or face else min(1.0, motion * 20)  # a face, someone speaking, or movement
     sound = 1.0 if cut.edl.music is not None else max((_loudness(cut.files[k], p) for k, p in opening), default=0.0)
@@ -117,8 +118,8 @@ def _face(file: IndexedFile | None, p: Placement) -> bool:
     return any(f.boxes for f in track.frames if p.clip.src_in <= f.time < min(end, p.clip.src_out))
 
 
-def _motion(file: IndexedFile | None, p: Placement) -> float:
-    shot = shot_at(file, (p.clip.src_in + p.clip.src_out) / 2)
+def _motion(cut: Cut, file: IndexedFile | None, p: Placement) -> float:
+    shot = cut.shot_at(file, (p.clip.src_in + p.clip.src_out) / 2)
     return shot.motion if shot else 0.0
 
 
@@ -181,7 +182,7 @@ def _unfinished(cut: Cut) -> int:
     with the same sentence (fillers and pauses cut out between pieces are fine)."""
     count = 0
     for k, file in enumerate(cut.files):
-        mine = [p for p in cut.played if p.clip == k]
+        mine = cut.played_in(k)
         if not mine or file is None or file.transcript is None:
             continue
         table = cut.words(file)
@@ -189,8 +190,8 @@ def _unfinished(cut: Cut) -> int:
         rest = [i for i in table.sentence_of.get(last, [last]) if i > last and not table.fillers[i]]
         if not rest:
             continue
-        after = [p.number for p in cut.played if p.clip == k + 1 and cut.files[k + 1] is file]
-        if not after or after[0] != rest[0]:
+        after = cut.played_in(k + 1) if k + 1 < len(cut.files) and cut.files[k + 1] is file else []
+        if not after or after[0].number != rest[0]:
             count += 1
     return count
 
@@ -206,24 +207,41 @@ def beats(cut: Cut) -> Result:
     if not grid or music is None:
         return 1.0, False, "no music with beats"
     length = file.info.duration or grid[-1]  # type: ignore[union-attr]
-    cuts = [p.start for k, p in enumerate(cut.placements) if k > 0 and _broll_edge(cut, k)]
+    speaking = {p.clip for p in cut.played}
+    cuts = [p.start for k, p in enumerate(cut.placements) if k > 0 and _broll_edge(speaking, k)]
     if not cuts:
         return 1.0, False, "no b-roll cut"
-    on = sum(_near_beat(t, grid, music.src_in, length, music.loop) for t in cuts)
+    grid = sorted(grid)
+    near = [float(b) for b in grid]
+    on = sum(_near_beat(t, grid, music.src_in, length, music.loop, near) for t in cuts)
     return on / len(cuts), True, f"{on} of {len(cuts)} b-roll cuts within {float(BEAT_TOLERANCE) * 1000:.0f} ms of a beat"
 
 
-def _broll_edge(cut: Cut, k: int) -> bool:
-    """A cut that starts or ends a clip without played words (b-roll, or a muted cutaway)."""
-    speaking = {p.clip for p in cut.played}
+def _broll_edge(speaking: set[int], k: int) -> bool:
+    """A cut that starts or ends a clip without played words (b-roll, or a muted cutaway);
+    `speaking`: the clips that play words."""
     return k - 1 not in speaking or k not in speaking
 
 
-def _near_beat(t: Fraction, grid, src_in: Fraction, length: Fraction, loop: bool) -> bool:
+def _near_beat(t: Fraction, grid, src_in: Fraction, length: Fraction, loop: bool, near: list[float]) -> bool:
+    """True when the music's time at output time `t` is within BEAT_TOLERANCE of a beat of the
+    sorted `grid`: the beats either side of it, found by bisecting `near` (the grid as floats), are
+    compared exactly (a float can misplace the bisection by one beat, so two either side)."""
     at = src_in + t
     if loop and length > 0:
         at = at % length
-    return any(abs(at - b) <= BEAT_TOLERANCE for b in grid)
+    x = float(at)
+    k = bisect_left(near, x)
+    for b in range(max(0, k - 2), min(len(grid), k + 2)):
+        off = abs(x - near[b])
+        if off < _TOLERANCE - 1e-9:
+            return True
+        if off <= _TOLERANCE + 1e-9 and abs(at - grid[b]) <= BEAT_TOLERANCE:  # at the edge: exactly
+            return True
+    return False
+
+
+_TOLERANCE = float(BEAT_TOLERANCE)
 
 
 # ---- 6. dead air -----------------------------------------------------------------------------
@@ -241,7 +259,7 @@ def dead_air(cut: Cut) -> Result:
             longest = max(longest, gap)
         if file.transcript:
             mask = cut.words(file).fillers
-            filled = [q for q in cut.played if q.clip == k and mask[q.number]]
+            filled = [q for q in cut.played_in(k) if mask[q.number]]
             fillers += len(filled)
             dead += sum((q.end - q.start for q in filled), Fraction(0))
     voice = [p for p in cut.played if p.clip == -1]
@@ -278,7 +296,7 @@ def jump_cuts(cut: Cut) -> Result:
         file = cut.files[k]
         if file is None or cut.files[k - 1] is not file:
             continue
-        if shot_at(file, a.src_out - Fraction(1, 1000)) != shot_at(file, b.src_in):
+        if cut.shot_at(file, a.src_out - Fraction(1, 1000)) != cut.shot_at(file, b.src_in):
             continue
         offset = b.src_in - a.src_out
         if offset > JUMP_OFFSET or offset == 0:
@@ -299,6 +317,8 @@ def _only_pause(file: IndexedFile, table: Words, start: Fraction, end: Fraction)
 
 
 def shot_at(file: IndexedFile | None, time: Fraction) -> Shot | None:
+    """The shot playing at `time` (the last one past the end); a scan (the components use
+    `Cut.shot_at`, the same by bisection)."""
     shots = file.shots.shots if file and file.shots else []
     return next((s for s in shots if s.start <= time < s.end), shots[-1] if shots and time >= shots[-1].end else None)
 
@@ -309,7 +329,7 @@ def shot_at(file: IndexedFile | None, time: Fraction) -> Shot | None:
 def visual(cut: Cut) -> Result:
     seen, weight = 0.0, 0.0
     for p, file in zip(cut.placements, cut.files):
-        shot = shot_at(file, (p.clip.src_in + p.clip.src_out) / 2)
+        shot = cut.shot_at(file, (p.clip.src_in + p.clip.src_out) / 2)
         if shot is not None:
             d = float(p.end - p.start)
             exposure = 1 - min(1.0, abs(shot.brightness - 0.5) * 2)
@@ -323,22 +343,104 @@ def visual(cut: Cut) -> Result:
 # ---- 9. repetition ---------------------------------------------------------------------------
 
 
+REPLAY = Fraction(1, 5)
+"""Two clips of one file that share more than this many source seconds replay it."""
+
+
 def repetition(cut: Cut) -> Result:
-    repeats = []
+    """Each clip that replays an earlier clip's range (same file, over REPLAY shared) or repeats an
+    earlier clip's line (its 3+ terms said in order by a clip of another file) costs 0.5; it is
+    named after the first such earlier clip. An index, not a comparison of every pair: O(n log n)
+    in clips (plus the runs of each clip's terms)."""
     clips = [p.clip for p in cut.placements]
+    replays = _first_replays(cut)
+    lines = _first_line_repeats(cut)
+    repeats = []
     for j in range(len(clips)):
-        for i in range(j):
-            a, b = clips[i], clips[j]
-            same = cut.files[i] is not None and cut.files[i] is cut.files[j]
-            if same and min(a.src_out, b.src_out) - max(a.src_in, b.src_in) > Fraction(1, 5):
-                repeats.append(f"{b.id} replays {a.id}")
-                break
-            line_a, line_b = cut.clip_terms(i), cut.clip_terms(j)
-            if len(line_b) >= 3 and not same and contains(line_a, line_b):
-                repeats.append(f"{b.id} repeats the line of {a.id}")
-                break
+        a, b = replays[j], lines[j]
+        if a is not None and (b is None or a < b):
+            repeats.append(f"{clips[j].id} replays {clips[a].id}")
+        elif b is not None:
+            repeats.append(f"{clips[j].id} repeats the line of {clips[b].id}")
     why = f"{len(repeats)} repeat(s)" + (f": {', '.join(repeats[:3])}" if repeats else "")
     return max(0.0, 1.0 - 0.5 * len(repeats)), True, why
+
+
+WORK = {"repetition": 0}
+"""Steps the repetition index takes (points added, queries answered, runs indexed), for the test of
+its growth (tests/test_score.py)."""
+
+
+def _first_replays(cut: Cut) -> list[int | None]:
+    """For each clip j, the first clip i < j of the same file whose source range shares over REPLAY
+    with j's, else None. Shared over REPLAY <=> both are longer than REPLAY, i starts before
+    j.out - REPLAY and ends after j.in + REPLAY: per file, a sweep over the starts with a Fenwick
+    tree over the ends holding the least clip number (exact Fractions: the edge is a comparison)."""
+    found: list[int | None] = [None] * len(cut.placements)
+    groups: dict[int, list[int]] = {}
+    for k, file in enumerate(cut.files):
+        clip = cut.placements[k].clip
+        if file is not None and clip.src_out - clip.src_in > REPLAY:
+            groups.setdefault(id(file), []).append(k)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        clip = lambda k: cut.placements[k].clip  # noqa: E731
+        ends = sorted({clip(k).src_out for k in members})
+        rank = {e: r for r, e in enumerate(ends)}
+        size, tree = len(ends), [len(found)] * (len(ends) + 1)  # prefix minima over reversed end ranks
+        points = sorted(members, key=lambda k: clip(k).src_in)
+        queries = sorted(members, key=lambda k: clip(k).src_out - REPLAY)
+        added = 0
+        for j in queries:
+            limit = clip(j).src_out - REPLAY
+            while added < len(points) and clip(points[added]).src_in < limit:
+                i = points[added]
+                r = size - rank[clip(i).src_out]  # 1-based, the latest end first
+                while r <= size:
+                    tree[r] = min(tree[r], i)
+                    r += r & -r
+                added += 1
+                WORK["repetition"] += 1
+            # ends after j.in + REPLAY: ranks from bisect_right(ends, ...) up, a prefix once reversed
+            r, best = size - bisect_right(ends, clip(j).src_in + REPLAY), len(found)
+            while r > 0:
+                best = min(best, tree[r])
+                r -= r & -r
+            WORK["repetition"] += 1
+            if best < j:
+                found[j] = best
+    return found
+
+
+def _first_line_repeats(cut: Cut) -> list[int | None]:
+    """For each clip j whose line has 3+ terms, the first clip i < j of another file (or none)
+    that says that line as a contiguous run of its own terms, else None. Every run of each clip's
+    terms, of a length some line has, is indexed by its words, with the first two clips of distinct
+    files that say it."""
+    n = len(cut.placements)
+    lines = [cut.clip_terms(k) for k in range(n)]
+    lengths = {len(line) for line in lines if len(line) >= 3}
+    first: dict[tuple[str, ...], list[tuple[int, int | None]]] = {}
+    for i, line in enumerate(lines):
+        file = id(cut.files[i]) if cut.files[i] is not None else None
+        for m in lengths:
+            for s in range(len(line) - m + 1):
+                key = tuple(line[s : s + m])
+                WORK["repetition"] += 1
+                seen = first.setdefault(key, [])
+                if not seen or (len(seen) == 1 and (file is None or seen[0][1] != file)):
+                    seen.append((i, file))
+    found: list[int | None] = [None] * n
+    for j, line in enumerate(lines):
+        if len(line) < 3:
+            continue
+        mine = id(cut.files[j]) if cut.files[j] is not None else None
+        for i, file in first.get(tuple(line), []):
+            if i < j and (file is None or file != mine):
+                found[j] = i
+                break
+    return found
 
 
 # ---- 10. call to action ----------------------------------------------------------------------
@@ -410,9 +512,16 @@ def caption_errors(cues, played: list[Played]) -> list[float]:
     """For each cue, |cue start - the output time of its first word|, in seconds; each cue's first
     word is found in order among the words played (an unmatched cue counts CAPTION_BAD x 2)."""
     errors, at = [], 0
+    where: dict[str, list[int]] = {}  # each first word -> where it is played, in order (one pass)
+    for i, p in enumerate(played):
+        said = plain_words(p.word.text)[:1]
+        if said:
+            where.setdefault(said[0], []).append(i)
     for cue in cues:
         first = plain_words(cue.text)[:1]
-        found = next((i for i in range(at, len(played)) if plain_words(played[i].word.text)[:1] == first), None)
+        places = where.get(first[0], []) if first else []
+        k = bisect_left(places, at)
+        found = places[k] if k < len(places) else None
         if found is None or not first:
             errors.append(CAPTION_BAD * 2)
             continue
