@@ -229,6 +229,7 @@ def test_cuda_device_when_present(tiny_clip):
     "content, says",
     [(b"root:x:0:0:root:/root:/bin/bash\n", "(text)"), (b"", "(an empty file)"),
      (b"\x00\x01\x02\x03garbage-bytes!!", "not a torch or safetensors file")],
+    ids=["passwd", "empty", "binary"],
 )  # fmt: skip
 def test_a_checkpoint_that_is_plainly_not_one_is_bad_input_before_torch(tmp_path, monkeypatch, content, says):
     """/etc/passwd, a text file named like a tag (open_clip loads an existing file of that name),
@@ -269,6 +270,7 @@ def test_a_missing_checkpoint_or_config_is_bad_input_naming_it(tmp_path, tiny_cl
 @pytest.mark.parametrize(
     "content",
     [b"\x80\x02K\x01.", b"PK\x03\x04" + b"\x00" * 60],  # a pickle of 1 (not a state dict); a broken zip
+    ids=["pickle-of-1", "broken-zip"],
 )
 def test_a_checkpoint_the_loader_refuses_is_one_typed_error(tmp_path, tiny_clip, content):
     """Past the first-bytes check, whatever torch's loader raises (UnpicklingError, IndexError,
@@ -282,3 +284,15 @@ def test_a_checkpoint_the_loader_refuses_is_one_typed_error(tmp_path, tiny_clip,
         ClipEmbedder(ClipSpec(model=str(config), checkpoint=str(bad), device="cpu")).load()
     assert str(bad) in caught.value.message and "could not load it" in caught.value.message
     assert caught.value.exit_code == 2 and ".safetensors" in caught.value.hint
+
+
+def test_weights_not_cached_are_never_promised_a_download(monkeypatch):
+    """doctor's line for weights that are not cached, with downloads on: "not cached", where a
+    download would be tried, and how to supply them; no "will download" (the host may not answer)."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("CLIPAGENT_OFFLINE", raising=False)
+    resolved = resolve_clip(ClipSpec())
+    assert resolved.available is False and resolved.can_download
+    line = resolved.describe()
+    assert "not cached" in line and "will download" not in line and "is tried" in line
+    assert "--clip-checkpoint PATH" in resolved.how_to_supply
