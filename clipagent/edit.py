@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .analysis.cache import Cache
+from .analysis.cache import Cache, check_cache_dir
 from .analysis.index import AnalyzeOptions, Reporter, SilentReporter, analyze_folder
 from .analysis.models import MediaIndex
 from .brief import BriefError, ResolvedBrief, load_brief
@@ -179,7 +179,7 @@ def _analyze(media_dir: Path, options: EditOptions, reporter: Reporter, out_dir:
     """analyze_folder through the cache, saying so when the cache could not be written. An output
     folder inside the media folder is left out: its earlier cut is not footage, and the render is
     about to replace it (the second run from inside the footage folder edited its own cut)."""
-    cache = Cache(options.cache_dir)
+    cache = Cache(check_cache_dir(options.cache_dir, option="cache_dir"))  # the API's; the CLI checked --cache-dir
     inside = Path(out_dir).resolve().is_relative_to(Path(media_dir).resolve())
     if inside:
         reporter.notice(f"{out_dir}: the output folder is inside the media folder; its files are not used as footage")

@@ -305,3 +305,17 @@ def test_the_api_checks_its_cache_dir_too(empty_media, tmp_path):
     afile.write_text("x")
     with pytest.raises(BadInputError, match="cache_dir .*afile: not a usable cache folder"):
         api.analyze(empty_media, cache_dir=afile)
+
+
+def test_the_library_edit_checks_its_cache_dir_too(empty_media, tmp_path):
+    from clipagent import edit as edit_module
+    from clipagent.errors import BadInputError
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    brief = tmp_path / "brief.md"
+    brief.write_text("# a cut\n")
+    options = edit_module.EditOptions(cache_dir=afile)
+    with pytest.raises(BadInputError, match="cache_dir .*afile: not a usable cache folder"):
+        edit_module.run_edit(brief, empty_media, tmp_path / "out", options)
+    assert not (tmp_path / "out").exists()
