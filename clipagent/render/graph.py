@@ -17,7 +17,8 @@ stdin as raw frames (or samples); the pass then reads `pipe:0` instead of the cl
 The sound is decoded and mixed once, and the render does not redo it. Where the limiter has to
 work, `compile_limiter_probe` measures candidate gains on the mixed WAV; `compile_sound_probe`
 gives the render's sound alone, which run.py encodes as the render does to measure the true peak
-the AAC encoder leaves (render/loudness.py).
+the AAC encoder leaves (render/loudness.py); the render pass then muxes that encoding as it is
+(`compile_render`'s `encoded_sound`), so the sound is encoded once.
 """
 
 from __future__ import annotations

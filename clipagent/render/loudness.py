@@ -25,7 +25,9 @@ sound, the same speech came out 0.7 dB higher than limited at the ceiling: the e
 render's own sound is encoded first as the render encodes it and its decoded true peak measured
 (run.py); where it passes `true_peak_db`, the limiter's ceiling is lowered by the excess and
 TRUE_PEAK_MARGIN_DB (TRUE_PEAK_MAX_STEP_DB at most) and the gain made up, at most
-TRUE_PEAK_ATTEMPTS times. The ceiling is
+TRUE_PEAK_ATTEMPTS times; the render muxes the kept encoding (the sound is encoded once). The
+gain search's limiter probes run at the output's rate: they measure the loudness limiting costs,
+not the peak. The ceiling is
 stated as a true peak where it is stated (EBU R 128: a maximum true peak level of -1 dBTP,
 measured as in ITU-R BS.1770 and EBU Tech 3341; Spotify, "Loudness normalization": keep a
 master below -1 dB TP, more for louder ones, because lossy encoding adds to its peaks).
