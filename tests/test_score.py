@@ -418,3 +418,23 @@ def test_the_repetition_index_finds_what_comparing_every_pair_finds():
     expected = every_pair()
     assert len(expected) > 50 and any("line" in r for r in expected) and any("replays" in r for r in expected)
     assert why == f"{len(expected)} repeat(s): {', '.join(expected[:3])}" and value == max(0.0, 1 - 0.5 * len(expected))
+
+
+def test_speech_regions_are_found_by_bisection_as_a_scan_finds_them():
+    """A file without words is cut by its speech regions (word_cuts, dead_air, jump_cuts): the
+    regions a clip overlaps come from a bisection, the same as scanning them all."""
+    from types import SimpleNamespace
+
+    from clipagent.planning.score_cut import Cut
+
+    rng = random.Random(3)
+    edges = sorted(Fraction(t, 25) for t in rng.sample(range(5000), 400))
+    regions = [SimpleNamespace(start=a, end=b) for a, b in zip(edges[::2], edges[1::2])]
+    for name, found in (("apart", regions), ("overlapping", [*regions, SimpleNamespace(start=1, end=150)])):
+        file = SimpleNamespace(id=name, speech=SimpleNamespace(regions=found))
+        cut = SimpleNamespace(_regions={})
+        for _ in range(300):
+            start = Fraction(rng.randint(0, 5000), 25)
+            end = start + Fraction(rng.randint(1, 100), 25)
+            scan = [r for r in found if r.start < end and start < r.end]
+            assert Cut.regions_between(cut, file, start, end) == scan, (name, start, end)

@@ -43,6 +43,7 @@ class Cut:
     _terms: dict[int, list] = field(default_factory=dict)
     _by_clip: dict[int, list[Played]] | None = None
     _shots: dict[str, tuple[list, list, bool]] = field(default_factory=dict)
+    _regions: dict[str, tuple[list, list, bool]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, edl: EDL, index: MediaIndex, brief: ResolvedBrief, target: Fraction) -> Cut:
@@ -116,6 +117,18 @@ class Cut:
         if k >= 0 and time < shots[k].end:
             return shots[k]
         return shots[-1] if time >= shots[-1].end else None
+
+    def regions_between(self, file: IndexedFile, start: Fraction, end: Fraction) -> list:
+        """The file's speech regions that overlap (start, end), in order, by bisection (a scan
+        when the regions are not sorted and apart)."""
+        regions = file.speech.regions if file.speech else []
+        if file.id not in self._regions:
+            ordered = all(a.start < a.end <= b.start for a, b in zip(regions, regions[1:]))
+            self._regions[file.id] = ([r.start for r in regions], [r.end for r in regions], ordered)
+        starts, ends, ordered = self._regions[file.id]
+        if not ordered:
+            return [r for r in regions if r.start < end and start < r.end]
+        return regions[bisect_right(ends, start) : bisect_left(starts, end)]
 
     def spoken_terms(self) -> list[str]:
         return terms(" ".join(p.word.text for p in self.played))

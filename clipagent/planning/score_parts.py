@@ -27,10 +27,10 @@ from ..edl import Captions, Placement, TextOverlay
 from .score_cut import Cut, Played, Words
 from .segments import MAX_GAP, sentences
 from .text import (
+    WORD_TOLERANCE,
     contains,
     content_terms,
     file_for_path,
-    inside_region,
     name_terms,
     plain_words,
     says_phrase,
@@ -170,11 +170,19 @@ def word_cuts(cut: Cut) -> Result:
         for time in (p.clip.src_in, p.clip.src_out):
             if p.clip.mute or file is None:
                 continue
-            if cut.words(file).inside(time) or inside_region(file, time) is not None:
+            if cut.words(file).inside(time) or _inside_region(cut, file, time):
                 inside += 1
     broken = _unfinished(cut)
     value = max(0.0, 1.0 - 0.25 * inside - 0.15 * broken)
     return value, True, f"{inside} cut(s) inside a word, {broken} sentence(s) left unfinished"
+
+
+def _inside_region(cut: Cut, file: IndexedFile, time: Fraction) -> bool:
+    """text.inside_region by bisection: `time` strictly inside a speech region of a file without words."""
+    if file.speech is None or cut.words(file).words:
+        return False
+    near = cut.regions_between(file, time - WORD_TOLERANCE, time + WORD_TOLERANCE)
+    return any(r.start + WORD_TOLERANCE < time < r.end - WORD_TOLERANCE for r in near)
 
 
 def _unfinished(cut: Cut) -> int:
@@ -254,7 +262,7 @@ def dead_air(cut: Cut) -> Result:
     for k, (p, file) in enumerate(zip(cut.placements, cut.files)):
         if p.clip.mute or file is None:
             continue
-        for gap in pauses(p, file, cut.words(file)):
+        for gap in pauses(p, file, cut.words(file), cut):
             dead += gap - MAX_GAP
             longest = max(longest, gap)
         if file.transcript:
@@ -271,12 +279,17 @@ def dead_air(cut: Cut) -> Result:
     return value, True, f"{float(dead):.2f} s of dead air (longest pause {float(longest):.2f} s), {fillers} filler(s)"
 
 
-def pauses(p: Placement, file: IndexedFile, table: Words) -> list[Fraction]:
-    """The pauses over MAX_GAP a clip plays, in source seconds; [] for a file without speech."""
+def pauses(p: Placement, file: IndexedFile, table: Words, cut: Cut | None = None) -> list[Fraction]:
+    """The pauses over MAX_GAP a clip plays, in source seconds; [] for a file without speech.
+    With `cut`, a file's speech regions are found by bisection (Cut.regions_between)."""
     if table.words:
         spans = [(table.words[n].start, table.words[n].end) for n in table.between(p.clip.src_in, p.clip.src_out)]
     elif file.speech and file.speech.regions and file.speech.share > 0.1:
-        spans = [(r.start, r.end) for r in file.speech.regions if r.start < p.clip.src_out and p.clip.src_in < r.end]
+        if cut is not None:
+            near = cut.regions_between(file, p.clip.src_in, p.clip.src_out)
+        else:
+            near = [r for r in file.speech.regions if r.start < p.clip.src_out and p.clip.src_in < r.end]
+        spans = [(r.start, r.end) for r in near]
     else:
         return []
     edges = [p.clip.src_in] + [x for s in spans for x in s] + [p.clip.src_out]
@@ -301,19 +314,18 @@ def jump_cuts(cut: Cut) -> Result:
         offset = b.src_in - a.src_out
         if offset > JUMP_OFFSET or offset == 0:
             continue
-        if offset > 0 and _only_pause(file, cut.words(file), a.src_out, b.src_in):
+        if offset > 0 and _only_pause(cut, file, a.src_out, b.src_in):
             continue
         jumps += 1
     return max(0.0, 1.0 - 0.34 * jumps), True, f"{jumps} jump cut(s)"
 
 
-def _only_pause(file: IndexedFile, table: Words, start: Fraction, end: Fraction) -> bool:
+def _only_pause(cut: Cut, file: IndexedFile, start: Fraction, end: Fraction) -> bool:
     """True when a skipped source range holds only fillers and silence of a speaking file."""
+    table = cut.words(file)
     if table.words:
         return all(table.fillers[i] for i in table.between(start, end))
-    return bool(file.speech and file.speech.share > 0.1) and not any(
-        r.start < end and start < r.end for r in file.speech.regions
-    )
+    return bool(file.speech and file.speech.share > 0.1) and not cut.regions_between(file, start, end)
 
 
 def shot_at(file: IndexedFile | None, time: Fraction) -> Shot | None:
