@@ -228,8 +228,11 @@ def _analyse(folder: Path, mode: str, cache: Path):
     from clipagent.analysis.index import AnalyzeOptions, analyze_folder
     from clipagent.analysis.weights import WhisperSpec
 
-    # A Whisper checkpoint that is not there: auto's fallback fails fast instead of transcribing.
-    whisper = WhisperSpec(model=str(cache / "missing.pt"))
+    # A Whisper checkpoint that does not load (a missing one is refused up front, exit 2): auto's
+    # fallback fails fast instead of transcribing.
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "broken.pt").write_bytes(b"not a checkpoint")
+    whisper = WhisperSpec(model=str(cache / "broken.pt"))
     options = AnalyzeOptions(transcripts=mode, embeddings=False, whisper=whisper)
     return analyze_folder(folder, options, Cache(cache))
 
