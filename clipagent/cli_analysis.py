@@ -159,9 +159,9 @@ def analyze(
     from .analysis.cache import Cache
     from .files import check_not_input, check_output_file, write_output
 
-    if output is not None:
-        check_output_file(output, example="index.json")  # before any work
+    if output is not None:  # before any work: an input first, so no probe file lands in the media folder
         check_not_input(output, folders=[media_dir])
+        check_output_file(output, example="index.json")
     options = analyze_options(
         transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings, faces
     )
@@ -215,7 +215,7 @@ def search(
     media_dir: Annotated[Path, typer.Argument(metavar="MEDIA_DIR", help="A folder of footage (analysed first, cached).")],
     query: Annotated[str, typer.Argument(help="What to look for: words said or things seen.")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many hits.")] = 10,
-    contact_sheet: Annotated[Optional[Path], typer.Option("--contact-sheet", help="Write the hits' keyframes as a PNG.")] = None,
+    contact_sheet: Annotated[Optional[Path], typer.Option("--contact-sheet", help="Write the hits' keyframes as an image (.png, .jpg, .jpeg or .webp).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
     cache_dir: CacheDirOption = None,
     transcripts: TranscriptsFlag = TranscriptsOption.auto,
@@ -230,11 +230,15 @@ def search(
     """Rank the shots of a folder for a text query (CLIP similarity fused with transcript matching)."""
     from .analysis.cache import Cache
     from .analysis.search import search_with_models, hits_contact_sheet
+    from .contact_sheet import check_image_suffix
     from .files import check_not_input, check_output_file
 
-    if contact_sheet is not None:
-        check_output_file(contact_sheet, example="contact-sheet.png")  # before any work
+    if contact_sheet is not None:  # before any work: an input first, so no probe file lands in the media folder
         check_not_input(contact_sheet, folders=[media_dir], flag="--contact-sheet")
+        if contact_sheet.is_dir():
+            check_output_file(contact_sheet, example="contact-sheet.png")  # names the folder, suggests a file in it
+        check_image_suffix(contact_sheet)
+        check_output_file(contact_sheet, example="contact-sheet.png")
     options = analyze_options(
         transcripts, language, whisper_model, clip_model, clip_checkpoint, device, embeddings, faces
     )

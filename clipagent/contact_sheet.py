@@ -1,4 +1,5 @@
-"""Contact sheets: a grid of frames, each captioned, as one PNG (search hits, storyboards)."""
+"""Contact sheets: a grid of frames, each captioned, as one image (search hits, storyboards): PNG,
+or JPEG or WebP when the file's name ends so (`IMAGE_SUFFIXES`; any other suffix is bad input)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ClipAgentError
+from .errors import BadInputError, ClipAgentError
 
 TILE_WIDTH = 320
 TILE_HEIGHT = 180
@@ -15,6 +16,8 @@ CAPTION_LINE = 18
 MARGIN = 8
 BACKGROUND = (24, 24, 24)
 TEXT = (235, 235, 235)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+"""The suffixes a contact sheet can be written as (OpenCV encodes each)."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,8 @@ def _fit(image: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def render_contact_sheet(tiles: list[Tile], columns: int = 4) -> bytes:
-    """The PNG bytes of `tiles` laid out left to right, top to bottom."""
+def render_contact_sheet(tiles: list[Tile], columns: int = 4, suffix: str = ".png") -> bytes:
+    """The image bytes (PNG, or the format of `suffix`) of `tiles` laid out left to right, top to bottom."""
     import cv2
 
     if not tiles:
@@ -59,15 +62,25 @@ def render_contact_sheet(tiles: list[Tile], columns: int = 4) -> bytes:
             # Hershey fonts draw ASCII only; anything else shows as "?".
             text = line.encode("ascii", "replace").decode()[:48]
             cv2.putText(sheet, text, (left, baseline), cv2.FONT_HERSHEY_SIMPLEX, 0.45, TEXT, 1, cv2.LINE_AA)
-    ok, encoded = cv2.imencode(".png", sheet)
+    ok, encoded = cv2.imencode(suffix, sheet)
     if not ok:
-        raise ClipAgentError("could not encode the contact sheet as PNG")
+        raise ClipAgentError(f"could not encode the contact sheet as {suffix}")
     return encoded.tobytes()
 
 
+def check_image_suffix(path: Path, flag: str = "--contact-sheet") -> None:
+    """BadInputError (exit 2, before any work) unless `path` ends in one of `IMAGE_SUFFIXES`: a
+    sheet named x.mp4 used to be a PNG under a video's name."""
+    if Path(path).suffix.lower() not in IMAGE_SUFFIXES:
+        raise BadInputError(f"{flag} {path} must end in {', '.join(IMAGE_SUFFIXES)} (a contact sheet is an image)",
+                            hint=f"e.g. {flag} {Path(path).with_suffix('.png').name}")  # fmt: skip
+
+
 def write_contact_sheet(path: Path, tiles: list[Tile], columns: int = 4) -> None:
-    """Render and write atomically (temporary file beside it, then rename; the umask's mode).
-    Raises OutputPathError or DiskFullError naming `path`."""
+    """Render in the format of the path's suffix (`check_image_suffix`) and write atomically
+    (temporary file beside it, then rename; the umask's mode). Raises OutputPathError or
+    DiskFullError naming `path`, BadInputError for a suffix that is no image's."""
     from .files import write_output
 
-    write_output(Path(path), render_contact_sheet(tiles, columns))
+    check_image_suffix(path)
+    write_output(Path(path), render_contact_sheet(tiles, columns, suffix=Path(path).suffix.lower()))

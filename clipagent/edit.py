@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .analysis.cache import Cache, check_cache_dir
-from .analysis.index import AnalyzeOptions, Reporter, SilentReporter, analyze_folder
+from .analysis.index import AnalyzeOptions, Reporter, SilentReporter, _is_output_folder, analyze_folder
 from .analysis.models import MediaIndex
 from .brief import BriefError, ResolvedBrief, load_brief
 from .edl import load_edl
@@ -255,10 +255,11 @@ def _check_review(result: EditResult, options: EditOptions, *, written: bool = T
 
 
 def _check_before_work(out_dir: Path, options: EditOptions, *, history: bool = False) -> None:
-    """Before any analysis: the output folder can be written (OutputPathError), with `history`
-    (revise) its history/ is a folder, and a requested encoder works here (BadInputError from
-    `choose_encoder`; not for --dry-run, which encodes nothing)."""
-    check_output_dir(out_dir, OUTPUT_FILES)
+    """Before any analysis: the output folder can be written (OutputPathError), and is new, empty
+    or one clipagent wrote (the analysis' own test: its report.json; a folder of the user's would
+    have its files overwritten), with `history` (revise) its history/ is a folder, and a requested
+    encoder works here (BadInputError from `choose_encoder`; not for --dry-run, which encodes nothing)."""
+    check_output_dir(out_dir, OUTPUT_FILES, reusable=_is_output_folder)
     if history and (out_dir / "history").exists() and not (out_dir / "history").is_dir():
         raise OutputPathError(f"{out_dir / 'history'} is a file where revise keeps the earlier versions",
                               path=out_dir / "history", hint="move it away, then run revise again")  # fmt: skip

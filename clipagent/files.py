@@ -10,7 +10,11 @@ Below every stage: the cache, the edit outputs, the render and the CLI's `-o` op
 - `write_output(path, data)`: the same for a user's output; raises `OutputPathError` (exit 2) or
   `DiskFullError` (exit 1) naming the path and the fix.
 - `check_output_file(path)` and `check_output_dir(path)`: is the output writable, and a file
-  (or a folder) as meant? Made before any work, by creating and removing a probe file.
+  (or a folder) as meant? Made before any work, by creating and removing a probe file. An
+  existing output must be a regular file (or a folder): a device, FIFO or socket, or a link to
+  one, is refused ("not a regular file"), and `replace_file` (every final rename) never
+  replaces one. `check_output_dir(..., reusable=)` also refuses an existing folder that is
+  neither empty nor one clipagent wrote (the user's own files would be overwritten).
 - `check_not_input(path, inputs, folders)`: the output is no input, nor a file of a media folder
   being read (BadInputError, exit 2: "refusing to overwrite an input").
 - `claim(folder, stem)`: a run's `.STEM.TOKEN.partial` file (locked with `flock` for the run's
@@ -24,10 +28,12 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import shutil
+import stat
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,10 +77,39 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(handle, "wb") as out:
             os.fchmod(out.fileno(), default_file_mode())
             out.write(data)
-        os.replace(temporary, path)
+        replace_file(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+class NotRegularFileError(OSError):
+    """The output path is a device, FIFO or socket (or a link to one): never written over."""
+
+
+def special_kind(path: Path) -> str | None:
+    """What `path` is when it exists (through links) and is neither a regular file nor a folder:
+    "a character device", "a block device", "a FIFO, a named pipe", "a socket"; else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    for test, kind in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO, a named pipe"), (stat.S_ISSOCK, "a socket")):  # fmt: skip
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def replace_file(source: Path | str, target: Path | str) -> None:
+    """`os.replace(source, target)`, unless `target` is a device, FIFO or socket (or a link to
+    one): then NotRegularFileError (an OSError; `output_error` names it), and nothing replaced."""
+    kind = special_kind(Path(target))
+    if kind is not None:
+        raise NotRegularFileError(errno.EEXIST, f"not a regular file (it is {kind})", str(target))
+    os.replace(source, target)
 
 
 def write_output(path: Path, data: bytes, *, shown: Path | None = None) -> None:
@@ -97,6 +132,7 @@ _FIXES = {
     errno.ENOENT: ("is in a folder that does not exist or went away", "create the folder, or choose another output"),
     errno.ELOOP: ("goes through a loop of links", "choose a path without looping links"),
 }
+_SPECIAL_FIX = "name a regular file (or a new path): clipagent never writes over a device, FIFO or socket"
 _FULL = {
     errno.ENOSPC: "no space is left on the disk holding",
     errno.EDQUOT: "the disk quota is used up for",
@@ -107,6 +143,8 @@ def output_error(exc: OSError, path: Path | str, subject: str = "output") -> Cli
     """The typed error for a file-system failure on the output `path` (`subject` names what it
     is): DiskFullError for ENOSPC and EDQUOT (exit 1), OutputPathError for the rest (exit 2)."""
     code = exc.errno
+    if isinstance(exc, NotRegularFileError):
+        return OutputPathError(f"{subject} {path} is {exc.strerror}", path=path, hint=_SPECIAL_FIX)
     if code in _FULL:
         return DiskFullError(
             f"{_FULL[code]} {path} ({os.strerror(code)})",
@@ -138,20 +176,58 @@ def check_output_file(path: Path, example: str = "cut.mp4") -> None:
     if path.is_dir():
         raise OutputPathError(f"output {path} is an existing folder", path=path,
                               hint=f"name a file, e.g. {path / example}")  # fmt: skip
+    check_regular(path)
     _check_writable_above(path)
 
 
-def check_output_dir(path: Path, names: tuple[str, ...] = ()) -> None:
+def check_regular(path: Path, subject: str = "output") -> None:
+    """OutputPathError (exit 2) when `path` exists as a device, FIFO or socket (or a link to
+    one): "not a regular file". A missing path, a regular file or a folder passes."""
+    kind = special_kind(Path(path))
+    if kind is not None:
+        raise OutputPathError(f"{subject} {path} is not a regular file (it is {kind})", path=path, hint=_SPECIAL_FIX)
+
+
+def check_output_dir(
+    path: Path, names: tuple[str, ...] = (), *, reusable: Callable[[Path], bool] | None = None
+) -> None:
     """Raise OutputPathError unless `path` is (or can be created as) a writable folder in which
-    none of `names` is a folder. Creates nothing that stays."""
+    none of `names` is a folder, a device, FIFO or socket. With `reusable` (does this folder hold
+    clipagent's own earlier outputs?), an existing folder must also be empty (but for the hidden
+    leftovers of killed runs) or reusable: else the user's own files would be overwritten.
+    Creates nothing that stays."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise OutputPathError(f"output folder {path} is a file", path=path, hint="choose a folder for the outputs")
+        kind = special_kind(path)
+        raise OutputPathError(f"output folder {path} is {kind or 'a file'}, not a folder", path=path,
+                              hint="choose a folder for the outputs")  # fmt: skip
     for name in names:
         if (path / name).is_dir():
             raise OutputPathError(f"output {path / name} is a folder where a file goes", path=path / name,
                                   hint="move it away, or choose another output folder")  # fmt: skip
+        check_regular(path / name)
+    if reusable is not None and path.is_dir():
+        found = _foreign_entries(path)
+        if found and not reusable(path):
+            shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            raise OutputPathError(
+                f"output folder {path} already holds files clipagent did not write ({shown})", path=path,
+                hint="choose a new or empty folder, or a folder clipagent wrote",
+            )  # fmt: skip
     _check_writable_above(path / ".clipagent-probe", shown=path)
+
+
+_LEFTOVER = re.compile(r"^\..+\.[0-9a-f]{8}(\.partial|\.work)$")
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """The names in `folder`, sorted, less the hidden partial files and work folders of
+    clipagent's runs (`claim`; a killed run's are removed by the next one)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(name for name in names if not _LEFTOVER.match(name))
 
 
 def check_not_input(output: Path, inputs: Iterable[Path] = (), folders: Iterable[Path] = (), flag: str = "-o") -> None:

@@ -27,7 +27,7 @@ from .contact_sheet import Tile, render_contact_sheet
 from .edl import EDL, Captions, dump_edl, place_clips, timeline_duration
 from .errors import BadInputError
 from .ffmpeg import file_url
-from .files import output_errors, write_output
+from .files import output_errors, replace_file, write_output
 from .planning.base import Check, CutScore, Decision, Plan, RankedPlan, Review, Round
 from .planning.reframe import framing_lines
 from .render.captions import sidecar
@@ -232,7 +232,7 @@ def publish(staging: Path, out_dir: Path, *, history: Path | None = None) -> lis
                     os.replace(out_dir / name, history / name)
     for name in names:
         with output_errors(out_dir / name):
-            os.replace(staging / name, out_dir / name)
+            replace_file(staging / name, out_dir / name)  # never over a device or FIFO
     return names
 
 

@@ -318,6 +318,7 @@ def test_an_output_folder_inside_the_media_folder_is_not_footage(tmp_path, capsy
     out = media / "out" / "brief"
     out.mkdir(parents=True)
     shutil.copy(media / "host_intro.mp4", out / "cut.mp4")  # an earlier cut, with the host's words in it
+    (out / "report.json").write_text('{"clipagent_version": "0.1"}')  # from an earlier edit (a user's folder is refused)
     brief = SAMPLES / "brief.md"
     assert main(["edit", str(brief), str(media), "-o", str(out), "--dry-run"]) == 0
     paths = {item["path"] for item in json.loads((out / "edl.json").read_text())["media"]}

@@ -239,6 +239,7 @@ def test_edit_onto_a_full_disk_adds_nothing_and_keeps_the_previous_outputs(tmp_p
     out = full_disk / "out"
     out.mkdir()
     (out / "plan.md").write_text("the previous plan")
+    (out / "report.json").write_text('{"clipagent_version": "0.1"}')  # a folder clipagent wrote (else refused)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(out), "--dry-run"]) == 1
     err = capsys.readouterr().err
@@ -260,8 +261,9 @@ def test_edit_whose_render_fails_adds_nothing(tmp_path, monkeypatch, capsys):
     kept = tmp_path / "kept"
     kept.mkdir()
     (kept / "edl.json").write_text("{}")
+    (kept / "report.json").write_text('{"clipagent_version": "0.1"}')  # a folder clipagent wrote (else refused)
     assert main(["edit", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(kept), "--encoder", "libx264"]) == 1
-    assert [p.name for p in kept.iterdir()] == ["edl.json"] and (kept / "edl.json").read_text() == "{}"
+    assert sorted(p.name for p in kept.iterdir()) == ["edl.json", "report.json"] and (kept / "edl.json").read_text() == "{}"
 
 
 def test_edit_publishes_every_output_at_once_and_leaves_no_staging(tmp_path):
@@ -373,3 +375,164 @@ def test_revise_with_a_file_named_history_is_refused_before_analysis(tmp_path, m
     err = capsys.readouterr().err
     assert f"{out / 'history'} is a file" in err and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+# --- outputs that are no regular file, folders of the user's, probes beside inputs -------------
+
+
+def _specials(folder: Path, suffix: str) -> list[Path]:
+    """A FIFO and, as root where mknod is allowed, a /dev/full twin (char 1:7; never the real
+    one), each with a link to it, all named `*suffix`."""
+    made = [folder / f"fifo{suffix}"]
+    os.mkfifo(made[0])
+    try:
+        os.mknod(folder / f"node{suffix}", 0o644 | stat.S_IFCHR, os.makedev(1, 7))
+        made.append(folder / f"node{suffix}")
+    except (OSError, AttributeError):
+        pass  # not root, or no device nodes here: the FIFO still stands for the kind
+    for special in list(made):
+        link = folder / f"link-to-{special.name}"
+        link.symlink_to(special.name)
+        made.append(link)
+    return made
+
+
+def _special_still(path: Path) -> bool:
+    mode = os.stat(path).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+@pytest.mark.parametrize("command, suffix", [("analyze", ".json"), ("export", ".otio"), ("import", ".json"),
+                                             ("render", ".mp4"), ("search", ".png")])  # fmt: skip
+def test_an_output_that_is_a_device_fifo_or_a_link_to_one_is_refused_before_any_work(
+    media_dir, tmp_path, monkeypatch, capsys, command, suffix
+):
+    edl = write_edl(tmp_path, media_dir)
+    timeline = tmp_path / "x.otio"
+    if command == "import":
+        assert main(["export", str(edl), "--format", "otio", "-o", str(timeline)]) == 0
+    (tmp_path / "specials").mkdir()
+    targets = _specials(tmp_path / "specials", suffix)
+    _no_work(monkeypatch)
+    for target in targets:
+        argv = {
+            "analyze": ["analyze", str(media_dir), "-o", str(target)],
+            "export": ["export", str(edl), "--format", "otio", "-o", str(target)],
+            "import": ["import", str(timeline), "-o", str(target)],
+            "render": ["render", str(edl), "-o", str(target)],
+            "search": ["search", str(media_dir), "hello", "--contact-sheet", str(target)],
+        }[command]
+        assert main(argv) == 2, target
+        err = " ".join(capsys.readouterr().err.split())
+        assert f"{target} is not a regular file" in err and "Traceback" not in err, err
+        assert _special_still(target)  # not replaced by a plain file (a link still leads to one)
+    assert sorted(p.name for p in (tmp_path / "specials").iterdir()) == sorted(t.name for t in targets)
+
+
+def test_the_final_rename_never_replaces_a_device_or_fifo(tmp_path):
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    with pytest.raises(files.NotRegularFileError):  # an OSError: the cache takes it as a miss
+        files.write_atomic(fifo, b"{}")
+    with pytest.raises(OutputPathError, match="not a regular file"):
+        files.write_output(fifo, b"{}")
+    with pytest.raises(OutputPathError, match="report.json is not a regular file"):
+        files.check_output_dir(tmp_path, ("report.json",))
+    with pytest.raises(OutputPathError, match="is a FIFO"):
+        files.check_output_dir(fifo)
+    source = tmp_path / "staged"
+    source.write_bytes(b"x")
+    with pytest.raises(files.NotRegularFileError):
+        files.replace_file(source, fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and source.read_bytes() == b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "staged"]  # no temporary file left
+
+
+def test_edit_and_variants_refuse_a_folder_of_the_users_files_before_any_work(tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    monkeypatch.setattr("clipagent.batch.variants._analyse_once", lambda *a, **k: pytest.fail("analysed"))
+    proj, docs = tmp_path / "proj", tmp_path / "mydocs"
+    proj.mkdir()
+    (proj / "plan.md").write_text("my own plan")
+    docs.mkdir()
+    (docs / "manifest.csv").write_text("mine\n")
+    (docs / "manifest.json").write_text('{"mine": true}')
+    brief, media = str(SAMPLES / "brief.md"), str(SAMPLES / "media")
+    assert main(["edit", brief, media, "-o", str(proj), "--dry-run"]) == 2
+    assert main(["variants", brief, media, "-o", str(docs), "--matrix", str(_matrix(tmp_path))]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"output folder {proj} already holds files clipagent did not write (plan.md)" in err
+    assert f"{docs} already holds files clipagent did not write (manifest.csv, manifest.json)" in err
+    assert err.count("choose a new or empty folder, or a folder clipagent wrote") == 2 and "Traceback" not in err
+    assert (proj / "plan.md").read_text() == "my own plan" and sorted(p.name for p in proj.iterdir()) == ["plan.md"]
+    assert (docs / "manifest.csv").read_text() == "mine\n" and len(list(docs.iterdir())) == 2
+
+
+def _matrix(folder: Path, name: str = "matrix.csv") -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("aspect\n9:16\n")
+    return path
+
+
+def test_an_output_folder_may_be_new_empty_a_killed_runs_or_one_clipagent_wrote(tmp_path):
+    from clipagent.analysis.index import _is_output_folder
+    from clipagent.batch.variants import _is_batch_folder
+
+    never = lambda folder: False  # noqa: E731
+    files.check_output_dir(tmp_path / "new", reusable=never)
+    files.check_output_dir(tmp_path, reusable=never)  # empty
+    (tmp_path / ".edit.0badf00d.partial").write_bytes(b"")  # a killed run's leftovers: the next run removes them
+    (tmp_path / ".cut.mp4.0badf00d.work").mkdir()
+    files.check_output_dir(tmp_path, reusable=never)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(OutputPathError, match=r"did not write \(notes.txt\)"):
+        files.check_output_dir(tmp_path, reusable=never)
+    (tmp_path / "report.json").write_text('{"clipagent_version": "0.1", "title": "x"}')
+    files.check_output_dir(tmp_path, reusable=_is_output_folder)  # edit's folder (the analysis' own test)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "manifest.json").write_text('{"axes": ["aspect"], "variants": []}\n')
+    assert _is_batch_folder(batch)
+    (batch / "manifest.json").write_text('{"axes": ["aspect"], "variants": [], "mine": 1}')
+    assert not _is_batch_folder(batch)
+    (batch / ".index.json").write_text("{}")  # a batch killed before its first manifest
+    assert _is_batch_folder(batch)
+
+
+def test_an_output_refused_as_an_input_creates_no_probe_beside_the_inputs(media_dir, tmp_path, monkeypatch, capsys):
+    probed: list[Path] = []
+    real = files._check_writable_above
+    monkeypatch.setattr(files, "_check_writable_above", lambda path, shown=None: (probed.append(path), real(path, shown)))
+    _no_work(monkeypatch)
+    edl = write_edl(tmp_path, media_dir)
+    assert main(["render", str(edl), "-o", str(media_dir / "a.mp4")]) == 2
+    assert main(["analyze", str(media_dir), "-o", str(media_dir / "a.mp4")]) == 2
+    assert main(["search", str(media_dir), "hello", "--contact-sheet", str(media_dir / "logo.png")]) == 2
+    brief = tmp_path / "out" / "plan.md"
+    brief.parent.mkdir()
+    brief.write_text((SAMPLES / "brief.md").read_text())
+    assert main(["edit", str(brief), str(SAMPLES / "media"), "-o", str(brief.parent), "--dry-run"]) == 2
+    matrix = _matrix(tmp_path / "batch", "manifest.csv")  # the matrix kept where the batch writes its manifest
+    assert main(["variants", str(SAMPLES / "brief.md"), str(SAMPLES / "media"), "-o", str(matrix.parent),
+                 "--matrix", str(matrix)]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("refusing to overwrite an input") == 5 and "Traceback" not in err
+    sources = [media_dir, brief.parent, matrix.parent]  # (the cache folder is probed too: it is no source)
+    assert [path for path in probed if any(path.resolve().is_relative_to(s.resolve()) for s in sources)] == []
+
+
+def test_a_contact_sheet_must_be_named_as_an_image(media_dir, tmp_path, monkeypatch, capsys):
+    from clipagent.contact_sheet import Tile, write_contact_sheet
+
+    _no_work(monkeypatch)
+    for name in ("hits.mp4", "hits", "hits.gif"):
+        assert main(["search", str(media_dir), "hello", "--contact-sheet", str(tmp_path / name)]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert f"--contact-sheet {tmp_path / name} must end in .png, .jpg, .jpeg, .webp" in err, err
+    assert list(tmp_path.iterdir()) == []
+    tiles = [Tile(None, ["a blank tile"])]
+    magic = {"s.png": b"\x89PNG", "s.JPG": b"\xff\xd8\xff", "s.jpeg": b"\xff\xd8\xff", "s.webp": b"RIFF"}
+    for name, head in magic.items():
+        write_contact_sheet(tmp_path / name, tiles)
+        assert (tmp_path / name).read_bytes().startswith(head), name

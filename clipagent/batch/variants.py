@@ -32,7 +32,7 @@ from ..files import check_not_input, check_output_dir, clean_stale, write_atomic
 from ..listing import quoted
 from .executors import Executor, LocalExecutor, VariantJob, VariantOptions, VariantResult, failed_result
 from .jobs import edit_options_for, plan_variants, variant_brief
-from .manifest import MANIFEST_FILES, write_manifest
+from .manifest import MANIFEST_FILES, MANIFEST_JSON, write_manifest
 from .matrix import Matrix, MatrixError, VariantSpec, expand, load_matrix, matrix_from_data
 
 INDEX_FILE = ".index.json"
@@ -96,6 +96,7 @@ def run_variants(
     inputs = [brief_path, *([Path(matrix_path)] if matrix_path is not None else [])]
     for name in [*MANIFEST_FILES, *(f"{s.id}/{file}" for s in specs for file in OUTPUT_FILES)]:
         check_not_input(out_dir / name, inputs)  # a brief or matrix file where an output goes
+    check_output_dir(out_dir, MANIFEST_FILES, reusable=_is_batch_folder)  # after: no probe file beside an input
     progress.started(specs)
 
     progress.analysing()
@@ -201,11 +202,11 @@ def _matrix(brief: Brief, matrix_path: Path | None) -> Matrix:
 
 
 def _check_inputs(brief: Brief, specs: list[VariantSpec], media_dir: Path, out_dir: Path) -> None:
-    """The media folder, the output folder, and the files each variant names (music, logo)."""
+    """The media folder (not the output folder: `run_variants` checks that after its inputs), and
+    the files each variant names (music, logo)."""
     from ..edit import _check_brief_files, _check_media_dir
 
     _check_media_dir(media_dir, out_dir)
-    check_output_dir(out_dir, MANIFEST_FILES)
     seen: set[tuple[str | None, str | None]] = set()
     for spec in specs:
         resolved = variant_brief(brief, spec)
@@ -220,6 +221,22 @@ def _check_inputs(brief: Brief, specs: list[VariantSpec], media_dir: Path, out_d
                     raise
                 raise MatrixError(f"variant {spec.id}: axis `{axis}`: {quoted(spec.values[axis])}: {exc.message}",
                                   hint=exc.hint) from None  # fmt: skip
+
+
+def _is_batch_folder(folder: Path) -> bool:
+    """Whether `folder` is a batch clipagent wrote, which a rerun may write into again: it holds
+    the batch's hidden analysis index (written before any variant: a killed batch has it), or a
+    manifest.json of clipagent's own form ({"axes": [...], "variants": [...]})."""
+    import json
+
+    if (folder / INDEX_FILE).is_file():
+        return True
+    try:
+        with open(folder / MANIFEST_JSON, "rb") as handle:
+            data = json.loads(handle.read(1 << 24))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and set(data) == {"axes", "variants"} and isinstance(data["variants"], list)
 
 
 def _analyse_once(brief: Brief, media_dir: Path, out_dir: Path, options: VariantOptions) -> Path:

@@ -34,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..edl import EDL
-from ..files import claim, output_errors
+from ..files import claim, output_errors, replace_file
 from ..validate import resolve_media_path
 from .captions import caption_notes, write_caption_tracks
 from .clips import picture_notes
@@ -240,7 +240,7 @@ def _render_together(jobs: list[RenderJob], progress: Progress | None) -> list[R
         ]  # fmt: skip
         _run_ffmpeg(_with_progress(command), RENDERING, total, progress, output=first.output)
         for job, claimed in zip(jobs, claims):
-            os.replace(claimed.partial, job.output)
+            replace_file(claimed.partial, job.output)  # never over a device or FIFO
     seconds = time.monotonic() - started
     results = []
     for job, gain in zip(jobs, gains):

@@ -31,7 +31,7 @@ from ..analysis.cache import Cache
 from ..edl import EDL, Placement, place_clips
 from ..errors import BadInputError, ClipAgentError, RenderError, ToolError
 from ..ffmpeg import FFmpeg, file_url, find_ffmpeg
-from ..files import check_not_input, check_output_file, claim, output_error, output_errors
+from ..files import check_not_input, check_output_file, claim, output_error, output_errors, replace_file
 from ..presets import Platform
 from ..validate import resolve_media_path, validate_edl
 from .captions import caption_font, caption_notes, caption_overlays, write_caption_tracks
@@ -247,6 +247,8 @@ def plan_render(
     """Validate `edl` against the media and decide the render. Raises OutputPathError (before any
     other work) when `output` cannot be written, EDLError when the EDL does not fit the media.
     `preview`: the encoder's fast settings (encoders.py; `clipagent variants --preview`)."""
+    named = [path for ref in edl.media if (path := resolve_media_path(media_root, ref.path)) is not None]
+    _check_output(output, [*named, *protect])  # an input is refused first: no probe file in a source folder
     _check_output_path(output)
     report = validate_edl(edl, media_root, prober=Cache().probe)
     report.raise_if_invalid()
@@ -297,7 +299,7 @@ def run_render(job: RenderJob, *, progress: Progress | None = None) -> RenderRes
         loudness = choose_loudness_gain(job)
         render = job.render_pass(loudness, claimed.partial)
         _run_ffmpeg(_with_progress(render.command), RENDERING, total, progress, output=job.output, feeders=render.feeders)
-        os.replace(claimed.partial, job.output)
+        replace_file(claimed.partial, job.output)  # never over a device or FIFO
     warnings = [*picture_notes(job.edl, job.sources), *caption_notes(job.edl)]
     if loudness.capped_from_db is not None:
         warnings.append(room_tone_warning(loudness.measured_lufs, loudness.capped_from_db, loudness.gain_db))

@@ -54,11 +54,13 @@ def edit_to(target: str, prepare=None, dry_run: bool = True):
     return setup
 
 
-def writes_into_media(command: str, flag: str, target: str):
-    """A setup: the talk's media folder, `analyze media` or `search media hello` writing `flag target`."""
+def writes_into_media(command: str, flag: str, target: str, prepare=None):
+    """A setup: the talk's media folder, `prepare(work)`, `analyze media` or `search media hello` writing `flag target`."""
 
     def setup(work: Work) -> list[str]:
         talk(work)
+        if prepare:
+            prepare(work)
         query = ["hello"] if command == "search" else []
         return [command, "media", *query, flag, target, "--transcripts", "sidecar", "--no-embeddings", "--no-faces"]
 
@@ -245,4 +247,14 @@ CASES = [
     Case("edit-brief-is-an-output", O, None, _brief_in_the_output, 2, ("refusing to overwrite an input", "plan.md")),
     Case("variants-matrix-is-the-manifest", O, None, _matrix_is_the_manifest, 2,
          ("refusing to overwrite an input", "manifest.csv")),  # fmt: skip
+    # An output that is no regular file (a FIFO here; a device or a link to one alike) is refused, not replaced.
+    Case("analyze-o-is-a-fifo", O, None,
+         writes_into_media("analyze", "-o", "pipe.json", lambda work: os.mkfifo(work.path("pipe.json"))), 2,
+         ("pipe.json", "not a regular file")),  # fmt: skip
+    # A folder of the user's own files is no output folder (edit would write plan.md over theirs).
+    Case("edit-o-folder-of-the-users-files", O, None,
+         edit_to("proj", lambda work: work.write("proj/plan.md", "my plan")), 2,
+         ("proj", "plan.md", "choose a new or empty folder")),  # fmt: skip
+    Case("search-contact-sheet-not-an-image", O, None, writes_into_media("search", "--contact-sheet", "hits.mp4"), 2,
+         ("hits.mp4", ".png")),  # fmt: skip
 ]
