@@ -170,7 +170,8 @@ def register_tools(server: MCPServer, jobs: _Jobs) -> None:
         accept_failed_checks: bool = False,
     ) -> api.Revision:  # fmt: skip
         """Change the cut in out_dir (written by edit or plan) as the feedback asks in plain words; the
-        previous version is kept in out_dir/history/vN/."""
+        previous version is kept in out_dir/history/vN/. With dry_run, the revision is planned and
+        checked and nothing is written (history is null)."""
         folder = jobs.guard(lambda: revisable(out_dir))
         options = EditOptions(planner=planner, llm_model=llm_model, encoder=encoder, dry_run=dry_run,
                               accept_failed_checks=accept_failed_checks, cache_dir=jobs.cache_dir)  # fmt: skip

@@ -145,6 +145,7 @@ def flow(footage, tmp_path_factory) -> dict:
         feedback = "make it 1 second shorter"
         revision = {"out_dir": "to-revise", "feedback": feedback, "dry_run": True}
         record["revise"] = await session.call_tool("revise", revision)
+        record["history_after_dry_run"] = (out_root / "to-revise" / "history").exists()
 
     _run(footage, out_root, scenario)
     return record
@@ -214,7 +215,8 @@ def test_search_revise_and_resources(flow):
     before = Plan.model_validate(flow["plan"].structured_content)
     after = revised.structured_content
     assert Fraction(after["report"]["duration"]) < timeline_duration(before.edl)
-    assert after["history"].endswith("to-revise/history/v1") and not after["rendered"]
+    # A dry run plans and checks the revision and writes nothing: no history, no render.
+    assert after["history"] is None and not after["rendered"] and not flow["history_after_dry_run"]
 
 
 @pytest.mark.slow
