@@ -326,7 +326,8 @@ def _many_clips(plan, context, n: int, seed: int = 5):
 
     rng = random.Random(seed)
     files = {ref.id: file_for_path(context.index, ref.path) for ref in plan.edl.media}
-    refs = [ref for ref in plan.edl.media if files[ref.id] is not None]
+    music = plan.edl.music.media if plan.edl.music else None
+    refs = [ref for ref in plan.edl.media if files[ref.id] is not None and ref.id != music]  # clips show picture
     clips = []
     for k in range(n):
         ref = refs[k % len(refs)]
