@@ -568,5 +568,8 @@ def test_an_imported_timeline_is_where_revise_starts(tmp_path, offline_planner, 
     reworked = load_edl(out / "edl.json")
     assert (out / reworked.media_root).resolve() == media_dir.resolve()
     assert len(reworked.clips) == len(list(video.find_clips()))
+    # A dry run writes nothing; the real revise keeps the imported cut as history/v1 (a 160x90 render).
     assert main(["revise", str(out), "shorter", "--planner", "heuristic", "--dry-run", "--accept-failed-checks"]) == 0
+    assert not (out / "history").exists() and load_edl(out / "edl.json") == reworked
+    assert main(["revise", str(out), "shorter", "--planner", "heuristic", "--accept-failed-checks"]) == 0
     assert load_edl(out / "history" / "v1" / "edl.json") == reworked
