@@ -45,6 +45,7 @@ import numpy as np
 from ..audio_decode import NoAudioError, decode_mono
 from ..errors import ClipAgentError
 from ..media import MediaInfo
+from .languages import whisper_code
 from .model_files import ModelFileError, VerifiedMemo, models_dir, prepare_shipped
 from .models import Segment, Transcript, Word, seconds
 from .weights import (
@@ -81,10 +82,8 @@ class LanguageNotSupported(ClipAgentError):
 
 
 def whisper_language(code: str | None) -> str | None:
-    """The brief's language code as Whisper knows it: "pt-BR" -> "pt", "EN" -> "en"."""
-    if not code:
-        return None
-    return code.replace("_", "-").split("-", 1)[0].lower()
+    """The brief's language code as Whisper knows it: "pt-BR" -> "pt", "EN" -> "en" (None: none)."""
+    return whisper_code(code) if code else None
 
 
 # --- the interface ---------------------------------------------------------------------------
