@@ -226,11 +226,12 @@ def _render_together(jobs: list[RenderJob], progress: Progress | None) -> list[R
             graphs.append(compile_render(
                 job.edl, job.sources, job.mix_wav, gain, font=job.font, hwaccel=job.encoder.hwaccel_decode,
                 placements=job.placements, captions=captions, namespace=OutputNamespace(shared, j),
+                encoded_sound=job.encoded_sound if gain.encoded_true_peak_db is not None else None,
             ))  # fmt: skip
         outputs: list[str] = []
         for job, graph, claimed in zip(jobs, graphs, claims):
             labels = replace(graph, video_label=shared.mapped(graph.video_label),
-                             audio_label=shared.mapped(graph.audio_label))
+                             audio_label=shared.mapped(graph.audio_label) if graph.audio_label else None)
             outputs += job.output_args(labels, claimed.partial)
         first = jobs[0]
         filtergraph = shared.filtergraph()
